@@ -1,0 +1,88 @@
+// fleetadm apply: make the store match the files (or a saved plan), in one transaction.
+#include <fmt/format.h>
+#include <unistd.h>
+
+#include <fstream>
+#include <iostream>
+
+#include "cmd/commands.hpp"
+#include "cmd/plan_view.hpp"
+#include "core/apply/run.hpp"
+
+namespace fleet::cli {
+
+namespace {
+
+struct ApplyOptions {
+    SourceOptions source;
+    bool dry_run = false;
+    std::string plan_file;
+};
+
+util::Result<std::pair<apply::Request, std::int64_t>> read_plan(const std::string& path)
+{
+    std::ifstream in(path);
+    if (!in) return util::fail(util::ErrorKind::usage, fmt::format("{}: cannot open plan file", path));
+    auto saved = nlohmann::json::parse(in, nullptr, false);
+    if (saved.is_discarded()) return util::fail(util::ErrorKind::usage, fmt::format("{}: not a JSON plan file", path));
+    auto plan = apply::plan_from_json(saved);
+    if (!plan) plan.error().message = path + ": " + plan.error().message;
+    return plan;
+}
+
+Outcome run_apply(const ApplyOptions& opts, const Globals& g)
+{
+    if (opts.plan_file.empty() == opts.source.files.empty())
+        return util::fail(util::ErrorKind::usage, "pass either -f PATH or a saved plan FILE");
+    util::Diagnostics diags;
+    apply::Request request;
+    apply::RunOptions run{!opts.dry_run, std::nullopt};
+    if (!opts.plan_file.empty()) {
+        auto saved = read_plan(opts.plan_file);
+        if (!saved) return std::unexpected(saved.error());
+        request = std::move(saved->first);
+        run.expect_revision = saved->second;
+    } else {
+        request = make_request(opts.source, diags);
+        if (diags.has_errors()) {
+            print_diagnostics(diags);
+            return util::fail(util::ErrorKind::usage,
+                              fmt::format("{} problem(s) found; nothing was written", diags.error_count()));
+        }
+    }
+    auto store = open_store(g);
+    if (!store) return std::unexpected(store.error());
+    auto plan = apply::run(**store, std::move(request), run, diags);
+    print_diagnostics(diags);
+    if (!plan) {
+        plan.error().message += "; nothing was written";
+        return std::unexpected(plan.error());
+    }
+    const char* dry = opts.dry_run ? " (dry run)" : "";
+    if (g.format() == Format::json) {
+        nlohmann::json printed = apply::plan_to_json(*plan);
+        printed.erase("objects");
+        printed["dryRun"] = opts.dry_run;
+        std::cout << printed.dump(2) << "\n";
+    } else if (!g.quiet) {
+        for (const auto& c : plan->changes)
+            if (c.op != apply::Op::unchanged)
+                std::cout << fmt::format("{} {}{}\n", c.resource.ref(), apply::op_verb(c.op), dry);
+        std::cout << summary_line(*plan) << dry << "\n";
+    }
+    return util::exit_ok;
+}
+
+} // namespace
+
+void setup_apply(Context& ctx)
+{
+    auto opts = std::make_shared<ApplyOptions>();
+    auto* cmd = ctx.root.add_subcommand("apply", "Make the store match resource files or a saved plan, in one transaction");
+    add_source_options(*cmd, opts->source);
+    cmd->add_flag("--dry-run", opts->dry_run, "Show what would change; open the store read-only and write nothing");
+    cmd->add_option("plan", opts->plan_file, "A plan saved by `fleetadm plan --out FILE`")->type_name("FILE");
+    cmd->callback([opts, &ctx] { ctx.runner = [opts, &g = ctx.globals] { return run_apply(*opts, g); }; });
+}
+
+} // namespace fleet::cli

@@ -1,0 +1,25 @@
+#pragma once
+// The command table: one setup function per command, each defined in its own file.
+
+#include "cmd/common.hpp"
+
+namespace fleet::cli {
+
+void setup_init(Context& ctx);
+void setup_validate(Context& ctx);
+void setup_diff(Context& ctx);
+void setup_plan(Context& ctx);
+void setup_apply(Context& ctx);
+void setup_get(Context& ctx);
+void setup_describe(Context& ctx);
+void setup_delete(Context& ctx);
+void setup_tenant(Context& ctx);
+void setup_version(Context& ctx);
+
+/// Builds the whole command line interface into root.
+void setup_all(Context& ctx);
+
+/// Parses argv, runs the chosen command and returns the process exit code.
+int run(int argc, char** argv);
+
+} // namespace fleet::cli

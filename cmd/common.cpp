@@ -1,0 +1,85 @@
+#include "cmd/common.hpp"
+
+#include <fmt/format.h>
+#include <pwd.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <iostream>
+
+namespace fleet::cli {
+
+Format Globals::format() const
+{
+    if (output == "wide") return Format::wide;
+    if (output == "json") return Format::json;
+    if (output == "yaml") return Format::yaml;
+    if (output == "name") return Format::name;
+    return Format::table;
+}
+
+std::string Globals::state_path() const
+{
+    if (!state.empty()) return state;
+    if (const char* env = std::getenv("FLEETADM_STATE"); env && *env) return env;
+    if (const char* xdg = std::getenv("XDG_STATE_HOME"); xdg && *xdg) return std::string(xdg) + "/fleetadm/state.db";
+    const char* home = std::getenv("HOME");
+    return std::string(home && *home ? home : ".") + "/.local/state/fleetadm/state.db";
+}
+
+bool Globals::color(int fd) const
+{
+    if (no_color) return false;
+    if (const char* env = std::getenv("NO_COLOR"); env && *env) return false;
+    return isatty(fd) != 0;
+}
+
+std::string os_user()
+{
+    if (const passwd* pw = getpwuid(geteuid()); pw && pw->pw_name) return pw->pw_name;
+    return "uid:" + std::to_string(geteuid());
+}
+
+util::Result<std::unique_ptr<store::Store>> open_store(const Globals& globals, bool create)
+{
+    std::string path = globals.state_path();
+    log_verbose(globals, "state store: " + path);
+    store::OpenOptions options;
+    options.create = create;
+    return store::Store::open(path, store::Caller{os_user()}, options);
+}
+
+void print_diagnostics(const util::Diagnostics& diags)
+{
+    for (const auto& d : diags.items())
+        std::cerr << "fleetadm: " << (d.warning ? "warning: " : "error: ") << d.str() << "\n";
+}
+
+void log_verbose(const Globals& globals, const std::string& message)
+{
+    if (globals.verbose) std::cerr << "fleetadm: " << message << "\n";
+}
+
+util::Result<model::Kind> kind_argument(const std::string& text)
+{
+    auto kind = model::parse_kind(text);
+    if (!kind)
+        return util::fail(util::ErrorKind::usage,
+                          fmt::format("unknown kind \"{}\"; known kinds: tenants, devices, groups, credentials, "
+                                      "artifacts, rollouts",
+                                      text));
+    if (*kind != model::Kind::tenant)
+        return util::fail(util::ErrorKind::usage,
+                          fmt::format("kind {} is not handled by this version yet", model::kind_name(*kind)));
+    return *kind;
+}
+
+void add_file_options(CLI::App& command, std::vector<std::string>& files, bool& recursive, bool required)
+{
+    auto* opt = command.add_option("-f,--filename", files, "File, directory or - (stdin) with resources; repeatable")
+                    ->type_name("PATH");
+    if (required) opt->required();
+    command.add_flag("-R,--recursive", recursive, "Read directories given with -f recursively");
+}
+
+} // namespace fleet::cli

@@ -1,0 +1,62 @@
+#pragma once
+// What every command shares: global flags, opening the store, reporting errors.
+
+#include <CLI/CLI.hpp>
+
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "core/model/resource.hpp"
+#include "core/store/store.hpp"
+#include "core/util/diagnostics.hpp"
+#include "core/util/error.hpp"
+
+namespace fleet::cli {
+
+/// Output formats of -o.
+enum class Format { table, wide, json, yaml, name };
+
+/// Flags that every command accepts.
+struct Globals {
+    std::string state;
+    std::string output = "table";
+    bool quiet = false;
+    bool verbose = false;
+    bool no_color = false;
+
+    /// The parsed -o value.
+    Format format() const;
+    /// The store location: --state, FLEETADM_STATE, or the XDG default.
+    std::string state_path() const;
+    /// True when output to fd may use colour (a terminal, and neither --no-color nor NO_COLOR).
+    bool color(int fd) const;
+};
+
+/// What a finished command exits with: exit_ok or exit_non_clean, or an error.
+using Outcome = util::Result<int>;
+
+/// The action a parsed command line will run.
+using Runner = std::function<Outcome()>;
+
+/// Everything a command's setup function needs.
+struct Context {
+    CLI::App& root;
+    Globals& globals;
+    Runner& runner;
+};
+
+/// The caller's OS login name.
+std::string os_user();
+/// Opens the store for the caller.
+util::Result<std::unique_ptr<store::Store>> open_store(const Globals& globals, bool create = false);
+/// Prints each diagnostic to stderr as "fleetadm: error: file:line:col: field: message".
+void print_diagnostics(const util::Diagnostics& diags);
+/// Prints a line to stderr when -v is given.
+void log_verbose(const Globals& globals, const std::string& message);
+/// Reads the KIND argument of get, describe and delete; kinds not handled yet are a usage error.
+util::Result<model::Kind> kind_argument(const std::string& text);
+/// Adds -f/--filename and -R/--recursive to a command.
+void add_file_options(CLI::App& command, std::vector<std::string>& files, bool& recursive, bool required);
+
+} // namespace fleet::cli

@@ -1,0 +1,117 @@
+#include "cmd/plan_view.hpp"
+
+#include <fmt/format.h>
+#include <unistd.h>
+
+#include <fstream>
+#include <iostream>
+
+#include "cmd/input.hpp"
+#include "core/apply/run.hpp"
+#include "core/resource/loader.hpp"
+
+namespace fleet::cli {
+
+using nlohmann::json;
+
+void add_source_options(CLI::App& command, SourceOptions& opts)
+{
+    add_file_options(command, opts.files, opts.recursive, false);
+    command.add_flag("--prune", opts.prune, "Also delete objects applied earlier from the same source and no longer in it");
+    command.add_flag("--confirm-prune", opts.confirm_prune, "Allow --prune to delete more than 25% of the source's objects");
+}
+
+apply::Request make_request(const SourceOptions& opts, util::Diagnostics& diags)
+{
+    apply::Request request;
+    request.desired = read_resources(opts.files, opts.recursive, diags);
+    request.source = resource::source_key(opts.files);
+    request.prune = opts.prune;
+    request.confirm_prune = opts.confirm_prune;
+    return request;
+}
+
+namespace {
+
+std::string paint(bool color, const char* code, const std::string& text)
+{
+    return color ? fmt::format("\033[{}m{}\033[0m", code, text) : text;
+}
+
+std::string value_text(const std::optional<json>& v) { return v ? v->dump() : "<none>"; }
+
+} // namespace
+
+void print_changes(std::ostream& out, const apply::Plan& plan, bool color)
+{
+    for (const auto& c : plan.changes) {
+        const auto& r = c.resource;
+        switch (c.op) {
+        case apply::Op::unchanged: break;
+        case apply::Op::create:
+            out << paint(color, "32", fmt::format("+ {} (create)", r.ref())) << "\n";
+            for (const auto& [key, value] : r.labels.items())
+                out << paint(color, "32", fmt::format("    + metadata.labels.{}: {}", key, value.dump())) << "\n";
+            for (const auto& [key, value] : r.spec.items())
+                out << paint(color, "32", fmt::format("    + spec.{}: {}", key, value.dump())) << "\n";
+            break;
+        case apply::Op::configure:
+            out << paint(color, "33", fmt::format("~ {} (configure)", r.ref())) << "\n";
+            for (const auto& f : c.fields) {
+                if (!f.before)
+                    out << paint(color, "32", fmt::format("    + {}: {}", f.path, value_text(f.after))) << "\n";
+                else if (!f.after)
+                    out << paint(color, "31", fmt::format("    - {}: {}", f.path, value_text(f.before))) << "\n";
+                else
+                    out << fmt::format("    ~ {}: {} → {}", f.path, value_text(f.before), value_text(f.after)) << "\n";
+            }
+            break;
+        case apply::Op::prune: out << paint(color, "31", fmt::format("- {} (prune)", r.ref())) << "\n"; break;
+        }
+    }
+}
+
+std::string summary_line(const apply::Plan& plan)
+{
+    auto c = plan.counts();
+    return fmt::format("{} created, {} configured, {} pruned, {} unchanged", c.created, c.configured, c.pruned,
+                       c.unchanged);
+}
+
+Outcome run_preview(const SourceOptions& opts, const Globals& g, const std::string& out_file, bool plan_style)
+{
+    if (opts.files.empty()) return util::fail(util::ErrorKind::usage, "no input: pass -f PATH");
+    util::Diagnostics diags;
+    auto request = make_request(opts, diags);
+    if (diags.has_errors()) {
+        print_diagnostics(diags);
+        return util::fail(util::ErrorKind::usage, fmt::format("{} problem(s) found", diags.error_count()));
+    }
+    auto store = open_store(g);
+    if (!store) return std::unexpected(store.error());
+    auto plan = apply::run(**store, std::move(request), {}, diags);
+    print_diagnostics(diags);
+    if (!plan) return std::unexpected(plan.error());
+    if (!out_file.empty()) {
+        std::ofstream out(out_file, std::ios::trunc);
+        out << apply::plan_to_json(*plan).dump(2) << "\n";
+        if (!out.flush())
+            return util::fail(util::ErrorKind::runtime, fmt::format("cannot write plan to {}", out_file));
+    }
+    if (g.format() == Format::json) {
+        json printed = apply::plan_to_json(*plan);
+        printed.erase("objects");
+        std::cout << printed.dump(2) << "\n";
+    } else if (!g.quiet) {
+        print_changes(std::cout, *plan, g.color(STDOUT_FILENO));
+        if (plan_style) {
+            std::cout << (plan->has_changes() ? "Plan: " : "No changes. ") << summary_line(*plan) << "\n";
+            if (!out_file.empty())
+                std::cout << fmt::format("Saved the plan to {}; apply it with `fleetadm apply {}`.\n", out_file,
+                                         out_file);
+        }
+    }
+    return plan->has_changes() ? util::exit_non_clean : util::exit_ok;
+}
+
+} // namespace fleet::cli

@@ -1,0 +1,76 @@
+// fleetadm tenant tree: the hierarchy with device usage against limits.
+#include <fmt/format.h>
+
+#include <iostream>
+
+#include "cmd/commands.hpp"
+#include "cmd/output.hpp"
+#include "core/tenancy/view.hpp"
+
+namespace fleet::cli {
+
+namespace {
+
+struct TreeOptions {
+    std::string root;
+};
+
+std::string limit_text(const tenancy::TenantView& view, const std::string& name)
+{
+    auto limit = tenancy::device_limit(view.tenants.at(name).resource.spec);
+    return limit ? std::to_string(*limit) : "-";
+}
+
+void add_rows(Table& table, const tenancy::TenantView& view, const std::string& name, const std::string& prefix,
+              const std::string& branch)
+{
+    table.add({prefix + branch + name, std::to_string(view.usage.at(name)), limit_text(view, name)});
+    auto children = view.tree.children(name);
+    std::string next = prefix + (branch == "├── " ? "│   " : branch.empty() ? "" : "    ");
+    for (std::size_t i = 0; i < children.size(); ++i)
+        add_rows(table, view, children[i], next, i + 1 < children.size() ? "├── " : "└── ");
+}
+
+nlohmann::json tree_json(const tenancy::TenantView& view, const std::string& name)
+{
+    auto limit = tenancy::device_limit(view.tenants.at(name).resource.spec);
+    nlohmann::json node = {{"name", name}, {"devices", view.usage.at(name)}, {"children", nlohmann::json::array()}};
+    node["deviceLimit"] = limit ? nlohmann::json(*limit) : nlohmann::json();
+    for (const auto& c : view.tree.children(name)) node["children"].push_back(tree_json(view, c));
+    return node;
+}
+
+Outcome run_tree(const TreeOptions& opts, const Globals& g)
+{
+    auto store = open_store(g);
+    if (!store) return std::unexpected(store.error());
+    auto tx = (*store)->begin(store::TxMode::read);
+    if (!tx) return std::unexpected(tx.error());
+    auto view = tenancy::read_view(**store);
+    if (!view) return std::unexpected(view.error());
+    std::string root = opts.root.empty() ? view->tree.provider() : opts.root;
+    if (!view->tenants.contains(root))
+        return util::fail(util::ErrorKind::not_found, fmt::format("tenant/{} not found", root));
+    if (g.format() == Format::json) {
+        std::cout << tree_json(*view, root).dump(2) << "\n";
+        return util::exit_ok;
+    }
+    Table table({"TENANT", "DEVICES", "LIMIT"});
+    add_rows(table, *view, root, "", "");
+    table.print(std::cout);
+    return util::exit_ok;
+}
+
+} // namespace
+
+void setup_tenant(Context& ctx)
+{
+    auto* cmd = ctx.root.add_subcommand("tenant", "Tenant operations");
+    cmd->require_subcommand(1);
+    auto opts = std::make_shared<TreeOptions>();
+    auto* tree = cmd->add_subcommand("tree", "Show the tenant hierarchy with device usage against limits");
+    tree->add_option("root", opts->root, "Show only this tenant's subtree");
+    tree->callback([opts, &ctx] { ctx.runner = [opts, &g = ctx.globals] { return run_tree(*opts, g); }; });
+}
+
+} // namespace fleet::cli

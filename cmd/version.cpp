@@ -1,0 +1,46 @@
+// fleetadm version: this build and the libraries it links.
+#include <CLI/Version.hpp>
+#include <fmt/format.h>
+#include <openssl/crypto.h>
+#include <sqlite3.h>
+
+#include <iostream>
+
+#include "cmd/commands.hpp"
+
+namespace fleet::cli {
+
+namespace {
+
+Outcome run_version(const Globals& g)
+{
+    nlohmann::json libs = {
+        {"sqlite", sqlite3_libversion()},
+        {"openssl", OpenSSL_version(OPENSSL_VERSION_STRING)},
+        {"nlohmann_json", fmt::format("{}.{}.{}", NLOHMANN_JSON_VERSION_MAJOR, NLOHMANN_JSON_VERSION_MINOR,
+                                      NLOHMANN_JSON_VERSION_PATCH)},
+        {"fmt", fmt::format("{}.{}.{}", FMT_VERSION / 10000, FMT_VERSION / 100 % 100, FMT_VERSION % 100)},
+        {"cli11", CLI11_VERSION},
+        {"yaml-cpp", "0.7"},
+        {"valijson", "1.0"},
+    };
+    if (g.format() == Format::json) {
+        std::cout << nlohmann::json{{"version", FLEETADM_VERSION}, {"libraries", libs}}.dump(2) << "\n";
+        return util::exit_ok;
+    }
+    std::cout << "fleetadm " << FLEETADM_VERSION << "\n";
+    if (!g.quiet)
+        for (const auto& [name, version] : libs.items())
+            std::cout << fmt::format("  {:<14}{}\n", name, version.get<std::string>());
+    return util::exit_ok;
+}
+
+} // namespace
+
+void setup_version(Context& ctx)
+{
+    auto* cmd = ctx.root.add_subcommand("version", "Print the version of fleetadm and of its libraries");
+    cmd->callback([&ctx] { ctx.runner = [&g = ctx.globals] { return run_version(g); }; });
+}
+
+} // namespace fleet::cli

@@ -1,0 +1,37 @@
+#include "core/model/object.hpp"
+
+#include <ctime>
+
+namespace fleet::model {
+
+nlohmann::json to_json(const Object& object, const nlohmann::json& status)
+{
+    const Resource& r = object.resource;
+    nlohmann::json meta = {{"name", r.name}};
+    if (r.kind != Kind::tenant) meta["tenant"] = r.tenant;
+    if (!r.labels.empty()) meta["labels"] = r.labels;
+    nlohmann::json annotations = r.annotations;
+    if (!object.origin.source.empty()) annotations["fleetadm.io/source"] = object.origin.source;
+    if (!object.origin.file.empty()) annotations["fleetadm.io/source-file"] = object.origin.file;
+    if (!object.origin.commit.empty()) annotations["fleetadm.io/source-commit"] = object.origin.commit;
+    if (!annotations.empty()) meta["annotations"] = annotations;
+    if (!object.created_at.empty()) meta["creationTimestamp"] = object.created_at;
+    if (!object.updated_at.empty()) meta["updateTimestamp"] = object.updated_at;
+    if (object.generation > 0) meta["generation"] = object.generation;
+    nlohmann::json out = {{"apiVersion", api_version}, {"kind", kind_name(r.kind)}, {"metadata", meta},
+                          {"spec", r.spec}};
+    if (!status.is_null()) out["status"] = status;
+    return out;
+}
+
+std::string now_utc()
+{
+    std::time_t t = std::time(nullptr);
+    std::tm tm{};
+    gmtime_r(&t, &tm);
+    char buf[32];
+    std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    return buf;
+}
+
+} // namespace fleet::model

@@ -1,0 +1,73 @@
+#include "core/model/resource.hpp"
+
+#include <array>
+#include <cctype>
+
+namespace fleet::model {
+namespace {
+
+struct KindInfo {
+    Kind kind;
+    std::string_view name;
+    std::string_view singular;
+    std::string_view plural;
+    std::string_view short_form;
+};
+
+constexpr std::array<KindInfo, 6> kinds{{
+    {Kind::tenant, "Tenant", "tenant", "tenants", "tenant"},
+    {Kind::device, "Device", "device", "devices", "dev"},
+    {Kind::device_group, "DeviceGroup", "devicegroup", "devicegroups", "group"},
+    {Kind::credential, "Credential", "credential", "credentials", "cred"},
+    {Kind::artifact, "Artifact", "artifact", "artifacts", "artifact"},
+    {Kind::rollout, "Rollout", "rollout", "rollouts", "rollout"},
+}};
+
+const KindInfo& info(Kind kind)
+{
+    for (const auto& k : kinds)
+        if (k.kind == kind) return k;
+    return kinds[0];
+}
+
+} // namespace
+
+std::string_view kind_name(Kind kind) { return info(kind).name; }
+std::string_view kind_short(Kind kind) { return info(kind).singular; }
+
+std::optional<Kind> parse_kind(std::string_view text)
+{
+    std::string lower;
+    for (char c : text) lower += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    for (const auto& k : kinds) {
+        if (text == k.name || lower == k.singular || lower == k.plural || lower == k.short_form) return k.kind;
+        if (k.kind == Kind::device_group && lower == "groups") return k.kind;
+    }
+    return std::nullopt;
+}
+
+std::vector<std::string> kind_spellings()
+{
+    std::vector<std::string> out;
+    for (const auto& k : kinds) {
+        out.emplace_back(k.singular);
+        out.emplace_back(k.plural);
+        if (k.short_form != k.singular) out.emplace_back(k.short_form);
+    }
+    out.emplace_back("groups");
+    return out;
+}
+
+std::string Resource::ref() const { return std::string(kind_short(kind)) + "/" + name; }
+
+bool valid_name(std::string_view name)
+{
+    if (name.empty() || name.size() > 63) return false;
+    auto ok = [](char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'); };
+    if (!ok(name.front()) || !ok(name.back())) return false;
+    for (char c : name)
+        if (!ok(c) && c != '-') return false;
+    return true;
+}
+
+} // namespace fleet::model

@@ -1,0 +1,30 @@
+#pragma once
+// Reads resources from the paths given with -f: files, directories and "-" for stdin.
+
+#include <istream>
+#include <string>
+#include <vector>
+
+#include "core/model/resource.hpp"
+#include "core/util/diagnostics.hpp"
+
+namespace fleet::resource {
+
+/// What to read.
+struct LoadRequest {
+    std::vector<std::string> paths;  ///< files, directories, or "-" for stdin
+    bool recursive = false;          ///< descend into subdirectories
+    std::istream* stdin_stream = nullptr;
+};
+
+/// Reads and schema-validates every document of every input, one document at a time.
+/// All problems of all files are reported into diags; the result holds the valid resources.
+std::vector<model::Resource> load(const LoadRequest& request, util::Diagnostics& diags);
+
+/// Reads resources from one already-open stream (used for stdin and tests).
+std::vector<model::Resource> load_stream(std::istream& in, const std::string& name, util::Diagnostics& diags);
+
+/// The source key prune works on, for a set of -f paths: their absolute paths, sorted.
+std::string source_key(const std::vector<std::string>& paths);
+
+} // namespace fleet::resource

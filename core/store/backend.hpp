@@ -1,0 +1,75 @@
+#pragma once
+// The persistence interface that a store backend (SQLite now, PostgreSQL later) implements.
+// It knows nothing of callers or roles: store::Store wraps it and authorizes every call.
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/model/object.hpp"
+#include "core/util/error.hpp"
+
+namespace fleet::store {
+
+/// One entry of a tenant's audit log.
+struct AuditEntry {
+    std::int64_t seq = 0;
+    std::string at;       ///< RFC 3339 UTC
+    std::string actor;
+    std::string tenant;
+    std::string action;   ///< created, configured, pruned, deleted, ...
+    std::string object;   ///< kind/name
+    std::string summary;  ///< what changed, never a secret
+    std::string prev_hash;
+    std::string hash;
+};
+
+/// How a transaction will use the store.
+enum class TxMode {
+    read,   ///< reads only; the connection refuses writes (PRAGMA query_only)
+    write,  ///< takes the write lock at once, waiting for other writers up to the busy timeout
+};
+
+/// Raw storage of objects; every method runs inside the transaction opened by begin().
+class Backend {
+public:
+    virtual ~Backend() = default;
+
+    /// Starts a transaction.
+    virtual util::Result<void> begin(TxMode mode) = 0;
+    /// Commits the open transaction.
+    virtual util::Result<void> commit() = 0;
+    /// Abandons the open transaction; safe to call when none is open.
+    virtual void rollback() noexcept = 0;
+
+    /// Objects of a kind; of one tenant when tenant is given (ignored for tenants).
+    virtual util::Result<std::vector<model::Object>> list(model::Kind kind, const std::string* tenant) = 0;
+    /// One object, or nullopt.
+    virtual util::Result<std::optional<model::Object>> get(model::Kind kind, const std::string& tenant,
+                                                           const std::string& name) = 0;
+    /// Inserts or replaces an object.
+    virtual util::Result<void> put(const model::Object& object) = 0;
+    /// Deletes an object; not an error when it does not exist.
+    virtual util::Result<void> remove(model::Kind kind, const std::string& tenant, const std::string& name) = 0;
+    /// Objects recorded as applied from a source, of every kind.
+    virtual util::Result<std::vector<model::Object>> list_by_source(const std::string& source) = 0;
+    /// Number of devices owned directly by each tenant that has any.
+    virtual util::Result<std::map<std::string, std::int64_t>> device_counts() = 0;
+    /// Number of objects of any kind other than Tenant owned by tenant.
+    virtual util::Result<std::int64_t> object_count(const std::string& tenant) = 0;
+
+    /// A value of the store's metadata table.
+    virtual util::Result<std::optional<std::string>> meta(const std::string& key) = 0;
+    /// Sets a value of the store's metadata table.
+    virtual util::Result<void> set_meta(const std::string& key, const std::string& value) = 0;
+
+    /// Appends an audit entry; fills seq, prev_hash and hash.
+    virtual util::Result<void> append_audit(AuditEntry entry) = 0;
+    /// The most recent audit entries about one object, newest last.
+    virtual util::Result<std::vector<AuditEntry>> audit_for(const std::string& tenant, const std::string& object,
+                                                            int limit) = 0;
+};
+
+} // namespace fleet::store

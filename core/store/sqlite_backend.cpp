@@ -1,0 +1,419 @@
+#include "core/store/sqlite_backend.hpp"
+
+#include <fmt/format.h>
+#include <sqlite3.h>
+
+#include <array>
+#include <filesystem>
+
+#include "core/util/sha256.hpp"
+
+namespace fleet::store {
+
+using nlohmann::json;
+using util::ErrorKind;
+using util::fail;
+using util::Result;
+
+namespace {
+
+// Migration N takes a store from user_version N to N+1. Append only; never edit a released step.
+constexpr std::array<const char*, schema_version> migrations = {
+    R"SQL(
+CREATE TABLE meta (
+    key   TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE objects (
+    kind          TEXT NOT NULL,
+    tenant        TEXT NOT NULL,        -- owning tenant; '' for tenants
+    name          TEXT NOT NULL,
+    parent        TEXT,                 -- tenants: parent tenant name
+    labels        TEXT NOT NULL,        -- JSON object
+    annotations   TEXT NOT NULL,        -- JSON object, user annotations only
+    spec          TEXT NOT NULL,        -- JSON object
+    source        TEXT NOT NULL DEFAULT '',
+    source_file   TEXT NOT NULL DEFAULT '',
+    source_commit TEXT NOT NULL DEFAULT '',
+    generation    INTEGER NOT NULL,
+    created_at    TEXT NOT NULL,
+    updated_at    TEXT NOT NULL,
+    PRIMARY KEY (kind, tenant, name)
+) WITHOUT ROWID;
+CREATE INDEX objects_by_source ON objects(source) WHERE source <> '';
+CREATE INDEX objects_by_tenant ON objects(tenant, kind);
+CREATE TABLE audit (
+    seq       INTEGER PRIMARY KEY,
+    at        TEXT NOT NULL,
+    actor     TEXT NOT NULL,
+    tenant    TEXT NOT NULL,
+    action    TEXT NOT NULL,
+    object    TEXT NOT NULL,
+    summary   TEXT NOT NULL,
+    prev_hash TEXT NOT NULL,
+    hash      TEXT NOT NULL
+);
+CREATE INDEX audit_by_tenant ON audit(tenant, seq);
+)SQL",
+};
+
+} // namespace
+
+/// A prepared statement, reset after every use.
+class SqliteBackend::Statement {
+public:
+    Statement(sqlite3* db, const char* sql) : m_db(db)
+    {
+        if (sqlite3_prepare_v3(db, sql, -1, SQLITE_PREPARE_PERSISTENT, &m_stmt, nullptr) != SQLITE_OK) m_stmt = nullptr;
+    }
+    ~Statement() { sqlite3_finalize(m_stmt); }
+    Statement(const Statement&) = delete;
+    Statement& operator=(const Statement&) = delete;
+
+    bool ok() const { return m_stmt != nullptr; }
+    Statement& bind(int i, const std::string& v)
+    {
+        sqlite3_bind_text(m_stmt, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
+        return *this;
+    }
+    Statement& bind(int i, std::int64_t v)
+    {
+        sqlite3_bind_int64(m_stmt, i, v);
+        return *this;
+    }
+    Statement& bind_null(int i)
+    {
+        sqlite3_bind_null(m_stmt, i);
+        return *this;
+    }
+    /// SQLITE_ROW, SQLITE_DONE or an error code.
+    int step() { return sqlite3_step(m_stmt); }
+    void reset()
+    {
+        sqlite3_reset(m_stmt);
+        sqlite3_clear_bindings(m_stmt);
+    }
+    std::string text(int col) const
+    {
+        auto p = reinterpret_cast<const char*>(sqlite3_column_text(m_stmt, col));
+        return p ? std::string(p, static_cast<std::size_t>(sqlite3_column_bytes(m_stmt, col))) : std::string();
+    }
+    std::int64_t integer(int col) const { return sqlite3_column_int64(m_stmt, col); }
+
+private:
+    sqlite3* m_db;
+    sqlite3_stmt* m_stmt = nullptr;
+};
+
+namespace {
+
+/// Resets a statement when the scope ends, whatever path it ends by.
+struct ResetGuard {
+    std::function<void()> reset;
+    ~ResetGuard() { reset(); }
+};
+
+constexpr const char* object_columns =
+    "kind, tenant, name, labels, annotations, spec, source, source_file, source_commit, generation, created_at, "
+    "updated_at";
+
+} // namespace
+
+SqliteBackend::SqliteBackend(sqlite3* db, std::string path) : m_db(db), m_path(std::move(path)) {}
+
+SqliteBackend::~SqliteBackend()
+{
+    m_statements.clear();
+    sqlite3_close_v2(m_db);
+}
+
+util::Error SqliteBackend::db_error(std::string_view what) const
+{
+    int code = sqlite3_extended_errcode(m_db);
+    ErrorKind kind = (code & 0xff) == SQLITE_BUSY || (code & 0xff) == SQLITE_LOCKED ? ErrorKind::conflict
+                                                                                     : ErrorKind::runtime;
+    return util::Error{kind, fmt::format("state store {}: {}: {}", m_path, what, sqlite3_errmsg(m_db))};
+}
+
+Result<std::unique_ptr<SqliteBackend>> SqliteBackend::open(const std::string& path, bool create, int busy_timeout_ms)
+{
+    namespace fs = std::filesystem;
+    std::error_code ec;
+    if (!create && !fs::exists(path, ec))
+        return fail(ErrorKind::runtime,
+                    fmt::format("no state store at {}: run `fleetadm init` first, or pass --state", path));
+    if (create) {
+        fs::path parent = fs::path(path).parent_path();
+        if (!parent.empty()) fs::create_directories(parent, ec);
+        if (ec) return fail(ErrorKind::runtime, fmt::format("cannot create {}: {}", parent.string(), ec.message()));
+    }
+    sqlite3* db = nullptr;
+    int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX | (create ? SQLITE_OPEN_CREATE : 0);
+    int rc = sqlite3_open_v2(path.c_str(), &db, flags, nullptr);
+    std::unique_ptr<SqliteBackend> backend(new SqliteBackend(db, path));
+    if (rc != SQLITE_OK) return std::unexpected(backend->db_error("cannot open"));
+    sqlite3_busy_timeout(db, busy_timeout_ms);
+    sqlite3_extended_result_codes(db, 1);
+    if (create)
+        if (auto r = backend->exec("PRAGMA journal_mode=WAL"); !r) return std::unexpected(r.error());
+    if (auto r = backend->exec("PRAGMA synchronous=NORMAL"); !r) return std::unexpected(r.error());
+    if (auto r = backend->migrate(); !r) return std::unexpected(r.error());
+    return backend;
+}
+
+Result<void> SqliteBackend::exec(const char* sql)
+{
+    char* message = nullptr;
+    if (sqlite3_exec(m_db, sql, nullptr, nullptr, &message) != SQLITE_OK) {
+        std::string text = message ? message : "unknown error";
+        sqlite3_free(message);
+        return std::unexpected(db_error(text));
+    }
+    return {};
+}
+
+Result<void> SqliteBackend::migrate()
+{
+    auto version = [&]() -> Result<int> {
+        Statement& st = prepare("PRAGMA user_version");
+        ResetGuard guard{[&] { st.reset(); }};
+        if (!st.ok() || st.step() != SQLITE_ROW) return std::unexpected(db_error("cannot read schema version"));
+        return static_cast<int>(st.integer(0));
+    };
+    auto current = version();
+    if (!current) return std::unexpected(current.error());
+    if (*current > schema_version)
+        return fail(ErrorKind::runtime,
+                    fmt::format("state store {} has schema version {}, written by a newer fleetadm; this fleetadm "
+                                "handles up to version {}: upgrade fleetadm",
+                                m_path, *current, schema_version));
+    if (*current == schema_version) return {};
+
+    if (auto r = exec("BEGIN IMMEDIATE"); !r) return r;
+    current = version();  // another process may have migrated while we waited for the lock
+    if (!current) return std::unexpected(current.error());
+    for (int v = *current; v < schema_version; ++v) {
+        if (auto r = exec(migrations[static_cast<std::size_t>(v)]); !r) {
+            rollback();
+            return r;
+        }
+    }
+    if (auto r = exec(fmt::format("PRAGMA user_version={}", schema_version).c_str()); !r) {
+        rollback();
+        return r;
+    }
+    return exec("COMMIT");
+}
+
+SqliteBackend::Statement& SqliteBackend::prepare(const char* sql)
+{
+    auto& slot = m_statements[sql];
+    if (!slot) slot = std::make_unique<Statement>(m_db, sql);
+    return *slot;
+}
+
+Result<void> SqliteBackend::begin(TxMode mode)
+{
+    if (auto r = exec(mode == TxMode::read ? "PRAGMA query_only=1" : "PRAGMA query_only=0"); !r) return r;
+    if (auto r = exec(mode == TxMode::write ? "BEGIN IMMEDIATE" : "BEGIN"); !r) {
+        if (r.error().kind == ErrorKind::conflict)
+            r.error().message = "the state store is locked by another fleetadm process (waited for the busy timeout)";
+        return r;
+    }
+    m_in_tx = true;
+    return {};
+}
+
+Result<void> SqliteBackend::commit()
+{
+    m_in_tx = false;
+    return exec("COMMIT");
+}
+
+void SqliteBackend::rollback() noexcept
+{
+    if (!sqlite3_get_autocommit(m_db)) sqlite3_exec(m_db, "ROLLBACK", nullptr, nullptr, nullptr);
+    m_in_tx = false;
+}
+
+namespace {
+
+model::Object read_object(const auto& st)
+{
+    model::Object o;
+    o.resource.kind = model::parse_kind(st.text(0)).value_or(model::Kind::tenant);
+    o.resource.tenant = st.text(1);
+    o.resource.name = st.text(2);
+    o.resource.labels = json::parse(st.text(3));
+    o.resource.annotations = json::parse(st.text(4));
+    o.resource.spec = json::parse(st.text(5));
+    o.origin = {st.text(6), st.text(7), st.text(8)};
+    o.generation = st.integer(9);
+    o.created_at = st.text(10);
+    o.updated_at = st.text(11);
+    return o;
+}
+
+} // namespace
+
+Result<std::vector<model::Object>> SqliteBackend::list(model::Kind kind, const std::string* tenant)
+{
+    static const std::string all = fmt::format("SELECT {} FROM objects WHERE kind = ?1 ORDER BY tenant, name",
+                                               object_columns);
+    static const std::string one = fmt::format(
+        "SELECT {} FROM objects WHERE kind = ?1 AND tenant = ?2 ORDER BY name", object_columns);
+    bool scoped = tenant && kind != model::Kind::tenant;
+    Statement& st = prepare(scoped ? one.c_str() : all.c_str());
+    ResetGuard guard{[&] { st.reset(); }};
+    st.bind(1, std::string(model::kind_name(kind)));
+    if (scoped) st.bind(2, *tenant);
+    std::vector<model::Object> out;
+    int rc;
+    while ((rc = st.step()) == SQLITE_ROW) out.push_back(read_object(st));
+    if (rc != SQLITE_DONE) return std::unexpected(db_error("cannot list objects"));
+    return out;
+}
+
+Result<std::optional<model::Object>> SqliteBackend::get(model::Kind kind, const std::string& tenant,
+                                                        const std::string& name)
+{
+    static const std::string sql = fmt::format(
+        "SELECT {} FROM objects WHERE kind = ?1 AND tenant = ?2 AND name = ?3", object_columns);
+    Statement& st = prepare(sql.c_str());
+    ResetGuard guard{[&] { st.reset(); }};
+    st.bind(1, std::string(model::kind_name(kind))).bind(2, kind == model::Kind::tenant ? "" : tenant).bind(3, name);
+    int rc = st.step();
+    if (rc == SQLITE_ROW) return read_object(st);
+    if (rc != SQLITE_DONE) return std::unexpected(db_error("cannot read object"));
+    return std::optional<model::Object>();
+}
+
+Result<void> SqliteBackend::put(const model::Object& o)
+{
+    Statement& st = prepare(
+        "INSERT INTO objects (kind, tenant, name, parent, labels, annotations, spec, source, source_file, "
+        "source_commit, generation, created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, "
+        "?12, ?13) ON CONFLICT (kind, tenant, name) DO UPDATE SET parent = excluded.parent, labels = "
+        "excluded.labels, annotations = excluded.annotations, spec = excluded.spec, source = excluded.source, "
+        "source_file = excluded.source_file, source_commit = excluded.source_commit, generation = "
+        "excluded.generation, updated_at = excluded.updated_at");
+    ResetGuard guard{[&] { st.reset(); }};
+    const auto& r = o.resource;
+    bool is_tenant = r.kind == model::Kind::tenant;
+    st.bind(1, std::string(model::kind_name(r.kind))).bind(2, is_tenant ? "" : r.tenant).bind(3, r.name);
+    if (is_tenant && r.spec.contains("parent"))
+        st.bind(4, r.spec["parent"].get<std::string>());
+    else
+        st.bind_null(4);
+    st.bind(5, r.labels.dump()).bind(6, r.annotations.dump()).bind(7, r.spec.dump());
+    st.bind(8, o.origin.source).bind(9, o.origin.file).bind(10, o.origin.commit);
+    st.bind(11, o.generation).bind(12, o.created_at).bind(13, o.updated_at);
+    if (st.step() != SQLITE_DONE) return std::unexpected(db_error("cannot write " + r.ref()));
+    return {};
+}
+
+Result<void> SqliteBackend::remove(model::Kind kind, const std::string& tenant, const std::string& name)
+{
+    Statement& st = prepare("DELETE FROM objects WHERE kind = ?1 AND tenant = ?2 AND name = ?3");
+    ResetGuard guard{[&] { st.reset(); }};
+    st.bind(1, std::string(model::kind_name(kind))).bind(2, tenant).bind(3, name);
+    if (st.step() != SQLITE_DONE) return std::unexpected(db_error("cannot delete " + name));
+    return {};
+}
+
+Result<std::vector<model::Object>> SqliteBackend::list_by_source(const std::string& source)
+{
+    static const std::string sql =
+        fmt::format("SELECT {} FROM objects WHERE source = ?1 ORDER BY kind, tenant, name", object_columns);
+    Statement& st = prepare(sql.c_str());
+    ResetGuard guard{[&] { st.reset(); }};
+    st.bind(1, source);
+    std::vector<model::Object> out;
+    int rc;
+    while ((rc = st.step()) == SQLITE_ROW) out.push_back(read_object(st));
+    if (rc != SQLITE_DONE) return std::unexpected(db_error("cannot list objects by source"));
+    return out;
+}
+
+Result<std::map<std::string, std::int64_t>> SqliteBackend::device_counts()
+{
+    Statement& st = prepare("SELECT tenant, count(*) FROM objects WHERE kind = 'Device' GROUP BY tenant");
+    ResetGuard guard{[&] { st.reset(); }};
+    std::map<std::string, std::int64_t> out;
+    int rc;
+    while ((rc = st.step()) == SQLITE_ROW) out[st.text(0)] = st.integer(1);
+    if (rc != SQLITE_DONE) return std::unexpected(db_error("cannot count devices"));
+    return out;
+}
+
+Result<std::int64_t> SqliteBackend::object_count(const std::string& tenant)
+{
+    Statement& st = prepare("SELECT count(*) FROM objects WHERE tenant = ?1");
+    ResetGuard guard{[&] { st.reset(); }};
+    st.bind(1, tenant);
+    if (st.step() != SQLITE_ROW) return std::unexpected(db_error("cannot count objects"));
+    return st.integer(0);
+}
+
+Result<std::optional<std::string>> SqliteBackend::meta(const std::string& key)
+{
+    Statement& st = prepare("SELECT value FROM meta WHERE key = ?1");
+    ResetGuard guard{[&] { st.reset(); }};
+    st.bind(1, key);
+    int rc = st.step();
+    if (rc == SQLITE_ROW) return std::optional<std::string>(st.text(0));
+    if (rc != SQLITE_DONE) return std::unexpected(db_error("cannot read metadata"));
+    return std::optional<std::string>();
+}
+
+Result<void> SqliteBackend::set_meta(const std::string& key, const std::string& value)
+{
+    Statement& st = prepare("INSERT INTO meta (key, value) VALUES (?1, ?2) ON CONFLICT (key) DO UPDATE SET value = "
+                            "excluded.value");
+    ResetGuard guard{[&] { st.reset(); }};
+    st.bind(1, key).bind(2, value);
+    if (st.step() != SQLITE_DONE) return std::unexpected(db_error("cannot write metadata"));
+    return {};
+}
+
+Result<void> SqliteBackend::append_audit(AuditEntry e)
+{
+    {
+        Statement& st = prepare(
+            "SELECT (SELECT coalesce(max(seq), 0) + 1 FROM audit), "
+            "coalesce((SELECT hash FROM audit WHERE tenant = ?1 ORDER BY seq DESC LIMIT 1), '')");
+        ResetGuard guard{[&] { st.reset(); }};
+        st.bind(1, e.tenant);
+        if (st.step() != SQLITE_ROW) return std::unexpected(db_error("cannot read the audit log"));
+        e.seq = st.integer(0);
+        e.prev_hash = st.text(1);
+    }
+    e.hash = util::sha256_hex(fmt::format("{}\n{}\n{}\n{}\n{}\n{}\n{}\n{}", e.prev_hash, e.seq, e.at, e.actor,
+                                          e.tenant, e.action, e.object, e.summary));
+    Statement& st = prepare("INSERT INTO audit (seq, at, actor, tenant, action, object, summary, prev_hash, hash) "
+                            "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)");
+    ResetGuard guard{[&] { st.reset(); }};
+    st.bind(1, e.seq).bind(2, e.at).bind(3, e.actor).bind(4, e.tenant).bind(5, e.action).bind(6, e.object);
+    st.bind(7, e.summary).bind(8, e.prev_hash).bind(9, e.hash);
+    if (st.step() != SQLITE_DONE) return std::unexpected(db_error("cannot append to the audit log"));
+    return {};
+}
+
+Result<std::vector<AuditEntry>> SqliteBackend::audit_for(const std::string& tenant, const std::string& object,
+                                                         int limit)
+{
+    Statement& st = prepare("SELECT seq, at, actor, tenant, action, object, summary, prev_hash, hash FROM "
+                            "(SELECT * FROM audit WHERE tenant = ?1 AND object = ?2 ORDER BY seq DESC LIMIT ?3) "
+                            "ORDER BY seq");
+    ResetGuard guard{[&] { st.reset(); }};
+    st.bind(1, tenant).bind(2, object).bind(3, static_cast<std::int64_t>(limit));
+    std::vector<AuditEntry> out;
+    int rc;
+    while ((rc = st.step()) == SQLITE_ROW)
+        out.push_back({st.integer(0), st.text(1), st.text(2), st.text(3), st.text(4), st.text(5), st.text(6),
+                       st.text(7), st.text(8)});
+    if (rc != SQLITE_DONE) return std::unexpected(db_error("cannot read the audit log"));
+    return out;
+}
+
+} // namespace fleet::store

@@ -1,0 +1,57 @@
+#pragma once
+// The SQLite store: one database file in WAL mode, schema versioned by PRAGMA user_version.
+
+#include <memory>
+#include <string>
+#include <unordered_map>
+
+#include "core/store/backend.hpp"
+
+struct sqlite3;
+struct sqlite3_stmt;
+
+namespace fleet::store {
+
+/// The schema version this build writes; older stores are migrated forward, newer ones refused.
+inline constexpr int schema_version = 1;
+
+/// Backend on a local SQLite database.
+class SqliteBackend final : public Backend {
+public:
+    /// Opens (or with create, creates) the database at path and migrates it to schema_version.
+    static util::Result<std::unique_ptr<SqliteBackend>> open(const std::string& path, bool create,
+                                                             int busy_timeout_ms);
+    ~SqliteBackend() override;
+
+    util::Result<void> begin(TxMode mode) override;
+    util::Result<void> commit() override;
+    void rollback() noexcept override;
+    util::Result<std::vector<model::Object>> list(model::Kind kind, const std::string* tenant) override;
+    util::Result<std::optional<model::Object>> get(model::Kind kind, const std::string& tenant,
+                                                   const std::string& name) override;
+    util::Result<void> put(const model::Object& object) override;
+    util::Result<void> remove(model::Kind kind, const std::string& tenant, const std::string& name) override;
+    util::Result<std::vector<model::Object>> list_by_source(const std::string& source) override;
+    util::Result<std::map<std::string, std::int64_t>> device_counts() override;
+    util::Result<std::int64_t> object_count(const std::string& tenant) override;
+    util::Result<std::optional<std::string>> meta(const std::string& key) override;
+    util::Result<void> set_meta(const std::string& key, const std::string& value) override;
+    util::Result<void> append_audit(AuditEntry entry) override;
+    util::Result<std::vector<AuditEntry>> audit_for(const std::string& tenant, const std::string& object,
+                                                    int limit) override;
+
+private:
+    class Statement;
+    SqliteBackend(sqlite3* db, std::string path);
+    util::Result<void> exec(const char* sql);
+    util::Result<void> migrate();
+    Statement& prepare(const char* sql);
+    util::Error db_error(std::string_view what) const;
+
+    sqlite3* m_db;
+    std::string m_path;
+    std::unordered_map<const char*, std::unique_ptr<Statement>> m_statements;
+    bool m_in_tx = false;
+};
+
+} // namespace fleet::store

@@ -1,0 +1,169 @@
+#include "core/store/store.hpp"
+
+#include <fmt/format.h>
+
+#include "core/store/sqlite_backend.hpp"
+
+namespace fleet::store {
+
+using util::ErrorKind;
+using util::fail;
+using util::Result;
+
+Transaction::Transaction(Transaction&& other) noexcept : m_store(other.m_store) { other.m_store = nullptr; }
+
+Transaction::~Transaction()
+{
+    if (m_store && m_store->m_in_tx) {
+        m_store->m_backend->rollback();
+        m_store->m_in_tx = false;
+        m_store->m_dirty = false;
+    }
+}
+
+Result<void> Transaction::commit()
+{
+    if (!m_store || !m_store->m_in_tx) return fail(ErrorKind::runtime, "no open transaction");
+    Store& s = *m_store;
+    if (s.m_dirty) {
+        auto rev = s.m_backend->meta("revision");
+        if (!rev) return std::unexpected(rev.error());
+        std::int64_t next = (*rev ? std::stoll(**rev) : 0) + 1;
+        if (auto r = s.m_backend->set_meta("revision", std::to_string(next)); !r) return r;
+    }
+    auto r = s.m_backend->commit();
+    s.m_in_tx = false;
+    s.m_dirty = false;
+    return r;
+}
+
+Result<std::unique_ptr<Store>> Store::open(const std::string& location, Caller caller, const OpenOptions& options)
+{
+    if (location.starts_with("postgresql://") || location.starts_with("postgres://"))
+        return fail(ErrorKind::usage, "PostgreSQL stores are not supported by this build; use a file path");
+    auto backend = SqliteBackend::open(location, options.create, options.busy_timeout_ms);
+    if (!backend) return std::unexpected(backend.error());
+    return std::make_unique<Store>(std::move(*backend), std::move(caller));
+}
+
+Store::Store(std::unique_ptr<Backend> backend, Caller caller)
+    : m_backend(std::move(backend)), m_caller(std::move(caller))
+{
+}
+
+Result<Transaction> Store::begin(TxMode mode)
+{
+    if (m_in_tx) return fail(ErrorKind::runtime, "a transaction is already open");
+    if (auto r = m_backend->begin(mode); !r) return std::unexpected(r.error());
+    m_in_tx = true;
+    m_dirty = false;
+    return Transaction(this);
+}
+
+Result<void> Store::authorize(Action, const std::string&) const
+{
+    // Every access arrives here with (caller, action, tenant). Roles from Tenant members are
+    // not enforced yet: until the access-control issue lands every caller may do everything.
+    return {};
+}
+
+const std::string& Store::owner_of(const model::Object& object)
+{
+    return object.resource.kind == model::Kind::tenant ? object.resource.name : object.resource.tenant;
+}
+
+Result<std::string> Store::provider()
+{
+    auto value = m_backend->meta("provider");
+    if (!value) return std::unexpected(value.error());
+    if (!*value) return fail(ErrorKind::runtime, "the store has no provider tenant; run `fleetadm init`");
+    return **value;
+}
+
+Result<std::vector<model::Object>> Store::list(model::Kind kind, const std::string* tenant)
+{
+    if (tenant)
+        if (auto r = authorize(Action::read, *tenant); !r) return std::unexpected(r.error());
+    auto objects = m_backend->list(kind, tenant);
+    if (!objects) return objects;
+    std::vector<model::Object> visible;
+    visible.reserve(objects->size());
+    for (auto& o : *objects)
+        if (authorize(Action::read, owner_of(o))) visible.push_back(std::move(o));
+    return visible;
+}
+
+Result<std::optional<model::Object>> Store::get(model::Kind kind, const std::string& tenant, const std::string& name)
+{
+    auto object = m_backend->get(kind, tenant, name);
+    if (!object || !*object) return object;
+    if (!authorize(Action::read, owner_of(**object))) return std::optional<model::Object>();
+    return object;
+}
+
+Result<std::vector<model::Object>> Store::list_by_source(const std::string& source)
+{
+    auto objects = m_backend->list_by_source(source);
+    if (!objects) return objects;
+    std::erase_if(*objects, [&](const model::Object& o) { return !authorize(Action::read, owner_of(o)); });
+    return objects;
+}
+
+Result<std::map<std::string, std::int64_t>> Store::device_counts() { return m_backend->device_counts(); }
+
+Result<std::int64_t> Store::object_count(const std::string& tenant)
+{
+    if (auto r = authorize(Action::read, tenant); !r) return std::unexpected(r.error());
+    return m_backend->object_count(tenant);
+}
+
+Result<void> Store::put(const model::Object& object, const std::string& action, const std::string& summary)
+{
+    if (auto r = authorize(Action::write, owner_of(object)); !r) return r;
+    if (auto r = m_backend->put(object); !r) return r;
+    m_dirty = true;
+    return m_backend->append_audit(AuditEntry{0, model::now_utc(), m_caller.user, owner_of(object), action,
+                                              object.resource.ref(), summary, "", ""});
+}
+
+Result<void> Store::remove(const model::Object& object, const std::string& action)
+{
+    if (auto r = authorize(Action::write, owner_of(object)); !r) return r;
+    const auto& res = object.resource;
+    if (auto r = m_backend->remove(res.kind, res.kind == model::Kind::tenant ? "" : res.tenant, res.name); !r)
+        return r;
+    m_dirty = true;
+    return m_backend->append_audit(
+        AuditEntry{0, model::now_utc(), m_caller.user, owner_of(object), action, res.ref(), "", "", ""});
+}
+
+Result<std::vector<AuditEntry>> Store::history(const model::Object& object, int limit)
+{
+    if (auto r = authorize(Action::read, owner_of(object)); !r) return std::unexpected(r.error());
+    return m_backend->audit_for(owner_of(object), object.resource.ref(), limit);
+}
+
+Result<std::int64_t> Store::revision()
+{
+    auto value = m_backend->meta("revision");
+    if (!value) return std::unexpected(value.error());
+    return *value ? std::stoll(**value) : 0;
+}
+
+Result<void> Store::initialize(const std::string& provider_name)
+{
+    auto existing = m_backend->meta("provider");
+    if (!existing) return std::unexpected(existing.error());
+    if (*existing)
+        return fail(ErrorKind::conflict, fmt::format("the store is already initialized (provider tenant \"{}\")", **existing));
+    if (auto r = m_backend->set_meta("provider", provider_name); !r) return r;
+    model::Object provider;
+    provider.resource.kind = model::Kind::tenant;
+    provider.resource.name = provider_name;
+    provider.resource.spec = {{"members", nlohmann::json::array({{{"user", m_caller.user}, {"role", "admin"}}})}};
+    provider.generation = 1;
+    provider.created_at = provider.updated_at = model::now_utc();
+    return put(provider, "created", "provider tenant created by init");
+}
+
+} // namespace fleet::store

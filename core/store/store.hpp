@@ -1,0 +1,97 @@
+#pragma once
+// The one way into the state store. Every read and write passes through Store, which
+// names the caller and the tenant of each access; authorization (caller, action, tenant)
+// is checked in authorize(), the single point every command goes through.
+
+#include <memory>
+#include <string>
+
+#include "core/store/backend.hpp"
+
+namespace fleet::store {
+
+/// Who is using the store.
+struct Caller {
+    std::string user;
+};
+
+/// What an access does to a tenant's objects.
+enum class Action { read, write };
+
+class Store;
+
+/// A transaction on the store; rolled back on destruction unless committed.
+class Transaction {
+public:
+    Transaction(Transaction&& other) noexcept;
+    Transaction& operator=(Transaction&&) = delete;
+    ~Transaction();
+
+    /// Commits; the store's revision advances when anything was written.
+    util::Result<void> commit();
+
+private:
+    friend class Store;
+    explicit Transaction(Store* store) : m_store(store) {}
+    Store* m_store;
+};
+
+/// Options for opening a store.
+struct OpenOptions {
+    bool create = false;     ///< create the file (init only)
+    int busy_timeout_ms = 30000;
+};
+
+/// The tenant-scoped store interface used by every command.
+class Store {
+public:
+    /// Opens the store at location (a path; later also postgresql:// URLs) for caller.
+    static util::Result<std::unique_ptr<Store>> open(const std::string& location, Caller caller,
+                                                     const OpenOptions& options = {});
+    Store(std::unique_ptr<Backend> backend, Caller caller);
+
+    /// The caller this store acts for.
+    const Caller& caller() const { return m_caller; }
+    /// Starts a transaction; a write transaction waits for other writers.
+    util::Result<Transaction> begin(TxMode mode);
+
+    /// The provider tenant's name.
+    util::Result<std::string> provider();
+    /// Objects of a kind the caller may read; of one tenant when tenant is given.
+    util::Result<std::vector<model::Object>> list(model::Kind kind, const std::string* tenant = nullptr);
+    /// One object; nullopt when it does not exist or the caller may not see it.
+    util::Result<std::optional<model::Object>> get(model::Kind kind, const std::string& tenant,
+                                                   const std::string& name);
+    /// Objects applied from source that the caller may read.
+    util::Result<std::vector<model::Object>> list_by_source(const std::string& source);
+    /// Devices owned directly by each tenant.
+    util::Result<std::map<std::string, std::int64_t>> device_counts();
+    /// Number of non-tenant objects owned by tenant.
+    util::Result<std::int64_t> object_count(const std::string& tenant);
+
+    /// Creates or updates an object and appends the change to its tenant's audit log.
+    util::Result<void> put(const model::Object& object, const std::string& action, const std::string& summary);
+    /// Deletes an object and appends the deletion to its tenant's audit log.
+    util::Result<void> remove(const model::Object& object, const std::string& action);
+    /// Recent audit entries about one object.
+    util::Result<std::vector<AuditEntry>> history(const model::Object& object, int limit);
+
+    /// The store revision: advances with every committed write; plans record it.
+    util::Result<std::int64_t> revision();
+    /// Creates the provider tenant in a new store; fails when the store is already initialized.
+    util::Result<void> initialize(const std::string& provider_name);
+
+private:
+    friend class Transaction;
+    /// The single authorization point: may the caller do action on tenant's objects?
+    util::Result<void> authorize(Action action, const std::string& tenant) const;
+    /// The tenant whose audit log and permissions an object falls under.
+    static const std::string& owner_of(const model::Object& object);
+
+    std::unique_ptr<Backend> m_backend;
+    Caller m_caller;
+    bool m_in_tx = false;
+    bool m_dirty = false;
+};
+
+} // namespace fleet::store
