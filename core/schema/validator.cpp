@@ -45,8 +45,54 @@ std::string context_pointer(const std::vector<std::string>& context, const json&
 /// failing field itself; only the innermost cause helps users.
 bool is_summary(const std::string& description) { return description.starts_with("Failed to validate"); }
 
-/// Rewrites a valijson message into the terms users see, and finds the exact field for unknown properties.
-std::string explain(const std::string& description, std::string& pointer, const json& node)
+/// The schema node that governs the value at pointer, following properties, items and local $refs.
+const json* schema_at(const json& root, std::string_view pointer)
+{
+    const json* node = &root;
+    auto deref = [&](const json* n) {
+        for (int hops = 0; n && n->is_object() && n->contains("$ref") && hops < 8; ++hops) {
+            auto ref = (*n)["$ref"].get<std::string>();
+            if (!ref.starts_with("#")) return static_cast<const json*>(nullptr);
+            try {
+                n = &root.at(json::json_pointer(ref.substr(1)));
+            } catch (const json::exception&) {
+                return static_cast<const json*>(nullptr);
+            }
+        }
+        return n;
+    };
+    node = deref(node);
+    std::size_t pos = 0;
+    while (node && pos < pointer.size()) {
+        std::size_t next = pointer.find('/', pos + 1);
+        std::string token(pointer.substr(pos + 1, next == std::string_view::npos ? next : next - pos - 1));
+        if (node->contains("properties") && (*node)["properties"].contains(token))
+            node = &(*node)["properties"][token];
+        else if (node->contains("items") && !token.empty() && std::isdigit(static_cast<unsigned char>(token[0])))
+            node = &(*node)["items"];
+        else if (node->contains("patternProperties") && !(*node)["patternProperties"].empty())
+            node = &(*node)["patternProperties"].begin().value();
+        else if (node->contains("additionalProperties") && (*node)["additionalProperties"].is_object())
+            node = &(*node)["additionalProperties"];
+        else
+            return nullptr;
+        node = deref(node);
+        if (next == std::string_view::npos) break;
+        pos = next;
+    }
+    return node;
+}
+
+std::string type_list(const json& type)
+{
+    if (type.is_string()) return type.get<std::string>();
+    std::string out;
+    for (const auto& t : type) out += (out.empty() ? "" : " or ") + t.get<std::string>();
+    return out;
+}
+
+/// Rewrites a valijson message into the terms users see, using the schema for what was expected.
+std::string explain(const std::string& description, std::string& pointer, const json& doc, const json& schema)
 {
     static const std::string unknown =
         "Object contains a property that could not be validated using 'properties' or 'additionalProperties' constraints: '";
@@ -65,33 +111,60 @@ std::string explain(const std::string& description, std::string& pointer, const 
         if (auto q = name.find('\''); q != std::string::npos) name.resize(q);
         return "required field \"" + name + "\" is missing";
     }
-    if (description.starts_with("Value type not permitted by 'type' constraint")) {
-        const json* value = nullptr;
-        try {
-            value = &node.at(json::json_pointer(pointer));
-        } catch (const json::exception&) {
-        }
-        return fmt::format("wrong type{}", value ? std::string(": got ") + value->type_name() : "");
+    const json* value = nullptr;
+    try {
+        value = &doc.at(json::json_pointer(pointer));
+    } catch (const json::exception&) {
     }
+    const json* rule = schema_at(schema, pointer);
+    std::string got = value ? value->dump() : "the value";
+    if (description.starts_with("Value type not permitted by 'type' constraint") && value) {
+        std::string actual = value->is_number_integer() ? "integer" : value->is_number() ? "number" : value->type_name();
+        if (rule && rule->contains("type"))
+            return fmt::format("expected {}, got {} {}", type_list((*rule)["type"]), actual, got);
+        return fmt::format("wrong type: got {} {}", actual, got);
+    }
+    if (rule && rule->contains("enum") && description.find("enum") != std::string::npos) {
+        std::string allowed;
+        for (const auto& v : (*rule)["enum"]) allowed += (allowed.empty() ? "" : ", ") + v.get<std::string>();
+        return fmt::format("{} is not one of: {}", got, allowed);
+    }
+    if (rule && rule->contains("const") && description.find("const") != std::string::npos)
+        return fmt::format("must be {}, got {}", (*rule)["const"].dump(), got);
+    if (rule && rule->contains("pattern") && description.find("regex") != std::string::npos) {
+        if (rule->value("title", "") == "Name")
+            return fmt::format("invalid name {}: use lower-case letters, digits and '-', at most 63 characters, "
+                               "starting and ending with a letter or digit",
+                               got);
+        return fmt::format("{} does not match the pattern {}", got, (*rule)["pattern"].get<std::string>());
+    }
+    if (rule && rule->contains("minimum") && description.find("greater") != std::string::npos)
+        return fmt::format("must be at least {}, got {}", (*rule)["minimum"].dump(), got);
+    if (rule && rule->contains("maxLength") && description.find("characters") != std::string::npos)
+        return fmt::format("must be at most {} characters long", (*rule)["maxLength"].dump());
     return description;
 }
 
 } // namespace
 
 struct Validator::Impl {
-    std::map<model::Kind, std::unique_ptr<valijson::Schema>> schemas;
+    struct Compiled {
+        json text;
+        valijson::Schema schema;
+    };
+    std::map<model::Kind, std::unique_ptr<Compiled>> schemas;
 
-    const valijson::Schema* schema_for(model::Kind kind)
+    const Compiled* schema_for(model::Kind kind)
     {
         if (auto it = schemas.find(kind); it != schemas.end()) return it->second.get();
         auto text = Validator::schema_text(kind);
         if (!text) return nullptr;
-        json doc = json::parse(*text);
-        auto schema = std::make_unique<valijson::Schema>();
+        auto compiled = std::make_unique<Compiled>();
+        compiled->text = json::parse(*text);
         valijson::SchemaParser parser(valijson::SchemaParser::kDraft7);
-        valijson::adapters::NlohmannJsonAdapter adapter(doc);
-        parser.populateSchema(adapter, *schema);
-        return schemas.emplace(kind, std::move(schema)).first->second.get();
+        valijson::adapters::NlohmannJsonAdapter adapter(compiled->text);
+        parser.populateSchema(adapter, compiled->schema);
+        return schemas.emplace(kind, std::move(compiled)).first->second.get();
     }
 };
 
@@ -120,7 +193,7 @@ std::optional<model::Kind> Validator::validate(const resource::Document& doc, ut
         return std::nullopt;
     }
     auto kind = model::parse_kind(kind_it->get<std::string>());
-    const valijson::Schema* schema = nullptr;
+    const Impl::Compiled* schema = nullptr;
     if (kind && model::kind_name(*kind) == kind_it->get<std::string>()) schema = m_impl->schema_for(*kind);
     if (!schema) {
         std::string known;
@@ -138,14 +211,14 @@ std::optional<model::Kind> Validator::validate(const resource::Document& doc, ut
     valijson::Validator validator;
     valijson::ValidationResults results;
     valijson::adapters::NlohmannJsonAdapter target(value);
-    if (validator.validate(*schema, target, &results)) return kind;
+    if (validator.validate(schema->schema, target, &results)) return kind;
 
     std::size_t before = diags.error_count();
     valijson::ValidationResults::Error error;
     while (results.popError(error)) {
         if (is_summary(error.description)) continue;
         std::string pointer = context_pointer(error.context, value);
-        std::string message = explain(error.description, pointer, value);
+        std::string message = explain(error.description, pointer, value, schema->text);
         diags.error(doc.marks.locate(pointer), resource::field_path(pointer), message);
     }
     if (diags.error_count() == before)

@@ -29,15 +29,17 @@ void Hierarchy::check(util::Diagnostics& diags) const
         }
         // Walk up; a cycle never reaches the provider, and the walk is bounded by the tenant count.
         std::set<std::string> seen{name};
+        std::string chain = name;
         std::string at = link.parent;
         int depth = 2;
         bool reported = false;
         while (at != m_provider) {
             auto it = m_links.find(at);
             if (it == m_links.end() || it->second.parent.empty()) break;  // reported on that tenant
+            chain += " → " + at;
             if (!seen.insert(at).second) {
                 diags.error(link.where, "spec.parent",
-                            fmt::format("tenant \"{}\": parent chain forms a cycle through \"{}\"", name, at));
+                            fmt::format("tenant \"{}\": the parent chain {} is a cycle", name, chain));
                 reported = true;
                 break;
             }
