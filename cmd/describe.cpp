@@ -43,7 +43,8 @@ void describe_tenant(std::ostream& out, const tenancy::TenantView& view, const m
         out << fmt::format("  {:<20}{}\n", m["user"].get<std::string>(), m["role"].get<std::string>());
     out << "Settings:\n";
     if (!spec.contains("settings") || spec["settings"].empty()) out << "  <none>\n";
-    for (const auto& [k, v] : spec.value("settings", nlohmann::json::object()).items())
+    const auto settings = spec.value("settings", nlohmann::json::object());
+    for (const auto& [k, v] : settings.items())
         out << fmt::format("  {}: {}\n", k, v.is_string() ? v.get<std::string>() : v.dump());
     out << "Maintenance Windows:\n";
     auto windows = spec.value("updatePolicy", nlohmann::json::object()).value("windows", nlohmann::json::array());

@@ -1,0 +1,145 @@
+#include "tests/support/process.hpp"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+#include <stdexcept>
+
+#include "core/util/sha256.hpp"
+
+extern char** environ;
+
+namespace fleet::test {
+
+RunResult run_process(const std::string& program, const std::vector<std::string>& args, const std::string& input,
+                      const std::map<std::string, std::string>& env)
+{
+    int in_pipe[2], out_pipe[2], err_pipe[2];
+    if (pipe2(in_pipe, O_CLOEXEC) || pipe2(out_pipe, O_CLOEXEC) || pipe2(err_pipe, O_CLOEXEC))
+        throw std::runtime_error("pipe failed");
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init(&actions);
+    posix_spawn_file_actions_adddup2(&actions, in_pipe[0], 0);
+    posix_spawn_file_actions_adddup2(&actions, out_pipe[1], 1);
+    posix_spawn_file_actions_adddup2(&actions, err_pipe[1], 2);
+
+    std::vector<std::string> argv_s{program};
+    argv_s.insert(argv_s.end(), args.begin(), args.end());
+    std::vector<char*> argv;
+    for (auto& a : argv_s) argv.push_back(a.data());
+    argv.push_back(nullptr);
+
+    std::map<std::string, std::string> merged;
+    for (char** e = environ; *e; ++e) {
+        std::string entry(*e);
+        auto eq = entry.find('=');
+        if (eq != std::string::npos) merged[entry.substr(0, eq)] = entry.substr(eq + 1);
+    }
+    merged.erase("FLEETADM_STATE");
+    merged["NO_COLOR"] = "1";
+    for (const auto& [k, v] : env) merged[k] = v;
+    std::vector<std::string> env_s;
+    for (const auto& [k, v] : merged) env_s.push_back(k + "=" + v);
+    std::vector<char*> envp;
+    for (auto& e : env_s) envp.push_back(e.data());
+    envp.push_back(nullptr);
+
+    pid_t pid = 0;
+    int rc = posix_spawn(&pid, program.c_str(), &actions, nullptr, argv.data(), envp.data());
+    posix_spawn_file_actions_destroy(&actions);
+    close(in_pipe[0]);
+    close(out_pipe[1]);
+    close(err_pipe[1]);
+    if (rc != 0) throw std::runtime_error("cannot start " + program + ": " + std::strerror(rc));
+
+    RunResult result;
+    std::size_t written = 0;
+    if (input.empty()) close(in_pipe[1]);
+    std::vector<pollfd> fds{{out_pipe[0], POLLIN, 0}, {err_pipe[0], POLLIN, 0}};
+    if (!input.empty()) fds.push_back({in_pipe[1], POLLOUT, 0});
+    int open_outputs = 2;
+    char buf[65536];
+    while (open_outputs > 0 || fds.size() > 2) {
+        poll(fds.data(), fds.size(), -1);
+        for (std::size_t i = 0; i < fds.size(); ++i) {
+            if (fds[i].fd < 0 || !fds[i].revents) continue;
+            if (i == 2) {
+                ssize_t n = write(fds[i].fd, input.data() + written, input.size() - written);
+                if (n > 0) written += static_cast<std::size_t>(n);
+                if (n < 0 || written == input.size()) {
+                    close(fds[i].fd);
+                    fds.pop_back();
+                }
+                continue;
+            }
+            ssize_t n = read(fds[i].fd, buf, sizeof buf);
+            if (n <= 0) {
+                close(fds[i].fd);
+                fds[i].fd = -1;
+                --open_outputs;
+            } else {
+                (i == 0 ? result.out : result.err).append(buf, static_cast<std::size_t>(n));
+            }
+        }
+    }
+    int status = 0;
+    waitpid(pid, &status, 0);
+    result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    return result;
+}
+
+TempDir::TempDir()
+{
+    std::string pattern = (std::filesystem::temp_directory_path() / "fleetadm-test-XXXXXX").string();
+    if (!mkdtemp(pattern.data())) throw std::runtime_error("mkdtemp failed");
+    m_path = pattern;
+}
+
+TempDir::~TempDir()
+{
+    std::error_code ec;
+    std::filesystem::remove_all(m_path, ec);
+}
+
+std::filesystem::path TempDir::write(const std::string& name, const std::string& content) const
+{
+    auto p = m_path / name;
+    std::filesystem::create_directories(p.parent_path());
+    std::ofstream(p, std::ios::binary) << content;
+    return p;
+}
+
+std::string read_file(const std::filesystem::path& path)
+{
+    std::ifstream in(path, std::ios::binary);
+    std::stringstream ss;
+    ss << in.rdbuf();
+    return ss.str();
+}
+
+Fleet::Fleet() = default;
+
+RunResult Fleet::operator()(std::vector<std::string> args, const std::string& input) const
+{
+    args.insert(args.begin(), {"--state", state().string()});
+    return run_process(FLEETADM_BIN, args, input, {{"HOME", m_dir.path().string()}});
+}
+
+std::string Fleet::store_digest() const
+{
+    std::string digest = util::sha256_hex(read_file(state()));
+    auto wal = state().string() + "-wal";
+    if (std::filesystem::exists(wal)) digest += util::sha256_hex(read_file(wal));
+    return digest;
+}
+
+std::string examples_dir() { return std::string(FLEETADM_SOURCE_DIR) + "/examples"; }
+
+} // namespace fleet::test

@@ -1,0 +1,123 @@
+#include <catch2/catch.hpp>
+
+#include <sstream>
+
+#include "core/resource/loader.hpp"
+
+namespace {
+
+struct Loaded {
+    std::vector<fleet::model::Resource> resources;
+    fleet::util::Diagnostics diags;
+};
+
+Loaded load(const std::string& text)
+{
+    Loaded l;
+    std::istringstream in(text);
+    l.resources = fleet::resource::load_stream(in, "t.yaml", l.diags);
+    return l;
+}
+
+std::string messages(const fleet::util::Diagnostics& diags)
+{
+    std::string out;
+    for (const auto& d : diags.items()) out += d.str() + "\n";
+    return out;
+}
+
+} // namespace
+
+TEST_CASE("a valid tenant decodes; fleetadm's own metadata and status are ignored", "[schema]")
+{
+    auto l = load(R"(apiVersion: fleetadm/v1
+kind: Tenant
+metadata:
+  name: acme
+  labels: {tier: gold}
+  annotations: {fleetadm.io/source: "files:/x", note: kept}
+  generation: 4
+  creationTimestamp: "2026-01-01T00:00:00Z"
+spec:
+  deviceLimit: 5
+status: {devices: 3}
+)");
+    INFO(messages(l.diags));
+    REQUIRE_FALSE(l.diags.has_errors());
+    REQUIRE(l.resources.size() == 1);
+    const auto& r = l.resources[0];
+    CHECK(r.name == "acme");
+    CHECK(r.labels == nlohmann::json{{"tier", "gold"}});
+    CHECK(r.annotations == nlohmann::json{{"note", "kept"}});
+    CHECK(r.spec == nlohmann::json{{"deviceLimit", 5}});
+}
+
+TEST_CASE("every schema violation of every document is reported with its position and field", "[schema]")
+{
+    auto l = load(R"(apiVersion: fleetadm/v1
+kind: Tenant
+metadata:
+  name: Bad_Name
+spec:
+  deviceLimit: lots
+  colour: blue
+---
+apiVersion: fleetadm/v1
+kind: Tenant
+metadata:
+  name: ok
+spec:
+  members:
+    - {user: bob, role: king}
+)");
+    CHECK(l.resources.empty());
+    auto text = messages(l.diags);
+    INFO(text);
+    CHECK(l.diags.error_count() == 4);
+    CHECK(text.find("t.yaml:4:3: metadata.name: invalid name \"Bad_Name\"") != std::string::npos);
+    CHECK(text.find("t.yaml:6:3: spec.deviceLimit: expected integer, got string \"lots\"") != std::string::npos);
+    CHECK(text.find("t.yaml:7:3: spec.colour: unknown field \"colour\"") != std::string::npos);
+    CHECK(text.find("t.yaml:15:19: spec.members[0].role: \"king\" is not one of: admin, operator, viewer") !=
+          std::string::npos);
+}
+
+TEST_CASE("unknown kinds, missing kinds and non-map documents are errors", "[schema]")
+{
+    auto l = load("apiVersion: fleetadm/v1\nkind: Spaceship\nmetadata: {name: x}\n---\n- 1\n---\nfoo: bar\n");
+    auto text = messages(l.diags);
+    INFO(text);
+    CHECK(l.diags.error_count() == 3);
+    CHECK(text.find("t.yaml:2:1: kind: unknown kind \"Spaceship\"") != std::string::npos);
+    CHECK(text.find("expected a resource") != std::string::npos);
+    CHECK(text.find("\"kind\" is missing") != std::string::npos);
+}
+
+TEST_CASE("members listed twice and unknown time zones are caught after the schema", "[schema]")
+{
+    auto l = load(R"(apiVersion: fleetadm/v1
+kind: Tenant
+metadata: {name: acme}
+spec:
+  members:
+    - {user: bob, role: admin}
+    - {user: bob, role: viewer}
+  updatePolicy:
+    windows: [{start: "01:00", end: "02:00", timezone: Mars/Olympus}]
+)");
+    auto text = messages(l.diags);
+    INFO(text);
+    CHECK(text.find("t.yaml:7:8: spec.members[1].user: user \"bob\" is listed twice") != std::string::npos);
+    CHECK(text.find("unknown time zone \"Mars/Olympus\"") != std::string::npos);
+}
+
+TEST_CASE("a List document's items are read as resources, positions kept", "[schema]")
+{
+    auto l = load(R"({"apiVersion": "fleetadm/v1", "kind": "List", "items": [
+  {"apiVersion": "fleetadm/v1", "kind": "Tenant", "metadata": {"name": "a"}},
+  {"apiVersion": "fleetadm/v1", "kind": "Tenant", "metadata": {"name": "b"}, "spec": {"deviceLimit": "x"}}
+]})");
+    REQUIRE(l.resources.size() == 1);
+    REQUIRE(l.diags.error_count() == 1);
+    CHECK(l.diags.items()[0].where.line == 3);
+    CHECK(l.diags.items()[0].field == "spec.deviceLimit");
+}
