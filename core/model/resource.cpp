@@ -70,4 +70,37 @@ bool valid_name(std::string_view name)
     return true;
 }
 
+namespace {
+
+bool alnum(char c) { return std::isalnum(static_cast<unsigned char>(c)) != 0; }
+
+} // namespace
+
+bool valid_label_key(std::string_view key)
+{
+    std::string_view name = key;
+    if (auto slash = key.find('/'); slash != std::string_view::npos) {
+        std::string_view prefix = key.substr(0, slash);
+        name = key.substr(slash + 1);
+        if (prefix.empty() || prefix.size() > 253) return false;
+        auto lower_alnum = [](char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'); };
+        if (!lower_alnum(prefix.front()) || !lower_alnum(prefix.back())) return false;
+        for (char c : prefix)
+            if (!lower_alnum(c) && c != '-' && c != '.') return false;
+    }
+    if (name.empty() || name.size() > 63 || !alnum(name.front()) || !alnum(name.back())) return false;
+    for (char c : name)
+        if (!alnum(c) && c != '-' && c != '_' && c != '.') return false;
+    return true;
+}
+
+bool valid_setting_key(std::string_view key)
+{
+    if (key.empty() || key.size() > 128) return false;
+    if (!std::isalpha(static_cast<unsigned char>(key.front())) && key.front() != '_') return false;
+    for (char c : key)
+        if (!alnum(c) && c != '_' && c != '.' && c != '-') return false;
+    return true;
+}
+
 } // namespace fleet::model

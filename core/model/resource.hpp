@@ -54,5 +54,9 @@ struct Resource {
 
 /// The name rule for every object (SPEC §1): a DNS label of at most 63 characters.
 bool valid_name(std::string_view name);
+/// kubectl's label key rule: [DNS-subdomain prefix "/"] name of at most 63 characters.
+bool valid_label_key(std::string_view key);
+/// The rule for tenant settings keys: a letter or '_', then letters, digits, '_', '.' or '-'; at most 128.
+bool valid_setting_key(std::string_view key);
 
 } // namespace fleet::model

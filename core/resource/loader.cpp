@@ -78,10 +78,28 @@ model::Resource decode(model::Kind kind, Document& doc)
     return r;
 }
 
-/// Checks that a schema cannot express.
+/// Checks that a schema cannot express (or that valijson would make slow: keys by pattern).
 void check_semantics(const model::Resource& r, util::Diagnostics& diags)
 {
+    for (const auto& [key, value] : r.labels.items()) {
+        if (model::valid_label_key(key)) continue;
+        std::string pointer = pointer_join("/metadata/labels", key);
+        diags.error(r.location(pointer), field_path(pointer),
+                    fmt::format("invalid label key \"{}\": an optional DNS-subdomain prefix and '/', then up to 63 "
+                                "letters, digits, '-', '_' or '.', starting and ending with a letter or digit",
+                                key));
+    }
     if (r.kind != model::Kind::tenant) return;
+    if (auto settings = r.spec.find("settings"); settings != r.spec.end()) {
+        for (const auto& [key, value] : settings->items()) {
+            if (model::valid_setting_key(key)) continue;
+            std::string pointer = pointer_join("/spec/settings", key);
+            diags.error(r.location(pointer), field_path(pointer),
+                        fmt::format("invalid settings key \"{}\": a letter or '_', then letters, digits, '_', '.' "
+                                    "or '-'",
+                                    key));
+        }
+    }
     if (auto members = r.spec.find("members"); members != r.spec.end()) {
         std::map<std::string, std::size_t> seen;
         for (std::size_t i = 0; i < members->size(); ++i) {

@@ -100,9 +100,7 @@ std::string explain(const std::string& description, std::string& pointer, const 
         std::string name = description.substr(unknown.size());
         if (!name.empty() && name.back() == '.') name.pop_back();
         if (!name.empty() && name.back() == '\'') name.pop_back();
-        bool keyed_map = pointer.ends_with("/labels") || pointer.ends_with("/settings");
         pointer = resource::pointer_join(pointer, name);
-        if (keyed_map) return "invalid key \"" + name + "\"";
         return "unknown field \"" + name + "\"";
     }
     static const std::string missing = "Missing required property '";
@@ -153,6 +151,7 @@ struct Validator::Impl {
         valijson::Schema schema;
     };
     std::map<model::Kind, std::unique_ptr<Compiled>> schemas;
+    valijson::Validator validator;  // kept: it caches compiled regular expressions across documents
 
     const Compiled* schema_for(model::Kind kind)
     {
@@ -208,10 +207,9 @@ std::optional<model::Kind> Validator::validate(const resource::Document& doc, ut
         return std::nullopt;
     }
 
-    valijson::Validator validator;
     valijson::ValidationResults results;
     valijson::adapters::NlohmannJsonAdapter target(value);
-    if (validator.validate(schema->schema, target, &results)) return kind;
+    if (m_impl->validator.validate(schema->schema, target, &results)) return kind;
 
     std::size_t before = diags.error_count();
     valijson::ValidationResults::Error error;

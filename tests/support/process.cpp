@@ -140,6 +140,6 @@ std::string Fleet::store_digest() const
     return digest;
 }
 
-std::string examples_dir() { return std::string(FLEETADM_SOURCE_DIR) + "/examples"; }
+std::string examples_dir() { return FLEETADM_SOURCE_DIR "/examples"; }
 
 } // namespace fleet::test

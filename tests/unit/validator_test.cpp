@@ -121,3 +121,22 @@ TEST_CASE("a List document's items are read as resources, positions kept", "[sch
     CHECK(l.diags.items()[0].where.line == 3);
     CHECK(l.diags.items()[0].field == "spec.deviceLimit");
 }
+
+TEST_CASE("label and settings keys follow their rules", "[schema]")
+{
+    auto l = load(R"(apiVersion: fleetadm/v1
+kind: Tenant
+metadata:
+  name: acme
+  labels: {"Bad Key": x, example.com/ok: y, -dash: z, "UPPER.com/x": w}
+spec:
+  settings: {good_key: 1, "9lives": 2}
+)");
+    auto text = messages(l.diags);
+    INFO(text);
+    CHECK(l.diags.error_count() == 4);
+    CHECK(text.find("metadata.labels.Bad Key: invalid label key") != std::string::npos);
+    CHECK(text.find("metadata.labels.-dash: invalid label key") != std::string::npos);
+    CHECK(text.find("metadata.labels.UPPER.com/x: invalid label key") != std::string::npos);
+    CHECK(text.find("spec.settings.9lives: invalid settings key") != std::string::npos);
+}
