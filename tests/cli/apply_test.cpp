@@ -265,7 +265,7 @@ TEST_CASE("plan --out saves a plan that apply takes, and refuses once the store 
     CHECK(applied.exit_code == 0);
     CHECK(contains(applied.out, "tenant/globex-eu created"));
     auto described = fleet({"describe", "tenant", "globex-eu"});
-    CHECK(contains(described.out, "globex-regions.yaml:2"));
+    CHECK(contains(described.out, "globex-regions.yaml:3"));
 
     auto stale_plan = (fleet.dir().path() / "stale.json").string();
     REQUIRE(fleet({"plan", "-f", "-", "--out", stale_plan}, tenant("late")).exit_code == 1);
