@@ -12,6 +12,8 @@ void setup_all(Context& ctx)
     Globals& g = ctx.globals;
     app.add_option("--state", g.state, "State store path (env FLEETADM_STATE; default ~/.local/state/fleetadm/state.db)")
         ->type_name("PATH");
+    app.add_option("--tenant", g.tenant, "Default tenant for objects and commands (env FLEETADM_TENANT)")
+        ->type_name("NAME");
     app.add_option("-o,--output", g.output, "Output format")
         ->check(CLI::IsMember({"table", "wide", "json", "yaml", "name"}))
         ->type_name("table|wide|json|yaml|name");
@@ -32,6 +34,7 @@ void setup_all(Context& ctx)
     setup_describe(ctx);
     setup_delete(ctx);
     setup_tenant(ctx);
+    setup_device(ctx);
     setup_version(ctx);
 }
 

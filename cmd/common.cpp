@@ -27,6 +27,13 @@ std::string Globals::state_path() const
     return std::string(home && *home ? home : ".") + "/.local/state/fleetadm/state.db";
 }
 
+std::string Globals::default_tenant() const
+{
+    if (!tenant.empty()) return tenant;
+    if (const char* env = std::getenv("FLEETADM_TENANT"); env && *env) return env;
+    return "";
+}
+
 bool Globals::color(int fd) const
 {
     if (no_color) return false;
@@ -68,7 +75,7 @@ util::Result<model::Kind> kind_argument(const std::string& text)
                           fmt::format("unknown kind \"{}\"; known kinds: tenants, devices, groups, credentials, "
                                       "artifacts, rollouts",
                                       text));
-    if (*kind != model::Kind::tenant)
+    if (*kind == model::Kind::artifact || *kind == model::Kind::rollout)
         return util::fail(util::ErrorKind::usage,
                           fmt::format("kind {} is not handled by this version yet", model::kind_name(*kind)));
     return *kind;

@@ -20,6 +20,7 @@ enum class Format { table, wide, json, yaml, name };
 /// Flags that every command accepts.
 struct Globals {
     std::string state;
+    std::string tenant;
     std::string output = "table";
     bool quiet = false;
     bool verbose = false;
@@ -29,6 +30,8 @@ struct Globals {
     Format format() const;
     /// The store location: --state, FLEETADM_STATE, or the XDG default.
     std::string state_path() const;
+    /// The default tenant: --tenant or FLEETADM_TENANT; empty when neither is set.
+    std::string default_tenant() const;
     /// True when output to fd may use colour (a terminal, and neither --no-color nor NO_COLOR).
     bool color(int fd) const;
 };

@@ -30,7 +30,7 @@ Outcome run_delete(const DeleteOptions& opts, const Globals& g)
     if (!opts.files.empty()) {
         if (!opts.kind.empty()) return util::fail(util::ErrorKind::usage, "pass either KIND NAME... or -f PATH");
         util::Diagnostics diags;
-        auto resources = read_resources(opts.files, opts.recursive, diags);
+        auto resources = read_resources(opts.files, opts.recursive, g.default_tenant(), diags);
         print_diagnostics(diags);
         if (diags.has_errors())
             return util::fail(util::ErrorKind::usage, fmt::format("{} problem(s) found; nothing was deleted",
@@ -41,7 +41,7 @@ Outcome run_delete(const DeleteOptions& opts, const Globals& g)
             return util::fail(util::ErrorKind::usage, "pass KIND NAME... or -f PATH");
         auto kind = kind_argument(opts.kind);
         if (!kind) return std::unexpected(kind.error());
-        for (const auto& name : opts.names) request.targets.push_back({*kind, "", name});
+        for (const auto& name : opts.names) request.targets.push_back({*kind, g.default_tenant(), name});
     }
     auto store = open_store(g);
     if (!store) return std::unexpected(store.error());

@@ -5,6 +5,7 @@
 
 #include "cmd/commands.hpp"
 #include "cmd/output.hpp"
+#include "core/query/query.hpp"
 #include "core/tenancy/view.hpp"
 
 namespace fleet::cli {
@@ -19,6 +20,18 @@ struct DescribeOptions {
 void field(std::ostream& out, std::string_view label, const std::string& value)
 {
     out << fmt::format("{:<16}{}\n", std::string(label) + ":", value);
+}
+
+void common_tail(std::ostream& out, const model::Object& o, const std::vector<store::AuditEntry>& events)
+{
+    field(out, "Source", o.origin.source.empty() ? "<none>" : o.origin.source);
+    if (!o.origin.file.empty()) field(out, "Defined At", o.origin.file);
+    if (!o.origin.commit.empty()) field(out, "Commit", o.origin.commit);
+    field(out, "Created", o.created_at);
+    field(out, "Updated", fmt::format("{} (generation {})", o.updated_at, o.generation));
+    out << "Events:\n";
+    if (events.empty()) out << "  <none>\n";
+    for (const auto& e : events) out << fmt::format("  {}  {:<12}{:<15}{}\n", e.at, e.actor, e.action, e.summary);
 }
 
 void describe_tenant(std::ostream& out, const tenancy::TenantView& view, const model::Object& t,
@@ -56,15 +69,64 @@ void describe_tenant(std::ostream& out, const tenancy::TenantView& view, const m
         out << fmt::format("  {} {}-{} {}\n", days.empty() ? "daily" : days, w["start"].get<std::string>(),
                            w["end"].get<std::string>(), w.value("timezone", "UTC"));
     }
-    field(out, "Source", t.origin.source.empty() ? "<none>" : t.origin.source);
-    if (!t.origin.file.empty()) field(out, "Defined At", t.origin.file);
-    if (!t.origin.commit.empty()) field(out, "Commit", t.origin.commit);
-    field(out, "Created", t.created_at);
-    field(out, "Updated", fmt::format("{} (generation {})", t.updated_at, t.generation));
-    out << "Events:\n";
-    if (events.empty()) out << "  <none>\n";
-    for (const auto& e : events)
-        out << fmt::format("  {}  {:<12}{:<12}{}\n", e.at, e.actor, e.action, e.summary);
+    common_tail(out, t, events);
+}
+
+std::string endpoint_text(const nlohmann::json& e, bool ssh)
+{
+    std::string text = ssh ? (e.contains("user") ? e["user"].get<std::string>() + "@" : "") + e["host"].get<std::string>() +
+                                 (e.contains("port") ? ":" + e["port"].dump() : "")
+                           : e["url"].get<std::string>();
+    if (e.contains("credential")) text += " (credential " + e["credential"].get<std::string>() + ")";
+    if (!ssh) text += " profile " + e.value("profile", "generic");
+    return text;
+}
+
+void describe_other(std::ostream& out, const model::Object& o, const nlohmann::json& status)
+{
+    const auto& r = o.resource;
+    const auto& spec = r.spec;
+    field(out, "Name", r.name);
+    field(out, "Tenant", r.tenant);
+    field(out, "Labels", labels_text(r.labels));
+    switch (r.kind) {
+    case model::Kind::device: {
+        field(out, "Type", spec.value("deviceType", ""));
+        if (spec.contains("identity"))
+            for (const auto& [k, v] : spec["identity"].items()) field(out, k == "mac" ? "MAC" : "Serial", v.get<std::string>());
+        field(out, "SSH", spec.contains("ssh") ? endpoint_text(spec["ssh"], true) : "<none>");
+        field(out, "HTTP", spec.contains("http") ? endpoint_text(spec["http"], false) : "<none>");
+        field(out, "Version Probe", spec.value("versionProbe", "<none>"));
+        field(out, "Version", status.value("reportedVersion", "<unknown>"));
+        field(out, "Reachable", status.contains("reachable") ? (status["reachable"].get<bool>() ? "yes" : "no")
+                                                             : "<never checked>");
+        field(out, "Last Seen", status.value("lastSeen", "<never>"));
+        field(out, "Last Rollout", status.value("lastRollout", "<none>"));
+        break;
+    }
+    case model::Kind::device_group: {
+        field(out, "Kind", spec.contains("selector") ? "dynamic" : "static");
+        if (spec.contains("selector")) field(out, "Selector", spec["selector"].get<std::string>());
+        auto members = status.value("members", nlohmann::json::array());
+        field(out, "Devices", std::to_string(members.size()));
+        std::size_t shown = 0;
+        for (const auto& m : members) {
+            if (++shown > 50) {
+                out << fmt::format("  ... and {} more\n", members.size() - 50);
+                break;
+            }
+            out << "  " << m.get<std::string>() << "\n";
+        }
+        break;
+    }
+    case model::Kind::credential:
+        field(out, "Type", spec.value("type", ""));
+        for (const char* f : {"privateKeyFile", "tokenFile", "username", "passwordFile", "certFile", "keyFile",
+                              "caFile", "fromEnv", "knownHostsFile", "hostKeyPolicy"})
+            if (spec.contains(f)) field(out, f, spec[f].get<std::string>());
+        break;
+    default: break;
+    }
 }
 
 Outcome run_describe(const DescribeOptions& opts, const Globals& g)
@@ -73,20 +135,35 @@ Outcome run_describe(const DescribeOptions& opts, const Globals& g)
     if (!kind) return std::unexpected(kind.error());
     auto store = open_store(g);
     if (!store) return std::unexpected(store.error());
-    auto tx = (*store)->begin(store::TxMode::read);
-    if (!tx) return std::unexpected(tx.error());
-    auto view = tenancy::read_view(**store);
-    if (!view) return std::unexpected(view.error());
-    auto it = view->tenants.find(opts.name);
-    if (it == view->tenants.end())
-        return util::fail(util::ErrorKind::not_found, fmt::format("tenant/{} not found", opts.name));
     if (g.format() != Format::table && g.format() != Format::wide) {
-        print_objects(std::cout, g.format(), *kind, {{it->second, view->status(opts.name)}}, true);
+        ObjectPrinter printer(std::cout, g.format(), *kind, true);
+        auto count = query::for_each(**store, {*kind, g.default_tenant(), {opts.name}, ""},
+                                     [&](const model::Object& o, const nlohmann::json& s) { printer.add(o, s); });
+        if (!count) return std::unexpected(count.error());
+        printer.finish();
         return util::exit_ok;
     }
-    auto events = (*store)->history(it->second, 10);
+    if (*kind == model::Kind::tenant) {
+        auto tx = (*store)->begin(store::TxMode::read);
+        if (!tx) return std::unexpected(tx.error());
+        auto view = tenancy::read_view(**store);
+        if (!view) return std::unexpected(view.error());
+        auto it = view->tenants.find(opts.name);
+        if (it == view->tenants.end())
+            return util::fail(util::ErrorKind::not_found, fmt::format("tenant/{} not found", opts.name));
+        auto events = (*store)->history(it->second, 10);
+        if (!events) return std::unexpected(events.error());
+        describe_tenant(std::cout, *view, it->second, *events);
+        return util::exit_ok;
+    }
+    std::optional<std::pair<model::Object, nlohmann::json>> found;
+    auto count = query::for_each(**store, {*kind, g.default_tenant(), {opts.name}, ""},
+                                 [&](const model::Object& o, const nlohmann::json& s) { found.emplace(o, s); });
+    if (!count) return std::unexpected(count.error());
+    auto events = (*store)->history(found->first, 10);
     if (!events) return std::unexpected(events.error());
-    describe_tenant(std::cout, *view, it->second, *events);
+    describe_other(std::cout, found->first, found->second);
+    common_tail(std::cout, found->first, *events);
     return util::exit_ok;
 }
 

@@ -7,9 +7,17 @@
 namespace fleet::cli {
 
 std::vector<model::Resource> read_resources(const std::vector<std::string>& paths, bool recursive,
-                                            util::Diagnostics& diags)
+                                            const std::string& default_tenant, util::Diagnostics& diags,
+                                            bool devices_only, resource::Format stdin_format)
 {
-    return resource::load({paths, recursive, &std::cin}, diags);
+    resource::LoadRequest request;
+    request.paths = paths;
+    request.recursive = recursive;
+    request.stdin_stream = &std::cin;
+    request.default_tenant = default_tenant;
+    request.devices_only = devices_only;
+    request.stdin_format = stdin_format;
+    return resource::load(request, diags);
 }
 
 } // namespace fleet::cli

@@ -5,12 +5,16 @@
 #include <vector>
 
 #include "core/model/resource.hpp"
+#include "core/resource/loader.hpp"
 #include "core/util/diagnostics.hpp"
 
 namespace fleet::cli {
 
-/// Reads every resource of the -f paths ("-" is stdin), reporting problems into diags.
+/// Reads every resource of the -f paths ("-" is stdin), reporting problems into diags; objects
+/// that name no tenant get default_tenant.
 std::vector<model::Resource> read_resources(const std::vector<std::string>& paths, bool recursive,
-                                            util::Diagnostics& diags);
+                                            const std::string& default_tenant, util::Diagnostics& diags,
+                                            bool devices_only = false,
+                                            resource::Format stdin_format = resource::Format::automatic);
 
 } // namespace fleet::cli

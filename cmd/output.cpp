@@ -21,6 +21,89 @@ std::size_t display_width(const std::string& s)
     return width;
 }
 
+std::vector<std::string> headers_for(model::Kind kind, bool wide)
+{
+    std::vector<std::string> h;
+    switch (kind) {
+    case model::Kind::tenant:
+        h = {"NAME", "PARENT", "DEVICES", "MEMBERS", "AGE"};
+        if (wide) h.insert(h.end(), {"DISPLAY NAME", "LABELS", "SOURCE"});
+        break;
+    case model::Kind::device:
+        h = {"TENANT", "NAME", "TYPE", "VERSION", "REACHABLE", "LAST SEEN", "AGE"};
+        if (wide) h.insert(h.end(), {"SSH", "HTTP", "LABELS"});
+        break;
+    case model::Kind::device_group:
+        h = {"TENANT", "NAME", "KIND", "DEVICES", "SELECTOR", "AGE"};
+        if (wide) h.push_back("LABELS");
+        break;
+    case model::Kind::credential:
+        h = {"TENANT", "NAME", "TYPE", "SECRET FROM", "AGE"};
+        if (wide) h.push_back("LABELS");
+        break;
+    default:
+        h = {"TENANT", "NAME", "AGE"};
+        if (wide) h.push_back("LABELS");
+        break;
+    }
+    return h;
+}
+
+std::string or_none(const std::string& s) { return s.empty() ? "<none>" : s; }
+
+std::vector<std::string> row_for(const model::Object& o, const json& status, bool wide)
+{
+    const auto& r = o.resource;
+    const auto& spec = r.spec;
+    std::vector<std::string> row;
+    switch (r.kind) {
+    case model::Kind::tenant: {
+        auto limit = spec.find("deviceLimit");
+        std::string usage = std::to_string(status.value("devices", 0)) + "/" +
+                            (limit == spec.end() ? std::string("-") : limit->dump());
+        row = {r.name, spec.value("parent", "<none>"), usage,
+               std::to_string(spec.value("members", json::array()).size()), age(o.created_at)};
+        if (wide) row.insert(row.end(), {spec.value("displayName", ""), labels_text(r.labels), or_none(o.origin.file)});
+        break;
+    }
+    case model::Kind::device: {
+        std::string reachable = status.contains("reachable") ? (status["reachable"].get<bool>() ? "yes" : "no") : "-";
+        row = {r.tenant, r.name, spec.value("deviceType", ""), status.value("reportedVersion", "-"), reachable,
+               status.contains("lastSeen") ? age(status["lastSeen"].get<std::string>()) : "-", age(o.created_at)};
+        if (wide) {
+            std::string ssh = "-", http = "-";
+            if (spec.contains("ssh")) {
+                const auto& e = spec["ssh"];
+                ssh = (e.contains("user") ? e["user"].get<std::string>() + "@" : "") + e["host"].get<std::string>() +
+                      (e.contains("port") ? ":" + e["port"].dump() : "");
+            }
+            if (spec.contains("http")) http = spec["http"]["url"].get<std::string>();
+            row.insert(row.end(), {ssh, http, labels_text(r.labels)});
+        }
+        break;
+    }
+    case model::Kind::device_group:
+        row = {r.tenant, r.name, spec.contains("selector") ? "dynamic" : "static",
+               std::to_string(status.value("devices", 0)), spec.value("selector", "-"), age(o.created_at)};
+        if (wide) row.push_back(labels_text(r.labels));
+        break;
+    case model::Kind::credential: {
+        std::string from = spec.contains("fromEnv") ? "env:" + spec["fromEnv"].get<std::string>() : "-";
+        for (const char* f : {"privateKeyFile", "tokenFile", "passwordFile", "keyFile"})
+            if (spec.contains(f)) from = spec[f].get<std::string>();
+        if (spec.value("type", "") == "ssh-agent") from = "ssh-agent";
+        row = {r.tenant, r.name, spec.value("type", ""), from, age(o.created_at)};
+        if (wide) row.push_back(labels_text(r.labels));
+        break;
+    }
+    default:
+        row = {r.tenant, r.name, age(o.created_at)};
+        if (wide) row.push_back(labels_text(r.labels));
+        break;
+    }
+    return row;
+}
+
 } // namespace
 
 void Table::print(std::ostream& out) const
@@ -60,81 +143,38 @@ std::string age(const std::string& timestamp)
     return fmt::format("{}d", seconds / 86400);
 }
 
-namespace {
-
-std::string usage_text(const Shown& s)
+ObjectPrinter::ObjectPrinter(std::ostream& out, Format format, model::Kind kind, bool single)
+    : m_out(out), m_format(format), m_kind(kind), m_single(single),
+      m_table(headers_for(kind, format == Format::wide))
 {
-    auto limit = s.object.resource.spec.find("deviceLimit");
-    std::string used = std::to_string(s.status.value("devices", 0));
-    return used + "/" + (limit == s.object.resource.spec.end() ? std::string("-") : limit->dump());
+    if (m_format == Format::json && !m_single) m_out << R"({"apiVersion":"fleetadm/v1","kind":"List","items":[)";
 }
 
-void print_tenant_table(std::ostream& out, const std::vector<Shown>& objects, bool wide)
+void ObjectPrinter::add(const model::Object& object, const json& status)
 {
-    std::vector<std::string> headers{"NAME", "PARENT", "DEVICES", "MEMBERS", "AGE"};
-    if (wide) headers.insert(headers.end(), {"DISPLAY NAME", "LABELS", "SOURCE"});
-    Table table(headers);
-    for (const auto& s : objects) {
-        const auto& r = s.object.resource;
-        std::vector<std::string> row{r.name, r.spec.value("parent", "<none>"), usage_text(s),
-                                     std::to_string(r.spec.value("members", json::array()).size()),
-                                     age(s.object.created_at)};
-        if (wide) {
-            row.push_back(r.spec.value("displayName", ""));
-            row.push_back(labels_text(r.labels));
-            row.push_back(s.object.origin.file.empty() ? "<none>" : s.object.origin.file);
-        }
-        table.add(std::move(row));
-    }
-    table.print(out);
-}
-
-void print_generic_table(std::ostream& out, const std::vector<Shown>& objects, bool wide)
-{
-    std::vector<std::string> headers{"TENANT", "NAME", "AGE"};
-    if (wide) headers.push_back("LABELS");
-    Table table(headers);
-    for (const auto& s : objects) {
-        std::vector<std::string> row{s.object.resource.tenant, s.object.resource.name, age(s.object.created_at)};
-        if (wide) row.push_back(labels_text(s.object.resource.labels));
-        table.add(std::move(row));
-    }
-    table.print(out);
-}
-
-} // namespace
-
-void print_objects(std::ostream& out, Format format, model::Kind kind, const std::vector<Shown>& objects, bool single)
-{
-    switch (format) {
-    case Format::json: {
-        if (single && objects.size() == 1) {
-            out << model::to_json(objects[0].object, objects[0].status).dump(2) << "\n";
-            break;
-        }
-        json items = json::array();
-        for (const auto& s : objects) items.push_back(model::to_json(s.object, s.status));
-        out << json{{"apiVersion", model::api_version}, {"kind", "List"}, {"items", items}}.dump(2) << "\n";
-        break;
-    }
-    case Format::yaml:
-        for (std::size_t i = 0; i < objects.size(); ++i) {
-            if (i > 0 || !single) out << "---\n";
-            out << resource::to_yaml(model::to_json(objects[i].object, objects[i].status));
-        }
-        break;
-    case Format::name:
-        for (const auto& s : objects) out << s.object.resource.ref() << "\n";
-        break;
-    case Format::table:
-    case Format::wide:
-        if (objects.empty()) break;
-        if (kind == model::Kind::tenant)
-            print_tenant_table(out, objects, format == Format::wide);
+    switch (m_format) {
+    case Format::json:
+        if (m_single)
+            m_out << model::to_json(object, status).dump(2) << "\n";
         else
-            print_generic_table(out, objects, format == Format::wide);
+            m_out << (m_count ? ",\n" : "\n") << model::to_json(object, status).dump();
         break;
+    case Format::yaml:
+        if (m_count || !m_single) m_out << "---\n";
+        m_out << resource::to_yaml(model::to_json(object, status));
+        break;
+    case Format::name: m_out << object.resource.ref() << "\n"; break;
+    case Format::table:
+    case Format::wide: m_table.add(row_for(object, status, m_format == Format::wide)); break;
     }
+    ++m_count;
+}
+
+std::size_t ObjectPrinter::finish()
+{
+    if (m_format == Format::json && !m_single) m_out << (m_count ? "\n" : "") << "]}\n";
+    if ((m_format == Format::table || m_format == Format::wide) && !m_table.empty()) m_table.print(m_out);
+    return m_count;
 }
 
 } // namespace fleet::cli

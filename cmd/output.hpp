@@ -1,5 +1,5 @@
 #pragma once
-// Rendering objects for `get`: aligned tables, JSON, YAML and kind/name lines.
+// Rendering objects for get and describe: aligned tables, JSON, YAML and kind/name lines.
 
 #include <nlohmann/json.hpp>
 
@@ -12,12 +12,6 @@
 
 namespace fleet::cli {
 
-/// An object with its computed status.
-struct Shown {
-    model::Object object;
-    nlohmann::json status;
-};
-
 /// A table with aligned columns, printed with two spaces between them.
 class Table {
 public:
@@ -27,16 +21,34 @@ public:
     void add(std::vector<std::string> row) { m_rows.push_back(std::move(row)); }
     /// Prints the header and rows.
     void print(std::ostream& out) const;
+    /// True when no row was added.
+    bool empty() const { return m_rows.size() <= 1; }
 
 private:
     std::vector<std::vector<std::string>> m_rows;
 };
 
-/// Prints objects in the format of -o; single prints one object rather than a List.
-void print_objects(std::ostream& out, Format format, model::Kind kind, const std::vector<Shown>& objects,
-                   bool single);
+/// Prints objects one at a time in the format of -o. JSON, YAML and names are streamed as they
+/// come; a table is collected and aligned at the end.
+class ObjectPrinter {
+public:
+    /// single: the caller asked for exactly one object by name, which prints without a List around it.
+    ObjectPrinter(std::ostream& out, Format format, model::Kind kind, bool single);
+    /// Prints (or collects) one object.
+    void add(const model::Object& object, const nlohmann::json& status);
+    /// Finishes the output; returns the number of objects printed.
+    std::size_t finish();
 
-/// "k=v,k2=v2" for a labels object.
+private:
+    std::ostream& m_out;
+    Format m_format;
+    model::Kind m_kind;
+    bool m_single;
+    std::size_t m_count = 0;
+    Table m_table;
+};
+
+/// "k=v,k2=v2" for a labels object, "<none>" when empty.
 std::string labels_text(const nlohmann::json& labels);
 /// A compact age such as "5m", "3h", "12d" since an RFC 3339 timestamp.
 std::string age(const std::string& timestamp);

@@ -21,10 +21,10 @@ void add_source_options(CLI::App& command, SourceOptions& opts)
     command.add_flag("--confirm-prune", opts.confirm_prune, "Allow --prune to delete more than 25% of the source's objects");
 }
 
-apply::Request make_request(const SourceOptions& opts, util::Diagnostics& diags)
+apply::Request make_request(const SourceOptions& opts, const Globals& g, util::Diagnostics& diags)
 {
     apply::Request request;
-    request.desired = read_resources(opts.files, opts.recursive, diags);
+    request.desired = read_resources(opts.files, opts.recursive, g.default_tenant(), diags);
     request.source = resource::source_key(opts.files);
     request.prune = opts.prune;
     request.confirm_prune = opts.confirm_prune;
@@ -45,7 +45,7 @@ std::string value_text(const std::optional<json>& v) { return v ? v->dump() : "<
 void print_changes(std::ostream& out, const apply::Plan& plan, bool color)
 {
     for (const auto& c : plan.changes) {
-        const auto& r = c.resource;
+        const auto& r = *c.resource;
         switch (c.op) {
         case apply::Op::unchanged: break;
         case apply::Op::create:
@@ -82,7 +82,7 @@ Outcome run_preview(const SourceOptions& opts, const Globals& g, const std::stri
 {
     if (opts.files.empty()) return util::fail(util::ErrorKind::usage, "no input: pass -f PATH");
     util::Diagnostics diags;
-    auto request = make_request(opts, diags);
+    auto request = make_request(opts, g, diags);
     if (diags.has_errors()) {
         print_diagnostics(diags);
         return util::fail(util::ErrorKind::usage, fmt::format("{} problem(s) found", diags.error_count()));

@@ -20,7 +20,7 @@ struct ValidateOptions {
 Outcome run_validate(const ValidateOptions& opts, const Globals& g)
 {
     util::Diagnostics diags;
-    auto resources = read_resources(opts.files, opts.recursive, diags);
+    auto resources = read_resources(opts.files, opts.recursive, g.default_tenant(), diags);
     std::size_t count = resources.size();
     // With a store, references (parents, limits) are checked against it too, in a read-only transaction.
     bool have_store = std::filesystem::exists(g.state_path());

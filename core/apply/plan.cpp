@@ -1,12 +1,15 @@
 // Planning an apply.
 //
 // The plan is computed inside the transaction that will write it, so two applies on one
-// store serialize on the write lock and the second plans against the first one's result.
+// store serialize on the write lock and the second plans against the first one's result;
+// device limits checked here therefore hold however many processes enroll at once.
 // Steps: normalize defaults (a tenant's parent is the provider unless given), reject
 // duplicates, compare each desired object with the stored one, add prunes for objects of
-// the same source that the input no longer has, then check the tenant tree that would
-// result (parents exist, no cycles, depth), device limits against that tree, and that
-// nothing pruned is still in use. Input problems are collected and reported together.
+// the same source that the input no longer has, then check what the store would look like
+// afterwards: the tenant tree (parents exist, no cycles, depth), references (an object's
+// tenant, a device's credentials in its own tenant), objects still in use by what stays,
+// and device limits of every tenant and ancestor. Input problems are collected and
+// reported together.
 
 #include "core/apply/plan.hpp"
 
@@ -16,7 +19,9 @@
 #include <set>
 #include <tuple>
 
+#include "core/model/selector.hpp"
 #include "core/tenancy/hierarchy.hpp"
+#include "core/tenancy/limits.hpp"
 #include "core/tenancy/view.hpp"
 
 namespace fleet::apply {
@@ -75,19 +80,136 @@ std::vector<FieldChange> compare(const model::Resource& stored, const model::Res
     return fields;
 }
 
-/// Checks the tenant tree and device limits that the plan would produce.
-Result<void> check_tenants(store::Store& store, const Plan& plan, const std::string& provider,
-                           const std::vector<model::Object>& stored_tenants, util::Diagnostics& diags)
+/// Stored objects, read once per (kind, tenant) as canonical JSON text and parsed only when needed:
+/// an unchanged object is recognized by comparing texts.
+class Snapshot {
+public:
+    struct Entry {
+        store::StoredText text;
+        std::optional<model::Resource> parsed;
+    };
+    using Bucket = std::map<std::string, Entry>;
+
+    explicit Snapshot(store::Store& store) : m_store(store) {}
+
+    Result<Bucket*> bucket(model::Kind kind, const std::string& tenant)
+    {
+        auto key = std::make_pair(kind, kind == model::Kind::tenant ? std::string() : tenant);
+        if (auto it = m_buckets.find(key); it != m_buckets.end()) return &it->second;
+        auto texts = m_store.texts(kind, key.second);
+        if (!texts) return std::unexpected(texts.error());
+        auto& bucket = m_buckets[key];
+        for (auto& [name, text] : *texts) bucket.emplace_hint(bucket.end(), name, Entry{std::move(text), {}});
+        return &bucket;
+    }
+
+    Result<Entry*> entry(model::Kind kind, const std::string& tenant, const std::string& name)
+    {
+        auto b = bucket(kind, tenant);
+        if (!b) return std::unexpected(b.error());
+        auto it = (*b)->find(name);
+        return it == (*b)->end() ? nullptr : &it->second;
+    }
+
+    /// The stored resource, parsed on first use; null when there is none.
+    Result<const model::Resource*> find(model::Kind kind, const std::string& tenant, const std::string& name)
+    {
+        auto e = entry(kind, tenant, name);
+        if (!e) return std::unexpected(e.error());
+        if (!*e) return nullptr;
+        return &parse(kind, tenant, name, **e);
+    }
+
+    static const model::Resource& parse(model::Kind kind, const std::string& tenant, const std::string& name, Entry& e)
+    {
+        if (!e.parsed) {
+            model::Resource r;
+            r.kind = kind;
+            r.tenant = kind == model::Kind::tenant ? std::string() : tenant;
+            r.name = name;
+            r.labels = json::parse(e.text.labels);
+            r.annotations = json::parse(e.text.annotations);
+            r.spec = json::parse(e.text.spec);
+            e.parsed = std::move(r);
+        }
+        return *e.parsed;
+    }
+
+private:
+    store::Store& m_store;
+    std::map<std::pair<model::Kind, std::string>, Bucket> m_buckets;
+};
+
+/// The state the plan would leave: which objects exist afterwards, keyed like the store.
+struct Outcome {
+    std::map<Key, const model::Resource*> desired;  ///< created, configured or unchanged
+    std::set<Key> pruned;
+
+    bool gone(const Key& key) const { return pruned.contains(key); }
+};
+
+/// A device's credential reference must name a credential of the device's own tenant that fits the transport.
+Result<void> check_references(Snapshot& snapshot, const Outcome& outcome, const std::set<std::string>& tenants,
+                              const model::Resource& r, util::Diagnostics& diags)
 {
+    if (r.kind == model::Kind::tenant) return {};
+    if (!tenants.contains(r.tenant)) {
+        diags.error(r.location("/metadata/tenant"), "metadata.tenant",
+                    fmt::format("{}: tenant \"{}\" does not exist", r.ref(), r.tenant));
+        return {};
+    }
+    if (r.kind != model::Kind::device) return {};
+    for (const char* transport : {"ssh", "http"}) {
+        auto endpoint = r.spec.find(transport);
+        if (endpoint == r.spec.end() || !endpoint->contains("credential")) continue;
+        auto name = (*endpoint)["credential"].get<std::string>();
+        Key key{model::Kind::credential, r.tenant, name};
+        const model::Resource* credential = nullptr;
+        if (auto it = outcome.desired.find(key); it != outcome.desired.end()) {
+            credential = it->second;
+        } else if (!outcome.gone(key)) {
+            auto stored = snapshot.find(model::Kind::credential, r.tenant, name);
+            if (!stored) return std::unexpected(stored.error());
+            credential = *stored;
+        }
+        std::string pointer = fmt::format("/spec/{}/credential", transport);
+        std::string field = fmt::format("spec.{}.credential", transport);
+        if (!credential) {
+            diags.error(r.location(pointer), field,
+                        fmt::format("{}: credential \"{}\" does not exist in tenant \"{}\"", r.ref(), name, r.tenant));
+            continue;
+        }
+        auto type = credential->spec.value("type", "");
+        bool fits = std::string_view(transport) == "ssh" ? type.starts_with("ssh-") : !type.starts_with("ssh-");
+        if (!fits)
+            diags.error(r.location(pointer), field,
+                        fmt::format("{}: credential \"{}\" is of type {}, which cannot be used for {}", r.ref(), name,
+                                    type, transport));
+    }
+    return {};
+}
+
+/// Checks the tenant tree, objects in use and device limits that the plan would produce.
+Result<void> check_tenants(store::Store& store, Snapshot& snapshot, const Plan& plan, const std::string& provider,
+                           util::Diagnostics& diags)
+{
+    auto stored_tenants = snapshot.bucket(model::Kind::tenant, "");
+    if (!stored_tenants) return std::unexpected(stored_tenants.error());
     std::map<std::string, tenancy::Link> links;
-    std::map<std::string, std::optional<std::int64_t>> limits;
-    for (const auto& t : stored_tenants) {
-        links[t.resource.name] = {t.resource.spec.value("parent", ""), {}};
-        limits[t.resource.name] = tenancy::device_limit(t.resource.spec);
+    std::map<std::string, std::optional<std::int64_t>> limits, old_limits;
+    for (auto& [name, entry] : **stored_tenants) {
+        const auto& t = Snapshot::parse(model::Kind::tenant, "", name, entry);
+        links[name] = {t.spec.value("parent", ""), {}};
+        limits[name] = old_limits[name] = tenancy::device_limit(t.spec);
     }
     std::set<std::string> pruned;
+    std::map<std::string, std::int64_t> delta;  // devices added (+) or removed (-) per tenant
     for (const auto& change : plan.changes) {
-        const auto& r = change.resource;
+        const auto& r = *change.resource;
+        if (r.kind == model::Kind::device) {
+            if (change.op == Op::create) ++delta[r.tenant];
+            if (change.op == Op::prune) --delta[r.tenant];
+        }
         if (r.kind != model::Kind::tenant) continue;
         if (change.op == Op::prune) {
             links.erase(r.name);
@@ -109,29 +231,47 @@ Result<void> check_tenants(store::Store& store, const Plan& plan, const std::str
     tree.check(diags);
     if (diags.has_errors()) return fail(ErrorKind::usage, "invalid tenant hierarchy");
 
-    auto direct = store.device_counts();
-    if (!direct) return std::unexpected(direct.error());
     for (const auto& name : pruned) {
-        auto objects = store.object_count(name);
-        if (!objects) return std::unexpected(objects.error());
-        bool all_pruned = true;
+        auto owned = store.object_count(name);
+        if (!owned) return std::unexpected(owned.error());
+        std::int64_t pruned_here = 0;
         for (const auto& change : plan.changes)
-            if (change.op != Op::prune && change.resource.kind != model::Kind::tenant && change.resource.tenant == name)
-                all_pruned = false;
-        if (*objects > 0 && !all_pruned)
+            if (change.op == Op::prune && change.resource->kind != model::Kind::tenant && change.resource->tenant == name)
+                ++pruned_here;
+        if (*owned > pruned_here)
             return fail(ErrorKind::conflict,
                         fmt::format("tenant \"{}\" cannot be pruned: it still owns {} object(s); delete them first "
                                     "or use `fleetadm delete tenant {} --cascade`",
-                                    name, *objects, name));
+                                    name, *owned - pruned_here, name));
     }
-    auto usage = tree.subtree_usage(*direct);
-    std::string over;
-    for (const auto& [name, limit] : limits) {
-        if (!limit || usage[name] <= *limit) continue;
-        over += fmt::format("{}tenant \"{}\": deviceLimit {} is below its current usage of {} device(s)",
-                            over.empty() ? "" : "; ", name, *limit, usage[name]);
-    }
+
+    auto direct = store.device_counts();
+    if (!direct) return std::unexpected(direct.error());
+    std::string over = tenancy::limit_violations(tree, {limits, old_limits, *direct, delta});
     if (!over.empty()) return fail(ErrorKind::conflict, over);
+    return {};
+}
+
+/// Credentials that are pruned while a device that stays still uses them.
+Result<void> check_pruned_in_use(Snapshot& snapshot, const Outcome& outcome)
+{
+    for (const auto& key : outcome.pruned) {
+        const auto& [kind, tenant, name] = key;
+        if (kind != model::Kind::credential) continue;
+        auto devices = snapshot.bucket(model::Kind::device, tenant);
+        if (!devices) return std::unexpected(devices.error());
+        for (auto& [device_name, entry] : **devices) {
+            Key device_key{model::Kind::device, tenant, device_name};
+            if (outcome.gone(device_key)) continue;
+            const model::Resource* r = &Snapshot::parse(model::Kind::device, tenant, device_name, entry);
+            if (auto it = outcome.desired.find(device_key); it != outcome.desired.end()) r = it->second;
+            for (const char* transport : {"ssh", "http"})
+                if (r->spec.contains(transport) && (*r).spec[transport].value("credential", "") == name)
+                    return fail(ErrorKind::conflict,
+                                fmt::format("credential/{} cannot be pruned: device/{} in tenant \"{}\" uses it", name,
+                                            device_name, tenant));
+        }
+    }
     return {};
 }
 
@@ -155,44 +295,77 @@ Result<Plan> make_plan(store::Store& store, Request request, util::Diagnostics& 
     for (auto& r : request.desired) {
         if (r.kind == model::Kind::tenant && r.name != *provider && !r.spec.contains("parent"))
             r.spec["parent"] = *provider;
-        if (r.kind != model::Kind::tenant) {
-            diags.error(r.location("/kind"), "kind",
-                        fmt::format("kind {} is not handled by this version yet", model::kind_name(r.kind)));
-            continue;
-        }
         if (auto [it, fresh] = seen.emplace(key_of(r), &r); !fresh)
             diags.error(r.location(), "metadata.name",
                         fmt::format("{} is defined twice (first at {})", r.ref(), it->second->location().str()));
     }
     if (diags.has_errors()) return fail(ErrorKind::usage, "invalid input");
 
-    for (const auto& r : request.desired) {
-        auto stored = store.get(r.kind, r.tenant, r.name);
-        if (!stored) return std::unexpected(stored.error());
-        Change change{Op::create, r, {}};
-        if (*stored) {
-            change.fields = compare((*stored)->resource, r);
-            change.op = change.fields.empty() ? Op::unchanged : Op::configure;
-        }
-        plan.changes.push_back(std::move(change));
-    }
-
+    Snapshot snapshot(store);
+    Outcome outcome;
+    for (const auto& r : request.desired) outcome.desired[key_of(r)] = &r;
     std::size_t source_objects = 0;
     if (request.prune) {
         auto owned = store.list_by_source(request.source);
         if (!owned) return std::unexpected(owned.error());
         source_objects = owned->size();
         for (auto& o : *owned) {
-            if (seen.contains(key_of(o.resource)) ||
-                (o.resource.kind == model::Kind::tenant && o.resource.name == *provider))
+            auto key = key_of(o.resource);
+            if (seen.contains(key) || (o.resource.kind == model::Kind::tenant && o.resource.name == *provider))
                 continue;
-            plan.changes.push_back({Op::prune, std::move(o.resource), {}});
+            outcome.pruned.insert(key);
+            plan.pruned.push_back(std::move(o.resource));
         }
     }
 
-    auto tenants = store.list(model::Kind::tenant);
-    if (!tenants) return std::unexpected(tenants.error());
-    if (auto r = check_tenants(store, plan, *provider, *tenants, diags); !r) return std::unexpected(r.error());
+    // The tenants that exist afterwards, for references.
+    std::set<std::string> tenants;
+    auto stored_tenants = snapshot.bucket(model::Kind::tenant, "");
+    if (!stored_tenants) return std::unexpected(stored_tenants.error());
+    for (const auto& [name, t] : **stored_tenants)
+        if (!outcome.gone({model::Kind::tenant, "", name})) tenants.insert(name);
+    for (const auto& r : request.desired)
+        if (r.kind == model::Kind::tenant) tenants.insert(r.name);
+
+    util::Diagnostics& reference_diags = request.skip_invalid ? plan.rejected : diags;
+    plan.changes.reserve(request.desired.size() + plan.pruned.size());
+    for (const auto& r : request.desired) {
+        std::size_t errors_before = reference_diags.error_count();
+        if (auto c = check_references(snapshot, outcome, tenants, r, reference_diags); !c)
+            return std::unexpected(c.error());
+        if (reference_diags.error_count() != errors_before) continue;  // rejected
+        if (r.kind == model::Kind::device_group && r.spec.contains("devices")) {
+            for (const auto& d : r.spec["devices"]) {
+                auto name = d.get<std::string>();
+                Key key{model::Kind::device, r.tenant, name};
+                auto stored = snapshot.entry(model::Kind::device, r.tenant, name);
+                if (!stored) return std::unexpected(stored.error());
+                if (!outcome.desired.contains(key) && (!*stored || outcome.gone(key)))
+                    diags.warn(r.location("/spec/devices"), "spec.devices",
+                               fmt::format("{}: device \"{}\" is not enrolled in tenant \"{}\" (yet)", r.ref(), name,
+                                           r.tenant));
+            }
+        }
+        auto stored = snapshot.entry(r.kind, r.tenant, r.name);
+        if (!stored) return std::unexpected(stored.error());
+        Change change{Op::create, &r, {}, 0, {}};
+        if (Snapshot::Entry* e = *stored) {
+            change.generation = e->text.generation;
+            change.created_at = e->text.created_at;
+            change.op = Op::unchanged;
+            if (e->text.spec != r.spec.dump() || e->text.labels != r.labels.dump() ||
+                e->text.annotations != r.annotations.dump()) {
+                change.fields = compare(Snapshot::parse(r.kind, r.tenant, r.name, *e), r);
+                change.op = change.fields.empty() ? Op::unchanged : Op::configure;
+            }
+        }
+        plan.changes.push_back(std::move(change));
+    }
+    if (diags.has_errors()) return fail(ErrorKind::usage, "invalid references");
+    for (const auto& r : plan.pruned) plan.changes.push_back({Op::prune, &r, {}, 0, {}});
+
+    if (auto r = check_tenants(store, snapshot, plan, *provider, diags); !r) return std::unexpected(r.error());
+    if (auto r = check_pruned_in_use(snapshot, outcome); !r) return std::unexpected(r.error());
 
     auto pruned = plan.counts().pruned;
     if (pruned > 0 && pruned * 4 > source_objects && !request.confirm_prune)
@@ -200,37 +373,30 @@ Result<Plan> make_plan(store::Store& store, Request request, util::Diagnostics& 
                     fmt::format("refusing to prune {} of the {} objects applied from this source (more than 25%); "
                                 "pass --confirm-prune if that is intended",
                                 pruned, source_objects));
-    plan.desired = std::move(request.desired);
+    plan.desired = std::move(request.desired);  // the vector's buffer moves with it: change pointers stay valid
     return plan;
 }
 
 Result<void> execute(store::Store& store, const Plan& plan)
 {
     std::string now = model::now_utc();
-    for (const auto& change : plan.changes) {
-        if (change.op == Op::unchanged) continue;
-        const Change* c = &change;
-        const auto& r = c->resource;
-        if (c->op == Op::prune) {
-            auto stored = store.get(r.kind, r.tenant, r.name);
-            if (!stored) return std::unexpected(stored.error());
-            if (*stored)
-                if (auto w = store.remove(**stored, "pruned"); !w) return w;
+    for (const auto& c : plan.changes) {
+        if (c.op == Op::unchanged) continue;
+        model::Object object;
+        object.resource = *c.resource;
+        if (c.op == Op::prune) {
+            if (auto w = store.remove(object, "pruned"); !w) return w;
             continue;
         }
-        auto stored = store.get(r.kind, r.tenant, r.name);
-        if (!stored) return std::unexpected(stored.error());
-        model::Object object;
-        object.resource = r;
-        auto where = r.location();
+        auto where = c.resource->location();
         object.origin = {plan.source, where.line > 0 ? fmt::format("{}:{}", where.file, where.line) : where.file,
                          plan.commit};
-        object.generation = *stored ? (*stored)->generation + 1 : 1;
-        object.created_at = *stored ? (*stored)->created_at : now;
+        object.generation = c.generation + 1;
+        object.created_at = c.op == Op::create ? now : c.created_at;
         object.updated_at = now;
         std::string summary;
-        for (const auto& f : c->fields) summary += (summary.empty() ? "changed " : ", ") + f.path;
-        if (auto w = store.put(object, std::string(op_verb(c->op)), summary); !w) return w;
+        for (const auto& f : c.fields) summary += (summary.empty() ? "changed " : ", ") + f.path;
+        if (auto w = store.put(object, std::string(op_verb(c.op)), summary); !w) return w;
     }
     return {};
 }

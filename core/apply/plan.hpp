@@ -22,8 +22,10 @@ std::string_view op_verb(Op op);
 /// One object's change, with the fields that differ for a configure.
 struct Change {
     Op op = Op::unchanged;
-    model::Resource resource;  ///< desired state; for a prune the stored object
+    const model::Resource* resource = nullptr;  ///< desired state (in Plan::desired); for a prune the stored object (in Plan::pruned)
     std::vector<FieldChange> fields;
+    std::int64_t generation = 0;  ///< stored generation; 0 for a create
+    std::string created_at;       ///< stored creation time; empty for a create
 };
 
 /// Counts per operation, for the summary line.
@@ -31,15 +33,24 @@ struct Counts {
     std::size_t created = 0, configured = 0, pruned = 0, unchanged = 0;
 };
 
-/// The full set of changes for one apply.
+/// The full set of changes for one apply. Changes point into desired and pruned, so a plan is
+/// moved, never copied.
 struct Plan {
+    Plan() = default;
+    Plan(Plan&&) = default;
+    Plan& operator=(Plan&&) = default;
+    Plan(const Plan&) = delete;
+    Plan& operator=(const Plan&) = delete;
+
     std::string source;                     ///< the source key whose objects prune may delete
     std::string commit;                     ///< git commit the resources come from, if any
     std::int64_t revision = 0;              ///< store revision the plan was computed at
     bool prune = false;
     bool confirm_prune = false;
     std::vector<model::Resource> desired;   ///< the input, kept so that a saved plan can be applied
+    std::vector<model::Resource> pruned;    ///< stored objects that prune deletes
     std::vector<Change> changes;
+    util::Diagnostics rejected;             ///< with skip_invalid: why objects were left out
 
     /// Counts per operation.
     Counts counts() const;
@@ -54,6 +65,7 @@ struct Request {
     std::string commit;
     bool prune = false;
     bool confirm_prune = false;
+    bool skip_invalid = false;  ///< drop objects with broken references (reported as rejected) instead of failing
 };
 
 /// Computes the plan for request within the store's open transaction. Invalid input

@@ -57,17 +57,16 @@ Result<std::vector<std::string>> delete_objects(store::Store& store, const Delet
 
     std::vector<model::Object> doomed;
     for (const auto& t : request.targets) {
-        auto found = store.get(t.kind, t.tenant, t.name);
-        if (!found) return std::unexpected(found.error());
-        if (!*found) {
-            if (request.ignore_not_found) continue;
-            return fail(ErrorKind::not_found, fmt::format("{}/{} not found", model::kind_short(t.kind), t.name));
+        auto found = store.resolve(t.kind, t.name, t.tenant);
+        if (!found) {
+            if (request.ignore_not_found && found.error().kind == ErrorKind::not_found) continue;
+            return std::unexpected(found.error());
         }
         if (t.kind == model::Kind::tenant) {
             if (auto r = remove_tenant(store, *view, t.name, request.cascade, doomed); !r)
                 return std::unexpected(r.error());
         } else {
-            doomed.push_back(std::move(**found));
+            doomed.push_back(std::move(*found));
         }
     }
     std::vector<std::string> deleted;

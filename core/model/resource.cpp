@@ -42,6 +42,7 @@ std::optional<Kind> parse_kind(std::string_view text)
     for (const auto& k : kinds) {
         if (text == k.name || lower == k.singular || lower == k.plural || lower == k.short_form) return k.kind;
         if (k.kind == Kind::device_group && lower == "groups") return k.kind;
+        if (lower == std::string(k.short_form) + "s") return k.kind;  // "creds", "devs"
     }
     return std::nullopt;
 }

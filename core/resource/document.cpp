@@ -4,13 +4,19 @@
 
 namespace fleet::resource {
 
+const std::string& SourceMap::empty_name()
+{
+    static const std::string empty;
+    return empty;
+}
+
 util::Location SourceMap::locate(std::string_view pointer) const
 {
     std::string key(pointer);
     while (true) {
         if (auto it = m_marks.find(key); it != m_marks.end())
-            return {m_file, it->second.first, it->second.second};
-        if (key.empty()) return {m_file, 0, 0};
+            return {file(), it->second.first, it->second.second};
+        if (key.empty()) return {file(), 0, 0};
         key.erase(key.rfind('/'));
     }
 }

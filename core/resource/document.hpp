@@ -3,6 +3,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <memory>
 #include <string>
 #include <unordered_map>
 
@@ -15,19 +16,22 @@ class SourceMap {
 public:
     SourceMap() = default;
     /// A map for nodes of one file.
-    explicit SourceMap(std::string file) : m_file(std::move(file)) {}
+    explicit SourceMap(std::string file) : m_file(std::make_shared<const std::string>(std::move(file))) {}
+    /// A map for nodes of one file whose name is shared with other maps (one per CSV row, say).
+    explicit SourceMap(std::shared_ptr<const std::string> file) : m_file(std::move(file)) {}
 
     /// Records the position of a node; line and column are 1-based.
     void add(const std::string& pointer, int line, int column) { m_marks[pointer] = {line, column}; }
     /// Where the node at pointer was written; falls back to its nearest recorded ancestor.
     util::Location locate(std::string_view pointer) const;
     /// The file these positions are in.
-    const std::string& file() const { return m_file; }
+    const std::string& file() const { return m_file ? *m_file : empty_name(); }
     /// Returns a copy whose pointers have prefix removed (for the items of a List document).
     SourceMap rebased(const std::string& prefix) const;
 
 private:
-    std::string m_file;
+    static const std::string& empty_name();
+    std::shared_ptr<const std::string> m_file;
     std::unordered_map<std::string, std::pair<int, int>> m_marks;
 };
 

@@ -5,7 +5,10 @@
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <sstream>
 
+#include "core/model/selector.hpp"
+#include "core/resource/device_rows.hpp"
 #include "core/resource/yaml_reader.hpp"
 #include "core/schema/validator.hpp"
 
@@ -15,10 +18,13 @@ using nlohmann::json;
 
 namespace {
 
-bool is_resource_file(const fs::path& p)
+Format format_of(const fs::path& p)
 {
     auto ext = p.extension().string();
-    return ext == ".yaml" || ext == ".yml" || ext == ".json";
+    if (ext == ".yaml" || ext == ".yml" || ext == ".json") return Format::yaml;
+    if (ext == ".csv") return Format::csv;
+    if (ext == ".jsonl") return Format::jsonl;
+    return Format::automatic;
 }
 
 bool hidden(const fs::path& p)
@@ -39,7 +45,7 @@ std::vector<std::string> expand(const std::string& path, bool recursive, util::D
     if (!fs::is_directory(status)) return {path};
     std::vector<std::string> files;
     auto consider = [&](const fs::directory_entry& entry) {
-        if (entry.is_regular_file() && is_resource_file(entry.path()) && !hidden(entry.path()))
+        if (entry.is_regular_file() && format_of(entry.path()) != Format::automatic && !hidden(entry.path()))
             files.push_back(entry.path().string());
     };
     if (recursive) {
@@ -60,22 +66,62 @@ std::vector<std::string> expand(const std::string& path, bool recursive, util::D
     return files;
 }
 
+/// Credential file fields, resolved relative to the file that names them.
+constexpr const char* credential_paths[] = {"privateKeyFile", "tokenFile", "passwordFile", "certFile",
+                                            "keyFile",        "caFile",    "knownHostsFile"};
+
 /// Builds a Resource from a document that passed its schema.
-model::Resource decode(model::Kind kind, Document& doc)
+model::Resource decode(model::Kind kind, Document& doc, const std::string& default_tenant)
 {
     model::Resource r;
     r.kind = kind;
     json& meta = doc.value["metadata"];
     r.name = meta["name"].get<std::string>();
-    if (meta.contains("tenant")) r.tenant = meta["tenant"].get<std::string>();
+    r.tenant = meta.contains("tenant") ? meta["tenant"].get<std::string>() : default_tenant;
     if (meta.contains("labels")) r.labels = std::move(meta["labels"]);
     if (meta.contains("annotations")) {
         for (auto& [key, value] : meta["annotations"].items())
             if (!key.starts_with(model::owned_annotation_prefix)) r.annotations[key] = value;
     }
     if (doc.value.contains("spec") && !doc.value["spec"].is_null()) r.spec = std::move(doc.value["spec"]);
+    if (kind == model::Kind::credential) {
+        fs::path base = doc.marks.file() == "<stdin>" ? fs::current_path() : fs::absolute(doc.marks.file()).parent_path();
+        for (const char* field : credential_paths) {
+            auto it = r.spec.find(field);
+            if (it == r.spec.end()) continue;
+            auto value = it->get<std::string>();
+            if (!value.starts_with("~") && fs::path(value).is_relative())
+                *it = (base / value).lexically_normal().string();
+        }
+    }
     r.marks = std::move(doc.marks);
     return r;
+}
+
+void check_credential(const model::Resource& r, util::Diagnostics& diags)
+{
+    const json& spec = r.spec;
+    auto type = spec.value("type", "");
+    auto has = [&](const char* f) { return spec.contains(f); };
+    auto need = [&](bool ok, const std::string& what) {
+        if (!ok) diags.error(r.location("/spec/type"), "spec", fmt::format("type {} needs {}", type, what));
+    };
+    if (type == "ssh-key") need(has("privateKeyFile") || has("fromEnv"), "privateKeyFile or fromEnv");
+    if (type == "http-bearer") need(has("tokenFile") || has("fromEnv"), "tokenFile or fromEnv");
+    if (type == "http-basic") need(has("username") && (has("passwordFile") || has("fromEnv")),
+                                   "username and passwordFile or fromEnv");
+    if (type == "tls-client") need(has("certFile") && (has("keyFile") || has("fromEnv")), "certFile and keyFile or fromEnv");
+    const char* allowed_for[][2] = {{"privateKeyFile", "ssh-key"}, {"tokenFile", "http-bearer"},
+                                    {"username", "http-basic"},    {"passwordFile", "http-basic"},
+                                    {"certFile", "tls-client"},    {"keyFile", "tls-client"}};
+    for (const auto& [field, owner] : allowed_for)
+        if (has(field) && type != owner)
+            diags.error(r.location(std::string("/spec/") + field), std::string("spec.") + field,
+                        fmt::format("{} is not used by type {}", field, type));
+    for (const char* field : {"knownHostsFile", "hostKeyPolicy"})
+        if (has(field) && !type.starts_with("ssh-"))
+            diags.error(r.location(std::string("/spec/") + field), std::string("spec.") + field,
+                        fmt::format("{} is only used by SSH credentials", field));
 }
 
 /// Checks that a schema cannot express (or that valijson would make slow: keys by pattern).
@@ -88,6 +134,14 @@ void check_semantics(const model::Resource& r, util::Diagnostics& diags)
                     fmt::format("invalid label key \"{}\": an optional DNS-subdomain prefix and '/', then up to 63 "
                                 "letters, digits, '-', '_' or '.', starting and ending with a letter or digit",
                                 key));
+    }
+    if (r.kind != model::Kind::tenant && r.tenant.empty())
+        diags.error(r.location("/metadata"), "metadata.tenant",
+                    fmt::format("{} names no tenant: set metadata.tenant or pass --tenant", r.ref()));
+    if (r.kind == model::Kind::credential) check_credential(r, diags);
+    if (r.kind == model::Kind::device_group && r.spec.contains("selector")) {
+        auto selector = model::Selector::parse(r.spec["selector"].get<std::string>());
+        if (!selector) diags.error(r.location("/spec/selector"), "spec.selector", selector.error().message);
     }
     if (r.kind != model::Kind::tenant) return;
     if (auto settings = r.spec.find("settings"); settings != r.spec.end()) {
@@ -126,48 +180,97 @@ void check_semantics(const model::Resource& r, util::Diagnostics& diags)
     }
 }
 
-void read_stream(std::istream& in, const std::string& name, schema::Validator& validator,
-                 std::vector<model::Resource>& out, util::Diagnostics& diags)
-{
-    YamlReader reader(in, name);
-    auto accept = [&](Document& doc) {
-        if (auto kind = validator.validate(doc, diags)) {
-            out.push_back(decode(*kind, doc));
-            check_semantics(out.back(), diags);
+/// Validates documents and turns them into resources.
+class Reader {
+public:
+    Reader(const LoadRequest& request, util::Diagnostics& diags) : m_request(request), m_diags(diags) {}
+
+    void accept(Document& doc, bool devices_only)
+    {
+        if (devices_only && doc.value.is_object() && doc.value.value("kind", json()) != "Device") {
+            m_diags.error(doc.start(), "kind", "only Device records may appear here");
+            return;
         }
-    };
-    while (auto doc = reader.next(diags)) {
-        // A `kind: List` (as `get -o json` prints) holds its documents under items.
-        if (doc->value.is_object() && doc->value.value("kind", json()) == "List" && doc->value.contains("items") &&
-            doc->value["items"].is_array()) {
-            auto& items = doc->value["items"];
-            for (std::size_t i = 0; i < items.size(); ++i) {
-                Document item{std::move(items[i]), doc->marks.rebased(fmt::format("/items/{}", i))};
-                accept(item);
-            }
-            continue;
+        if (auto kind = m_validator.validate(doc, m_diags)) {
+            m_out.push_back(decode(*kind, doc, m_request.default_tenant));
+            check_semantics(m_out.back(), m_diags);
         }
-        accept(*doc);
     }
+
+    void read(std::istream& in, const std::string& name, Format format)
+    {
+        auto sink = [&](Document&& doc) { accept(doc, true); };
+        if (format == Format::csv) return read_device_csv(in, name, m_diags, sink);
+        if (format == Format::jsonl) return read_device_jsonl(in, name, m_diags, sink);
+        YamlReader reader(in, name);
+        while (auto doc = reader.next(m_diags)) {
+            // A `kind: List` (as `get -o json` prints) holds its documents under items.
+            if (doc->value.is_object() && doc->value.value("kind", json()) == "List" &&
+                doc->value.contains("items") && doc->value["items"].is_array()) {
+                auto& items = doc->value["items"];
+                for (std::size_t i = 0; i < items.size(); ++i) {
+                    Document item{std::move(items[i]), doc->marks.rebased(fmt::format("/items/{}", i))};
+                    accept(item, m_request.devices_only);
+                }
+                continue;
+            }
+            accept(*doc, m_request.devices_only);
+        }
+    }
+
+    std::vector<model::Resource> take() { return std::move(m_out); }
+
+private:
+    const LoadRequest& m_request;
+    util::Diagnostics& m_diags;
+    schema::Validator m_validator;
+    std::vector<model::Resource> m_out;
+};
+
+/// Guesses the format of stdin from its first line.
+Format sniff(const std::string& text)
+{
+    auto start = text.find_first_not_of(" \t\r\n\xEF\xBB\xBF");
+    if (start == std::string::npos) return Format::yaml;
+    if (text[start] == '{') {
+        // One JSON object per line is JSONL; a single (multi-line) JSON document is YAML's business.
+        auto end = text.find('\n', start);
+        auto first = text.substr(start, end == std::string::npos ? std::string::npos : end - start);
+        return json::accept(first) ? Format::jsonl : Format::yaml;
+    }
+    auto end = text.find('\n', start);
+    auto first = text.substr(start, end == std::string::npos ? std::string::npos : end - start);
+    if (first.find(',') != std::string::npos && first.find(':') == std::string::npos) return Format::csv;
+    return Format::yaml;
 }
 
 } // namespace
 
-std::vector<model::Resource> load_stream(std::istream& in, const std::string& name, util::Diagnostics& diags)
+std::vector<model::Resource> load_stream(std::istream& in, const std::string& name, util::Diagnostics& diags,
+                                         const std::string& default_tenant)
 {
-    schema::Validator validator;
-    std::vector<model::Resource> out;
-    read_stream(in, name, validator, out, diags);
-    return out;
+    LoadRequest request;
+    request.default_tenant = default_tenant;
+    Reader reader(request, diags);
+    reader.read(in, name, Format::yaml);
+    return reader.take();
 }
 
 std::vector<model::Resource> load(const LoadRequest& request, util::Diagnostics& diags)
 {
-    schema::Validator validator;
-    std::vector<model::Resource> out;
+    Reader reader(request, diags);
     for (const auto& path : request.paths) {
         if (path == "-") {
-            if (request.stdin_stream) read_stream(*request.stdin_stream, "<stdin>", validator, out, diags);
+            if (!request.stdin_stream) continue;
+            Format format = request.stdin_format;
+            if (format == Format::automatic) {
+                std::stringstream buffered;
+                buffered << request.stdin_stream->rdbuf();
+                format = sniff(buffered.str());
+                reader.read(buffered, "<stdin>", format);
+            } else {
+                reader.read(*request.stdin_stream, "<stdin>", format);
+            }
             continue;
         }
         for (const auto& file : expand(path, request.recursive, diags)) {
@@ -176,10 +279,11 @@ std::vector<model::Resource> load(const LoadRequest& request, util::Diagnostics&
                 diags.error({file, 0, 0}, "", "cannot open file");
                 continue;
             }
-            read_stream(in, file, validator, out, diags);
+            Format format = format_of(file);
+            reader.read(in, file, format == Format::automatic ? Format::yaml : format);
         }
     }
-    return out;
+    return reader.take();
 }
 
 std::string source_key(const std::vector<std::string>& paths)

@@ -10,19 +10,26 @@
 
 namespace fleet::resource {
 
+/// How an input is written.
+enum class Format { automatic, yaml, csv, jsonl };
+
 /// What to read.
 struct LoadRequest {
     std::vector<std::string> paths;  ///< files, directories, or "-" for stdin
     bool recursive = false;          ///< descend into subdirectories
     std::istream* stdin_stream = nullptr;
+    Format stdin_format = Format::automatic;  ///< automatic: CSV if the first line has a comma and no colon, JSONL if it starts with '{'
+    std::string default_tenant;      ///< owning tenant of objects that name none
+    bool devices_only = false;       ///< every document must be a Device (device enroll)
 };
 
 /// Reads and schema-validates every document of every input, one document at a time.
 /// All problems of all files are reported into diags; the result holds the valid resources.
 std::vector<model::Resource> load(const LoadRequest& request, util::Diagnostics& diags);
 
-/// Reads resources from one already-open stream (used for stdin and tests).
-std::vector<model::Resource> load_stream(std::istream& in, const std::string& name, util::Diagnostics& diags);
+/// Reads resources from one already-open YAML stream (used for tests).
+std::vector<model::Resource> load_stream(std::istream& in, const std::string& name, util::Diagnostics& diags,
+                                         const std::string& default_tenant = "");
 
 /// The source key prune works on, for a set of -f paths: their absolute paths, sorted.
 std::string source_key(const std::vector<std::string>& paths);

@@ -3,6 +3,7 @@
 // It knows nothing of callers or roles: store::Store wraps it and authorizes every call.
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
@@ -26,6 +27,23 @@ struct AuditEntry {
     std::string hash;
 };
 
+/// What fleetadm last learned about a device by reaching it; never part of its spec.
+struct DeviceStatus {
+    std::string reported_version;
+    std::string last_seen;          ///< RFC 3339 UTC; empty: never reached
+    std::optional<bool> reachable;  ///< empty: never checked
+    std::string last_rollout;       ///< "rollout-name: succeeded|failed"
+};
+
+/// A stored object as its canonical JSON texts, for comparing without parsing.
+struct StoredText {
+    std::string labels;
+    std::string annotations;
+    std::string spec;
+    std::int64_t generation = 0;
+    std::string created_at;
+};
+
 /// How a transaction will use the store.
 enum class TxMode {
     read,   ///< reads only; the connection refuses writes (PRAGMA query_only)
@@ -46,6 +64,12 @@ public:
 
     /// Objects of a kind; of one tenant when tenant is given (ignored for tenants).
     virtual util::Result<std::vector<model::Object>> list(model::Kind kind, const std::string* tenant) = 0;
+    /// Calls visit for each object of a kind (of one tenant when given) in (tenant, name) order,
+    /// holding one object in memory at a time.
+    virtual util::Result<void> scan(model::Kind kind, const std::string* tenant,
+                                    const std::function<void(model::Object&&)>& visit) = 0;
+    /// The canonical texts of every object of a kind in one tenant (for tenants: all), keyed by name.
+    virtual util::Result<std::map<std::string, StoredText>> texts(model::Kind kind, const std::string& tenant) = 0;
     /// One object, or nullopt.
     virtual util::Result<std::optional<model::Object>> get(model::Kind kind, const std::string& tenant,
                                                            const std::string& name) = 0;
@@ -53,12 +77,20 @@ public:
     virtual util::Result<void> put(const model::Object& object) = 0;
     /// Deletes an object; not an error when it does not exist.
     virtual util::Result<void> remove(model::Kind kind, const std::string& tenant, const std::string& name) = 0;
+    /// Objects of a kind with this name, in every tenant.
+    virtual util::Result<std::vector<model::Object>> find_by_name(model::Kind kind, const std::string& name) = 0;
     /// Objects recorded as applied from a source, of every kind.
     virtual util::Result<std::vector<model::Object>> list_by_source(const std::string& source) = 0;
     /// Number of devices owned directly by each tenant that has any.
     virtual util::Result<std::map<std::string, std::int64_t>> device_counts() = 0;
     /// Number of objects of any kind other than Tenant owned by tenant.
     virtual util::Result<std::int64_t> object_count(const std::string& tenant) = 0;
+    /// Status of the devices of one tenant (or all, when tenant is null), keyed by (tenant, name).
+    virtual util::Result<std::map<std::pair<std::string, std::string>, DeviceStatus>> device_status(
+        const std::string* tenant) = 0;
+    /// Moves a device's status with the device to another tenant.
+    virtual util::Result<void> move_device_status(const std::string& from, const std::string& name,
+                                                  const std::string& to) = 0;
 
     /// A value of the store's metadata table.
     virtual util::Result<std::optional<std::string>> meta(const std::string& key) = 0;

@@ -55,6 +55,18 @@ CREATE TABLE audit (
 );
 CREATE INDEX audit_by_tenant ON audit(tenant, seq);
 )SQL",
+    R"SQL(
+CREATE TABLE device_status (
+    tenant           TEXT NOT NULL,
+    name             TEXT NOT NULL,
+    reported_version TEXT NOT NULL DEFAULT '',
+    last_seen        TEXT NOT NULL DEFAULT '',
+    reachable        INTEGER,              -- NULL: never checked
+    last_rollout     TEXT NOT NULL DEFAULT '',
+    PRIMARY KEY (tenant, name)
+) WITHOUT ROWID;
+CREATE INDEX objects_by_name ON objects(kind, name);
+)SQL",
 };
 
 } // namespace
@@ -99,6 +111,7 @@ public:
         return p ? std::string(p, static_cast<std::size_t>(sqlite3_column_bytes(m_stmt, col))) : std::string();
     }
     std::int64_t integer(int col) const { return sqlite3_column_int64(m_stmt, col); }
+    bool is_null(int col) const { return sqlite3_column_type(m_stmt, col) == SQLITE_NULL; }
 
 private:
     sqlite3* m_db;
@@ -221,12 +234,16 @@ Result<void> SqliteBackend::begin(TxMode mode)
         return r;
     }
     m_in_tx = true;
+    m_next_seq.reset();
+    m_last_hash.clear();
     return {};
 }
 
 Result<void> SqliteBackend::commit()
 {
     m_in_tx = false;
+    m_next_seq.reset();
+    m_last_hash.clear();
     return exec("COMMIT");
 }
 
@@ -234,6 +251,8 @@ void SqliteBackend::rollback() noexcept
 {
     if (!sqlite3_get_autocommit(m_db)) sqlite3_exec(m_db, "ROLLBACK", nullptr, nullptr, nullptr);
     m_in_tx = false;
+    m_next_seq.reset();
+    m_last_hash.clear();
 }
 
 namespace {
@@ -256,7 +275,8 @@ model::Object read_object(const auto& st)
 
 } // namespace
 
-Result<std::vector<model::Object>> SqliteBackend::list(model::Kind kind, const std::string* tenant)
+Result<void> SqliteBackend::scan(model::Kind kind, const std::string* tenant,
+                                 const std::function<void(model::Object&&)>& visit)
 {
     static const std::string all = fmt::format("SELECT {} FROM objects WHERE kind = ?1 ORDER BY tenant, name",
                                                object_columns);
@@ -267,10 +287,32 @@ Result<std::vector<model::Object>> SqliteBackend::list(model::Kind kind, const s
     ResetGuard guard{[&] { st.reset(); }};
     st.bind(1, std::string(model::kind_name(kind)));
     if (scoped) st.bind(2, *tenant);
-    std::vector<model::Object> out;
     int rc;
-    while ((rc = st.step()) == SQLITE_ROW) out.push_back(read_object(st));
+    while ((rc = st.step()) == SQLITE_ROW) visit(read_object(st));
     if (rc != SQLITE_DONE) return std::unexpected(db_error("cannot list objects"));
+    return {};
+}
+
+Result<std::vector<model::Object>> SqliteBackend::list(model::Kind kind, const std::string* tenant)
+{
+    std::vector<model::Object> out;
+    auto r = scan(kind, tenant, [&](model::Object&& o) { out.push_back(std::move(o)); });
+    if (!r) return std::unexpected(r.error());
+    return out;
+}
+
+Result<std::map<std::string, StoredText>> SqliteBackend::texts(model::Kind kind, const std::string& tenant)
+{
+    Statement& st = prepare("SELECT name, labels, annotations, spec, generation, created_at FROM objects "
+                            "WHERE kind = ?1 AND tenant = ?2");
+    ResetGuard guard{[&] { st.reset(); }};
+    st.bind(1, std::string(model::kind_name(kind))).bind(2, kind == model::Kind::tenant ? "" : tenant);
+    std::map<std::string, StoredText> out;
+    int rc;
+    while ((rc = st.step()) == SQLITE_ROW)
+        out.emplace_hint(out.end(), st.text(0),
+                         StoredText{st.text(1), st.text(2), st.text(3), st.integer(4), st.text(5)});
+    if (rc != SQLITE_DONE) return std::unexpected(db_error("cannot read objects"));
     return out;
 }
 
@@ -314,6 +356,12 @@ Result<void> SqliteBackend::put(const model::Object& o)
 
 Result<void> SqliteBackend::remove(model::Kind kind, const std::string& tenant, const std::string& name)
 {
+    if (kind == model::Kind::device) {
+        Statement& st = prepare("DELETE FROM device_status WHERE tenant = ?1 AND name = ?2");
+        ResetGuard guard{[&] { st.reset(); }};
+        st.bind(1, tenant).bind(2, name);
+        if (st.step() != SQLITE_DONE) return std::unexpected(db_error("cannot delete device status of " + name));
+    }
     Statement& st = prepare("DELETE FROM objects WHERE kind = ?1 AND tenant = ?2 AND name = ?3");
     ResetGuard guard{[&] { st.reset(); }};
     st.bind(1, std::string(model::kind_name(kind))).bind(2, tenant).bind(3, name);
@@ -332,6 +380,20 @@ Result<std::vector<model::Object>> SqliteBackend::list_by_source(const std::stri
     int rc;
     while ((rc = st.step()) == SQLITE_ROW) out.push_back(read_object(st));
     if (rc != SQLITE_DONE) return std::unexpected(db_error("cannot list objects by source"));
+    return out;
+}
+
+Result<std::vector<model::Object>> SqliteBackend::find_by_name(model::Kind kind, const std::string& name)
+{
+    static const std::string sql =
+        fmt::format("SELECT {} FROM objects WHERE kind = ?1 AND name = ?2 ORDER BY tenant", object_columns);
+    Statement& st = prepare(sql.c_str());
+    ResetGuard guard{[&] { st.reset(); }};
+    st.bind(1, std::string(model::kind_name(kind))).bind(2, name);
+    std::vector<model::Object> out;
+    int rc;
+    while ((rc = st.step()) == SQLITE_ROW) out.push_back(read_object(st));
+    if (rc != SQLITE_DONE) return std::unexpected(db_error("cannot find objects by name"));
     return out;
 }
 
@@ -378,16 +440,23 @@ Result<void> SqliteBackend::set_meta(const std::string& key, const std::string& 
 
 Result<void> SqliteBackend::append_audit(AuditEntry e)
 {
-    {
-        Statement& st = prepare(
-            "SELECT (SELECT coalesce(max(seq), 0) + 1 FROM audit), "
-            "coalesce((SELECT hash FROM audit WHERE tenant = ?1 ORDER BY seq DESC LIMIT 1), '')");
+    if (!m_next_seq) {
+        Statement& st = prepare("SELECT coalesce(max(seq), 0) + 1 FROM audit");
+        ResetGuard guard{[&] { st.reset(); }};
+        if (st.step() != SQLITE_ROW) return std::unexpected(db_error("cannot read the audit log"));
+        m_next_seq = st.integer(0);
+    }
+    auto head = m_last_hash.find(e.tenant);
+    if (head == m_last_hash.end()) {
+        Statement& st = prepare("SELECT hash FROM audit WHERE tenant = ?1 ORDER BY seq DESC LIMIT 1");
         ResetGuard guard{[&] { st.reset(); }};
         st.bind(1, e.tenant);
-        if (st.step() != SQLITE_ROW) return std::unexpected(db_error("cannot read the audit log"));
-        e.seq = st.integer(0);
-        e.prev_hash = st.text(1);
+        int rc = st.step();
+        if (rc != SQLITE_ROW && rc != SQLITE_DONE) return std::unexpected(db_error("cannot read the audit log"));
+        head = m_last_hash.emplace(e.tenant, rc == SQLITE_ROW ? st.text(0) : std::string()).first;
     }
+    e.seq = (*m_next_seq)++;
+    e.prev_hash = head->second;
     e.hash = util::sha256_hex(fmt::format("{}\n{}\n{}\n{}\n{}\n{}\n{}\n{}", e.prev_hash, e.seq, e.at, e.actor,
                                           e.tenant, e.action, e.object, e.summary));
     Statement& st = prepare("INSERT INTO audit (seq, at, actor, tenant, action, object, summary, prev_hash, hash) "
@@ -395,7 +464,42 @@ Result<void> SqliteBackend::append_audit(AuditEntry e)
     ResetGuard guard{[&] { st.reset(); }};
     st.bind(1, e.seq).bind(2, e.at).bind(3, e.actor).bind(4, e.tenant).bind(5, e.action).bind(6, e.object);
     st.bind(7, e.summary).bind(8, e.prev_hash).bind(9, e.hash);
-    if (st.step() != SQLITE_DONE) return std::unexpected(db_error("cannot append to the audit log"));
+    if (st.step() != SQLITE_DONE) {
+        m_next_seq.reset();
+        m_last_hash.clear();
+        return std::unexpected(db_error("cannot append to the audit log"));
+    }
+    head->second = e.hash;
+    return {};
+}
+
+Result<std::map<std::pair<std::string, std::string>, DeviceStatus>> SqliteBackend::device_status(
+    const std::string* tenant)
+{
+    Statement& st = prepare(tenant ? "SELECT tenant, name, reported_version, last_seen, reachable, last_rollout FROM "
+                                     "device_status WHERE tenant = ?1"
+                                   : "SELECT tenant, name, reported_version, last_seen, reachable, last_rollout FROM "
+                                     "device_status");
+    ResetGuard guard{[&] { st.reset(); }};
+    if (tenant) st.bind(1, *tenant);
+    std::map<std::pair<std::string, std::string>, DeviceStatus> out;
+    int rc;
+    while ((rc = st.step()) == SQLITE_ROW) {
+        DeviceStatus status{st.text(2), st.text(3), std::nullopt, st.text(5)};
+        if (!st.is_null(4)) status.reachable = st.integer(4) != 0;
+        out.emplace(std::make_pair(st.text(0), st.text(1)), std::move(status));
+    }
+    if (rc != SQLITE_DONE) return std::unexpected(db_error("cannot read device status"));
+    return out;
+}
+
+Result<void> SqliteBackend::move_device_status(const std::string& from, const std::string& name,
+                                               const std::string& to)
+{
+    Statement& st = prepare("UPDATE device_status SET tenant = ?3 WHERE tenant = ?1 AND name = ?2");
+    ResetGuard guard{[&] { st.reset(); }};
+    st.bind(1, from).bind(2, name).bind(3, to);
+    if (st.step() != SQLITE_DONE) return std::unexpected(db_error("cannot move device status"));
     return {};
 }
 

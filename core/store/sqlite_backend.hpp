@@ -1,7 +1,9 @@
 #pragma once
 // The SQLite store: one database file in WAL mode, schema versioned by PRAGMA user_version.
 
+#include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <unordered_map>
 
@@ -13,7 +15,7 @@ struct sqlite3_stmt;
 namespace fleet::store {
 
 /// The schema version this build writes; older stores are migrated forward, newer ones refused.
-inline constexpr int schema_version = 1;
+inline constexpr int schema_version = 2;
 
 /// Backend on a local SQLite database.
 class SqliteBackend final : public Backend {
@@ -27,13 +29,21 @@ public:
     util::Result<void> commit() override;
     void rollback() noexcept override;
     util::Result<std::vector<model::Object>> list(model::Kind kind, const std::string* tenant) override;
+    util::Result<void> scan(model::Kind kind, const std::string* tenant,
+                            const std::function<void(model::Object&&)>& visit) override;
+    util::Result<std::map<std::string, StoredText>> texts(model::Kind kind, const std::string& tenant) override;
     util::Result<std::optional<model::Object>> get(model::Kind kind, const std::string& tenant,
                                                    const std::string& name) override;
     util::Result<void> put(const model::Object& object) override;
     util::Result<void> remove(model::Kind kind, const std::string& tenant, const std::string& name) override;
     util::Result<std::vector<model::Object>> list_by_source(const std::string& source) override;
+    util::Result<std::vector<model::Object>> find_by_name(model::Kind kind, const std::string& name) override;
     util::Result<std::map<std::string, std::int64_t>> device_counts() override;
     util::Result<std::int64_t> object_count(const std::string& tenant) override;
+    util::Result<std::map<std::pair<std::string, std::string>, DeviceStatus>> device_status(
+        const std::string* tenant) override;
+    util::Result<void> move_device_status(const std::string& from, const std::string& name,
+                                          const std::string& to) override;
     util::Result<std::optional<std::string>> meta(const std::string& key) override;
     util::Result<void> set_meta(const std::string& key, const std::string& value) override;
     util::Result<void> append_audit(AuditEntry entry) override;
@@ -52,6 +62,10 @@ private:
     std::string m_path;
     std::unordered_map<const char*, std::unique_ptr<Statement>> m_statements;
     bool m_in_tx = false;
+    /// Head of the audit log during a write transaction: next sequence number and each tenant's
+    /// last hash. Valid because a write transaction holds the database's only write lock.
+    std::optional<std::int64_t> m_next_seq;
+    std::map<std::string, std::string> m_last_hash;
 };
 
 } // namespace fleet::store

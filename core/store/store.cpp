@@ -93,12 +93,55 @@ Result<std::vector<model::Object>> Store::list(model::Kind kind, const std::stri
     return visible;
 }
 
+Result<void> Store::scan(model::Kind kind, const std::string* tenant,
+                         const std::function<void(model::Object&&)>& visit)
+{
+    if (tenant)
+        if (auto r = authorize(Action::read, *tenant); !r) return r;
+    return m_backend->scan(kind, tenant, [&](model::Object&& o) {
+        if (authorize(Action::read, owner_of(o))) visit(std::move(o));
+    });
+}
+
+Result<std::map<std::string, StoredText>> Store::texts(model::Kind kind, const std::string& tenant)
+{
+    if (kind != model::Kind::tenant) {
+        if (auto r = authorize(Action::read, tenant); !r) return std::unexpected(r.error());
+        return m_backend->texts(kind, tenant);
+    }
+    auto all = m_backend->texts(kind, tenant);
+    if (!all) return all;
+    std::erase_if(*all, [&](const auto& entry) { return !authorize(Action::read, entry.first); });
+    return all;
+}
+
 Result<std::optional<model::Object>> Store::get(model::Kind kind, const std::string& tenant, const std::string& name)
 {
     auto object = m_backend->get(kind, tenant, name);
     if (!object || !*object) return object;
     if (!authorize(Action::read, owner_of(**object))) return std::optional<model::Object>();
     return object;
+}
+
+Result<model::Object> Store::resolve(model::Kind kind, const std::string& name, const std::string& tenant)
+{
+    auto ref = fmt::format("{}/{}", model::kind_short(kind), name);
+    if (!tenant.empty() || kind == model::Kind::tenant) {
+        auto found = get(kind, tenant, name);
+        if (!found) return std::unexpected(found.error());
+        if (!*found)
+            return fail(ErrorKind::not_found,
+                        tenant.empty() ? ref + " not found" : fmt::format("{} not found in tenant \"{}\"", ref, tenant));
+        return std::move(**found);
+    }
+    auto found = m_backend->find_by_name(kind, name);
+    if (!found) return std::unexpected(found.error());
+    std::erase_if(*found, [&](const model::Object& o) { return !authorize(Action::read, o.resource.tenant); });
+    if (found->empty()) return fail(ErrorKind::not_found, ref + " not found");
+    if (found->size() > 1)
+        return fail(ErrorKind::usage,
+                    fmt::format("{} exists in {} tenants; pass --tenant to choose one", ref, found->size()));
+    return std::move(found->front());
 }
 
 Result<std::vector<model::Object>> Store::list_by_source(const std::string& source)
@@ -135,6 +178,37 @@ Result<void> Store::remove(const model::Object& object, const std::string& actio
     m_dirty = true;
     return m_backend->append_audit(
         AuditEntry{0, model::now_utc(), m_caller.user, owner_of(object), action, res.ref(), "", "", ""});
+}
+
+Result<std::map<std::pair<std::string, std::string>, DeviceStatus>> Store::device_status(const std::string* tenant)
+{
+    if (tenant)
+        if (auto r = authorize(Action::read, *tenant); !r) return std::unexpected(r.error());
+    auto status = m_backend->device_status(tenant);
+    if (!status) return status;
+    std::erase_if(*status, [&](const auto& entry) { return !authorize(Action::read, entry.first.first); });
+    return status;
+}
+
+Result<void> Store::move_device(const model::Object& device, const std::string& to)
+{
+    const auto& from = device.resource.tenant;
+    if (auto r = authorize(Action::write, from); !r) return r;
+    if (auto r = authorize(Action::write, to); !r) return r;
+    if (auto r = m_backend->move_device_status(from, device.resource.name, to); !r) return r;
+    if (auto r = m_backend->remove(model::Kind::device, from, device.resource.name); !r) return r;
+    model::Object moved = device;
+    moved.resource.tenant = to;
+    moved.generation += 1;
+    moved.updated_at = model::now_utc();
+    if (auto r = m_backend->put(moved); !r) return r;
+    m_dirty = true;
+    if (auto r = m_backend->append_audit(AuditEntry{0, moved.updated_at, m_caller.user, from, "moved",
+                                                    device.resource.ref(), "moved to tenant " + to, "", ""});
+        !r)
+        return r;
+    return m_backend->append_audit(AuditEntry{0, moved.updated_at, m_caller.user, to, "moved",
+                                              device.resource.ref(), "moved from tenant " + from, "", ""});
 }
 
 Result<std::vector<AuditEntry>> Store::history(const model::Object& object, int limit)

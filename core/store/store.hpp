@@ -59,9 +59,17 @@ public:
     util::Result<std::string> provider();
     /// Objects of a kind the caller may read; of one tenant when tenant is given.
     util::Result<std::vector<model::Object>> list(model::Kind kind, const std::string* tenant = nullptr);
+    /// Calls visit for each object of a kind the caller may read, one at a time.
+    util::Result<void> scan(model::Kind kind, const std::string* tenant,
+                            const std::function<void(model::Object&&)>& visit);
+    /// Canonical texts of a tenant's objects of a kind (for tenants: all visible), keyed by name.
+    util::Result<std::map<std::string, StoredText>> texts(model::Kind kind, const std::string& tenant);
     /// One object; nullopt when it does not exist or the caller may not see it.
     util::Result<std::optional<model::Object>> get(model::Kind kind, const std::string& tenant,
                                                    const std::string& name);
+    /// The object of a kind with this name: in tenant when given, else the only one the caller can see.
+    /// Fails with not_found when there is none and with usage when several tenants have one.
+    util::Result<model::Object> resolve(model::Kind kind, const std::string& name, const std::string& tenant);
     /// Objects applied from source that the caller may read.
     util::Result<std::vector<model::Object>> list_by_source(const std::string& source);
     /// Devices owned directly by each tenant.
@@ -73,6 +81,11 @@ public:
     util::Result<void> put(const model::Object& object, const std::string& action, const std::string& summary);
     /// Deletes an object and appends the deletion to its tenant's audit log.
     util::Result<void> remove(const model::Object& object, const std::string& action);
+    /// Status of the devices the caller can see, of one tenant when tenant is given.
+    util::Result<std::map<std::pair<std::string, std::string>, DeviceStatus>> device_status(
+        const std::string* tenant = nullptr);
+    /// Moves a device (with its status) to another tenant; audited in both tenants.
+    util::Result<void> move_device(const model::Object& device, const std::string& to);
     /// Recent audit entries about one object.
     util::Result<std::vector<AuditEntry>> history(const model::Object& object, int limit);
 

@@ -1,0 +1,71 @@
+#!/usr/bin/env bash
+# Bulk enrollment at scale, side by side in one run:
+#   a 100,000-device CSV across 1,000 tenants enrolled into a fresh store, the same enroll
+#   again (no changes), `get devices -A -o json`, and sqlite3's .import of the same CSV as
+#   the floor; then 10,000 Device YAML documents applied, against yaml-cpp's bare parse.
+# Targets: enroll <= 3x the import, no-op <= 3x, get -o json < 1 s, peak memory < 300 MB,
+# YAML apply <= 2x the parse.
+# Usage: bench/enroll.sh [DEVICES] [TENANTS] [YAML_DEVICES]
+source "$(dirname "$0")/lib.sh"
+devices=${1:-100000}
+tenants=${2:-1000}
+yaml_devices=${3:-10000}
+bench_build
+
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+python3 - "$work" "$devices" "$tenants" "$yaml_devices" <<'PY'
+import sys
+work, n, t, ny = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
+with open(f"{work}/tenants.yaml", "w") as f:
+    for i in range(t):
+        f.write(f"---\napiVersion: fleetadm/v1\nkind: Tenant\nmetadata: {{name: t{i:04d}}}\nspec: {{deviceLimit: {2 * n // t + 10}}}\n")
+        f.write(f"---\napiVersion: fleetadm/v1\nkind: Credential\nmetadata: {{name: ssh, tenant: t{i:04d}}}\nspec: {{type: ssh-agent}}\n")
+with open(f"{work}/devices.csv", "w") as f:
+    f.write("name,tenant,deviceType,labels,ssh.host,ssh.port,ssh.user,ssh.credential,identity.serial\n")
+    for i in range(n):
+        f.write(f"dev-{i:06d},t{i % t:04d},rpi4,building=b{i % 7};channel=stable,10.{i // 65536 % 256}.{i // 256 % 256}.{i % 256},22,root,ssh,SN{i:08d}\n")
+with open(f"{work}/devices.yaml", "w") as f:
+    for i in range(ny):
+        f.write(f"""---
+apiVersion: fleetadm/v1
+kind: Device
+metadata:
+  name: ydev-{i:06d}
+  tenant: t{i % t:04d}
+  labels: {{building: b{i % 7}, channel: stable}}
+spec:
+  deviceType: rpi4
+  identity: {{serial: YSN{i:08d}}}
+  ssh: {{host: 10.1.{i // 256 % 256}.{i % 256}, port: 22, user: root, credential: ssh}}
+""")
+PY
+store="$work/state.db"
+fresh="rm -f $store $store-wal $store-shm; FLEETADM_STATE=$store $FLEETADM init -q && FLEETADM_STATE=$store $FLEETADM apply -q -f $work/tenants.yaml"
+import_db="$work/import.db"
+import_fresh="rm -f $import_db"
+
+floor=$(best_of 3 "$import_fresh" sqlite3 -cmd '.mode csv' "$import_db" ".import $work/devices.csv devices")
+enroll=$(best_of 3 "$fresh" env FLEETADM_STATE="$store" "$FLEETADM" device enroll -q -f "$work/devices.csv")
+noop=$(best_of 3 ":" env FLEETADM_STATE="$store" "$FLEETADM" device enroll -q -f "$work/devices.csv")
+getjson=$(best_of 3 ":" env FLEETADM_STATE="$store" "$FLEETADM" get devices -A -o json)
+count=$(FLEETADM_STATE="$store" "$FLEETADM" get devices -A -o name | wc -l)
+eval "$fresh"
+mem_enroll=$(peak_mb env FLEETADM_STATE="$store" "$FLEETADM" device enroll -q -f "$work/devices.csv")
+mem_noop=$(peak_mb env FLEETADM_STATE="$store" "$FLEETADM" device enroll -q -f "$work/devices.csv")
+mem_get=$(peak_mb env FLEETADM_STATE="$store" "$FLEETADM" get devices -A -o json)
+
+yparse=$(best_of 3 ":" "$YAML_BASELINE" "$work/devices.yaml")
+yapply=$(best_of 3 "$fresh" env FLEETADM_STATE="$store" "$FLEETADM" apply -q -f "$work/devices.yaml")
+
+echo "bench/enroll.sh: $devices devices in $tenants tenants ($(du -h "$work/devices.csv" | cut -f1) CSV), best of 3 runs"
+printf '  %-40s %8ss\n' "sqlite3 .import of the CSV (floor)" "$floor"
+printf '  %-40s %8ss  %5sx floor  (target <= 3x: %s)\n' "device enroll, fresh store" "$enroll" "$(ratio "$enroll" "$floor")" "$(verdict "$(ratio "$enroll" "$floor")" 3)"
+printf '  %-40s %8ss  %5sx floor  (target <= 3x: %s)\n' "device enroll again (no changes)" "$noop" "$(ratio "$noop" "$floor")" "$(verdict "$(ratio "$noop" "$floor")" 3)"
+printf '  %-40s %8ss  (target < 1s: %s)\n' "get devices -A -o json" "$getjson" "$(verdict "$getjson" 1)"
+printf '  %-40s %8s\n' "devices listed" "$count"
+printf '  %-40s %8s MiB / %s MiB / %s MiB  (target < 300: %s)\n' "peak memory enroll / no-op / get" "$mem_enroll" "$mem_noop" "$mem_get" \
+    "$(verdict "$(printf '%s\n%s\n%s\n' "$mem_enroll" "$mem_noop" "$mem_get" | sort -n | tail -1)" 299.99)"
+echo "bench/enroll.sh: $yaml_devices Device YAML documents ($(du -h "$work/devices.yaml" | cut -f1))"
+printf '  %-40s %8ss\n' "yaml-cpp LoadAll (baseline)" "$yparse"
+printf '  %-40s %8ss  %5sx baseline  (target <= 2x: %s)\n' "fleetadm apply, fresh store" "$yapply" "$(ratio "$yapply" "$yparse")" "$(verdict "$(ratio "$yapply" "$yparse")" 2)"

@@ -1,0 +1,143 @@
+#include "core/query/query.hpp"
+
+#include <fmt/format.h>
+
+#include <set>
+
+#include "core/model/selector.hpp"
+#include "core/tenancy/view.hpp"
+
+namespace fleet::query {
+
+using nlohmann::json;
+using util::ErrorKind;
+using util::fail;
+using util::Result;
+
+namespace {
+
+json device_status_json(const store::DeviceStatus* s)
+{
+    json out = json::object();
+    if (!s) return out;
+    if (!s->reported_version.empty()) out["reportedVersion"] = s->reported_version;
+    if (!s->last_seen.empty()) out["lastSeen"] = s->last_seen;
+    if (s->reachable) out["reachable"] = *s->reachable;
+    if (!s->last_rollout.empty()) out["lastRollout"] = s->last_rollout;
+    return out;
+}
+
+} // namespace
+
+Result<std::vector<std::string>> group_members(store::Store& store, const model::Object& group)
+{
+    const auto& spec = group.resource.spec;
+    const auto& tenant = group.resource.tenant;
+    std::vector<std::string> members;
+    if (spec.contains("selector")) {
+        auto selector = model::Selector::parse(spec["selector"].get<std::string>());
+        if (!selector) return std::unexpected(selector.error());
+        auto r = store.scan(model::Kind::device, &tenant, [&](model::Object&& d) {
+            if (selector->matches(d.resource.labels)) members.push_back(d.resource.name);
+        });
+        if (!r) return std::unexpected(r.error());
+        return members;
+    }
+    for (const auto& name : spec.value("devices", json::array())) {
+        auto found = store.get(model::Kind::device, tenant, name.get<std::string>());
+        if (!found) return std::unexpected(found.error());
+        if (*found) members.push_back(name.get<std::string>());
+    }
+    return members;
+}
+
+Result<std::size_t> for_each(store::Store& store, const ListRequest& request,
+                             const std::function<void(const model::Object&, const json&)>& visit)
+{
+    auto selector = model::Selector::parse(request.selector);
+    if (!selector) return std::unexpected(selector.error());
+    auto tx = store.begin(store::TxMode::read);
+    if (!tx) return std::unexpected(tx.error());
+
+    const std::string* tenant = request.tenant.empty() ? nullptr : &request.tenant;
+    if (tenant && request.kind != model::Kind::tenant) {
+        auto t = store.get(model::Kind::tenant, "", *tenant);
+        if (!t) return std::unexpected(t.error());
+        if (!*t) return fail(ErrorKind::not_found, fmt::format("tenant/{} not found", *tenant));
+    }
+
+    std::optional<tenancy::TenantView> view;
+    std::map<std::pair<std::string, std::string>, store::DeviceStatus> statuses;
+    if (request.kind == model::Kind::tenant) {
+        auto v = tenancy::read_view(store);
+        if (!v) return std::unexpected(v.error());
+        view = std::move(*v);
+    } else if (request.kind == model::Kind::device) {
+        auto s = store.device_status(tenant);
+        if (!s) return std::unexpected(s.error());
+        statuses = std::move(*s);
+    }
+    auto status_of = [&](const model::Object& o) -> Result<json> {
+        switch (o.resource.kind) {
+        case model::Kind::tenant: return view->status(o.resource.name);
+        case model::Kind::device: {
+            auto it = statuses.find({o.resource.tenant, o.resource.name});
+            return device_status_json(it == statuses.end() ? nullptr : &it->second);
+        }
+        case model::Kind::device_group: {
+            auto members = group_members(store, o);
+            if (!members) return std::unexpected(members.error());
+            return json{{"devices", members->size()}, {"members", *members}};
+        }
+        default: return json::object();
+        }
+    };
+
+    std::size_t count = 0;
+    if (!request.names.empty()) {
+        std::vector<model::Object> named;
+        for (const auto& name : request.names) {
+            auto o = store.resolve(request.kind, name, request.tenant);
+            if (!o) return std::unexpected(o.error());
+            named.push_back(std::move(*o));
+        }
+        for (const auto& o : named) {
+            auto status = status_of(o);
+            if (!status) return std::unexpected(status.error());
+            visit(o, *status);
+            ++count;
+        }
+        return count;
+    }
+    if (request.kind == model::Kind::device_group) {
+        // Membership needs its own scan of devices, so groups are read first rather than streamed.
+        auto groups = tenant ? store.list(request.kind, tenant) : store.list(request.kind);
+        if (!groups) return std::unexpected(groups.error());
+        for (const auto& g : *groups) {
+            if (!selector->matches(g.resource.labels)) continue;
+            auto status = status_of(g);
+            if (!status) return std::unexpected(status.error());
+            visit(g, *status);
+            ++count;
+        }
+        return count;
+    }
+    util::Error failure;
+    bool failed = false;
+    auto scanned = store.scan(request.kind, tenant, [&](model::Object&& o) {
+        if (failed || !selector->matches(o.resource.labels)) return;
+        auto status = status_of(o);
+        if (!status) {
+            failure = status.error();
+            failed = true;
+            return;
+        }
+        visit(o, *status);
+        ++count;
+    });
+    if (!scanned) return std::unexpected(scanned.error());
+    if (failed) return std::unexpected(failure);
+    return count;
+}
+
+} // namespace fleet::query

@@ -1,0 +1,98 @@
+// A character-at-a-time CSV state machine. A field is quoted when it starts with '"';
+// inside quotes, "" is a literal quote and newlines are part of the field. Records end at
+// LF or CRLF outside quotes. Lines are counted as they are consumed so that a record
+// reports the line it starts on, even after fields with embedded newlines.
+
+#include "core/resource/csv_reader.hpp"
+
+#include <fmt/format.h>
+
+namespace fleet::resource {
+
+CsvReader::CsvReader(std::istream& in, std::string file) : m_in(in), m_file(std::move(file)) {}
+
+int CsvReader::get()
+{
+    int c = m_in.get();
+    if (c == '\n') ++m_line;
+    return c;
+}
+
+std::optional<CsvRecord> CsvReader::next(util::Diagnostics& diags)
+{
+    if (m_done) return std::nullopt;
+    if (!m_started) {
+        m_started = true;
+        // A UTF-8 byte order mark, as spreadsheet programs write it.
+        if (m_in.peek() == 0xEF) {
+            char bom[3];
+            m_in.read(bom, 3);
+            if (m_in.gcount() != 3 || bom[1] != '\xBB' || bom[2] != '\xBF') {
+                diags.error({m_file, 1, 1}, "", "not UTF-8 text: invalid byte order mark");
+                m_done = true;
+                return std::nullopt;
+            }
+        }
+    }
+    while (true) {
+        CsvRecord record;
+        record.line = m_line;
+        std::string field;
+        bool quoted = false, in_quotes = false, after_quote = false, any = false;
+        auto fail = [&](const std::string& message) {
+            diags.error({m_file, record.line, static_cast<int>(record.fields.size()) + 1}, "", message);
+            m_done = true;
+            return std::nullopt;
+        };
+        while (true) {
+            int c = get();
+            if (c == EOF) {
+                if (in_quotes) return fail("unterminated quoted field");
+                if (!any && record.fields.empty() && field.empty()) {
+                    m_done = true;
+                    return std::nullopt;
+                }
+                record.fields.push_back(std::move(field));
+                m_done = true;
+                return record;
+            }
+            any = true;
+            if (in_quotes) {
+                if (c == '"') {
+                    if (m_in.peek() == '"') {
+                        get();
+                        field += '"';
+                    } else {
+                        in_quotes = false;
+                        after_quote = true;
+                    }
+                } else {
+                    field += static_cast<char>(c);
+                }
+            } else if (c == ',') {
+                record.fields.push_back(std::move(field));
+                field.clear();
+                quoted = after_quote = false;
+            } else if (c == '\r' && m_in.peek() == '\n') {
+                continue;
+            } else if (c == '\n') {
+                break;
+            } else if (c == '"' && field.empty() && !quoted) {
+                quoted = in_quotes = true;
+            } else if (after_quote) {
+                return fail(fmt::format("unexpected character '{}' after a closing quote", static_cast<char>(c)));
+            } else if (c == '"') {
+                return fail("a quote inside an unquoted field (quote the whole field and double the quote)");
+            } else {
+                field += static_cast<char>(c);
+            }
+            if (field.size() > max_field)
+                return fail(fmt::format("field longer than {} KiB", max_field / 1024));
+        }
+        record.fields.push_back(std::move(field));
+        if (record.fields.size() == 1 && record.fields[0].empty() && !quoted) continue;  // blank line
+        return record;
+    }
+}
+
+} // namespace fleet::resource
