@@ -24,24 +24,38 @@ CREATE TABLE meta (
     key   TEXT PRIMARY KEY,
     value TEXT NOT NULL
 ) WITHOUT ROWID;
+CREATE TABLE sources (
+    id  INTEGER PRIMARY KEY,
+    key TEXT NOT NULL UNIQUE              -- "files:/abs/dir", "stdin", a git URL + path
+);
 CREATE TABLE objects (
+    id            INTEGER PRIMARY KEY,
     kind          TEXT NOT NULL,
-    tenant        TEXT NOT NULL,        -- owning tenant; '' for tenants
+    tenant        TEXT NOT NULL,          -- owning tenant; '' for tenants
     name          TEXT NOT NULL,
-    parent        TEXT,                 -- tenants: parent tenant name
-    labels        TEXT NOT NULL,        -- JSON object
-    annotations   TEXT NOT NULL,        -- JSON object, user annotations only
-    spec          TEXT NOT NULL,        -- JSON object
-    source        TEXT NOT NULL DEFAULT '',
+    parent        TEXT,                   -- tenants: parent tenant name
+    labels        TEXT NOT NULL,          -- JSON object
+    annotations   TEXT NOT NULL,          -- JSON object, user annotations only
+    spec          TEXT NOT NULL,          -- JSON object
+    source_id     INTEGER REFERENCES sources(id),
     source_file   TEXT NOT NULL DEFAULT '',
     source_commit TEXT NOT NULL DEFAULT '',
     generation    INTEGER NOT NULL,
     created_at    TEXT NOT NULL,
     updated_at    TEXT NOT NULL,
-    PRIMARY KEY (kind, tenant, name)
+    UNIQUE (kind, tenant, name)
+);
+CREATE INDEX objects_by_source ON objects(source_id) WHERE source_id IS NOT NULL;
+CREATE INDEX objects_by_name ON objects(kind, name);
+CREATE TABLE device_status (
+    tenant           TEXT NOT NULL,
+    name             TEXT NOT NULL,
+    reported_version TEXT NOT NULL DEFAULT '',
+    last_seen        TEXT NOT NULL DEFAULT '',
+    reachable        INTEGER,             -- NULL: never checked
+    last_rollout     TEXT NOT NULL DEFAULT '',
+    PRIMARY KEY (tenant, name)
 ) WITHOUT ROWID;
-CREATE INDEX objects_by_source ON objects(source) WHERE source <> '';
-CREATE INDEX objects_by_tenant ON objects(tenant, kind);
 CREATE TABLE audit (
     seq       INTEGER PRIMARY KEY,
     at        TEXT NOT NULL,
@@ -54,18 +68,6 @@ CREATE TABLE audit (
     hash      TEXT NOT NULL
 );
 CREATE INDEX audit_by_tenant ON audit(tenant, seq);
-)SQL",
-    R"SQL(
-CREATE TABLE device_status (
-    tenant           TEXT NOT NULL,
-    name             TEXT NOT NULL,
-    reported_version TEXT NOT NULL DEFAULT '',
-    last_seen        TEXT NOT NULL DEFAULT '',
-    reachable        INTEGER,              -- NULL: never checked
-    last_rollout     TEXT NOT NULL DEFAULT '',
-    PRIMARY KEY (tenant, name)
-) WITHOUT ROWID;
-CREATE INDEX objects_by_name ON objects(kind, name);
 )SQL",
 };
 
@@ -127,8 +129,8 @@ struct ResetGuard {
 };
 
 constexpr const char* object_columns =
-    "kind, tenant, name, labels, annotations, spec, source, source_file, source_commit, generation, created_at, "
-    "updated_at";
+    "o.kind, o.tenant, o.name, o.labels, o.annotations, o.spec, coalesce(s.key, ''), o.source_file, o.source_commit, "
+    "o.generation, o.created_at, o.updated_at FROM objects o LEFT JOIN sources s ON s.id = o.source_id";
 
 } // namespace
 
@@ -170,6 +172,9 @@ Result<std::unique_ptr<SqliteBackend>> SqliteBackend::open(const std::string& pa
     if (create)
         if (auto r = backend->exec("PRAGMA journal_mode=WAL"); !r) return std::unexpected(r.error());
     if (auto r = backend->exec("PRAGMA synchronous=NORMAL"); !r) return std::unexpected(r.error());
+    // Bulk enrollments touch every index page of a large table in one transaction; a 64 MiB page
+    // cache keeps them from spilling to the WAL before commit.
+    if (auto r = backend->exec("PRAGMA cache_size=-65536"); !r) return std::unexpected(r.error());
     if (auto r = backend->migrate(); !r) return std::unexpected(r.error());
     return backend;
 }
@@ -251,6 +256,7 @@ void SqliteBackend::rollback() noexcept
 {
     if (!sqlite3_get_autocommit(m_db)) sqlite3_exec(m_db, "ROLLBACK", nullptr, nullptr, nullptr);
     m_in_tx = false;
+    m_source_ids.clear();
     m_next_seq.reset();
     m_last_hash.clear();
 }
@@ -278,10 +284,10 @@ model::Object read_object(const auto& st)
 Result<void> SqliteBackend::scan(model::Kind kind, const std::string* tenant,
                                  const std::function<void(model::Object&&)>& visit)
 {
-    static const std::string all = fmt::format("SELECT {} FROM objects WHERE kind = ?1 ORDER BY tenant, name",
+    static const std::string all = fmt::format("SELECT {} WHERE o.kind = ?1 ORDER BY o.tenant, o.name",
                                                object_columns);
     static const std::string one = fmt::format(
-        "SELECT {} FROM objects WHERE kind = ?1 AND tenant = ?2 ORDER BY name", object_columns);
+        "SELECT {} WHERE o.kind = ?1 AND o.tenant = ?2 ORDER BY o.name", object_columns);
     bool scoped = tenant && kind != model::Kind::tenant;
     Statement& st = prepare(scoped ? one.c_str() : all.c_str());
     ResetGuard guard{[&] { st.reset(); }};
@@ -320,7 +326,7 @@ Result<std::optional<model::Object>> SqliteBackend::get(model::Kind kind, const 
                                                         const std::string& name)
 {
     static const std::string sql = fmt::format(
-        "SELECT {} FROM objects WHERE kind = ?1 AND tenant = ?2 AND name = ?3", object_columns);
+        "SELECT {} WHERE o.kind = ?1 AND o.tenant = ?2 AND o.name = ?3", object_columns);
     Statement& st = prepare(sql.c_str());
     ResetGuard guard{[&] { st.reset(); }};
     st.bind(1, std::string(model::kind_name(kind))).bind(2, kind == model::Kind::tenant ? "" : tenant).bind(3, name);
@@ -330,13 +336,28 @@ Result<std::optional<model::Object>> SqliteBackend::get(model::Kind kind, const 
     return std::optional<model::Object>();
 }
 
+Result<std::optional<std::int64_t>> SqliteBackend::source_id(const std::string& key)
+{
+    if (key.empty()) return std::optional<std::int64_t>();
+    if (auto it = m_source_ids.find(key); it != m_source_ids.end()) return std::optional<std::int64_t>(it->second);
+    Statement& st = prepare("INSERT INTO sources (key) VALUES (?1) ON CONFLICT (key) DO UPDATE SET key = key "
+                            "RETURNING id");
+    ResetGuard guard{[&] { st.reset(); }};
+    st.bind(1, key);
+    if (st.step() != SQLITE_ROW) return std::unexpected(db_error("cannot record source " + key));
+    m_source_ids[key] = st.integer(0);
+    return std::optional<std::int64_t>(st.integer(0));
+}
+
 Result<void> SqliteBackend::put(const model::Object& o)
 {
+    auto source = source_id(o.origin.source);
+    if (!source) return std::unexpected(source.error());
     Statement& st = prepare(
-        "INSERT INTO objects (kind, tenant, name, parent, labels, annotations, spec, source, source_file, "
+        "INSERT INTO objects (kind, tenant, name, parent, labels, annotations, spec, source_id, source_file, "
         "source_commit, generation, created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, "
         "?12, ?13) ON CONFLICT (kind, tenant, name) DO UPDATE SET parent = excluded.parent, labels = "
-        "excluded.labels, annotations = excluded.annotations, spec = excluded.spec, source = excluded.source, "
+        "excluded.labels, annotations = excluded.annotations, spec = excluded.spec, source_id = excluded.source_id, "
         "source_file = excluded.source_file, source_commit = excluded.source_commit, generation = "
         "excluded.generation, updated_at = excluded.updated_at");
     ResetGuard guard{[&] { st.reset(); }};
@@ -348,7 +369,11 @@ Result<void> SqliteBackend::put(const model::Object& o)
     else
         st.bind_null(4);
     st.bind(5, r.labels.dump()).bind(6, r.annotations.dump()).bind(7, r.spec.dump());
-    st.bind(8, o.origin.source).bind(9, o.origin.file).bind(10, o.origin.commit);
+    if (*source)
+        st.bind(8, **source);
+    else
+        st.bind_null(8);
+    st.bind(9, o.origin.file).bind(10, o.origin.commit);
     st.bind(11, o.generation).bind(12, o.created_at).bind(13, o.updated_at);
     if (st.step() != SQLITE_DONE) return std::unexpected(db_error("cannot write " + r.ref()));
     return {};
@@ -372,7 +397,7 @@ Result<void> SqliteBackend::remove(model::Kind kind, const std::string& tenant, 
 Result<std::vector<model::Object>> SqliteBackend::list_by_source(const std::string& source)
 {
     static const std::string sql =
-        fmt::format("SELECT {} FROM objects WHERE source = ?1 ORDER BY kind, tenant, name", object_columns);
+        fmt::format("SELECT {} WHERE s.key = ?1 ORDER BY o.kind, o.tenant, o.name", object_columns);
     Statement& st = prepare(sql.c_str());
     ResetGuard guard{[&] { st.reset(); }};
     st.bind(1, source);
@@ -386,7 +411,7 @@ Result<std::vector<model::Object>> SqliteBackend::list_by_source(const std::stri
 Result<std::vector<model::Object>> SqliteBackend::find_by_name(model::Kind kind, const std::string& name)
 {
     static const std::string sql =
-        fmt::format("SELECT {} FROM objects WHERE kind = ?1 AND name = ?2 ORDER BY tenant", object_columns);
+        fmt::format("SELECT {} WHERE o.kind = ?1 AND o.name = ?2 ORDER BY o.tenant", object_columns);
     Statement& st = prepare(sql.c_str());
     ResetGuard guard{[&] { st.reset(); }};
     st.bind(1, std::string(model::kind_name(kind))).bind(2, name);
@@ -410,7 +435,8 @@ Result<std::map<std::string, std::int64_t>> SqliteBackend::device_counts()
 
 Result<std::int64_t> SqliteBackend::object_count(const std::string& tenant)
 {
-    Statement& st = prepare("SELECT count(*) FROM objects WHERE tenant = ?1");
+    Statement& st = prepare("SELECT count(*) FROM objects WHERE kind IN ('Device', 'DeviceGroup', 'Credential', "
+                            "'Artifact', 'Rollout') AND tenant = ?1");
     ResetGuard guard{[&] { st.reset(); }};
     st.bind(1, tenant);
     if (st.step() != SQLITE_ROW) return std::unexpected(db_error("cannot count objects"));

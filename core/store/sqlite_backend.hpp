@@ -15,7 +15,7 @@ struct sqlite3_stmt;
 namespace fleet::store {
 
 /// The schema version this build writes; older stores are migrated forward, newer ones refused.
-inline constexpr int schema_version = 2;
+inline constexpr int schema_version = 1;
 
 /// Backend on a local SQLite database.
 class SqliteBackend final : public Backend {
@@ -57,6 +57,8 @@ private:
     util::Result<void> migrate();
     Statement& prepare(const char* sql);
     util::Error db_error(std::string_view what) const;
+    /// The id of a source key, recorded on first use; nullopt for no source.
+    util::Result<std::optional<std::int64_t>> source_id(const std::string& key);
 
     sqlite3* m_db;
     std::string m_path;
@@ -66,6 +68,7 @@ private:
     /// last hash. Valid because a write transaction holds the database's only write lock.
     std::optional<std::int64_t> m_next_seq;
     std::map<std::string, std::string> m_last_hash;
+    std::map<std::string, std::int64_t> m_source_ids;
 };
 
 } // namespace fleet::store
