@@ -10,6 +10,7 @@
 #include "core/model/selector.hpp"
 #include "core/resource/device_rows.hpp"
 #include "core/resource/yaml_reader.hpp"
+#include "core/schema/device_row.hpp"
 #include "core/schema/validator.hpp"
 
 namespace fleet::resource {
@@ -185,6 +186,14 @@ class Reader {
 public:
     Reader(const LoadRequest& request, util::Diagnostics& diags) : m_request(request), m_diags(diags) {}
 
+    /// A CSV row: its columns are typed already, so the compiled Device rules replace valijson.
+    void accept_row(Document& doc)
+    {
+        if (!schema::validate_device_row(doc, m_diags)) return;
+        m_out.push_back(decode(model::Kind::device, doc, m_request.default_tenant));
+        check_semantics(m_out.back(), m_diags);
+    }
+
     void accept(Document& doc, bool devices_only)
     {
         if (devices_only && doc.value.is_object() && doc.value.value("kind", json()) != "Device") {
@@ -200,7 +209,7 @@ public:
     void read(std::istream& in, const std::string& name, Format format)
     {
         auto sink = [&](Document&& doc) { accept(doc, true); };
-        if (format == Format::csv) return read_device_csv(in, name, m_diags, sink);
+        if (format == Format::csv) return read_device_csv(in, name, m_diags, [&](Document&& doc) { accept_row(doc); });
         if (format == Format::jsonl) return read_device_jsonl(in, name, m_diags, sink);
         YamlReader reader(in, name);
         while (auto doc = reader.next(m_diags)) {
