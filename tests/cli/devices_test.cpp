@@ -1,0 +1,359 @@
+// Black-box tests of devices: enrollment, limits, moves, hostile CSV, concurrency.
+#include <catch2/catch.hpp>
+
+#include <fmt/format.h>
+
+#include <future>
+
+#include "tests/support/process.hpp"
+
+using fleet::test::Fleet;
+using fleet::test::RunResult;
+
+namespace {
+
+bool contains(const std::string& haystack, const std::string& needle)
+{
+    return haystack.find(needle) != std::string::npos;
+}
+
+std::string tenant(const std::string& name, const std::string& parent, int limit = -1)
+{
+    std::string doc = fmt::format("---\napiVersion: fleetadm/v1\nkind: Tenant\nmetadata: {{name: {}}}\nspec:\n  parent: {}\n",
+                                  name, parent);
+    if (limit >= 0) doc += fmt::format("  deviceLimit: {}\n", limit);
+    doc += fmt::format("---\napiVersion: fleetadm/v1\nkind: Credential\nmetadata: {{name: ssh, tenant: {}}}\n"
+                       "spec: {{type: ssh-agent}}\n",
+                       name);
+    return doc;
+}
+
+const std::string header = "name,tenant,deviceType,labels,ssh.host,ssh.credential\n";
+
+/// CSV rows name-{first}..name-{first+count-1} in tenant.
+std::string rows(const std::string& tenant, const std::string& prefix, int first, int count)
+{
+    std::string out;
+    for (int i = first; i < first + count; ++i)
+        out += fmt::format("{}-{:03d},{},rpi4,building=b{};channel=stable,10.0.0.{},ssh\n", prefix, i, tenant, i % 3,
+                           i % 250 + 1);
+    return out;
+}
+
+/// provider → a (10) → b (8) → c (5), plus d (no limit) under a.
+void three_levels(const Fleet& fleet)
+{
+    REQUIRE(fleet({"init"}).exit_code == 0);
+    auto r = fleet({"apply", "-f", "-"}, tenant("a", "provider", 10) + tenant("b", "a", 8) + tenant("c", "b", 5) +
+                                             tenant("d", "a"));
+    INFO(r.err);
+    REQUIRE(r.exit_code == 0);
+}
+
+std::size_t device_count(const Fleet& fleet, const std::string& tenant_name = "")
+{
+    std::vector<std::string> args{"get", "devices", "-o", "name"};
+    if (!tenant_name.empty()) args.insert(args.begin(), {"--tenant", tenant_name});
+    auto out = fleet(args).out;
+    return static_cast<std::size_t>(std::count(out.begin(), out.end(), '\n'));
+}
+
+} // namespace
+
+TEST_CASE("device limits hold for a tenant and every ancestor, and a refused enroll writes nothing", "[cli][limits]")
+{
+    Fleet fleet;
+    three_levels(fleet);
+    auto c5 = fleet.dir().write("c5.csv", header + rows("c", "c", 0, 5));
+    REQUIRE(fleet({"device", "enroll", "-f", c5.string()}).exit_code == 0);
+
+    auto before = fleet.store_digest();
+    auto c1 = fleet.dir().write("c1.csv", header + rows("c", "c", 5, 1));
+    auto over_c = fleet({"device", "enroll", "-f", c1.string()});
+    CHECK(over_c.exit_code == 5);
+    CHECK(contains(over_c.err, "tenant \"c\": device limit 5 would be exceeded: 5 in use, 1 more requested"));
+    CHECK(contains(over_c.err, "nothing was enrolled"));
+    CHECK(fleet.store_digest() == before);
+
+    auto b3 = fleet.dir().write("b3.csv", header + rows("b", "b", 0, 3));
+    REQUIRE(fleet({"device", "enroll", "-f", b3.string()}).exit_code == 0);  // b's subtree: 8 of 8
+    auto b1 = fleet.dir().write("b1.csv", header + rows("b", "b", 3, 1));
+    auto over_b = fleet({"device", "enroll", "-f", b1.string()});
+    CHECK(over_b.exit_code == 5);
+    CHECK(contains(over_b.err, "tenant \"b\": device limit 8 would be exceeded: 8 in use, 1 more requested"));
+
+    // d has no limit of its own, but a's limit of 10 covers it: 8 used, 3 asked.
+    auto d3 = fleet.dir().write("d3.csv", header + rows("d", "d", 0, 3));
+    auto over_a = fleet({"device", "enroll", "-f", d3.string()});
+    CHECK(over_a.exit_code == 5);
+    CHECK(contains(over_a.err, "tenant \"a\": device limit 10 would be exceeded: 8 in use, 3 more requested"));
+    auto d2 = fleet.dir().write("d2.csv", header + rows("d", "d", 0, 2));
+    CHECK(fleet({"device", "enroll", "-f", d2.string()}).exit_code == 0);
+    CHECK(device_count(fleet) == 10);
+
+    auto tree = nlohmann::json::parse(fleet({"tenant", "tree", "-o", "json"}).out);
+    CHECK(tree["devices"] == 10);
+    CHECK(tree["children"][0]["name"] == "a");
+    CHECK(tree["children"][0]["devices"] == 10);
+    CHECK(tree["children"][0]["deviceLimit"] == 10);
+    CHECK(tree["children"][0]["children"][0]["devices"] == 8);  // b: c's 5 and its own 3
+
+    // Lowering a limit below usage is a conflict; so is applying the same devices through apply.
+    auto lower = fleet({"apply", "-f", "-"}, tenant("b", "a", 4));
+    CHECK(lower.exit_code == 5);
+    CHECK(contains(lower.err, "tenant \"b\": deviceLimit 4 is below its current usage of 8 device(s)"));
+}
+
+TEST_CASE("8 processes enrolling into one tenant at once never exceed its limit", "[cli][limits][concurrency]")
+{
+    Fleet fleet;
+    REQUIRE(fleet({"init"}).exit_code == 0);
+    REQUIRE(fleet({"apply", "-f", "-"}, tenant("busy", "provider", 50)).exit_code == 0);
+    std::vector<std::filesystem::path> files;
+    for (int p = 0; p < 8; ++p)
+        files.push_back(fleet.dir().write(fmt::format("p{}.csv", p), header + rows("busy", fmt::format("p{}", p), 0, 10)));
+    std::vector<std::future<RunResult>> runs;
+    for (const auto& f : files)
+        runs.push_back(std::async(std::launch::async, [&, f] { return fleet({"device", "enroll", "-f", f.string()}); }));
+    int succeeded = 0, refused = 0;
+    for (auto& r : runs) {
+        auto result = r.get();
+        INFO(result.err);
+        if (result.exit_code == 0) ++succeeded;
+        else if (result.exit_code == 5 && contains(result.err, "device limit 50 would be exceeded")) ++refused;
+    }
+    CHECK(succeeded == 5);
+    CHECK(refused == 3);
+    CHECK(device_count(fleet, "busy") == 50);
+    auto check = fleet::test::run_process("/usr/bin/sqlite3", {fleet.state().string(), "PRAGMA integrity_check"});
+    if (check.exit_code == 0) CHECK(check.out == "ok\n");
+}
+
+TEST_CASE("move and decommission keep usage right and check the destination's limits", "[cli][move]")
+{
+    Fleet fleet;
+    three_levels(fleet);
+    auto c3 = fleet.dir().write("c3.csv", header + rows("c", "c", 0, 3));
+    auto d5 = fleet.dir().write("d5.csv", header + rows("d", "d", 0, 5));
+    REQUIRE(fleet({"device", "enroll", "-f", c3.string()}).exit_code == 0);
+    REQUIRE(fleet({"device", "enroll", "-f", d5.string()}).exit_code == 0);
+
+    // b holds 3 (in c); moving 5 more into b would make 8: fine. Moving the 6th is over b's limit.
+    auto moved = fleet({"device", "move", "d-000", "d-001", "d-002", "d-003", "d-004", "--to", "b"});
+    INFO(moved.err);
+    CHECK(moved.exit_code == 0);
+    CHECK(contains(moved.out, "device/d-000 moved from d to b"));
+    CHECK(device_count(fleet, "b") == 5);
+    CHECK(device_count(fleet, "d") == 0);
+    auto tree = fleet({"tenant", "tree", "-o", "json"});
+    auto root = nlohmann::json::parse(tree.out);
+    CHECK(root["devices"] == 8);
+    CHECK(root["children"][0]["devices"] == 8);                 // a
+    CHECK(root["children"][0]["children"][0]["devices"] == 8);  // b: its own 5 and c's 3
+
+    auto back = fleet({"device", "move", "c-000", "--to", "d"});
+    CHECK(back.exit_code == 0);
+    auto over = fleet({"device", "move", "d-000", "--to", "c", "--tenant", "b"});
+    CHECK(over.exit_code == 0);  // within b's subtree: b's usage does not change
+    CHECK(device_count(fleet, "c") == 3);  // c-001, c-002 and d-000
+    auto c_full = fleet.dir().write("c-more.csv", header + rows("c", "cx", 0, 3));
+    auto full = fleet({"device", "enroll", "-f", c_full.string()});
+    CHECK(full.exit_code == 5);  // 3 + 3 > c's limit of 5
+    CHECK(contains(full.err, "tenant \"c\": device limit 5 would be exceeded: 3 in use, 3 more requested"));
+    CHECK(device_count(fleet, "c") == 3);
+
+    auto missing = fleet({"device", "move", "ghost", "--to", "b"});
+    CHECK(missing.exit_code == 4);
+    auto nowhere = fleet({"device", "move", "c-001", "--to", "ghost"});
+    CHECK(nowhere.exit_code == 4);
+
+    auto before = device_count(fleet);
+    auto gone = fleet({"device", "decommission", "c-001", "c-002"});
+    CHECK(gone.exit_code == 0);
+    CHECK(contains(gone.out, "device/c-001 decommissioned from c"));
+    CHECK(device_count(fleet) == before - 2);
+    auto audit = fleet({"describe", "tenant", "c"});
+    CHECK(audit.exit_code == 0);
+}
+
+TEST_CASE("a move needs the device's credentials in the destination tenant", "[cli][move]")
+{
+    Fleet fleet;
+    REQUIRE(fleet({"init"}).exit_code == 0);
+    REQUIRE(fleet({"apply", "-f", "-"}, tenant("src", "provider") +
+                                            "---\napiVersion: fleetadm/v1\nkind: Tenant\nmetadata: {name: bare}\n")
+                .exit_code == 0);
+    auto f = fleet.dir().write("s.csv", header + rows("src", "s", 0, 1));
+    REQUIRE(fleet({"device", "enroll", "-f", f.string()}).exit_code == 0);
+    auto r = fleet({"device", "move", "s-000", "--to", "bare"});
+    CHECK(r.exit_code == 5);
+    CHECK(contains(r.err, "uses credential \"ssh\", which tenant \"bare\" does not have"));
+}
+
+TEST_CASE("enrollment is idempotent, and CSV, JSONL, YAML and stdin all work", "[cli][enroll]")
+{
+    Fleet fleet;
+    three_levels(fleet);
+    auto csv = fleet.dir().write("d.csv", header + rows("d", "d", 0, 4));
+    auto first = fleet({"device", "enroll", "-f", csv.string()});
+    CHECK(first.out == "4 enrolled, 0 updated, 0 unchanged, 0 rejected\n");
+    auto again = fleet({"device", "enroll", "-f", csv.string()});
+    CHECK(again.out == "0 enrolled, 0 updated, 4 unchanged, 0 rejected\n");
+    auto via_apply = fleet({"apply", "-f", csv.string()});
+    CHECK(via_apply.out == "0 created, 0 configured, 0 pruned, 4 unchanged\n");
+
+    auto jsonl = fleet.dir().write(
+        "d.jsonl", R"({"metadata": {"name": "j-1", "tenant": "d"}, "spec": {"deviceType": "imx8"}}
+{"apiVersion": "fleetadm/v1", "kind": "Device", "metadata": {"name": "j-2", "tenant": "d"}, "spec": {"deviceType": "imx8", "ssh": {"host": "h", "credential": "ssh"}}}
+)");
+    auto j = fleet({"device", "enroll", "-f", jsonl.string()});
+    INFO(j.err);
+    CHECK(j.out == "2 enrolled, 0 updated, 0 unchanged, 0 rejected\n");
+
+    auto piped = fleet({"device", "enroll", "-f", "-"}, header + rows("d", "p", 0, 2));
+    CHECK(piped.out == "2 enrolled, 0 updated, 0 unchanged, 0 rejected\n");
+    auto yaml = fleet({"--tenant", "d", "device", "enroll", "-f", "-"},
+                      "apiVersion: fleetadm/v1\nkind: Device\nmetadata: {name: y-1}\nspec: {deviceType: rpi4}\n");
+    CHECK(yaml.out == "1 enrolled, 0 updated, 0 unchanged, 0 rejected\n");
+    auto not_device = fleet({"device", "enroll", "-f", "-"}, tenant("sneaky", "provider"));
+    CHECK(not_device.exit_code == 2);
+    CHECK(contains(not_device.err, "only Device records may appear here"));
+
+    auto changed = fleet.dir().write("d.csv", header + rows("d", "d", 0, 4) + "");
+    std::string edited = fleet::test::read_file(changed);
+    edited.replace(edited.find("building=b0"), 11, "building=zz");
+    fleet.dir().write("d.csv", edited);
+    auto update = fleet({"device", "enroll", "-f", csv.string()});
+    CHECK(update.out == "0 enrolled, 1 updated, 3 unchanged, 0 rejected\n");
+
+    auto dry = fleet.dir().write("dry.csv", header + rows("d", "dry", 0, 1));  // the 10th device under a
+    auto before = fleet.store_digest();
+    auto dry_run = fleet({"device", "enroll", "--dry-run", "-f", dry.string()});
+    INFO(dry_run.err);
+    CHECK(dry_run.out == "1 enrolled, 0 updated, 0 unchanged, 0 rejected (dry run)\n");
+    CHECK(fleet.store_digest() == before);
+
+    auto selected = fleet({"get", "devices", "-l", "building=b1,channel in (stable)", "-o", "name"});
+    CHECK(selected.out == "device/d-001\ndevice/p-001\n");
+}
+
+TEST_CASE("hostile CSV gives clear errors with file:line and writes nothing", "[cli][csv]")
+{
+    Fleet fleet;
+    three_levels(fleet);
+    auto before = fleet.store_digest();
+    struct Case {
+        const char* what;
+        std::string text;
+        std::string expected;
+    };
+    std::string big(10 * 1024 * 1024, 'x');
+    std::vector<Case> cases = {
+        {"duplicate names", header + rows("d", "d", 0, 2) + "d-001,d,rpi4,,h,ssh\n",
+         "bad.csv:4: metadata.name: device/d-001 is defined twice (first at"},
+        {"10 MB field", header + "d-1,d,rpi4,," + big + ",ssh\n", "bad.csv:2:5: field longer than 64 KiB"},
+        {"unterminated quote", header + "d-1,d,rpi4,\"building=a,h,ssh\n", "bad.csv:2:4: unterminated quoted field"},
+        {"stray quote", header + "d-1,d,rp\"i4,,h,ssh\n", "bad.csv:2:3: a quote inside an unquoted field"},
+        {"field count", header + "d-1,d,rpi4\n", "bad.csv:2: 3 fields, but the header has 6"},
+        {"unknown column", "name,tenant,colour\nd-1,d,red\n", "bad.csv:1: colour: unknown column \"colour\""},
+        {"bad label", header + "d-1,d,rpi4,nolabel,h,ssh\n", "bad.csv:2: labels: label \"nolabel\" is not key=value"},
+        {"bad port", "name,tenant,deviceType,ssh.host,ssh.port\nd-1,d,rpi4,h,99999\n",
+         "bad.csv:2: spec.ssh.port: must be between 1 and 65535"},
+        {"hostile name", header + "\"../../etc;rm -rf\",d,rpi4,,h,ssh\n", "bad.csv:2: metadata.name: \"../../etc;rm -rf\" is not a valid name"},
+        {"missing credential", header + "d-1,d,rpi4,,h,nokey\n",
+         "bad.csv:2: spec.ssh.credential: device/d-1: credential \"nokey\" does not exist in tenant \"d\""},
+        {"missing tenant", header + "d-1,nowhere,rpi4,,h,ssh\n",
+         "bad.csv:2: metadata.tenant: device/d-1: tenant \"nowhere\" does not exist"},
+        {"empty file", "", "bad.csv:1: empty CSV file"},
+    };
+    for (const auto& c : cases) {
+        INFO(c.what);
+        auto file = fleet.dir().write("bad.csv", c.text);
+        auto r = fleet({"device", "enroll", "-f", file.string()});
+        INFO(r.err.substr(0, 2000));
+        CHECK(r.exit_code == 2);
+        CHECK(contains(r.err, file.parent_path().string() + "/" + c.expected));
+        CHECK(fleet.store_digest() == before);
+    }
+    CHECK(device_count(fleet) == 0);
+}
+
+TEST_CASE("BOM, CRLF, quoting, embedded newlines and blank lines are read correctly", "[cli][csv]")
+{
+    Fleet fleet;
+    three_levels(fleet);
+    std::string text = "\xEF\xBB\xBFname,tenant,deviceType,labels,ssh.host,ssh.credential,identity.serial\r\n"
+                       "d-1,d,rpi4,\"building=a;note=x\",h1,ssh,\"serial, with comma\"\r\n"
+                       "\r\n"
+                       "d-2,d,rpi4,,h2,ssh,\"line one\nline \"\"two\"\"\"\r\n"
+                       "\n"
+                       "d-3,d,BAD TYPE,,h3,ssh,x\r\n";
+    auto file = fleet.dir().write("crlf.csv", text);
+    auto r = fleet({"device", "enroll", "-f", file.string()});
+    CHECK(r.exit_code == 2);
+    // d-3 starts on line 7: line counting survives the embedded newline and blank lines.
+    CHECK(contains(r.err, "crlf.csv:7: spec.deviceType: \"BAD TYPE\" is not a valid device type"));
+
+    auto skip = fleet({"device", "enroll", "--skip-invalid", "-f", file.string()});
+    CHECK(skip.exit_code == 1);
+    CHECK(skip.out == "2 enrolled, 0 updated, 0 unchanged, 1 rejected\n");
+    auto d2 = nlohmann::json::parse(fleet({"get", "device", "d-2", "-o", "json"}).out);
+    CHECK(d2["spec"]["identity"]["serial"] == "line one\nline \"two\"");
+    auto d1 = nlohmann::json::parse(fleet({"get", "device", "d-1", "-o", "json"}).out);
+    CHECK(d1["metadata"]["labels"] == nlohmann::json{{"building", "a"}, {"note", "x"}});
+    CHECK(d1["spec"]["identity"]["serial"] == "serial, with comma");
+}
+
+TEST_CASE("--skip-invalid also drops rows whose references are broken", "[cli][enroll]")
+{
+    Fleet fleet;
+    three_levels(fleet);
+    auto file = fleet.dir().write("mixed.csv", header + rows("d", "ok", 0, 2) + "bad-1,d,rpi4,,h,nokey\n");
+    auto r = fleet({"device", "enroll", "--skip-invalid", "-f", file.string()});
+    CHECK(r.exit_code == 1);
+    CHECK(r.out == "2 enrolled, 0 updated, 0 unchanged, 1 rejected\n");
+    CHECK(contains(r.err, "mixed.csv:4: spec.ssh.credential: device/bad-1: credential \"nokey\" does not exist"));
+}
+
+TEST_CASE("groups, credentials and their references", "[cli][groups]")
+{
+    Fleet fleet;
+    REQUIRE(fleet({"init"}).exit_code == 0);
+    auto applied = fleet({"apply", "-f", fleet::test::examples_dir(), "-R"});
+    REQUIRE(applied.exit_code == 0);
+    auto groups = nlohmann::json::parse(fleet({"get", "groups", "-o", "json"}).out);
+    REQUIRE(groups["items"].size() == 3);
+    CHECK(groups["items"][0]["metadata"]["name"] == "building-a");
+    CHECK(groups["items"][0]["status"]["members"] == nlohmann::json{"hvac-0001", "hvac-0002"});
+    auto described = fleet({"describe", "group", "canaries", "--tenant", "acme-prod"});
+    CHECK(contains(described.out, "Kind:           static"));
+
+    const std::string wrong_type = "apiVersion: fleetadm/v1\nkind: Device\nmetadata: {name: x, tenant: globex-eu}\n"
+                                   "spec: {deviceType: imx8, ssh: {host: h, credential: globex-http}}\n";
+    auto r = fleet({"apply", "-f", "-"}, wrong_type);
+    CHECK(r.exit_code == 2);
+    CHECK(contains(r.err, "credential \"globex-http\" is of type http-bearer, which cannot be used for ssh"));
+
+    const std::string bad_selector = "apiVersion: fleetadm/v1\nkind: DeviceGroup\nmetadata: {name: g, tenant: acme}\n"
+                                     "spec: {selector: \"a in (b\"}\n";
+    auto s = fleet({"apply", "-f", "-"}, bad_selector);
+    CHECK(s.exit_code == 2);
+    CHECK(contains(s.err, "<stdin>:4:8: spec.selector: invalid label selector"));
+
+    // A credential still used by a device cannot be pruned away.
+    auto creds = fleet.dir().write("c/creds.yaml",
+                                   "apiVersion: fleetadm/v1\nkind: Credential\nmetadata: {name: k, tenant: acme}\n"
+                                   "spec: {type: ssh-key, privateKeyFile: id_ed25519}\n---\n"
+                                   "apiVersion: fleetadm/v1\nkind: Credential\nmetadata: {name: k2, tenant: acme}\n"
+                                   "spec: {type: ssh-agent}\n");
+    REQUIRE(fleet({"apply", "-f", creds.parent_path().string()}).exit_code == 0);
+    auto key = nlohmann::json::parse(fleet({"get", "cred", "k", "--tenant", "acme", "-o", "json"}).out);
+    CHECK(key["spec"]["privateKeyFile"] == (creds.parent_path() / "id_ed25519").string());
+    REQUIRE(fleet({"device", "enroll", "-f", "-"}, "name,tenant,deviceType,ssh.host,ssh.credential\nuser,acme,rpi4,h,k\n")
+                .exit_code == 0);
+    fleet.dir().write("c/creds.yaml", "apiVersion: fleetadm/v1\nkind: Credential\nmetadata: {name: k2, tenant: acme}\n"
+                                      "spec: {type: ssh-agent}\n");
+    auto prune = fleet({"apply", "-f", creds.parent_path().string(), "--prune", "--confirm-prune"});
+    CHECK(prune.exit_code == 5);
+    CHECK(contains(prune.err, "credential/k cannot be pruned: device/user in tenant \"acme\" uses it"));
+}
