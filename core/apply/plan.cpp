@@ -15,7 +15,10 @@
 
 #include <fmt/format.h>
 
+#include <array>
 #include <map>
+#include <memory>
+#include <unordered_map>
 #include <set>
 #include <tuple>
 
@@ -85,21 +88,23 @@ std::vector<FieldChange> compare(const model::Resource& stored, const model::Res
 class Snapshot {
 public:
     struct Entry {
-        store::StoredText text;
-        std::optional<model::Resource> parsed;
+        store::StoredDigest stored;
+        std::unique_ptr<model::Resource> parsed;  // a pointer: most entries are never parsed
     };
-    using Bucket = std::map<std::string, Entry>;
+    using Bucket = std::unordered_map<std::string, Entry>;
 
     explicit Snapshot(store::Store& store) : m_store(store) {}
 
     Result<Bucket*> bucket(model::Kind kind, const std::string& tenant)
     {
-        auto key = std::make_pair(kind, kind == model::Kind::tenant ? std::string() : tenant);
-        if (auto it = m_buckets.find(key); it != m_buckets.end()) return &it->second;
-        auto texts = m_store.texts(kind, key.second);
-        if (!texts) return std::unexpected(texts.error());
-        auto& bucket = m_buckets[key];
-        for (auto& [name, text] : *texts) bucket.emplace_hint(bucket.end(), name, Entry{std::move(text), {}});
+        const std::string& key = kind == model::Kind::tenant ? empty_tenant() : tenant;
+        auto& by_tenant = m_buckets[static_cast<std::size_t>(kind)];
+        if (auto it = by_tenant.find(key); it != by_tenant.end()) return &it->second;
+        auto digests = m_store.digests(kind, key);
+        if (!digests) return std::unexpected(digests.error());
+        auto& bucket = by_tenant[key];
+        bucket.reserve(digests->size());
+        for (auto& [name, digest] : *digests) bucket.emplace(std::move(name), Entry{std::move(digest), {}});
         return &bucket;
     }
 
@@ -117,27 +122,30 @@ public:
         auto e = entry(kind, tenant, name);
         if (!e) return std::unexpected(e.error());
         if (!*e) return nullptr;
-        return &parse(kind, tenant, name, **e);
+        return parse(kind, tenant, name, **e);
     }
 
-    static const model::Resource& parse(model::Kind kind, const std::string& tenant, const std::string& name, Entry& e)
+    /// The stored resource, read from the store on first use.
+    Result<const model::Resource*> parse(model::Kind kind, const std::string& tenant, const std::string& name, Entry& e)
     {
         if (!e.parsed) {
-            model::Resource r;
-            r.kind = kind;
-            r.tenant = kind == model::Kind::tenant ? std::string() : tenant;
-            r.name = name;
-            r.labels = json::parse(e.text.labels);
-            r.annotations = json::parse(e.text.annotations);
-            r.spec = json::parse(e.text.spec);
-            e.parsed = std::move(r);
+            auto object = m_store.get(kind, tenant, name);
+            if (!object) return std::unexpected(object.error());
+            if (!*object) return fail(ErrorKind::runtime, fmt::format("{}/{} vanished during the transaction",
+                                                                      model::kind_short(kind), name));
+            e.parsed = std::make_unique<model::Resource>(std::move((*object)->resource));
         }
-        return *e.parsed;
+        return e.parsed.get();
     }
 
 private:
+    static const std::string& empty_tenant()
+    {
+        static const std::string empty;
+        return empty;
+    }
     store::Store& m_store;
-    std::map<std::pair<model::Kind, std::string>, Bucket> m_buckets;
+    std::array<std::unordered_map<std::string, Bucket>, 6> m_buckets;  // by kind, then tenant
 };
 
 /// The state the plan would leave: which objects exist afterwards, keyed like the store.
@@ -198,9 +206,10 @@ Result<void> check_tenants(store::Store& store, Snapshot& snapshot, const Plan& 
     std::map<std::string, tenancy::Link> links;
     std::map<std::string, std::optional<std::int64_t>> limits, old_limits;
     for (auto& [name, entry] : **stored_tenants) {
-        const auto& t = Snapshot::parse(model::Kind::tenant, "", name, entry);
-        links[name] = {t.spec.value("parent", ""), {}};
-        limits[name] = old_limits[name] = tenancy::device_limit(t.spec);
+        auto t = snapshot.parse(model::Kind::tenant, "", name, entry);
+        if (!t) return std::unexpected(t.error());
+        links[name] = {(*t)->spec.value("parent", ""), {}};
+        limits[name] = old_limits[name] = tenancy::device_limit((*t)->spec);
     }
     std::set<std::string> pruned;
     std::map<std::string, std::int64_t> delta;  // devices added (+) or removed (-) per tenant
@@ -263,7 +272,9 @@ Result<void> check_pruned_in_use(Snapshot& snapshot, const Outcome& outcome)
         for (auto& [device_name, entry] : **devices) {
             Key device_key{model::Kind::device, tenant, device_name};
             if (outcome.gone(device_key)) continue;
-            const model::Resource* r = &Snapshot::parse(model::Kind::device, tenant, device_name, entry);
+            auto parsed = snapshot.parse(model::Kind::device, tenant, device_name, entry);
+            if (!parsed) return std::unexpected(parsed.error());
+            const model::Resource* r = *parsed;
             if (auto it = outcome.desired.find(device_key); it != outcome.desired.end()) r = it->second;
             for (const char* transport : {"ssh", "http"})
                 if (r->spec.contains(transport) && (*r).spec[transport].value("credential", "") == name)
@@ -350,12 +361,13 @@ Result<Plan> make_plan(store::Store& store, Request request, util::Diagnostics& 
         if (!stored) return std::unexpected(stored.error());
         Change change{Op::create, &r, {}, 0, {}};
         if (Snapshot::Entry* e = *stored) {
-            change.generation = e->text.generation;
-            change.created_at = e->text.created_at;
+            change.generation = e->stored.generation;
+            change.created_at = e->stored.created_at;
             change.op = Op::unchanged;
-            if (e->text.spec != r.spec.dump() || e->text.labels != r.labels.dump() ||
-                e->text.annotations != r.annotations.dump()) {
-                change.fields = compare(Snapshot::parse(r.kind, r.tenant, r.name, *e), r);
+            if (e->stored.digest != store::content_digest(r.labels.dump(), r.annotations.dump(), r.spec.dump())) {
+                auto before = snapshot.parse(r.kind, r.tenant, r.name, *e);
+                if (!before) return std::unexpected(before.error());
+                change.fields = compare(**before, r);
                 change.op = change.fields.empty() ? Op::unchanged : Op::configure;
             }
         }

@@ -66,7 +66,7 @@ void read_device_csv(std::istream& in, const std::string& file, util::Diagnostic
         if (!diags.has_errors()) diags.error({file, 1, 0}, "", "empty CSV file: expected a header row");
         return;
     }
-    std::vector<std::string> pointers;
+    std::vector<json::json_pointer> pointers;
     std::set<std::string> seen;
     const auto& known = csv_columns();
     for (auto& column : header->fields) {
@@ -79,7 +79,7 @@ void read_device_csv(std::istream& in, const std::string& file, util::Diagnostic
         } else if (!seen.insert(column).second) {
             diags.error({file, header->line, 0}, column, fmt::format("column \"{}\" appears twice", column));
         }
-        pointers.push_back(column_pointer(column));
+        pointers.emplace_back(column_pointer(column));
     }
     if (!seen.contains("name")) diags.error({file, header->line, 0}, "", "the header has no \"name\" column");
     if (diags.has_errors()) return;
@@ -111,7 +111,7 @@ void read_device_csv(std::istream& in, const std::string& file, util::Diagnostic
                 auto [ptr, ec] = std::from_chars(value.data(), value.data() + value.size(), port);
                 if (ec == std::errc() && ptr == value.data() + value.size()) cell = port;  // else: schema says string
             }
-            doc[json::json_pointer(pointers[i])] = std::move(cell);
+            doc[pointers[i]] = std::move(cell);
         }
         if (ok) sink(Document{std::move(doc), std::move(marks)});
     }

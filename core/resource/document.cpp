@@ -13,12 +13,12 @@ const std::string& SourceMap::empty_name()
 util::Location SourceMap::locate(std::string_view pointer) const
 {
     std::string key(pointer);
-    while (true) {
+    while (!key.empty()) {
         if (auto it = m_marks.find(key); it != m_marks.end())
             return {file(), it->second.first, it->second.second};
-        if (key.empty()) return {file(), 0, 0};
         key.erase(key.rfind('/'));
     }
+    return {file(), m_root.first, m_root.second};
 }
 
 SourceMap SourceMap::rebased(const std::string& prefix) const
@@ -26,7 +26,7 @@ SourceMap SourceMap::rebased(const std::string& prefix) const
     SourceMap out(m_file);
     for (const auto& [pointer, mark] : m_marks) {
         if (pointer == prefix)
-            out.m_marks[""] = mark;
+            out.m_root = mark;
         else if (pointer.size() > prefix.size() && pointer.compare(0, prefix.size(), prefix) == 0 &&
                  pointer[prefix.size()] == '/')
             out.m_marks[pointer.substr(prefix.size())] = mark;

@@ -21,7 +21,13 @@ public:
     explicit SourceMap(std::shared_ptr<const std::string> file) : m_file(std::move(file)) {}
 
     /// Records the position of a node; line and column are 1-based.
-    void add(const std::string& pointer, int line, int column) { m_marks[pointer] = {line, column}; }
+    void add(const std::string& pointer, int line, int column)
+    {
+        if (pointer.empty())
+            m_root = {line, column};
+        else
+            m_marks[pointer] = {line, column};
+    }
     /// Where the node at pointer was written; falls back to its nearest recorded ancestor.
     util::Location locate(std::string_view pointer) const;
     /// The file these positions are in.
@@ -32,6 +38,7 @@ public:
 private:
     static const std::string& empty_name();
     std::shared_ptr<const std::string> m_file;
+    std::pair<int, int> m_root{0, 0};  // the document itself: kept inline, as a CSV row has nothing else
     std::unordered_map<std::string, std::pair<int, int>> m_marks;
 };
 

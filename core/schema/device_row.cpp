@@ -33,11 +33,22 @@ public:
         m_diags.error(m_doc.marks.locate(pointer), resource::field_path(pointer), message);
     }
 
-    const json* at(const std::string& pointer)
+    /// The value at a pointer of plain keys ("/spec/ssh/port"), or null; no allocation on the way.
+    const json* at(std::string_view pointer)
     {
-        const json& root = m_doc.value;
-        auto p = json::json_pointer(pointer);
-        return root.contains(p) ? &root[p] : nullptr;
+        const json* node = &m_doc.value;
+        std::size_t pos = 0;
+        while (pos < pointer.size()) {
+            std::size_t next = pointer.find('/', pos + 1);
+            auto key = pointer.substr(pos + 1, next == std::string_view::npos ? next : next - pos - 1);
+            if (!node->is_object()) return nullptr;
+            auto it = node->find(key);
+            if (it == node->end()) return nullptr;
+            node = &*it;
+            if (next == std::string_view::npos) break;
+            pos = next;
+        }
+        return node;
     }
 
     /// A string field: present (when required), a string, within length, passing rule.

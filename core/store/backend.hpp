@@ -35,14 +35,16 @@ struct DeviceStatus {
     std::string last_rollout;       ///< "rollout-name: succeeded|failed"
 };
 
-/// A stored object as its canonical JSON texts, for comparing without parsing.
-struct StoredText {
-    std::string labels;
-    std::string annotations;
-    std::string spec;
+/// A stored object reduced to what an apply needs to see that it is unchanged: a digest of its
+/// canonical labels, annotations and spec (see content_digest), and its bookkeeping.
+struct StoredDigest {
+    std::string digest;
     std::int64_t generation = 0;
     std::string created_at;
 };
+
+/// SHA-256 (raw bytes) of an object's canonical labels, annotations and spec texts.
+std::string content_digest(std::string_view labels, std::string_view annotations, std::string_view spec);
 
 /// How a transaction will use the store.
 enum class TxMode {
@@ -68,8 +70,9 @@ public:
     /// holding one object in memory at a time.
     virtual util::Result<void> scan(model::Kind kind, const std::string* tenant,
                                     const std::function<void(model::Object&&)>& visit) = 0;
-    /// The canonical texts of every object of a kind in one tenant (for tenants: all), keyed by name.
-    virtual util::Result<std::map<std::string, StoredText>> texts(model::Kind kind, const std::string& tenant) = 0;
+    /// Content digests of every object of a kind in one tenant (for tenants: all), keyed by name.
+    virtual util::Result<std::vector<std::pair<std::string, StoredDigest>>> digests(model::Kind kind,
+                                                                                    const std::string& tenant) = 0;
     /// One object, or nullopt.
     virtual util::Result<std::optional<model::Object>> get(model::Kind kind, const std::string& tenant,
                                                            const std::string& name) = 0;

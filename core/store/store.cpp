@@ -1,10 +1,28 @@
 #include "core/store/store.hpp"
 
 #include <fmt/format.h>
+#include <openssl/evp.h>
 
 #include "core/store/sqlite_backend.hpp"
 
 namespace fleet::store {
+
+std::string content_digest(std::string_view labels, std::string_view annotations, std::string_view spec)
+{
+    unsigned char digest[EVP_MAX_MD_SIZE];
+    unsigned int length = 0;
+    EVP_MD_CTX* ctx = EVP_MD_CTX_new();
+    EVP_DigestInit_ex(ctx, EVP_sha256(), nullptr);
+    // Lengths first, so that moving text from one part to the next changes the digest.
+    for (std::string_view part : {labels, annotations, spec}) {
+        std::uint64_t size = part.size();
+        EVP_DigestUpdate(ctx, &size, sizeof size);
+        EVP_DigestUpdate(ctx, part.data(), part.size());
+    }
+    EVP_DigestFinal_ex(ctx, digest, &length);
+    EVP_MD_CTX_free(ctx);
+    return std::string(reinterpret_cast<const char*>(digest), length);
+}
 
 using util::ErrorKind;
 using util::fail;
@@ -103,13 +121,13 @@ Result<void> Store::scan(model::Kind kind, const std::string* tenant,
     });
 }
 
-Result<std::map<std::string, StoredText>> Store::texts(model::Kind kind, const std::string& tenant)
+Result<std::vector<std::pair<std::string, StoredDigest>>> Store::digests(model::Kind kind, const std::string& tenant)
 {
     if (kind != model::Kind::tenant) {
         if (auto r = authorize(Action::read, tenant); !r) return std::unexpected(r.error());
-        return m_backend->texts(kind, tenant);
+        return m_backend->digests(kind, tenant);
     }
-    auto all = m_backend->texts(kind, tenant);
+    auto all = m_backend->digests(kind, tenant);
     if (!all) return all;
     std::erase_if(*all, [&](const auto& entry) { return !authorize(Action::read, entry.first); });
     return all;
