@@ -138,7 +138,7 @@ Outcome run_describe(const DescribeOptions& opts, const Globals& g)
     if (g.format() != Format::table && g.format() != Format::wide) {
         ObjectPrinter printer(std::cout, g.format(), *kind, true);
         auto count = query::for_each(**store, {*kind, g.default_tenant(), {opts.name}, ""},
-                                     [&](const model::Object& o, const nlohmann::json& s) { printer.add(o, s); });
+                                     [&](model::Object&& o, nlohmann::json&& s) { printer.add(std::move(o), std::move(s)); });
         if (!count) return std::unexpected(count.error());
         printer.finish();
         return util::exit_ok;
@@ -158,7 +158,7 @@ Outcome run_describe(const DescribeOptions& opts, const Globals& g)
     }
     std::optional<std::pair<model::Object, nlohmann::json>> found;
     auto count = query::for_each(**store, {*kind, g.default_tenant(), {opts.name}, ""},
-                                 [&](const model::Object& o, const nlohmann::json& s) { found.emplace(o, s); });
+                                 [&](model::Object&& o, nlohmann::json&& s) { found.emplace(std::move(o), std::move(s)); });
     if (!count) return std::unexpected(count.error());
     auto events = (*store)->history(found->first, 10);
     if (!events) return std::unexpected(events.error());

@@ -27,7 +27,7 @@ Outcome run_get(const GetOptions& opts, const Globals& g)
     query::ListRequest request{*kind, opts.all_tenants ? "" : g.default_tenant(), opts.names, opts.selector};
     ObjectPrinter printer(std::cout, g.format(), *kind, opts.names.size() == 1);
     auto count = query::for_each(**store, request,
-                                 [&](const model::Object& o, const nlohmann::json& status) { printer.add(o, status); });
+                                 [&](model::Object&& o, nlohmann::json&& status) { printer.add(std::move(o), std::move(status)); });
     if (!count) return std::unexpected(count.error());
     printer.finish();
     if (*count == 0 && (g.format() == Format::table || g.format() == Format::wide) && !g.quiet)

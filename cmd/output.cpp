@@ -150,18 +150,18 @@ ObjectPrinter::ObjectPrinter(std::ostream& out, Format format, model::Kind kind,
     if (m_format == Format::json && !m_single) m_out << R"({"apiVersion":"fleetadm/v1","kind":"List","items":[)";
 }
 
-void ObjectPrinter::add(const model::Object& object, const json& status)
+void ObjectPrinter::add(model::Object&& object, json&& status)
 {
     switch (m_format) {
     case Format::json:
         if (m_single)
-            m_out << model::to_json(object, status).dump(2) << "\n";
+            m_out << model::to_json(std::move(object), std::move(status)).dump(2) << "\n";
         else
-            m_out << (m_count ? ",\n" : "\n") << model::to_json(object, status).dump();
+            m_out << (m_count ? ",\n" : "\n") << model::to_json(std::move(object), std::move(status)).dump();
         break;
     case Format::yaml:
         if (m_count || !m_single) m_out << "---\n";
-        m_out << resource::to_yaml(model::to_json(object, status));
+        m_out << resource::to_yaml(model::to_json(std::move(object), std::move(status)));
         break;
     case Format::name: m_out << object.resource.ref() << "\n"; break;
     case Format::table:

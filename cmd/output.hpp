@@ -35,7 +35,7 @@ public:
     /// single: the caller asked for exactly one object by name, which prints without a List around it.
     ObjectPrinter(std::ostream& out, Format format, model::Kind kind, bool single);
     /// Prints (or collects) one object.
-    void add(const model::Object& object, const nlohmann::json& status);
+    void add(model::Object&& object, nlohmann::json&& status);
     /// Finishes the output; returns the number of objects printed.
     std::size_t finish();
 

@@ -4,13 +4,13 @@
 
 namespace fleet::model {
 
-nlohmann::json to_json(const Object& object, const nlohmann::json& status)
+nlohmann::json to_json(Object object, nlohmann::json status)
 {
-    const Resource& r = object.resource;
+    Resource& r = object.resource;
     nlohmann::json meta = {{"name", r.name}};
     if (r.kind != Kind::tenant) meta["tenant"] = r.tenant;
-    if (!r.labels.empty()) meta["labels"] = r.labels;
-    nlohmann::json annotations = r.annotations;
+    if (!r.labels.empty()) meta["labels"] = std::move(r.labels);
+    nlohmann::json annotations = std::move(r.annotations);
     if (!object.origin.source.empty()) annotations["fleetadm.io/source"] = object.origin.source;
     if (!object.origin.file.empty()) annotations["fleetadm.io/source-file"] = object.origin.file;
     if (!object.origin.commit.empty()) annotations["fleetadm.io/source-commit"] = object.origin.commit;
@@ -18,9 +18,12 @@ nlohmann::json to_json(const Object& object, const nlohmann::json& status)
     if (!object.created_at.empty()) meta["creationTimestamp"] = object.created_at;
     if (!object.updated_at.empty()) meta["updateTimestamp"] = object.updated_at;
     if (object.generation > 0) meta["generation"] = object.generation;
-    nlohmann::json out = {{"apiVersion", api_version}, {"kind", kind_name(r.kind)}, {"metadata", meta},
-                          {"spec", r.spec}};
-    if (!status.is_null()) out["status"] = status;
+    nlohmann::json out = nlohmann::json::object();
+    out["apiVersion"] = api_version;
+    out["kind"] = kind_name(r.kind);
+    out["metadata"] = std::move(meta);
+    out["spec"] = std::move(r.spec);
+    if (!status.is_null()) out["status"] = std::move(status);
     return out;
 }
 

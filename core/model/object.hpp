@@ -21,7 +21,7 @@ struct Object {
 
 /// The envelope `get -o json|yaml` prints: {apiVersion, kind, metadata, spec, status}.
 /// The output applies back unchanged: metadata that fleetadm sets is ignored on input.
-nlohmann::json to_json(const Object& object, const nlohmann::json& status);
+nlohmann::json to_json(Object object, nlohmann::json status);
 
 /// The current time as RFC 3339 UTC with seconds ("2026-11-23T17:00:00Z").
 std::string now_utc();

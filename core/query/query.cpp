@@ -52,7 +52,7 @@ Result<std::vector<std::string>> group_members(store::Store& store, const model:
 }
 
 Result<std::size_t> for_each(store::Store& store, const ListRequest& request,
-                             const std::function<void(const model::Object&, const json&)>& visit)
+                             const std::function<void(model::Object&&, json&&)>& visit)
 {
     auto selector = model::Selector::parse(request.selector);
     if (!selector) return std::unexpected(selector.error());
@@ -101,10 +101,10 @@ Result<std::size_t> for_each(store::Store& store, const ListRequest& request,
             if (!o) return std::unexpected(o.error());
             named.push_back(std::move(*o));
         }
-        for (const auto& o : named) {
+        for (auto& o : named) {
             auto status = status_of(o);
             if (!status) return std::unexpected(status.error());
-            visit(o, *status);
+            visit(std::move(o), std::move(*status));
             ++count;
         }
         return count;
@@ -113,11 +113,11 @@ Result<std::size_t> for_each(store::Store& store, const ListRequest& request,
         // Membership needs its own scan of devices, so groups are read first rather than streamed.
         auto groups = tenant ? store.list(request.kind, tenant) : store.list(request.kind);
         if (!groups) return std::unexpected(groups.error());
-        for (const auto& g : *groups) {
+        for (auto& g : *groups) {
             if (!selector->matches(g.resource.labels)) continue;
             auto status = status_of(g);
             if (!status) return std::unexpected(status.error());
-            visit(g, *status);
+            visit(std::move(g), std::move(*status));
             ++count;
         }
         return count;
@@ -132,7 +132,7 @@ Result<std::size_t> for_each(store::Store& store, const ListRequest& request,
             failed = true;
             return;
         }
-        visit(o, *status);
+        visit(std::move(o), std::move(*status));
         ++count;
     });
     if (!scanned) return std::unexpected(scanned.error());

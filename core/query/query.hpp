@@ -24,7 +24,7 @@ struct ListRequest {
 /// object at a time (a named object that does not exist fails with not_found before any visit).
 /// Runs in its own read transaction.
 util::Result<std::size_t> for_each(store::Store& store, const ListRequest& request,
-                                   const std::function<void(const model::Object&, const nlohmann::json&)>& visit);
+                                   const std::function<void(model::Object&&, nlohmann::json&&)>& visit);
 
 /// The members of a device group: the devices its selector matches or its list names that exist.
 util::Result<std::vector<std::string>> group_members(store::Store& store, const model::Object& group);
