@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -293,6 +294,25 @@ std::vector<model::Resource> load(const LoadRequest& request, util::Diagnostics&
         }
     }
     return reader.take();
+}
+
+void warn_missing_credential_files(const std::vector<model::Resource>& resources, util::Diagnostics& diags)
+{
+    const char* home = std::getenv("HOME");
+    for (const auto& r : resources) {
+        if (r.kind != model::Kind::credential) continue;
+        for (const char* field : credential_paths) {
+            auto it = r.spec.find(field);
+            if (it == r.spec.end()) continue;
+            auto path = it->get<std::string>();
+            if (path.starts_with("~/") && home) path = std::string(home) + path.substr(1);
+            std::error_code ec;
+            if (!fs::exists(path, ec))
+                diags.warn(r.location(std::string("/spec/") + field), std::string("spec.") + field,
+                           fmt::format("{}: {} does not exist on this machine (it is read when the credential is used)",
+                                       r.ref(), it->get<std::string>()));
+        }
+    }
 }
 
 std::string source_key(const std::vector<std::string>& paths)

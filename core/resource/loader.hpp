@@ -31,6 +31,10 @@ std::vector<model::Resource> load(const LoadRequest& request, util::Diagnostics&
 std::vector<model::Resource> load_stream(std::istream& in, const std::string& name, util::Diagnostics& diags,
                                          const std::string& default_tenant = "");
 
+/// Warns about each credential file (key, token, certificate, known_hosts) that does not exist on
+/// this machine; credentials are read when used, so this is a warning, not an error.
+void warn_missing_credential_files(const std::vector<model::Resource>& resources, util::Diagnostics& diags);
+
 /// The source key prune works on, for a set of -f paths: their absolute paths, sorted.
 std::string source_key(const std::vector<std::string>& paths);
 

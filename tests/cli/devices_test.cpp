@@ -357,3 +357,23 @@ TEST_CASE("groups, credentials and their references", "[cli][groups]")
     CHECK(prune.exit_code == 5);
     CHECK(contains(prune.err, "credential/k cannot be pruned: device/user in tenant \"acme\" uses it"));
 }
+
+TEST_CASE("validate warns about credential files missing on this machine", "[cli][validate]")
+{
+    Fleet fleet;
+    REQUIRE(fleet({"init"}).exit_code == 0);
+    REQUIRE(fleet({"apply", "-f", "-"}, tenant("t", "provider")).exit_code == 0);
+    fleet.dir().write("keys/present", "not a real key");
+    auto file = fleet.dir().write("keys/creds.yaml",
+                                  "apiVersion: fleetadm/v1\nkind: Credential\nmetadata: {name: a, tenant: t}\n"
+                                  "spec: {type: ssh-key, privateKeyFile: present}\n---\n"
+                                  "apiVersion: fleetadm/v1\nkind: Credential\nmetadata: {name: b, tenant: t}\n"
+                                  "spec: {type: ssh-key, privateKeyFile: missing_key, knownHostsFile: ~/nope}\n");
+    auto r = fleet({"validate", "-f", file.string()});
+    CHECK(r.exit_code == 0);
+    CHECK(contains(r.err, "warning: " + file.string() + ":9:23: spec.privateKeyFile: credential/b:"));
+    CHECK(contains(r.err, "missing_key does not exist on this machine"));
+    CHECK(contains(r.err, "spec.knownHostsFile: credential/b: ~/nope does not exist"));
+    CHECK_FALSE(contains(r.err, "credential/a"));
+    CHECK(contains(r.out, "2 document(s) valid"));
+}
