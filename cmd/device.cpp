@@ -25,12 +25,12 @@ struct MoveOptions {
     bool dry_run = false;
 };
 
-resource::Format parse_format(const std::string& text)
+input::Format parse_format(const std::string& text)
 {
-    if (text == "csv") return resource::Format::csv;
-    if (text == "jsonl") return resource::Format::jsonl;
-    if (text == "yaml") return resource::Format::yaml;
-    return resource::Format::automatic;
+    if (text == "csv") return input::Format::csv;
+    if (text == "jsonl") return input::Format::jsonl;
+    if (text == "yaml") return input::Format::yaml;
+    return input::Format::automatic;
 }
 
 Outcome run_enroll(const EnrollOptions& opts, const Globals& g)
@@ -38,7 +38,7 @@ Outcome run_enroll(const EnrollOptions& opts, const Globals& g)
     util::Diagnostics diags;
     apply::Request request;
     request.desired = read_resources(opts.files, false, g.default_tenant(), diags, true, parse_format(opts.format));
-    request.source = resource::source_key(opts.files);
+    request.source = input::source_key(opts.files);
     request.skip_invalid = opts.skip_invalid;
     std::size_t rejected = diags.error_count();
     if (diags.has_errors() && !opts.skip_invalid) {

@@ -2,22 +2,22 @@
 
 #include <iostream>
 
-#include "core/resource/loader.hpp"
+#include "core/input/loader.hpp"
 
 namespace fleet::cli {
 
 std::vector<model::Resource> read_resources(const std::vector<std::string>& paths, bool recursive,
                                             const std::string& default_tenant, util::Diagnostics& diags,
-                                            bool devices_only, resource::Format stdin_format)
+                                            bool devices_only, input::Format stdin_format)
 {
-    resource::LoadRequest request;
+    input::LoadRequest request;
     request.paths = paths;
     request.recursive = recursive;
     request.stdin_stream = &std::cin;
     request.default_tenant = default_tenant;
     request.devices_only = devices_only;
     request.stdin_format = stdin_format;
-    return resource::load(request, diags);
+    return input::load(request, diags);
 }
 
 } // namespace fleet::cli

@@ -5,7 +5,7 @@
 #include <vector>
 
 #include "core/model/resource.hpp"
-#include "core/resource/loader.hpp"
+#include "core/input/loader.hpp"
 #include "core/util/diagnostics.hpp"
 
 namespace fleet::cli {
@@ -15,6 +15,6 @@ namespace fleet::cli {
 std::vector<model::Resource> read_resources(const std::vector<std::string>& paths, bool recursive,
                                             const std::string& default_tenant, util::Diagnostics& diags,
                                             bool devices_only = false,
-                                            resource::Format stdin_format = resource::Format::automatic);
+                                            input::Format stdin_format = input::Format::automatic);
 
 } // namespace fleet::cli

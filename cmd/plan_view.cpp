@@ -8,7 +8,7 @@
 
 #include "cmd/input.hpp"
 #include "core/apply/run.hpp"
-#include "core/resource/loader.hpp"
+#include "core/input/loader.hpp"
 
 namespace fleet::cli {
 
@@ -25,7 +25,7 @@ apply::Request make_request(const SourceOptions& opts, const Globals& g, util::D
 {
     apply::Request request;
     request.desired = read_resources(opts.files, opts.recursive, g.default_tenant(), diags);
-    request.source = resource::source_key(opts.files);
+    request.source = input::source_key(opts.files);
     request.prune = opts.prune;
     request.confirm_prune = opts.confirm_prune;
     return request;

@@ -7,7 +7,7 @@
 #include "cmd/commands.hpp"
 #include "cmd/input.hpp"
 #include "core/apply/run.hpp"
-#include "core/resource/loader.hpp"
+#include "core/input/loader.hpp"
 
 namespace fleet::cli {
 
@@ -23,7 +23,7 @@ Outcome run_validate(const ValidateOptions& opts, const Globals& g)
     util::Diagnostics diags;
     auto resources = read_resources(opts.files, opts.recursive, g.default_tenant(), diags);
     std::size_t count = resources.size();
-    resource::warn_missing_credential_files(resources, diags);
+    input::warn_missing_credential_files(resources, diags);
     // With a store, references (parents, limits) are checked against it too, in a read-only transaction.
     bool have_store = std::filesystem::exists(g.state_path());
     if (!diags.has_errors() && have_store) {

@@ -2,7 +2,7 @@
 
 #include <sstream>
 
-#include "core/resource/loader.hpp"
+#include "core/input/loader.hpp"
 
 namespace {
 
@@ -15,7 +15,7 @@ Loaded load(const std::string& text)
 {
     Loaded l;
     std::istringstream in(text);
-    l.resources = fleet::resource::load_stream(in, "t.yaml", l.diags);
+    l.resources = fleet::input::load_stream(in, "t.yaml", l.diags);
     return l;
 }
 

@@ -1,5 +1,6 @@
 #pragma once
-// Reads resources from the paths given with -f: files, directories and "-" for stdin.
+// Reads resources from the paths given with -f: files, directories and "-" for stdin; the step that
+// turns documents of every format into schema-checked resources.
 
 #include <istream>
 #include <string>
@@ -8,7 +9,7 @@
 #include "core/model/resource.hpp"
 #include "core/util/diagnostics.hpp"
 
-namespace fleet::resource {
+namespace fleet::input {
 
 /// How an input is written.
 enum class Format { automatic, yaml, csv, jsonl };
@@ -38,4 +39,4 @@ void warn_missing_credential_files(const std::vector<model::Resource>& resources
 /// The source key prune works on, for a set of -f paths: their absolute paths, sorted.
 std::string source_key(const std::vector<std::string>& paths);
 
-} // namespace fleet::resource
+} // namespace fleet::input

@@ -1,4 +1,4 @@
-#include "core/resource/loader.hpp"
+#include "core/input/loader.hpp"
 
 #include <fmt/format.h>
 
@@ -10,13 +10,20 @@
 
 #include "core/model/selector.hpp"
 #include "core/resource/device_rows.hpp"
+#include "core/resource/document.hpp"
 #include "core/resource/yaml_reader.hpp"
 #include "core/schema/device_row.hpp"
 #include "core/schema/validator.hpp"
 
-namespace fleet::resource {
+namespace fleet::input {
 namespace fs = std::filesystem;
 using nlohmann::json;
+using resource::Document;
+using resource::field_path;
+using resource::pointer_join;
+using resource::read_device_csv;
+using resource::read_device_jsonl;
+using resource::YamlReader;
 
 namespace {
 
@@ -334,4 +341,4 @@ std::string source_key(const std::vector<std::string>& paths)
     return out;
 }
 
-} // namespace fleet::resource
+} // namespace fleet::input
