@@ -46,7 +46,6 @@ CREATE TABLE objects (
     UNIQUE (kind, tenant, name)
 );
 CREATE INDEX objects_by_source ON objects(source_id) WHERE source_id IS NOT NULL;
-CREATE INDEX objects_by_name ON objects(kind, name);
 CREATE TABLE device_status (
     tenant           TEXT NOT NULL,
     name             TEXT NOT NULL,
