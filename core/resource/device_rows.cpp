@@ -67,6 +67,8 @@ void read_device_csv(std::istream& in, const std::string& file, util::Diagnostic
         return;
     }
     std::vector<json::json_pointer> pointers;
+    enum class Cell { text, labels, port };
+    std::vector<Cell> cells;
     std::set<std::string> seen;
     const auto& known = csv_columns();
     for (auto& column : header->fields) {
@@ -80,6 +82,7 @@ void read_device_csv(std::istream& in, const std::string& file, util::Diagnostic
             diags.error({file, header->line, 0}, column, fmt::format("column \"{}\" appears twice", column));
         }
         pointers.emplace_back(column_pointer(column));
+        cells.push_back(column == "labels" ? Cell::labels : column == "ssh.port" ? Cell::port : Cell::text);
     }
     if (!seen.contains("name")) diags.error({file, header->line, 0}, "", "the header has no \"name\" column");
     if (diags.has_errors()) return;
@@ -97,16 +100,15 @@ void read_device_csv(std::istream& in, const std::string& file, util::Diagnostic
         for (std::size_t i = 0; i < pointers.size(); ++i) {
             const std::string& value = record->fields[i];
             if (value.empty()) continue;
-            const std::string& column = header->fields[i];
             json cell = value;
-            if (column == "labels") {
+            if (cells[i] == Cell::labels) {
                 std::string error;
                 if (!parse_labels(value, cell, error)) {
                     diags.error({file, record->line, 0}, "labels", error);
                     ok = false;
                     continue;
                 }
-            } else if (column == "ssh.port") {
+            } else if (cells[i] == Cell::port) {
                 std::int64_t port = 0;
                 auto [ptr, ec] = std::from_chars(value.data(), value.data() + value.size(), port);
                 if (ec == std::errc() && ptr == value.data() + value.size()) cell = port;  // else: schema says string
