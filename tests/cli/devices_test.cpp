@@ -377,3 +377,60 @@ TEST_CASE("validate warns about credential files missing on this machine", "[cli
     CHECK_FALSE(contains(r.err, "credential/a"));
     CHECK(contains(r.out, "2 document(s) valid"));
 }
+
+TEST_CASE("a killed enrollment leaves the store as it was", "[cli][crash]")
+{
+    Fleet fleet;
+    REQUIRE(fleet({"init"}).exit_code == 0);
+    REQUIRE(fleet({"apply", "-f", "-"}, tenant("big", "provider")).exit_code == 0);
+    auto file = fleet.dir().write("big.csv", header + rows("big", "b", 0, 999) + rows("big", "c", 0, 999) +
+                                                 rows("big", "d", 0, 999) + rows("big", "e", 0, 999));
+    auto before = nlohmann::json::parse(fleet({"get", "devices", "-o", "json"}).out);
+    // Kill the enrollment at a few points of its run; whatever it had done must vanish.
+    for (int delay_ms : {5, 20, 60}) {
+        auto killed = fleet::test::run_process(
+            "/bin/sh",
+            {"-c", fmt::format("\"$0\" --state \"$1\" device enroll -f \"$2\" & pid=$!; sleep {}; kill -9 $pid; wait $pid",
+                               delay_ms / 1000.0),
+             FLEETADM_BIN, fleet.state().string(), file.string()});
+        INFO(killed.err);
+        auto count = fleet({"get", "devices", "-o", "name"}).out;
+        auto lines = std::count(count.begin(), count.end(), '\n');
+        CHECK((lines == 0 || lines == 3996));  // all or nothing
+        if (lines) REQUIRE(fleet({"device", "decommission", "--tenant", "big", "b-000"}).exit_code == 0);
+        if (lines) break;  // the run finished before the kill; nothing more to learn
+    }
+    auto check = fleet::test::run_process("/usr/bin/sqlite3", {fleet.state().string(), "PRAGMA integrity_check"});
+    if (check.exit_code == 0) CHECK(check.out == "ok\n");
+    CHECK(fleet({"device", "enroll", "-f", file.string()}).exit_code == 0);
+}
+
+TEST_CASE("deleting a tenant with devices needs --cascade and removes each device", "[cli][delete]")
+{
+    Fleet fleet;
+    three_levels(fleet);
+    auto f = fleet.dir().write("c.csv", header + rows("c", "c", 0, 3));
+    REQUIRE(fleet({"device", "enroll", "-f", f.string()}).exit_code == 0);
+    auto refused = fleet({"delete", "tenant", "b"});
+    CHECK(refused.exit_code == 5);
+    CHECK(contains(refused.err, "tenant \"b\" is not empty (1 child tenant(s), 1 object(s))"));
+    auto cascade = fleet({"delete", "tenant", "b", "--cascade"});
+    CHECK(cascade.exit_code == 0);
+    CHECK(contains(cascade.out, "device/c-000 deleted\n"));
+    CHECK(contains(cascade.out, "credential/ssh deleted\n"));
+    CHECK(cascade.out.find("device/c-000 deleted") < cascade.out.find("tenant/c deleted"));
+    CHECK(cascade.out.find("tenant/c deleted") < cascade.out.find("tenant/b deleted"));
+    CHECK(device_count(fleet) == 0);
+    auto a = nlohmann::json::parse(fleet({"get", "tenant", "a", "-o", "json"}).out);
+    CHECK(a["status"]["devices"] == 0);
+}
+
+TEST_CASE("a tenant with deviceLimit 0 takes no devices", "[cli][limits]")
+{
+    Fleet fleet;
+    REQUIRE(fleet({"init"}).exit_code == 0);
+    REQUIRE(fleet({"apply", "-f", "-"}, tenant("frozen", "provider", 0)).exit_code == 0);
+    auto r = fleet({"device", "enroll", "-f", "-"}, header + rows("frozen", "f", 0, 1));
+    CHECK(r.exit_code == 5);
+    CHECK(contains(r.err, "tenant \"frozen\": device limit 0 would be exceeded: 0 in use, 1 more requested"));
+}
