@@ -15,8 +15,8 @@ void setup_all(Context& ctx)
     app.add_option("--tenant", g.tenant, "Default tenant for objects and commands (env FLEETADM_TENANT)")
         ->type_name("NAME");
     app.add_option("-o,--output", g.output, "Output format")
-        ->check(CLI::IsMember({"table", "wide", "json", "yaml", "name"}))
-        ->type_name("table|wide|json|yaml|name");
+        ->check(CLI::IsMember({"table", "wide", "json", "yaml", "name", "csv"}))
+        ->type_name("table|wide|json|yaml|name|csv");
     app.add_flag("-q,--quiet", g.quiet, "Print only errors and requested data");
     app.add_flag("-v,--verbose", g.verbose, "Print diagnostics to stderr");
     app.add_flag("--no-color", g.no_color, "Never colour output (also NO_COLOR)");
@@ -35,6 +35,7 @@ void setup_all(Context& ctx)
     setup_delete(ctx);
     setup_tenant(ctx);
     setup_device(ctx);
+    setup_audit(ctx);
     setup_version(ctx);
 }
 

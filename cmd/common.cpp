@@ -15,6 +15,7 @@ Format Globals::format() const
     if (output == "json") return Format::json;
     if (output == "yaml") return Format::yaml;
     if (output == "name") return Format::name;
+    if (output == "csv") return Format::csv;
     return Format::table;
 }
 

@@ -15,7 +15,7 @@
 namespace fleet::cli {
 
 /// Output formats of -o.
-enum class Format { table, wide, json, yaml, name };
+enum class Format { table, wide, json, yaml, name, csv };
 
 /// Flags that every command accepts.
 struct Globals {

@@ -124,6 +124,22 @@ void Table::print(std::ostream& out) const
     }
 }
 
+void Table::print_csv(std::ostream& out) const
+{
+    for (const auto& row : m_rows) {
+        for (std::size_t i = 0; i < row.size(); ++i) out << (i ? "," : "") << csv_field(row[i]);
+        out << "\n";
+    }
+}
+
+std::string csv_field(const std::string& value)
+{
+    if (value.find_first_of(",\"\n\r") == std::string::npos) return value;
+    std::string out = "\"";
+    for (char c : value) out += c == '"' ? std::string("\"\"") : std::string(1, c);
+    return out + "\"";
+}
+
 std::string labels_text(const json& labels)
 {
     std::string out;
@@ -145,7 +161,7 @@ std::string age(const std::string& timestamp)
 
 ObjectPrinter::ObjectPrinter(std::ostream& out, Format format, model::Kind kind, bool single)
     : m_out(out), m_format(format), m_kind(kind), m_single(single),
-      m_table(headers_for(kind, format == Format::wide))
+      m_table(headers_for(kind, format == Format::wide || format == Format::csv))
 {
     if (m_format == Format::json && !m_single) m_out << R"({"apiVersion":"fleetadm/v1","kind":"List","items":[)";
 }
@@ -165,7 +181,8 @@ void ObjectPrinter::add(model::Object&& object, json&& status)
         break;
     case Format::name: m_out << object.resource.ref() << "\n"; break;
     case Format::table:
-    case Format::wide: m_table.add(row_for(object, status, m_format == Format::wide)); break;
+    case Format::wide:
+    case Format::csv: m_table.add(row_for(object, status, m_format != Format::table)); break;
     }
     ++m_count;
 }
@@ -174,6 +191,7 @@ std::size_t ObjectPrinter::finish()
 {
     if (m_format == Format::json && !m_single) m_out << (m_count ? "\n" : "") << "]}\n";
     if ((m_format == Format::table || m_format == Format::wide) && !m_table.empty()) m_table.print(m_out);
+    if (m_format == Format::csv) m_table.print_csv(m_out);
     return m_count;
 }
 

@@ -21,6 +21,8 @@ public:
     void add(std::vector<std::string> row) { m_rows.push_back(std::move(row)); }
     /// Prints the header and rows.
     void print(std::ostream& out) const;
+    /// Prints the header and rows as CSV (RFC 4180 quoting).
+    void print_csv(std::ostream& out) const;
     /// True when no row was added.
     bool empty() const { return m_rows.size() <= 1; }
 
@@ -48,6 +50,8 @@ private:
     Table m_table;
 };
 
+/// A CSV field, quoted when it holds a comma, quote or line break.
+std::string csv_field(const std::string& value);
 /// "k=v,k2=v2" for a labels object, "<none>" when empty.
 std::string labels_text(const nlohmann::json& labels);
 /// A compact age such as "5m", "3h", "12d" since an RFC 3339 timestamp.

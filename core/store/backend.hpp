@@ -27,6 +27,19 @@ struct AuditEntry {
     std::string hash;
 };
 
+/// The newest entry of a tenant's audit log as of the last commit, kept apart from the log so
+/// that removing the newest entries is noticed too.
+struct AuditHead {
+    std::int64_t seq = 0;
+    std::string hash;
+};
+
+/// Which audit entries to read.
+struct AuditFilter {
+    std::string since;   ///< RFC 3339 UTC; empty: from the start
+    std::string action;  ///< empty: every action
+};
+
 /// What fleetadm last learned about a device by reaching it; never part of its spec.
 struct DeviceStatus {
     std::string reported_version;
@@ -102,6 +115,11 @@ public:
 
     /// Appends an audit entry; fills seq, prev_hash and hash.
     virtual util::Result<void> append_audit(AuditEntry entry) = 0;
+    /// Calls visit for each audit entry (of one tenant when given) matching filter, in sequence order.
+    virtual util::Result<void> scan_audit(const std::string* tenant, const AuditFilter& filter,
+                                          const std::function<void(AuditEntry&&)>& visit) = 0;
+    /// The recorded head of every tenant's audit log.
+    virtual util::Result<std::map<std::string, AuditHead>> audit_heads() = 0;
     /// The most recent audit entries about one object, newest last.
     virtual util::Result<std::vector<AuditEntry>> audit_for(const std::string& tenant, const std::string& object,
                                                             int limit) = 0;

@@ -6,7 +6,7 @@
 #include <array>
 #include <filesystem>
 
-#include "core/util/sha256.hpp"
+#include "core/store/audit_chain.hpp"
 
 namespace fleet::store {
 
@@ -67,6 +67,11 @@ CREATE TABLE audit (
     hash      TEXT NOT NULL
 );
 CREATE INDEX audit_by_tenant ON audit(tenant, seq);
+CREATE TABLE audit_heads (
+    tenant TEXT PRIMARY KEY,
+    seq    INTEGER NOT NULL,
+    hash   TEXT NOT NULL
+) WITHOUT ROWID;
 )SQL",
 };
 
@@ -235,6 +240,13 @@ SqliteBackend::Statement& SqliteBackend::prepare(const char* sql)
     return *slot;
 }
 
+void SqliteBackend::reset_transaction_state() noexcept
+{
+    m_next_seq.reset();
+    m_last_hash.clear();
+    m_heads_written.clear();
+}
+
 Result<void> SqliteBackend::begin(TxMode mode)
 {
     if (auto r = exec(mode == TxMode::read ? "PRAGMA query_only=1" : "PRAGMA query_only=0"); !r) return r;
@@ -244,16 +256,25 @@ Result<void> SqliteBackend::begin(TxMode mode)
         return r;
     }
     m_in_tx = true;
-    m_next_seq.reset();
-    m_last_hash.clear();
+    reset_transaction_state();
     return {};
 }
 
 Result<void> SqliteBackend::commit()
 {
+    for (const auto& [tenant, head] : m_heads_written) {
+        Statement& st = prepare("INSERT INTO audit_heads (tenant, seq, hash) VALUES (?1, ?2, ?3) ON CONFLICT (tenant) "
+                                "DO UPDATE SET seq = excluded.seq, hash = excluded.hash");
+        ResetGuard guard{[&] { st.reset(); }};
+        st.bind(1, tenant).bind(2, head.seq).bind(3, head.hash);
+        if (st.step() != SQLITE_DONE) {
+            auto error = db_error("cannot record the audit head");
+            rollback();
+            return std::unexpected(error);
+        }
+    }
     m_in_tx = false;
-    m_next_seq.reset();
-    m_last_hash.clear();
+    reset_transaction_state();
     return exec("COMMIT");
 }
 
@@ -261,9 +282,8 @@ void SqliteBackend::rollback() noexcept
 {
     if (!sqlite3_get_autocommit(m_db)) sqlite3_exec(m_db, "ROLLBACK", nullptr, nullptr, nullptr);
     m_in_tx = false;
-    m_source_ids.clear();
-    m_next_seq.reset();
-    m_last_hash.clear();
+    m_source_ids.clear();  // ids recorded in the abandoned transaction are gone
+    reset_transaction_state();
 }
 
 namespace {
@@ -489,8 +509,7 @@ Result<void> SqliteBackend::append_audit(AuditEntry e)
     }
     e.seq = (*m_next_seq)++;
     e.prev_hash = head->second;
-    e.hash = util::sha256_hex(fmt::format("{}\n{}\n{}\n{}\n{}\n{}\n{}\n{}", e.prev_hash, e.seq, e.at, e.actor,
-                                          e.tenant, e.action, e.object, e.summary));
+    e.hash = entry_hash(e);
     Statement& st = prepare("INSERT INTO audit (seq, at, actor, tenant, action, object, summary, prev_hash, hash) "
                             "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)");
     ResetGuard guard{[&] { st.reset(); }};
@@ -502,6 +521,7 @@ Result<void> SqliteBackend::append_audit(AuditEntry e)
         return std::unexpected(db_error("cannot append to the audit log"));
     }
     head->second = e.hash;
+    m_heads_written[e.tenant] = AuditHead{e.seq, e.hash};
     return {};
 }
 
@@ -533,6 +553,36 @@ Result<void> SqliteBackend::move_device_status(const std::string& from, const st
     st.bind(1, from).bind(2, name).bind(3, to);
     if (st.step() != SQLITE_DONE) return std::unexpected(db_error("cannot move device status"));
     return {};
+}
+
+Result<void> SqliteBackend::scan_audit(const std::string* tenant, const AuditFilter& filter,
+                                       const std::function<void(AuditEntry&&)>& visit)
+{
+    Statement& st = prepare("SELECT seq, at, actor, tenant, action, object, summary, prev_hash, hash FROM audit "
+                            "WHERE (?1 IS NULL OR tenant = ?1) AND at >= ?2 AND (?3 = '' OR action = ?3) ORDER BY seq");
+    ResetGuard guard{[&] { st.reset(); }};
+    if (tenant)
+        st.bind(1, *tenant);
+    else
+        st.bind_null(1);
+    st.bind(2, filter.since).bind(3, filter.action);
+    int rc;
+    while ((rc = st.step()) == SQLITE_ROW)
+        visit(AuditEntry{st.integer(0), st.text(1), st.text(2), st.text(3), st.text(4), st.text(5), st.text(6),
+                         st.text(7), st.text(8)});
+    if (rc != SQLITE_DONE) return std::unexpected(db_error("cannot read the audit log"));
+    return {};
+}
+
+Result<std::map<std::string, AuditHead>> SqliteBackend::audit_heads()
+{
+    Statement& st = prepare("SELECT tenant, seq, hash FROM audit_heads");
+    ResetGuard guard{[&] { st.reset(); }};
+    std::map<std::string, AuditHead> out;
+    int rc;
+    while ((rc = st.step()) == SQLITE_ROW) out[st.text(0)] = AuditHead{st.integer(1), st.text(2)};
+    if (rc != SQLITE_DONE) return std::unexpected(db_error("cannot read the audit heads"));
+    return out;
 }
 
 Result<std::vector<AuditEntry>> SqliteBackend::audit_for(const std::string& tenant, const std::string& object,

@@ -48,6 +48,9 @@ public:
     util::Result<std::optional<std::string>> meta(const std::string& key) override;
     util::Result<void> set_meta(const std::string& key, const std::string& value) override;
     util::Result<void> append_audit(AuditEntry entry) override;
+    util::Result<void> scan_audit(const std::string* tenant, const AuditFilter& filter,
+                                  const std::function<void(AuditEntry&&)>& visit) override;
+    util::Result<std::map<std::string, AuditHead>> audit_heads() override;
     util::Result<std::vector<AuditEntry>> audit_for(const std::string& tenant, const std::string& object,
                                                     int limit) override;
 
@@ -58,6 +61,8 @@ private:
     util::Result<void> migrate();
     Statement& prepare(const char* sql);
     util::Error db_error(std::string_view what) const;
+    /// Forgets what a transaction cached about the audit log.
+    void reset_transaction_state() noexcept;
     /// The id of a source key, recorded on first use; nullopt for no source.
     util::Result<std::optional<std::int64_t>> source_id(const std::string& key);
 
@@ -69,6 +74,7 @@ private:
     /// last hash. Valid because a write transaction holds the database's only write lock.
     std::optional<std::int64_t> m_next_seq;
     std::map<std::string, std::string> m_last_hash;
+    std::map<std::string, AuditHead> m_heads_written;  // heads appended to in this transaction
     std::map<std::string, std::int64_t> m_source_ids;
 };
 

@@ -229,6 +229,35 @@ Result<void> Store::move_device(const model::Object& device, const std::string& 
                                               device.resource.ref(), "moved from tenant " + from, "", ""});
 }
 
+Result<void> Store::audit(const std::string* tenant, const AuditFilter& filter,
+                          const std::function<void(AuditEntry&&)>& visit)
+{
+    if (tenant)
+        if (auto r = authorize(Action::read, *tenant); !r) return r;
+    return m_backend->scan_audit(tenant, filter, [&](AuditEntry&& e) {
+        if (authorize(Action::read, e.tenant)) visit(std::move(e));
+    });
+}
+
+Result<std::vector<std::tuple<std::string, std::size_t, std::optional<ChainBreak>>>> Store::verify_audit(
+    const std::string* tenant)
+{
+    std::map<std::string, std::vector<AuditEntry>> logs;
+    if (auto r = audit(tenant, {}, [&](AuditEntry&& e) { logs[e.tenant].push_back(std::move(e)); }); !r)
+        return std::unexpected(r.error());
+    auto heads = m_backend->audit_heads();
+    if (!heads) return std::unexpected(heads.error());
+    for (const auto& [name, head] : *heads)  // a log whose every entry was removed still has its head
+        if ((!tenant || *tenant == name) && authorize(Action::read, name)) logs[name];
+    std::vector<std::tuple<std::string, std::size_t, std::optional<ChainBreak>>> out;
+    for (const auto& [name, entries] : logs) {
+        auto head = heads->find(name);
+        out.emplace_back(name, entries.size(),
+                         verify_chain(entries, head == heads->end() ? std::nullopt : std::optional(head->second)));
+    }
+    return out;
+}
+
 Result<std::vector<AuditEntry>> Store::history(const model::Object& object, int limit)
 {
     if (auto r = authorize(Action::read, owner_of(object)); !r) return std::unexpected(r.error());

@@ -5,7 +5,9 @@
 
 #include <memory>
 #include <string>
+#include <tuple>
 
+#include "core/store/audit_chain.hpp"
 #include "core/store/backend.hpp"
 
 namespace fleet::store {
@@ -86,6 +88,13 @@ public:
         const std::string* tenant = nullptr);
     /// Moves a device (with its status) to another tenant; audited in both tenants.
     util::Result<void> move_device(const model::Object& device, const std::string& to);
+    /// Calls visit for each audit entry the caller may read (of one tenant when given), in order.
+    util::Result<void> audit(const std::string* tenant, const AuditFilter& filter,
+                             const std::function<void(AuditEntry&&)>& visit);
+    /// Checks the hash chain of every audit log the caller may read (or of one tenant's);
+    /// returns each tenant's entry count and, when broken, where.
+    util::Result<std::vector<std::tuple<std::string, std::size_t, std::optional<ChainBreak>>>> verify_audit(
+        const std::string* tenant);
     /// Recent audit entries about one object.
     util::Result<std::vector<AuditEntry>> history(const model::Object& object, int limit);
 
