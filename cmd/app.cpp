@@ -14,6 +14,7 @@ void setup_all(Context& ctx)
         ->type_name("PATH");
     app.add_option("--tenant", g.tenant, "Default tenant for objects and commands (env FLEETADM_TENANT)")
         ->type_name("NAME");
+    app.add_option("--as", g.as, "Act as another user (provider admins only)")->type_name("USER");
     app.add_option("-o,--output", g.output, "Output format")
         ->check(CLI::IsMember({"table", "wide", "json", "yaml", "name", "csv"}))
         ->type_name("table|wide|json|yaml|name|csv");

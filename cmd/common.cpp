@@ -54,7 +54,11 @@ util::Result<std::unique_ptr<store::Store>> open_store(const Globals& globals, b
     log_verbose(globals, "state store: " + path);
     store::OpenOptions options;
     options.create = create;
-    return store::Store::open(path, store::Caller{os_user()}, options);
+    auto store = store::Store::open(path, store::Caller{os_user()}, options);
+    if (!store || globals.as.empty() || create) return store;
+    if (auto r = (*store)->impersonate(globals.as); !r) return std::unexpected(r.error());
+    log_verbose(globals, "acting as " + globals.as);
+    return store;
 }
 
 void print_diagnostics(const util::Diagnostics& diags)

@@ -21,6 +21,7 @@ enum class Format { table, wide, json, yaml, name, csv };
 struct Globals {
     std::string state;
     std::string tenant;
+    std::string as;
     std::string output = "table";
     bool quiet = false;
     bool verbose = false;

@@ -48,15 +48,29 @@ Outcome run_tree(const TreeOptions& opts, const Globals& g)
     if (!tx) return std::unexpected(tx.error());
     auto view = tenancy::read_view(**store);
     if (!view) return std::unexpected(view.error());
-    std::string root = opts.root.empty() ? view->tree.provider() : opts.root;
-    if (!view->tenants.contains(root))
-        return util::fail(util::ErrorKind::not_found, fmt::format("tenant/{} not found", root));
+    // The caller's view starts at the tenants where they hold a role: the provider for its admins.
+    std::vector<std::string> roots;
+    if (!opts.root.empty()) {
+        if (!view->tenants.contains(opts.root))
+            return util::fail(util::ErrorKind::not_found, fmt::format("tenant/{} not found", opts.root));
+        roots.push_back(opts.root);
+    } else {
+        for (const auto& [name, t] : view->tenants)
+            if (!view->tenants.contains(t.resource.spec.value("parent", ""))) roots.push_back(name);
+    }
+    if (roots.empty()) return util::fail(util::ErrorKind::not_found, "no tenant is visible to " + (*store)->caller().user);
     if (g.format() == Format::json) {
-        std::cout << tree_json(*view, root).dump(2) << "\n";
+        if (roots.size() == 1) {
+            std::cout << tree_json(*view, roots[0]).dump(2) << "\n";
+        } else {
+            nlohmann::json all = nlohmann::json::array();
+            for (const auto& r : roots) all.push_back(tree_json(*view, r));
+            std::cout << all.dump(2) << "\n";
+        }
         return util::exit_ok;
     }
     Table table({"TENANT", "DEVICES", "LIMIT"});
-    add_rows(table, *view, root, "", "");
+    for (const auto& r : roots) add_rows(table, *view, r, "", "");
     table.print(std::cout);
     return util::exit_ok;
 }

@@ -40,8 +40,15 @@ Result<std::vector<std::string>> move_devices(store::Store& store, const DeviceS
     auto devices = resolve_all(store, selection);
     if (!devices) return std::unexpected(devices.error());
 
+    auto all = store.tenant_structure();
+    if (!all) return std::unexpected(all.error());
     tenancy::LimitCheck check;
-    for (const auto& [name, t] : view->tenants) check.limits[name] = check.old_limits[name] = tenancy::device_limit(t.resource.spec);
+    std::map<std::string, tenancy::Link> links;
+    for (const auto& t : *all) {
+        links[t.resource.name] = {t.resource.spec.value("parent", ""), {}};
+        check.limits[t.resource.name] = check.old_limits[t.resource.name] = tenancy::device_limit(t.resource.spec);
+    }
+    tenancy::Hierarchy tree(std::move(links), view->tree.provider());
     auto direct = store.device_counts();
     if (!direct) return std::unexpected(direct.error());
     check.direct = *direct;
@@ -68,7 +75,8 @@ Result<std::vector<std::string>> move_devices(store::Store& store, const DeviceS
         ++check.delta[to];
         lines.push_back(fmt::format("{} moved from {} to {}", r.ref(), r.tenant, to));
     }
-    if (auto over = tenancy::limit_violations(view->tree, check); !over.empty())
+    if (auto over = tenancy::limit_violations(tree, check, [&](const std::string& t) { return store.visible(t); });
+        !over.empty())
         return fail(ErrorKind::conflict, over);
     if (selection.dry_run) return lines;
     for (const auto& d : *devices)

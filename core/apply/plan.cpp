@@ -201,15 +201,15 @@ Result<void> check_references(Snapshot& snapshot, const Outcome& outcome, const 
 Result<void> check_tenants(store::Store& store, Snapshot& snapshot, const Plan& plan, const std::string& provider,
                            util::Diagnostics& diags)
 {
-    auto stored_tenants = snapshot.bucket(model::Kind::tenant, "");
+    // The whole tree, tenants the caller cannot see included: depth and limits depend on them.
+    // Messages name only visible tenants.
+    auto stored_tenants = store.tenant_structure();
     if (!stored_tenants) return std::unexpected(stored_tenants.error());
     std::map<std::string, tenancy::Link> links;
     std::map<std::string, std::optional<std::int64_t>> limits, old_limits;
-    for (auto& [name, entry] : **stored_tenants) {
-        auto t = snapshot.parse(model::Kind::tenant, "", name, entry);
-        if (!t) return std::unexpected(t.error());
-        links[name] = {(*t)->spec.value("parent", ""), {}};
-        limits[name] = old_limits[name] = tenancy::device_limit((*t)->spec);
+    for (const auto& t : *stored_tenants) {
+        links[t.resource.name] = {t.resource.spec.value("parent", ""), {}};
+        limits[t.resource.name] = old_limits[t.resource.name] = tenancy::device_limit(t.resource.spec);
     }
     std::set<std::string> pruned;
     std::map<std::string, std::int64_t> delta;  // devices added (+) or removed (-) per tenant
@@ -256,7 +256,8 @@ Result<void> check_tenants(store::Store& store, Snapshot& snapshot, const Plan& 
 
     auto direct = store.device_counts();
     if (!direct) return std::unexpected(direct.error());
-    std::string over = tenancy::limit_violations(tree, {limits, old_limits, *direct, delta});
+    std::string over = tenancy::limit_violations(tree, {limits, old_limits, *direct, delta},
+                                                 [&](const std::string& t) { return store.visible(t); });
     if (!over.empty()) return fail(ErrorKind::conflict, over);
     return {};
 }
@@ -337,6 +338,13 @@ Result<Plan> make_plan(store::Store& store, Request request, util::Diagnostics& 
         if (!outcome.gone({model::Kind::tenant, "", name})) tenants.insert(name);
     for (const auto& r : request.desired)
         if (r.kind == model::Kind::tenant) tenants.insert(r.name);
+    for (const auto& r : request.desired) {
+        auto parent = r.kind == model::Kind::tenant ? r.spec.value("parent", "") : std::string();
+        if (!parent.empty() && !tenants.contains(parent))
+            diags.error(r.location(r.spec.contains("parent") ? "/spec/parent" : ""), "spec.parent",
+                        fmt::format("tenant \"{}\": parent tenant \"{}\" does not exist", r.name, parent));
+    }
+    if (diags.has_errors()) return fail(ErrorKind::usage, "invalid tenant hierarchy");
 
     util::Diagnostics& reference_diags = request.skip_invalid ? plan.rejected : diags;
     plan.changes.reserve(request.desired.size() + plan.pruned.size());

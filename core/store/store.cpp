@@ -75,15 +75,71 @@ Result<Transaction> Store::begin(TxMode mode)
     if (auto r = m_backend->begin(mode); !r) return std::unexpected(r.error());
     m_in_tx = true;
     m_dirty = false;
+    m_access.reset();  // roles as of this transaction
     return Transaction(this);
 }
 
-Result<void> Store::authorize(Action, const std::string&) const
+const AccessMap& Store::access()
 {
-    // Every access arrives here with (caller, action, tenant). Roles from Tenant members are
-    // not enforced yet: until the access-control issue lands every caller may do everything.
+    if (!m_access) {
+        auto tenants = m_backend->list(model::Kind::tenant, nullptr);
+        auto provider = m_backend->meta("provider");
+        m_access.emplace(tenants ? *tenants : std::vector<model::Object>{}, m_caller.user,
+                         provider && *provider ? **provider : std::string());
+    }
+    return *m_access;
+}
+
+bool Store::visible(const std::string& tenant) { return access().role_on(tenant) >= Role::viewer; }
+
+Result<void> Store::authorize(Action action, const std::string& tenant)
+{
+    Role need = action == Action::read ? Role::viewer : action == Action::write ? Role::operator_ : Role::admin;
+    Role have = access().role_on(tenant);
+    if (have >= need) return {};
+    if (have == Role::none || !access().exists(tenant))
+        return fail(ErrorKind::not_found, fmt::format("tenant/{} not found", tenant));
+    return fail(ErrorKind::permission,
+                fmt::format("permission denied: {} is {} in tenant \"{}\"; this needs {}", m_caller.user, role_name(have),
+                            tenant, role_name(need)));
+}
+
+Result<void> Store::authorize_write(const model::Object& object)
+{
+    const auto& r = object.resource;
+    if (r.kind != model::Kind::tenant) return authorize(Action::write, r.tenant);
+    // A tenant is managed from above, by an admin of its parent, so that nobody raises their own limit.
+    auto parent = r.spec.value("parent", "");
+    if (parent.empty()) return authorize(Action::admin, r.name);  // the provider: its own admins
+    if (auto old = access().parent_of(r.name); old && *old != parent)
+        if (auto a = authorize(Action::admin, *old); !a) return a;
+    Role on_parent = access().role_on(parent);
+    if (on_parent >= Role::admin) return {};
+    if (access().exists(r.name) && visible(r.name))
+        return fail(ErrorKind::permission,
+                    fmt::format("permission denied: {} may not change tenant \"{}\": that needs admin on its parent "
+                                "tenant{}",
+                                m_caller.user, r.name, on_parent >= Role::viewer ? " \"" + parent + "\"" : ""));
+    if (on_parent >= Role::viewer)
+        return fail(ErrorKind::permission,
+                    fmt::format("permission denied: {} is {} in tenant \"{}\"; creating a child tenant needs admin",
+                                m_caller.user, role_name(on_parent), parent));
+    return fail(ErrorKind::not_found, fmt::format("tenant/{} not found", parent));
+}
+
+Result<void> Store::impersonate(const std::string& user)
+{
+    auto provider = m_backend->meta("provider");
+    if (!provider) return std::unexpected(provider.error());
+    if (!*provider || access().role_on(**provider) < Role::admin)
+        return fail(ErrorKind::permission,
+                    fmt::format("permission denied: only provider admins may act as another user (--as {})", user));
+    m_caller.user = user;
+    m_access.reset();
     return {};
 }
+
+Result<std::vector<model::Object>> Store::tenant_structure() { return m_backend->list(model::Kind::tenant, nullptr); }
 
 const std::string& Store::owner_of(const model::Object& object)
 {
@@ -100,6 +156,7 @@ Result<std::string> Store::provider()
 
 Result<std::vector<model::Object>> Store::list(model::Kind kind, const std::string* tenant)
 {
+    access();  // load roles before a statement is open: they are read with the same cached statements
     if (tenant)
         if (auto r = authorize(Action::read, *tenant); !r) return std::unexpected(r.error());
     auto objects = m_backend->list(kind, tenant);
@@ -114,6 +171,7 @@ Result<std::vector<model::Object>> Store::list(model::Kind kind, const std::stri
 Result<void> Store::scan(model::Kind kind, const std::string* tenant,
                          const std::function<void(model::Object&&)>& visit)
 {
+    access();  // load roles before a statement is open: they are read with the same cached statements
     if (tenant)
         if (auto r = authorize(Action::read, *tenant); !r) return r;
     return m_backend->scan(kind, tenant, [&](model::Object&& o) {
@@ -164,6 +222,7 @@ Result<model::Object> Store::resolve(model::Kind kind, const std::string& name, 
 
 Result<std::vector<model::Object>> Store::list_by_source(const std::string& source)
 {
+    access();  // load roles before a statement is open: they are read with the same cached statements
     auto objects = m_backend->list_by_source(source);
     if (!objects) return objects;
     std::erase_if(*objects, [&](const model::Object& o) { return !authorize(Action::read, owner_of(o)); });
@@ -180,16 +239,20 @@ Result<std::int64_t> Store::object_count(const std::string& tenant)
 
 Result<void> Store::put(const model::Object& object, const std::string& action, const std::string& summary)
 {
-    if (auto r = authorize(Action::write, owner_of(object)); !r) return r;
+    if (auto r = authorize_write(object); !r) return r;
     if (auto r = m_backend->put(object); !r) return r;
     m_dirty = true;
+    if (object.resource.kind == model::Kind::tenant) m_access.reset();
     return m_backend->append_audit(AuditEntry{0, model::now_utc(), m_caller.user, owner_of(object), action,
                                               object.resource.ref(), summary, "", ""});
 }
 
 Result<void> Store::remove(const model::Object& object, const std::string& action)
 {
-    if (auto r = authorize(Action::write, owner_of(object)); !r) return r;
+    if (auto r = object.resource.kind == model::Kind::tenant ? authorize_write(object) : authorize(Action::write, owner_of(object));
+        !r)
+        return r;
+    if (object.resource.kind == model::Kind::tenant) m_access.reset();
     const auto& res = object.resource;
     if (auto r = m_backend->remove(res.kind, res.kind == model::Kind::tenant ? "" : res.tenant, res.name); !r)
         return r;
@@ -232,6 +295,7 @@ Result<void> Store::move_device(const model::Object& device, const std::string& 
 Result<void> Store::audit(const std::string* tenant, const AuditFilter& filter,
                           const std::function<void(AuditEntry&&)>& visit)
 {
+    access();  // load roles before a statement is open: they are read with the same cached statements
     if (tenant)
         if (auto r = authorize(Action::read, *tenant); !r) return r;
     return m_backend->scan_audit(tenant, filter, [&](AuditEntry&& e) {
@@ -284,7 +348,12 @@ Result<void> Store::initialize(const std::string& provider_name)
     provider.resource.spec = {{"members", nlohmann::json::array({{{"user", m_caller.user}, {"role", "admin"}}})}};
     provider.generation = 1;
     provider.created_at = provider.updated_at = model::now_utc();
-    return put(provider, "created", "provider tenant created by init");
+    // Nobody holds a role before the provider exists; init is the one write that needs none.
+    if (auto r = m_backend->put(provider); !r) return r;
+    m_dirty = true;
+    m_access.reset();
+    return m_backend->append_audit(AuditEntry{0, provider.updated_at, m_caller.user, provider_name, "created",
+                                              provider.resource.ref(), "provider tenant created by init", "", ""});
 }
 
 } // namespace fleet::store

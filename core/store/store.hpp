@@ -7,6 +7,7 @@
 #include <string>
 #include <tuple>
 
+#include "core/store/access.hpp"
 #include "core/store/audit_chain.hpp"
 #include "core/store/backend.hpp"
 
@@ -17,8 +18,9 @@ struct Caller {
     std::string user;
 };
 
-/// What an access does to a tenant's objects.
-enum class Action { read, write };
+/// What an access does: read needs viewer, write (devices, groups, credentials, artifacts,
+/// rollouts) needs operator, admin (tenants and their members) needs admin.
+enum class Action { read, write, admin };
 
 class Store;
 
@@ -54,6 +56,13 @@ public:
 
     /// The caller this store acts for.
     const Caller& caller() const { return m_caller; }
+    /// Acts for another user from now on (`--as`); only a provider admin may, else permission denied.
+    util::Result<void> impersonate(const std::string& user);
+    /// True when the caller holds a role on tenant or an ancestor.
+    bool visible(const std::string& tenant);
+    /// Every tenant, visible or not: for structural checks (depth, cycles, limits) only, whose
+    /// messages must name visible tenants alone. Never print what this returns.
+    util::Result<std::vector<model::Object>> tenant_structure();
     /// Starts a transaction; a write transaction waits for other writers.
     util::Result<Transaction> begin(TxMode mode);
 
@@ -105,8 +114,13 @@ public:
 
 private:
     friend class Transaction;
-    /// The single authorization point: may the caller do action on tenant's objects?
-    util::Result<void> authorize(Action action, const std::string& tenant) const;
+    /// The single authorization point: may the caller do action in tenant? A tenant the caller
+    /// cannot see is not found (exit 4); a visible one without the role is permission denied (exit 3).
+    util::Result<void> authorize(Action action, const std::string& tenant);
+    /// Authorizes writing an object: for a tenant, admin on its parent (old and new); else write on its tenant.
+    util::Result<void> authorize_write(const model::Object& object);
+    /// The roles of the caller, read once per transaction and again after a tenant changes.
+    const AccessMap& access();
     /// The tenant whose audit log and permissions an object falls under.
     static const std::string& owner_of(const model::Object& object);
 
@@ -114,6 +128,7 @@ private:
     Caller m_caller;
     bool m_in_tx = false;
     bool m_dirty = false;
+    std::optional<AccessMap> m_access;
 };
 
 } // namespace fleet::store

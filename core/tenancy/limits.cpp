@@ -4,7 +4,8 @@
 
 namespace fleet::tenancy {
 
-std::string limit_violations(const Hierarchy& tree, const LimitCheck& check)
+std::string limit_violations(const Hierarchy& tree, const LimitCheck& check,
+                             const std::function<bool(const std::string&)>& visible)
 {
     auto before = tree.subtree_usage(check.direct);
     auto requested = tree.subtree_usage(check.delta);
@@ -17,7 +18,9 @@ std::string limit_violations(const Hierarchy& tree, const LimitCheck& check)
         auto old = check.old_limits.find(name);
         bool lowered = old == check.old_limits.end() || old->second != limit;
         std::string why;
-        if (requested[name] > 0)
+        if (!visible(name))
+            why = "the device limit of an ancestor tenant you cannot see would be exceeded";
+        else if (requested[name] > 0)
             why = fmt::format("tenant \"{}\": device limit {} would be exceeded: {} in use, {} more requested", name,
                               *limit, before[name], requested[name]);
         else if (lowered)

@@ -2,6 +2,7 @@
 // Device limits: a tenant's limit holds for the devices of its whole subtree.
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
@@ -21,6 +22,8 @@ struct LimitCheck {
 /// Every limit the change would break, naming the tenant, its limit, its usage and how many more were
 /// asked for; empty when all hold. A limit already exceeded before the change and not made worse by it
 /// is not reported.
-std::string limit_violations(const Hierarchy& tree, const LimitCheck& check);
+/// visible says which tenants the caller may see: a limit of any other is reported without its name.
+std::string limit_violations(const Hierarchy& tree, const LimitCheck& check,
+                             const std::function<bool(const std::string&)>& visible);
 
 } // namespace fleet::tenancy
