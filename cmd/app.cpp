@@ -15,6 +15,7 @@ void setup_all(Context& ctx)
     app.add_option("--tenant", g.tenant, "Default tenant for objects and commands (env FLEETADM_TENANT)")
         ->type_name("NAME");
     app.add_option("--as", g.as, "Act as another user (provider admins only)")->type_name("USER");
+    app.add_option("--context", g.context, "Use this context of ~/.config/fleetadm/config.yaml")->type_name("NAME");
     app.add_option("-o,--output", g.output, "Output format")
         ->check(CLI::IsMember({"table", "wide", "json", "yaml", "name", "csv"}))
         ->type_name("table|wide|json|yaml|name|csv");
@@ -37,6 +38,7 @@ void setup_all(Context& ctx)
     setup_tenant(ctx);
     setup_device(ctx);
     setup_audit(ctx);
+    setup_config(ctx);
     setup_version(ctx);
 }
 
@@ -58,6 +60,10 @@ int run(int argc, char** argv)
         return util::exit_code(util::ErrorKind::usage);
     }
     if (!runner) return util::exit_code(util::ErrorKind::usage);
+    if (auto r = globals.load_context(); !r) {
+        std::cerr << "fleetadm: error: " << r.error().message << "\n";
+        return util::exit_code(r.error().kind);
+    }
     Outcome outcome = [&]() -> Outcome {
         try {
             return runner();

@@ -23,6 +23,7 @@ std::string Globals::state_path() const
 {
     if (!state.empty()) return state;
     if (const char* env = std::getenv("FLEETADM_STATE"); env && *env) return env;
+    if (active && !active->state.empty()) return active->state;
     if (const char* xdg = std::getenv("XDG_STATE_HOME"); xdg && *xdg) return std::string(xdg) + "/fleetadm/state.db";
     const char* home = std::getenv("HOME");
     return std::string(home && *home ? home : ".") + "/.local/state/fleetadm/state.db";
@@ -32,7 +33,29 @@ std::string Globals::default_tenant() const
 {
     if (!tenant.empty()) return tenant;
     if (const char* env = std::getenv("FLEETADM_TENANT"); env && *env) return env;
+    if (active) return active->tenant;
     return "";
+}
+
+std::string Globals::acting_user() const
+{
+    if (!as.empty()) return as;
+    return active ? active->user : std::string();
+}
+
+util::Result<void> Globals::load_context()
+{
+    auto cfg = config::load(config::default_path());
+    if (!cfg) return std::unexpected(cfg.error());
+    std::string name = context.empty() ? cfg->current : context;
+    if (name.empty()) return {};
+    const config::Context* found = cfg->find(name);
+    if (!found) {
+        if (context.empty()) return {};  // a current-context that was removed: use none
+        return util::fail(util::ErrorKind::not_found, fmt::format("context \"{}\" not found", name));
+    }
+    active = *found;
+    return {};
 }
 
 bool Globals::color(int fd) const
@@ -55,9 +78,10 @@ util::Result<std::unique_ptr<store::Store>> open_store(const Globals& globals, b
     store::OpenOptions options;
     options.create = create;
     auto store = store::Store::open(path, store::Caller{os_user()}, options);
-    if (!store || globals.as.empty() || create) return store;
-    if (auto r = (*store)->impersonate(globals.as); !r) return std::unexpected(r.error());
-    log_verbose(globals, "acting as " + globals.as);
+    std::string user = globals.acting_user();
+    if (!store || user.empty() || create) return store;
+    if (auto r = (*store)->impersonate(user); !r) return std::unexpected(r.error());
+    log_verbose(globals, "acting as " + user);
     return store;
 }
 

@@ -5,8 +5,10 @@
 
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 
+#include "core/config/contexts.hpp"
 #include "core/model/resource.hpp"
 #include "core/store/store.hpp"
 #include "core/util/diagnostics.hpp"
@@ -22,6 +24,8 @@ struct Globals {
     std::string state;
     std::string tenant;
     std::string as;
+    std::string context;              ///< --context
+    std::optional<config::Context> active;  ///< the context in use: --context, else the current one
     std::string output = "table";
     bool quiet = false;
     bool verbose = false;
@@ -31,8 +35,12 @@ struct Globals {
     Format format() const;
     /// The store location: --state, FLEETADM_STATE, or the XDG default.
     std::string state_path() const;
-    /// The default tenant: --tenant or FLEETADM_TENANT; empty when neither is set.
+    /// The default tenant: --tenant, FLEETADM_TENANT, or the context's; empty when none is set.
     std::string default_tenant() const;
+    /// The user to act as: --as, or the context's; empty for the OS user.
+    std::string acting_user() const;
+    /// Reads the context in use from the configuration file.
+    util::Result<void> load_context();
     /// True when output to fd may use colour (a terminal, and neither --no-color nor NO_COLOR).
     bool color(int fd) const;
 };

@@ -338,8 +338,18 @@ Result<Plan> make_plan(store::Store& store, Request request, util::Diagnostics& 
         if (!outcome.gone({model::Kind::tenant, "", name})) tenants.insert(name);
     for (const auto& r : request.desired)
         if (r.kind == model::Kind::tenant) tenants.insert(r.name);
+    // A new or re-parented tenant's parent must be one the caller can see (or one this input
+    // creates); a parent the caller cannot see behaves as nonexistent.
+    std::map<std::string, std::string> stored_parent;
+    for (auto& [name, entry] : **stored_tenants) {
+        auto t = snapshot.parse(model::Kind::tenant, "", name, entry);
+        if (!t) return std::unexpected(t.error());
+        stored_parent[name] = (*t)->spec.value("parent", "");
+    }
     for (const auto& r : request.desired) {
         auto parent = r.kind == model::Kind::tenant ? r.spec.value("parent", "") : std::string();
+        auto unchanged = stored_parent.find(r.name);
+        if (unchanged != stored_parent.end() && unchanged->second == parent) continue;
         if (!parent.empty() && !tenants.contains(parent))
             diags.error(r.location(r.spec.contains("parent") ? "/spec/parent" : ""), "spec.parent",
                         fmt::format("tenant \"{}\": parent tenant \"{}\" does not exist", r.name, parent));
