@@ -29,6 +29,9 @@ Outcome run_version(const Globals& g)
         return util::exit_ok;
     }
     std::cout << "fleetadm " << FLEETADM_VERSION << "\n";
+#ifdef FLEETADM_BENCH_WITHOUT_AUDIT
+    std::cout << "  WARNING: benchmark build without audit log; do not use\n";
+#endif
     if (!g.quiet)
         for (const auto& [name, version] : libs.items())
             std::cout << fmt::format("  {:<14}{}\n", name, version.get<std::string>());

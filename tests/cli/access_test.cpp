@@ -253,3 +253,54 @@ TEST_CASE("contexts choose the store, tenant and user", "[cli][config]")
     CHECK(broken.exit_code == 2);
     CHECK(broken.err.find("config.yaml:1:22: unknown field \"colour\"") != std::string::npos);
 }
+
+TEST_CASE("a planted secret never reaches the store, the audit log, output, logs or errors", "[cli][secrets]")
+{
+    Fleet fleet;
+    build(fleet, Role::admin);
+    const std::string key_secret = "PRIVATE-KEY-SECRET-4b1d";
+    const std::string env_secret = "ENV-TOKEN-SECRET-9c2e";
+    fleet.dir().write("keys/id_ed25519", "-----BEGIN OPENSSH PRIVATE KEY-----\n" + key_secret + "\n-----END OPENSSH PRIVATE KEY-----\n");
+    auto creds = fleet.dir().write("keys/creds.yaml",
+                                   "apiVersion: fleetadm/v1\nkind: Credential\nmetadata: {name: key, tenant: acme}\n"
+                                   "spec: {type: ssh-key, privateKeyFile: id_ed25519}\n---\n"
+                                   "apiVersion: fleetadm/v1\nkind: Credential\nmetadata: {name: token, tenant: acme}\n"
+                                   "spec: {type: http-bearer, fromEnv: FLEET_TEST_TOKEN}\n");
+    std::map<std::string, std::string> env{{"HOME", fleet.dir().path().string()}, {"FLEET_TEST_TOKEN", env_secret}};
+    auto run = [&](std::vector<std::string> args, const std::string& input = "") {
+        args.insert(args.begin(), {"--state", fleet.state().string(), "-v"});
+        return fleet::test::run_process(FLEETADM_BIN, args, input, env);
+    };
+    std::string everything;
+    for (auto args : std::vector<std::vector<std::string>>{
+             {"validate", "-f", creds.string()},
+             {"apply", "-f", creds.string()},
+             {"get", "creds", "-A", "-o", "json"},
+             {"get", "creds", "-A", "-o", "yaml"},
+             {"get", "creds", "-A", "-o", "wide"},
+             {"describe", "cred", "key", "--tenant", "acme"},
+             {"describe", "cred", "token", "--tenant", "acme", "-o", "json"},
+             {"audit", "-A", "-o", "json"},
+             {"audit", "-A", "-o", "csv"},
+             {"diff", "-f", creds.string()},
+             {"plan", "-f", creds.string(), "-o", "json"},
+         }) {
+        auto r = run(args);
+        INFO(fmt::format("{}", fmt::join(args, " ")) << "\n" << r.err);
+        CHECK(r.exit_code == 0);
+        everything += r.out + r.err;
+    }
+    // Errors that involve the credentials: a wrong type, a device using the wrong kind of credential.
+    everything += run({"apply", "-f", "-"}, "apiVersion: fleetadm/v1\nkind: Credential\nmetadata: {name: key, tenant: acme}\n"
+                                            "spec: {type: tls-client, privateKeyFile: id_ed25519}\n").err;
+    everything += run({"apply", "-f", "-"}, "apiVersion: fleetadm/v1\nkind: Device\nmetadata: {name: d, tenant: acme}\n"
+                                            "spec: {deviceType: x, ssh: {host: h, credential: token}}\n").err;
+    CHECK(everything.find("id_ed25519") != std::string::npos);  // the reference is shown...
+    CHECK(everything.find(key_secret) == std::string::npos);    // ...never what it refers to
+    CHECK(everything.find(env_secret) == std::string::npos);
+    std::string store = fleet::test::read_file(fleet.state());
+    auto wal = fleet.state().string() + "-wal";
+    if (std::filesystem::exists(wal)) store += fleet::test::read_file(wal);
+    CHECK(store.find(key_secret) == std::string::npos);
+    CHECK(store.find(env_secret) == std::string::npos);
+}
