@@ -198,7 +198,7 @@ Result<void> check_references(Snapshot& snapshot, const Outcome& outcome, const 
 }
 
 /// Checks the tenant tree, objects in use and device limits that the plan would produce.
-Result<void> check_tenants(store::Store& store, Snapshot& snapshot, const Plan& plan, const std::string& provider,
+Result<void> check_tenants(store::Store& store, const Plan& plan, const std::string& provider,
                            util::Diagnostics& diags)
 {
     // The whole tree, tenants the caller cannot see included: depth and limits depend on them.
@@ -394,7 +394,7 @@ Result<Plan> make_plan(store::Store& store, Request request, util::Diagnostics& 
     if (diags.has_errors()) return fail(ErrorKind::usage, "invalid references");
     for (const auto& r : plan.pruned) plan.changes.push_back({Op::prune, &r, {}, 0, {}});
 
-    if (auto r = check_tenants(store, snapshot, plan, *provider, diags); !r) return std::unexpected(r.error());
+    if (auto r = check_tenants(store, plan, *provider, diags); !r) return std::unexpected(r.error());
     if (auto r = check_pruned_in_use(snapshot, outcome); !r) return std::unexpected(r.error());
 
     auto pruned = plan.counts().pruned;

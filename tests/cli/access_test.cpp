@@ -121,6 +121,20 @@ std::vector<Command> commands()
          none, read_rule},
         {"audit", [](const std::string& t) { return std::vector<std::string>{"audit", "--tenant", t}; }, none,
          read_rule},
+        {"audit verify", [](const std::string& t) { return std::vector<std::string>{"audit", "verify", "--tenant", t}; },
+         none, read_rule},
+        {"get credentials",
+         [](const std::string& t) { return std::vector<std::string>{"get", "creds", "--tenant", t, "-o", "yaml"}; }, none,
+         read_rule},
+        {"tenant tree", [](const std::string& t) { return std::vector<std::string>{"tenant", "tree", t}; }, none,
+         read_rule},
+        {"diff device", [](const std::string&) { return std::vector<std::string>{"diff", "-f", "-"}; },
+         [](const std::string& t) {
+             return fmt::format("apiVersion: fleetadm/v1\nkind: Device\nmetadata: {{name: new-3, tenant: {0}}}\n"
+                                "spec: {{deviceType: rpi4}}\n",
+                                t);
+         },
+         [](Role r, Target t) { return visible(r, t) ? 1 : 2; }},  // 1: a change to show; reading needs no write role
         {"apply device", [](const std::string&) { return std::vector<std::string>{"apply", "-f", "-"}; },
          [](const std::string& t) {
              return fmt::format("apiVersion: fleetadm/v1\nkind: Device\nmetadata: {{name: new-1, tenant: {0}}}\n"
@@ -207,7 +221,7 @@ TEST_CASE("access matrix: command x role x target", "[cli][access]")
             CHECK(r->out.find("provider-d1") == std::string::npos);
         }
     }
-    CHECK(runs == 4 * 10 * 4);
+    CHECK(runs == 4 * 14 * 4);
 }
 
 TEST_CASE("only provider admins may act as someone else", "[cli][access]")
