@@ -26,14 +26,32 @@ Role parse_role(const std::string& text)
 } // namespace
 
 AccessMap::AccessMap(const std::vector<model::Object>& tenants, std::string user, std::string provider)
-    : m_provider(std::move(provider))
+    : m_user(std::move(user)), m_provider(std::move(provider))
 {
-    for (const auto& t : tenants) {
-        const auto& spec = t.resource.spec;
-        m_parent[t.resource.name] = spec.value("parent", "");
-        for (const auto& m : spec.value("members", nlohmann::json::array()))
-            if (m.value("user", "") == user) m_own[t.resource.name] = std::max(m_own[t.resource.name], parse_role(m.value("role", "")));
-    }
+    for (const auto& t : tenants) add(t);
+}
+
+void AccessMap::add(const model::Object& tenant)
+{
+    const auto& name = tenant.resource.name;
+    const auto& spec = tenant.resource.spec;
+    m_parent[name] = spec.value("parent", "");
+    m_own.erase(name);
+    for (const auto& m : spec.value("members", nlohmann::json::array()))
+        if (m.value("user", "") == m_user) m_own[name] = std::max(m_own[name], parse_role(m.value("role", "")));
+}
+
+void AccessMap::update(const model::Object& tenant)
+{
+    add(tenant);
+    m_memo.clear();  // descendants inherit whatever changed
+}
+
+void AccessMap::erase(const std::string& tenant)
+{
+    m_parent.erase(tenant);
+    m_own.erase(tenant);
+    m_memo.clear();
 }
 
 Role AccessMap::role_on(const std::string& tenant) const

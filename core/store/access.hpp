@@ -31,8 +31,14 @@ public:
     std::optional<std::string> parent_of(const std::string& tenant) const;
     /// True when the tenant exists, visible or not.
     bool exists(const std::string& tenant) const { return m_parent.contains(tenant); }
+    /// Takes in a tenant written in this transaction (new parent, new members).
+    void update(const model::Object& tenant);
+    /// Forgets a tenant deleted in this transaction.
+    void erase(const std::string& tenant);
 
 private:
+    void add(const model::Object& tenant);
+    std::string m_user;
     std::map<std::string, std::string> m_parent;
     std::map<std::string, Role> m_own;  // roles held directly
     std::string m_provider;

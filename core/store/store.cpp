@@ -242,7 +242,7 @@ Result<void> Store::put(const model::Object& object, const std::string& action, 
     if (auto r = authorize_write(object); !r) return r;
     if (auto r = m_backend->put(object); !r) return r;
     m_dirty = true;
-    if (object.resource.kind == model::Kind::tenant) m_access.reset();
+    if (object.resource.kind == model::Kind::tenant && m_access) m_access->update(object);
     return m_backend->append_audit(AuditEntry{0, model::now_utc(), m_caller.user, owner_of(object), action,
                                               object.resource.ref(), summary, "", ""});
 }
@@ -252,11 +252,11 @@ Result<void> Store::remove(const model::Object& object, const std::string& actio
     if (auto r = object.resource.kind == model::Kind::tenant ? authorize_write(object) : authorize(Action::write, owner_of(object));
         !r)
         return r;
-    if (object.resource.kind == model::Kind::tenant) m_access.reset();
     const auto& res = object.resource;
     if (auto r = m_backend->remove(res.kind, res.kind == model::Kind::tenant ? "" : res.tenant, res.name); !r)
         return r;
     m_dirty = true;
+    if (res.kind == model::Kind::tenant && m_access) m_access->erase(res.name);
     return m_backend->append_audit(
         AuditEntry{0, model::now_utc(), m_caller.user, owner_of(object), action, res.ref(), "", "", ""});
 }
