@@ -1,9 +1,10 @@
 #include "core/schema/validator.hpp"
 
-// GCC 12 at -O2 reports a false -Wstringop-overflow inside valijson's json_pointer helpers
+// GCC 12 at -O2 reports false -Wstringop-overflow and -Wrestrict warnings inside valijson's json_pointer helpers
 // (a std::string::replace it cannot bound); the code is the library's, not ours.
 #if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic ignored "-Wstringop-overflow"
+#pragma GCC diagnostic ignored "-Wrestrict"
 #endif
 
 #include <fmt/format.h>
