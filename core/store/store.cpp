@@ -1,27 +1,22 @@
 #include "core/store/store.hpp"
 
 #include <fmt/format.h>
-#include <openssl/evp.h>
 
 #include "core/store/sqlite_backend.hpp"
+#include "core/util/sha256.hpp"
 
 namespace fleet::store {
 
 std::string content_digest(std::string_view labels, std::string_view annotations, std::string_view spec)
 {
-    unsigned char digest[EVP_MAX_MD_SIZE];
-    unsigned int length = 0;
-    EVP_MD_CTX* ctx = EVP_MD_CTX_new();
-    EVP_DigestInit_ex(ctx, EVP_sha256(), nullptr);
+    thread_local util::Sha256 hasher;
     // Lengths first, so that moving text from one part to the next changes the digest.
     for (std::string_view part : {labels, annotations, spec}) {
         std::uint64_t size = part.size();
-        EVP_DigestUpdate(ctx, &size, sizeof size);
-        EVP_DigestUpdate(ctx, part.data(), part.size());
+        hasher.update(std::string_view(reinterpret_cast<const char*>(&size), sizeof size));
+        hasher.update(part);
     }
-    EVP_DigestFinal_ex(ctx, digest, &length);
-    EVP_MD_CTX_free(ctx);
-    return std::string(reinterpret_cast<const char*>(digest), length);
+    return hasher.digest();
 }
 
 using util::ErrorKind;
