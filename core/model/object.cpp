@@ -1,6 +1,6 @@
 #include "core/model/object.hpp"
 
-#include <ctime>
+#include "core/util/duration.hpp"
 
 namespace fleet::model {
 
@@ -27,14 +27,6 @@ nlohmann::json to_json(Object object, nlohmann::json status)
     return out;
 }
 
-std::string now_utc()
-{
-    std::time_t t = std::time(nullptr);
-    std::tm tm{};
-    gmtime_r(&t, &tm);
-    char buf[32];
-    std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-    return buf;
-}
+std::string now_utc() { return util::utc_ago(std::chrono::seconds(0)); }
 
 } // namespace fleet::model
