@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The main job, end to end on a fresh machine: install what is missing, build, create a
-# throwaway store, apply examples/, and show the tenant tree.
+# throwaway store, apply examples/ (tenants, credentials, groups, a devices CSV), and show the
+# devices, the tenant tree and the verified audit log.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
@@ -17,4 +18,6 @@ $fleetadm plan -f examples/ -R || true     # exit 1: there are changes to make
 $fleetadm apply -f examples/ -R
 $fleetadm apply -f examples/ -R            # again: nothing changes
 $fleetadm get tenants -o wide
+$fleetadm get devices -o wide
 $fleetadm tenant tree
+$fleetadm audit verify
