@@ -9,8 +9,8 @@ packages=(
   # libraries linked by fleetadm
   libcli11-dev libyaml-cpp-dev nlohmann-json3-dev libvalijson-dev
   libsqlite3-dev libssl-dev libfmt-dev
-  # tests and benchmarks
-  catch2 sqlite3 python3 time
+  # tests and benchmarks; tzdata: fleetadm checks maintenance windows' time zone names against it
+  catch2 sqlite3 python3 time tzdata
 )
 
 missing=()
