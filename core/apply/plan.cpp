@@ -198,16 +198,14 @@ Result<void> check_references(Snapshot& snapshot, const Outcome& outcome, const 
 }
 
 /// Checks the tenant tree, objects in use and device limits that the plan would produce.
+/// structure is every stored tenant, those the caller cannot see included: depth and limits depend
+/// on them. Messages name only visible tenants.
 Result<void> check_tenants(store::Store& store, const Plan& plan, const std::string& provider,
-                           util::Diagnostics& diags)
+                           const std::vector<model::Object>& structure, util::Diagnostics& diags)
 {
-    // The whole tree, tenants the caller cannot see included: depth and limits depend on them.
-    // Messages name only visible tenants.
-    auto stored_tenants = store.tenant_structure();
-    if (!stored_tenants) return std::unexpected(stored_tenants.error());
     std::map<std::string, tenancy::Link> links;
     std::map<std::string, std::optional<std::int64_t>> limits, old_limits;
-    for (const auto& t : *stored_tenants) {
+    for (const auto& t : structure) {
         links[t.resource.name] = {t.resource.spec.value("parent", ""), {}};
         limits[t.resource.name] = old_limits[t.resource.name] = tenancy::device_limit(t.resource.spec);
     }
@@ -340,12 +338,12 @@ Result<Plan> make_plan(store::Store& store, Request request, util::Diagnostics& 
         if (r.kind == model::Kind::tenant) tenants.insert(r.name);
     // A new or re-parented tenant's parent must be one the caller can see (or one this input
     // creates); a parent the caller cannot see behaves as nonexistent.
-    std::map<std::string, std::string> stored_parent;
-    for (auto& [name, entry] : **stored_tenants) {
-        auto t = snapshot.parse(model::Kind::tenant, "", name, entry);
-        if (!t) return std::unexpected(t.error());
-        stored_parent[name] = (*t)->spec.value("parent", "");
-    }
+    auto structure = store.tenant_structure();
+    if (!structure) return std::unexpected(structure.error());
+    std::map<std::string, std::string> stored_parent;  // of the visible tenants
+    for (const auto& t : *structure)
+        if ((*stored_tenants)->contains(t.resource.name))
+            stored_parent[t.resource.name] = t.resource.spec.value("parent", "");
     for (const auto& r : request.desired) {
         auto parent = r.kind == model::Kind::tenant ? r.spec.value("parent", "") : std::string();
         auto unchanged = stored_parent.find(r.name);
@@ -394,7 +392,7 @@ Result<Plan> make_plan(store::Store& store, Request request, util::Diagnostics& 
     if (diags.has_errors()) return fail(ErrorKind::usage, "invalid references");
     for (const auto& r : plan.pruned) plan.changes.push_back({Op::prune, &r, {}, 0, {}});
 
-    if (auto r = check_tenants(store, plan, *provider, diags); !r) return std::unexpected(r.error());
+    if (auto r = check_tenants(store, plan, *provider, *structure, diags); !r) return std::unexpected(r.error());
     if (auto r = check_pruned_in_use(snapshot, outcome); !r) return std::unexpected(r.error());
 
     auto pruned = plan.counts().pruned;
