@@ -26,8 +26,6 @@ std::string_view kind_name(Kind kind);
 std::string_view kind_short(Kind kind);
 /// Parses a kind as written in a document ("Tenant") or on the command line ("tenants", "dev", ...).
 std::optional<Kind> parse_kind(std::string_view text);
-/// Every accepted spelling of kinds on the command line, for help and completion.
-std::vector<std::string> kind_spellings();
 
 /// Where an object came from, recorded when it is applied.
 struct Origin {
