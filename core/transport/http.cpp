@@ -36,6 +36,9 @@ using std::chrono::milliseconds;
 
 /// Device messages kept per job (SWUpdate can be chatty).
 constexpr std::size_t messages_limit = 100;
+/// How long to keep reading SWUpdate's messages after its terminal status: it sends statuses and
+/// messages from different threads, so the reason for a FAILURE can arrive just after it.
+constexpr milliseconds settle_time{300};
 
 struct EasyDeleter {
     void operator()(CURL* easy) const { curl_easy_cleanup(easy); }
@@ -80,7 +83,12 @@ struct Transfer {
     bool response_started = false;  ///< a byte of the response arrived
 
     // swupdate profile
-    enum class Phase { request, websocket, result } phase = Phase::request;
+    enum class Phase {
+        request,    ///< the HTTP request runs (curl's own timeouts apply)
+        websocket,  ///< waiting for the websocket to connect
+        result,     ///< uploaded, waiting for the terminal status
+        settle,     ///< terminal status known, collecting the last messages
+    } phase = Phase::request;
     bool ws_open = false;
     std::optional<Failure> device_result;  ///< from the terminal status, when it came
     Clock::time_point deadline{};          ///< websocket connect, then the install result
@@ -360,6 +368,7 @@ struct HttpClient::Impl {
     void on_curl_done(Transfer& t, CURLcode code);
     void on_ws_events();
     void on_deadlines();
+    void settle(Transfer& t);
     void end_attempt(std::uint64_t id, Verdict verdict);
     void finish(std::unique_ptr<Job> job, Outcome outcome);
     void cancel_all();
@@ -499,16 +508,13 @@ void HttpClient::Impl::on_curl_done(Transfer& t, CURLcode code)
     Verdict verdict = code == CURLE_OK ? verdict_for_status(t.outcome.http_status) : verdict_for_error(t, code);
     std::uint64_t id = t.job->id;
     if (t.job->spec.profile == "swupdate") {
-        if (t.device_result == Failure::remote) {
-            end_attempt(id, {Failure::remote, "SWUpdate reported FAILURE"});
+        // The device's verdict wins over the upload's: FAILURE may cut the upload short.
+        if (t.device_result == Failure::remote || (verdict.failure == Failure::none && t.device_result)) {
+            settle(t);
             return;
         }
         if (verdict.failure == Failure::none) {
-            if (t.device_result) {
-                end_attempt(id, {Failure::none, "SWUpdate reported SUCCESS"});
-            } else {
-                t.phase = Transfer::Phase::result;  // deadline: the job's timeout from the upload's start
-            }
+            t.phase = Transfer::Phase::result;  // deadline: the job's timeout from the upload's start
             return;
         }
     }
@@ -539,17 +545,18 @@ void HttpClient::Impl::on_ws_events()
             if (message.type != "status" || t.device_result) break;
             if (message.status == "SUCCESS") t.device_result = Failure::none;
             if (message.status == "FAILURE") t.device_result = Failure::remote;
-            if (t.device_result && (t.phase == Transfer::Phase::result || *t.device_result == Failure::remote)) {
-                bool ok = *t.device_result == Failure::none;
-                end_attempt(id, {*t.device_result, ok ? "SWUpdate reported SUCCESS" : "SWUpdate reported FAILURE"});
-            }
+            if (t.device_result && (t.phase == Transfer::Phase::result || *t.device_result == Failure::remote))
+                settle(t);
             break;
         }
         case WsEvent::Kind::failed:
         case WsEvent::Kind::closed:
             t.ws_open = false;
-            if (t.device_result) break;
-            if (t.phase == Transfer::Phase::websocket) {
+            if (t.phase == Transfer::Phase::settle) {
+                t.deadline = Clock::now();  // nothing more can come
+            } else if (t.device_result) {
+                break;  // the upload is still running; its end settles
+            } else if (t.phase == Transfer::Phase::websocket) {
                 end_attempt(id, verdict_for_ws_failure(event.text));
             } else {
                 end_attempt(id, {Failure::transfer, "the device closed its websocket before reporting a result"});
@@ -567,11 +574,25 @@ void HttpClient::Impl::on_deadlines()
         if (t->phase == Transfer::Phase::request || t->deadline > now) continue;
         if (t->phase == Transfer::Phase::websocket)
             expired.emplace_back(id, Verdict{Failure::unreachable, "websocket connect timed out", true});
+        else if (t->phase == Transfer::Phase::settle)
+            expired.emplace_back(id, *t->device_result == Failure::none
+                                         ? Verdict{Failure::none, "SWUpdate reported SUCCESS"}
+                                         : Verdict{Failure::remote, "SWUpdate reported FAILURE"});
         else
             expired.emplace_back(id, Verdict{Failure::timeout, fmt::format("no install result within {}",
                                                                             seconds_text(t->job->spec.timeout))});
     }
     for (auto& [id, verdict] : expired) end_attempt(id, std::move(verdict));
+}
+
+void HttpClient::Impl::settle(Transfer& t)
+{
+    if (t.in_multi) {
+        curl_multi_remove_handle(multi, t.easy.get());
+        t.in_multi = false;
+    }
+    t.phase = Transfer::Phase::settle;
+    t.deadline = t.ws_open ? Clock::now() + settle_time : Clock::now();
 }
 
 void HttpClient::Impl::end_attempt(std::uint64_t id, Verdict verdict)
