@@ -179,14 +179,16 @@ Verdict verdict_for_error(const Transfer& t, CURLcode code)
     }
 }
 
-/// Maps a failed websocket connection; libwebsockets reports only text.
+/// Maps a failed websocket connection; libwebsockets reports only text ("HS: …" for handshakes
+/// the device answered, OpenSSL's verify error strings for certificates).
 Verdict verdict_for_ws_failure(const std::string& text)
 {
-    if (text.find("401") != std::string::npos || text.find("403") != std::string::npos)
-        return {Failure::auth, "websocket refused: " + text};
+    if (text.find("unauthorized") != std::string::npos) return {Failure::auth, "websocket refused: " + text};
+    if (text.starts_with("HS:")) return {Failure::remote, "the device refused the websocket: " + text};
     if (text.find("certificate") != std::string::npos || text.find("verif") != std::string::npos)
         return {Failure::host_key, "TLS certificate not verified (websocket): " + text};
-    if (text.find("TLS") != std::string::npos) return {Failure::credential, "websocket: " + text};
+    if (text.find("SSL") != std::string::npos || text.find("TLS") != std::string::npos)
+        return {Failure::transfer, "websocket TLS handshake failed: " + text};
     return {Failure::unreachable, "websocket: " + text, true};
 }
 

@@ -2,6 +2,7 @@
 
 #include <libwebsockets.h>
 #include <nlohmann/json.hpp>
+#include <openssl/x509.h>
 
 #include <map>
 #include <mutex>
@@ -36,6 +37,7 @@ struct Watch {
     WsTarget target;
     lws* wsi = nullptr;
     std::string partial;  ///< fragments of the message being received
+    std::string certificate_error;  ///< why OpenSSL rejected the device's certificate, if it did
     bool ended = false;   ///< connected/failed/closed reported as far as it goes
 };
 
@@ -91,7 +93,7 @@ void detach(Watch& watch)
 
 } // namespace
 
-int WsWatcher::Impl::callback(lws* wsi, lws_callback_reasons reason, void*, void* in, std::size_t len)
+int WsWatcher::Impl::callback(lws* wsi, lws_callback_reasons reason, void* user, void* in, std::size_t len)
 {
     auto* watch = static_cast<Watch*>(lws_get_opaque_user_data(wsi));
     if (watch == nullptr || watch->ended) return 0;
@@ -107,6 +109,13 @@ int WsWatcher::Impl::callback(lws* wsi, lws_callback_reasons reason, void*, void
                    ? -1
                    : 0;
     }
+    case LWS_CALLBACK_OPENSSL_PERFORM_SERVER_CERT_VERIFICATION:
+        // Only recorded: with preverify_ok == 0 libwebsockets fails the handshake whatever we return.
+        if (len == 0) {
+            int error = X509_STORE_CTX_get_error(static_cast<X509_STORE_CTX*>(user));
+            watch->certificate_error = X509_verify_cert_error_string(error);
+        }
+        return 0;
     case LWS_CALLBACK_CLIENT_ESTABLISHED: self->post(*watch, WsEvent::Kind::connected); return 0;
     case LWS_CALLBACK_CLIENT_RECEIVE:
         watch->partial.append(static_cast<const char*>(in), len);
@@ -116,8 +125,11 @@ int WsWatcher::Impl::callback(lws* wsi, lws_callback_reasons reason, void*, void
         }
         return 0;
     case LWS_CALLBACK_CLIENT_CONNECTION_ERROR:
-        self->post(*watch, WsEvent::Kind::failed,
-                   in ? std::string(static_cast<const char*>(in)) : std::string("connection failed"));
+        if (!watch->certificate_error.empty())
+            self->post(*watch, WsEvent::Kind::failed, "certificate verify failed: " + watch->certificate_error);
+        else
+            self->post(*watch, WsEvent::Kind::failed,
+                       in ? std::string(static_cast<const char*>(in)) : std::string("connection failed"));
         detach(*watch);
         return 0;
     case LWS_CALLBACK_CLIENT_CLOSED: self->post(*watch, WsEvent::Kind::closed); detach(*watch); return 0;

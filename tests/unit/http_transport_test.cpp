@@ -358,6 +358,41 @@ TEST_CASE("HTTP: cancel ends queued and running jobs as cancelled", "[http]")
     CHECK(cancelled == 5);
 }
 
+TEST_CASE("swupdate profile: a device without SWUpdate's websocket fails before any upload", "[http][swupdate][tls]")
+{
+    Pki pki;
+    test::TempDir dir;
+    auto swu = dir.write("update.swu", "not really").string();
+    test::HttpDevice plain;
+    test::HttpDevice tls({"--cert", pki.path("server.crt"), "--key", pki.path("server.key")});
+    test::HttpDevice rogue({"--cert", pki.path("rogue-server.crt"), "--key", pki.path("rogue-server.key")});
+    auto job = [&](int port, const std::string& scheme) {
+        auto j = job_for(port, "/", scheme);
+        j.profile = "swupdate";
+        j.upload_file = swu;
+        j.retries = 1;
+        return j;
+    };
+    transport::Credential trust;
+    trust.name = "acme-http";
+    trust.type = "http-bearer";
+    trust.token_file = dir.write("token", "t").string();
+    trust.ca_file = pki.path("ca.crt");
+    auto with_trust = job(tls.port(), "https");
+    with_trust.credential = trust;
+    auto untrusted = job(rogue.port(), "https");
+    untrusted.credential = trust;
+
+    auto o = run_all({job(plain.port(), "http"), with_trust, untrusted, job(test::free_port(), "http")});
+    INFO(o[0].message << " | " << o[1].message << " | " << o[2].message << " | " << o[3].message);
+    CHECK(o[0].failure == Failure::remote);  // answered /ws with 200, not 101
+    CHECK(o[0].http_status == 0);            // and nothing was uploaded
+    CHECK(o[1].failure == Failure::remote);  // the same over verified TLS
+    CHECK(o[2].failure == Failure::host_key);
+    CHECK(o[3].failure == Failure::unreachable);
+    CHECK(o[3].message.find("after 2 attempts") != std::string::npos);
+}
+
 TEST_CASE("SWUpdate progress messages are parsed", "[http][swupdate]")
 {
     auto status = transport::parse_swupdate_message("{\r\n\t\"type\": \"status\",\r\n\t\"status\": \"SUCCESS\"\r\n}\r\n");
