@@ -13,6 +13,7 @@ packages=(
   catch2 sqlite3 python3 time tzdata
   # real device endpoints in tests (OpenSSH server, SWUpdate), completion tests, man page checks
   openssh-server openssh-client openssl curl bash-completion zsh fish man-db groff-base
+  swupdate
   # bench/push.sh compares against these
   pssh ansible-core
 )
