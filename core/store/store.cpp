@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <set>
+
 #include "core/store/sqlite_backend.hpp"
 #include "core/util/sha256.hpp"
 
@@ -222,6 +224,27 @@ Result<std::vector<model::Object>> Store::list_by_source(const std::string& sour
     if (!objects) return objects;
     std::erase_if(*objects, [&](const model::Object& o) { return !authorize(Action::read, owner_of(o)); });
     return objects;
+}
+
+Result<std::optional<SourceState>> Store::source_state(const std::string& source)
+{
+    return m_backend->source_state(source);
+}
+
+Result<void> Store::record_source_commit(const std::string& source, const std::string& commit,
+                                         const std::vector<model::Resource>& applied)
+{
+    std::set<std::string> checked;  // tenants whose write permission was checked
+    for (const auto& r : applied) {
+        if (r.kind == model::Kind::tenant) {
+            model::Object tenant;
+            tenant.resource = r;
+            if (auto a = authorize_write(tenant); !a) return a;
+        } else if (checked.insert(r.tenant).second) {
+            if (auto a = authorize(Action::write, r.tenant); !a) return a;
+        }
+    }
+    return m_backend->set_source_commit(source, commit, model::now_utc());
 }
 
 Result<std::map<std::string, std::int64_t>> Store::device_counts() { return m_backend->device_counts(); }
