@@ -1,9 +1,9 @@
 #include "core/gitsource/known_hosts.hpp"
 
-#include <fnmatch.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
+#include <cctype>
 #include <sstream>
 #include <vector>
 
@@ -38,6 +38,22 @@ bool hashed_match(const std::string& entry, const std::string& name)
     return hash == std::string(reinterpret_cast<const char*>(digest), length);
 }
 
+/// OpenSSH's host pattern match: '*' and '?' are wildcards (not '[', which "[host]:port" uses), case-insensitive.
+bool glob_match(std::string_view pattern, std::string_view name)
+{
+    if (pattern.empty()) return name.empty();
+    if (pattern[0] == '*') {
+        for (std::size_t skip = 0; skip <= name.size(); ++skip)
+            if (glob_match(pattern.substr(1), name.substr(skip))) return true;
+        return false;
+    }
+    if (name.empty()) return false;
+    if (pattern[0] != '?' && std::tolower(static_cast<unsigned char>(pattern[0])) !=
+                                 std::tolower(static_cast<unsigned char>(name[0])))
+        return false;
+    return glob_match(pattern.substr(1), name.substr(1));
+}
+
 /// Whether a comma-separated host list names host: a pattern match that no negated pattern undoes.
 bool hosts_match(const std::string& list, const std::string& name)
 {
@@ -46,7 +62,7 @@ bool hosts_match(const std::string& list, const std::string& name)
     for (const auto& pattern : split(list, ',')) {
         bool negated = pattern.starts_with("!");
         std::string p = negated ? pattern.substr(1) : pattern;
-        if (fnmatch(p.c_str(), name.c_str(), FNM_CASEFOLD) != 0) continue;
+        if (!glob_match(p, name)) continue;
         if (negated) return false;
         matched = true;
     }

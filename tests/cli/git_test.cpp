@@ -3,6 +3,16 @@
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <pwd.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <filesystem>
 #include <future>
 
@@ -100,6 +110,84 @@ std::string visible_state(const Fleet& fleet)
 }
 
 void init(const Fleet& fleet) { REQUIRE(fleet({"init"}).exit_code == 0); }
+
+/// A free TCP port on the loopback interface.
+int free_port()
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t length = sizeof addr;
+    REQUIRE(bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
+    REQUIRE(getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &length) == 0);
+    close(fd);
+    return ntohs(addr.sin_port);
+}
+
+/// A real OpenSSH server on the loopback interface that lets the test's user in with one key;
+/// git runs git-upload-pack through it as for any ssh:// remote.
+class Sshd {
+public:
+    Sshd(const TempDir& dir, const std::string& client_public_key) : m_port(free_port())
+    {
+        auto host_key = (dir.path() / "ssh_host_ed25519_key").string();
+        auto r = fleet::test::run_process("/usr/bin/ssh-keygen", {"-q", "-t", "ed25519", "-N", "", "-f", host_key});
+        REQUIRE(r.exit_code == 0);
+        m_host_key = fleet::test::read_file(host_key + ".pub");
+        dir.write("authorized_keys", client_public_key);
+        auto config = dir.write("sshd_config", "Port " + std::to_string(m_port) +
+                                                   "\nListenAddress 127.0.0.1\nHostKey " + host_key +
+                                                   "\nAuthorizedKeysFile " + (dir.path() / "authorized_keys").string() +
+                                                   "\nPidFile none\nStrictModes no\nUsePAM no\n"
+                                                   "PasswordAuthentication no\nKbdInteractiveAuthentication no\n");
+        std::filesystem::create_directories("/run/sshd");  // privilege separation; made by the service otherwise
+        int pipe_fds[2];
+        REQUIRE(pipe(pipe_fds) == 0);
+        posix_spawn_file_actions_t actions;
+        posix_spawn_file_actions_init(&actions);
+        posix_spawn_file_actions_adddup2(&actions, pipe_fds[1], STDERR_FILENO);
+        posix_spawn_file_actions_addclose(&actions, pipe_fds[0]);
+        std::string program = "/usr/sbin/sshd";
+        std::vector<std::string> args{program, "-D", "-e", "-f", config.string()};
+        std::vector<char*> argv;
+        for (auto& a : args) argv.push_back(a.data());
+        argv.push_back(nullptr);
+        REQUIRE(posix_spawn(&m_pid, program.c_str(), &actions, nullptr, argv.data(), environ) == 0);
+        posix_spawn_file_actions_destroy(&actions);
+        close(pipe_fds[1]);
+        m_log = pipe_fds[0];
+        // Wait for the event that it listens, not for a time.
+        std::string log;
+        while (log.find("Server listening") == std::string::npos) {
+            pollfd p{m_log, POLLIN, 0};
+            REQUIRE(poll(&p, 1, 10000) == 1);
+            char buffer[512];
+            auto n = read(m_log, buffer, sizeof buffer);
+            INFO(log);
+            REQUIRE(n > 0);
+            log.append(buffer, static_cast<std::size_t>(n));
+        }
+    }
+    ~Sshd()
+    {
+        kill(m_pid, SIGTERM);
+        waitpid(m_pid, nullptr, 0);
+        close(m_log);
+    }
+    Sshd(const Sshd&) = delete;
+    Sshd& operator=(const Sshd&) = delete;
+
+    int port() const { return m_port; }
+    /// The host key's "type base64" for a known_hosts line.
+    std::string host_key() const { return m_host_key.substr(0, m_host_key.rfind(' ')); }
+
+private:
+    int m_port;
+    pid_t m_pid = -1;
+    int m_log = -1;
+    std::string m_host_key;
+};
 
 } // namespace
 
@@ -328,4 +416,44 @@ TEST_CASE("concurrent runs share the git cache safely", "[cli][git]")
         CHECK(contains(r.out, "at " + commit));
         CHECK(contains(r.out, "+ tenant/acme (create)"));
     }
+}
+
+TEST_CASE("ssh:// remotes authenticate with the user's key and check the host key against known_hosts",
+          "[cli][git][ssh]")
+{
+    Repo repo;
+    repo.write("fleet/t.yaml", tenant("acme"));
+    auto commit = repo.commit("first");
+    Fleet fleet;
+    init(fleet);
+    auto ssh_dir = fleet.dir().path() / ".ssh";  // the HOME fleetadm runs with
+    std::filesystem::create_directories(ssh_dir);
+    auto r = fleet::test::run_process("/usr/bin/ssh-keygen",
+                                      {"-q", "-t", "ed25519", "-N", "", "-f", (ssh_dir / "id_ed25519").string()});
+    REQUIRE(r.exit_code == 0);
+    TempDir server_dir;
+    Sshd sshd(server_dir, fleet::test::read_file(ssh_dir / "id_ed25519.pub"));
+    const passwd* pw = getpwuid(geteuid());
+    REQUIRE(pw);
+    std::string url = "ssh://" + std::string(pw->pw_name) + "@127.0.0.1:" + std::to_string(sshd.port()) +
+                      repo.work().string();
+    auto known = "[127.0.0.1]:" + std::to_string(sshd.port()) + " ";
+    auto digest = fleet.store_digest();
+
+    auto unknown = fleet({"apply", "--git", url});
+    CHECK(unknown.exit_code == 6);
+    CHECK(contains(unknown.err, "the host key of 127.0.0.1 is not in ~/.ssh/known_hosts"));
+
+    fleet.dir().write(".ssh/known_hosts", known + fleet::test::read_file(ssh_dir / "id_ed25519.pub"));
+    auto changed = fleet({"apply", "--git", url});
+    CHECK(changed.exit_code == 6);
+    CHECK(contains(changed.err, "does not match the one in known_hosts"));
+    CHECK(fleet.store_digest() == digest);
+
+    fleet.dir().write(".ssh/known_hosts", known + sshd.host_key() + "\n");
+    auto applied = fleet({"apply", "--git", url, "--ref", "main", "--path", "fleet"});
+    INFO(applied.err);
+    REQUIRE(applied.exit_code == 0);
+    CHECK(contains(applied.out, "tenant/acme created"));
+    CHECK(annotation(get_json(fleet, "tenant", "acme"), "fleetadm.io/git-commit") == commit);
 }
