@@ -234,15 +234,15 @@ Result<std::optional<SourceState>> Store::source_state(const std::string& source
 Result<void> Store::record_source_commit(const std::string& source, const std::string& commit,
                                          const std::vector<model::Resource>& applied)
 {
-    std::set<std::string> checked;  // tenants whose write permission was checked
+    // Operator on each object's tenant, admin on each tenant applied: what managing the source's
+    // objects needs, without asking admin on a tenant's parent for tenants the apply left alone
+    // (a customer's admin keeps their own, unchanged tenant in their repository).
+    std::set<std::pair<bool, std::string>> checked;
     for (const auto& r : applied) {
-        if (r.kind == model::Kind::tenant) {
-            model::Object tenant;
-            tenant.resource = r;
-            if (auto a = authorize_write(tenant); !a) return a;
-        } else if (checked.insert(r.tenant).second) {
-            if (auto a = authorize(Action::write, r.tenant); !a) return a;
-        }
+        bool tenant = r.kind == model::Kind::tenant;
+        const std::string& name = tenant ? r.name : r.tenant;
+        if (checked.emplace(tenant, name).second)
+            if (auto a = authorize(tenant ? Action::admin : Action::write, name); !a) return a;
     }
     return m_backend->set_source_commit(source, commit, model::now_utc());
 }

@@ -86,7 +86,8 @@ public:
     /// What is recorded about a source (its last applied git commit); nullopt when nothing was applied from it.
     util::Result<std::optional<SourceState>> source_state(const std::string& source);
     /// Records the git commit just applied from source, whose objects are applied; the caller must
-    /// be allowed to write every one of them, whether or not this apply changed it.
+    /// be operator on each object's tenant and admin on each tenant applied, whether or not this
+    /// apply changed it, so that a viewer's no-op apply records nothing.
     util::Result<void> record_source_commit(const std::string& source, const std::string& commit,
                                             const std::vector<model::Resource>& applied);
     /// Devices owned directly by each tenant.

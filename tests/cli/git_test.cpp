@@ -457,3 +457,34 @@ TEST_CASE("ssh:// remotes authenticate with the user's key and check the host ke
     CHECK(contains(applied.out, "tenant/acme created"));
     CHECK(annotation(get_json(fleet, "tenant", "acme"), "fleetadm.io/git-commit") == commit);
 }
+
+TEST_CASE("recording a source's commit needs the roles to manage its objects", "[cli][git]")
+{
+    Repo repo;
+    std::string acme = tenant("acme") + "  members:\n    - {user: alice, role: admin}\n    - {user: bob, role: viewer}\n";
+    repo.write("acme/tenant.yaml", acme);
+    repo.commit("acme");
+    Fleet fleet;
+    init(fleet);
+    REQUIRE(fleet({"apply", "--git", repo.url(), "--path", "acme"}).exit_code == 0);
+
+    // alice administers acme but may not change it (that needs admin on its parent); her repository
+    // keeps acme unchanged and adds a device, and the commit is recorded.
+    repo.write("acme/devices.csv", "name,tenant,deviceType\nd-1,acme,rpi4\n");
+    auto second = repo.commit("a device");
+    auto alice = fleet({"--as", "alice", "apply", "--git", repo.url(), "--path", "acme"});
+    INFO(alice.err);
+    REQUIRE(alice.exit_code == 0);
+    CHECK(contains(alice.out, "1 created, 0 configured, 0 pruned, 1 unchanged"));
+    CHECK(contains(fleet({"describe", "tenant", "acme"}).out, "Source Synced:  " + second));
+
+    // bob only views: a commit that changes no object is not recorded for him.
+    repo.write("acme/NOTES.md", "no resources here\n");
+    repo.commit("notes");
+    auto digest = fleet.store_digest();
+    auto bob = fleet({"--as", "bob", "apply", "--git", repo.url(), "--path", "acme"});
+    CHECK(bob.exit_code == 3);
+    CHECK(contains(bob.err, "permission denied"));
+    CHECK(fleet.store_digest() == digest);
+    CHECK(fleet({"--as", "bob", "diff", "--git", repo.url(), "--path", "acme"}).exit_code == 0);
+}
