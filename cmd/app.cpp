@@ -38,6 +38,7 @@ void setup_all(Context& ctx)
     setup_tenant(ctx);
     setup_device(ctx);
     setup_audit(ctx);
+    setup_export(ctx);
     setup_config(ctx);
     setup_version(ctx);
 }

@@ -32,8 +32,10 @@ util::Result<std::pair<apply::Request, std::int64_t>> read_plan(const std::strin
 
 Outcome run_apply(const ApplyOptions& opts, const Globals& g)
 {
-    if (opts.plan_file.empty() == opts.source.files.empty())
-        return util::fail(util::ErrorKind::usage, "pass either -f PATH or a saved plan FILE");
+    if (opts.plan_file.empty() == !has_input(opts.source))
+        return util::fail(util::ErrorKind::usage, "pass either -f PATH, --git URL or a saved plan FILE");
+    auto store = open_store(g);
+    if (!store) return std::unexpected(store.error());
     util::Diagnostics diags;
     apply::Request request;
     apply::RunOptions run{!opts.dry_run, std::nullopt};
@@ -43,15 +45,18 @@ Outcome run_apply(const ApplyOptions& opts, const Globals& g)
         request = std::move(saved->first);
         run.expect_revision = saved->second;
     } else {
-        request = make_request(opts.source, g, diags);
+        auto made = make_request(opts.source, g, diags);
+        if (!made) {
+            made.error().message += "; nothing was written";
+            return std::unexpected(made.error());
+        }
+        request = std::move(*made);
         if (diags.has_errors()) {
             print_diagnostics(diags);
             return util::fail(util::ErrorKind::usage,
                               fmt::format("{} problem(s) found; nothing was written", diags.error_count()));
         }
     }
-    auto store = open_store(g);
-    if (!store) return std::unexpected(store.error());
     auto plan = apply::run(**store, std::move(request), run, diags);
     print_diagnostics(diags);
     if (!plan) {
@@ -65,6 +70,7 @@ Outcome run_apply(const ApplyOptions& opts, const Globals& g)
         printed["dryRun"] = opts.dry_run;
         std::cout << printed.dump(2) << "\n";
     } else if (!g.quiet) {
+        if (auto line = commit_line(*plan); !line.empty()) std::cout << line << dry << "\n";
         for (const auto& c : plan->changes)
             if (c.op != apply::Op::unchanged)
                 std::cout << fmt::format("{} {}{}\n", c.resource->ref(), apply::op_verb(c.op), dry);

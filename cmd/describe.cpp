@@ -22,11 +22,14 @@ void field(std::ostream& out, std::string_view label, const std::string& value)
     out << fmt::format("{:<16}{}\n", std::string(label) + ":", value);
 }
 
-void common_tail(std::ostream& out, const model::Object& o, const std::vector<store::AuditEntry>& events)
+void common_tail(std::ostream& out, const model::Object& o, const std::optional<store::SourceState>& source,
+                 const std::vector<store::AuditEntry>& events)
 {
     field(out, "Source", o.origin.source.empty() ? "<none>" : o.origin.source);
     if (!o.origin.file.empty()) field(out, "Defined At", o.origin.file);
-    if (!o.origin.commit.empty()) field(out, "Commit", o.origin.commit);
+    if (!o.origin.commit.empty()) field(out, "Git Commit", o.origin.commit + " (last changed this object)");
+    if (source && !source->commit.empty())
+        field(out, "Source Synced", fmt::format("{} (applied {})", source->commit, source->applied_at));
     field(out, "Created", o.created_at);
     field(out, "Updated", fmt::format("{} (generation {})", o.updated_at, o.generation));
     out << "Events:\n";
@@ -35,7 +38,7 @@ void common_tail(std::ostream& out, const model::Object& o, const std::vector<st
 }
 
 void describe_tenant(std::ostream& out, const tenancy::TenantView& view, const model::Object& t,
-                     const std::vector<store::AuditEntry>& events)
+                     const std::optional<store::SourceState>& source, const std::vector<store::AuditEntry>& events)
 {
     const auto& r = t.resource;
     const auto& spec = r.spec;
@@ -69,7 +72,7 @@ void describe_tenant(std::ostream& out, const tenancy::TenantView& view, const m
         out << fmt::format("  {} {}-{} {}\n", days.empty() ? "daily" : days, w["start"].get<std::string>(),
                            w["end"].get<std::string>(), w.value("timezone", "UTC"));
     }
-    common_tail(out, t, events);
+    common_tail(out, t, source, events);
 }
 
 std::string endpoint_text(const nlohmann::json& e, bool ssh)
@@ -153,7 +156,9 @@ Outcome run_describe(const DescribeOptions& opts, const Globals& g)
             return util::fail(util::ErrorKind::not_found, fmt::format("tenant/{} not found", opts.name));
         auto events = (*store)->history(it->second, 10);
         if (!events) return std::unexpected(events.error());
-        describe_tenant(std::cout, *view, it->second, *events);
+        auto source = (*store)->source_state(it->second.origin.source);
+        if (!source) return std::unexpected(source.error());
+        describe_tenant(std::cout, *view, it->second, *source, *events);
         return util::exit_ok;
     }
     std::optional<std::pair<model::Object, nlohmann::json>> found;
@@ -162,8 +167,10 @@ Outcome run_describe(const DescribeOptions& opts, const Globals& g)
     if (!count) return std::unexpected(count.error());
     auto events = (*store)->history(found->first, 10);
     if (!events) return std::unexpected(events.error());
+    auto source = (*store)->source_state(found->first.origin.source);
+    if (!source) return std::unexpected(source.error());
     describe_other(std::cout, found->first, found->second);
-    common_tail(std::cout, found->first, *events);
+    common_tail(std::cout, found->first, *source, *events);
     return util::exit_ok;
 }
 

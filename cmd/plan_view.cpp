@@ -8,6 +8,7 @@
 
 #include "cmd/input.hpp"
 #include "core/apply/run.hpp"
+#include "core/gitsource/source.hpp"
 #include "core/input/loader.hpp"
 
 namespace fleet::cli {
@@ -17,18 +18,59 @@ using nlohmann::json;
 void add_source_options(CLI::App& command, SourceOptions& opts)
 {
     add_file_options(command, opts.files, opts.recursive, false);
+    auto* git = command
+                    .add_option("--git", opts.git,
+                                "Read the resources from a git remote (file://, https://, ssh://) at --ref, below "
+                                "--path, instead of -f; fetched into a cache beside the state store")
+                    ->type_name("URL")
+                    ->excludes("--filename");
+    command.add_option("--ref", opts.ref, "Branch, tag or commit id to read with --git (default: the remote's HEAD)")
+        ->type_name("REF")
+        ->needs(git);
+    command.add_option("--path", opts.path, "Folder inside the git repository, read recursively (default: its root)")
+        ->type_name("DIR")
+        ->needs(git);
     command.add_flag("--prune", opts.prune, "Also delete objects applied earlier from the same source and no longer in it");
     command.add_flag("--confirm-prune", opts.confirm_prune, "Allow --prune to delete more than 25% of the source's objects");
 }
 
-apply::Request make_request(const SourceOptions& opts, const Globals& g, util::Diagnostics& diags)
+bool has_input(const SourceOptions& opts) { return !opts.files.empty() || !opts.git.empty(); }
+
+util::Result<apply::Request> make_request(const SourceOptions& opts, const Globals& g, util::Diagnostics& diags)
 {
     apply::Request request;
-    request.desired = read_resources(opts.files, opts.recursive, g.default_tenant(), diags);
-    request.source = input::source_key(opts.files);
     request.prune = opts.prune;
     request.confirm_prune = opts.confirm_prune;
+    if (opts.git.empty()) {
+        request.desired = read_resources(opts.files, opts.recursive, g.default_tenant(), diags);
+        request.source = input::source_key(opts.files);
+        return request;
+    }
+    auto spec = gitsource::parse_spec(opts.git, opts.ref, opts.path);
+    if (!spec) return std::unexpected(spec.error());
+    auto state_dir = std::filesystem::path(g.state_path()).parent_path();
+    auto snapshot = gitsource::read_snapshot(*spec, (state_dir.empty() ? "." : state_dir) / "git-cache");
+    if (!snapshot) return std::unexpected(snapshot.error());
+    log_verbose(g, fmt::format("{} at {}: {} file(s)", gitsource::source_key(*spec), snapshot->commit,
+                               snapshot->files.size()));
+    input::LoadRequest load;
+    load.default_tenant = g.default_tenant();
+    for (auto& file : snapshot->files)
+        load.memory_files.push_back(
+            {gitsource::display_name(*spec, snapshot->commit, file.path), file.path, std::move(file.content)});
+    request.desired = input::load(load, diags);
+    request.source = gitsource::source_key(*spec);
+    request.commit = snapshot->commit;
     return request;
+}
+
+std::string commit_line(const apply::Plan& plan)
+{
+    if (plan.commit.empty()) return "";
+    std::string line = fmt::format("{} at {}", plan.source, plan.commit);
+    if (plan.previous_commit.empty()) return line + " (first apply from this source)";
+    if (plan.previous_commit == plan.commit) return line + " (already applied)";
+    return line + fmt::format(" (last applied: {})", plan.previous_commit);
 }
 
 namespace {
@@ -80,16 +122,17 @@ std::string summary_line(const apply::Plan& plan)
 
 Outcome run_preview(const SourceOptions& opts, const Globals& g, const std::string& out_file, bool plan_style)
 {
-    if (opts.files.empty()) return util::fail(util::ErrorKind::usage, "no input: pass -f PATH");
+    if (!has_input(opts)) return util::fail(util::ErrorKind::usage, "no input: pass -f PATH or --git URL");
+    auto store = open_store(g);
+    if (!store) return std::unexpected(store.error());
     util::Diagnostics diags;
     auto request = make_request(opts, g, diags);
+    if (!request) return std::unexpected(request.error());
     if (diags.has_errors()) {
         print_diagnostics(diags);
         return util::fail(util::ErrorKind::usage, fmt::format("{} problem(s) found", diags.error_count()));
     }
-    auto store = open_store(g);
-    if (!store) return std::unexpected(store.error());
-    auto plan = apply::run(**store, std::move(request), {}, diags);
+    auto plan = apply::run(**store, std::move(*request), {}, diags);
     print_diagnostics(diags);
     if (!plan) return std::unexpected(plan.error());
     if (!out_file.empty()) {
@@ -103,6 +146,7 @@ Outcome run_preview(const SourceOptions& opts, const Globals& g, const std::stri
         printed.erase("objects");
         std::cout << printed.dump(2) << "\n";
     } else if (!g.quiet) {
+        if (auto line = commit_line(*plan); !line.empty()) std::cout << line << "\n";
         print_changes(std::cout, *plan, g.color(STDOUT_FILENO));
         if (plan_style) {
             std::cout << (plan->has_changes() ? "Plan: " : "No changes. ") << summary_line(*plan) << "\n";

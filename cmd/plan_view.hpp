@@ -14,15 +14,25 @@ namespace fleet::cli {
 struct SourceOptions {
     std::vector<std::string> files;
     bool recursive = false;
+    std::string git;   ///< --git URL: read the inputs from a git remote instead of -f
+    std::string ref;   ///< --ref: branch, tag or commit; empty: the remote's default branch
+    std::string path;  ///< --path: folder inside the repository; empty: its root
     bool prune = false;
     bool confirm_prune = false;
 };
 
-/// Adds -f, -R, --prune and --confirm-prune.
+/// Adds -f, -R, --git, --ref, --path, --prune and --confirm-prune.
 void add_source_options(CLI::App& command, SourceOptions& opts);
 
-/// Reads the inputs into an apply request; problems go to diags.
-apply::Request make_request(const SourceOptions& opts, const Globals& g, util::Diagnostics& diags);
+/// True when opts name any input (-f or --git).
+bool has_input(const SourceOptions& opts);
+
+/// Reads the inputs (the -f files, or the git source at its commit) into an apply request; problems
+/// in the files go to diags, a git source that cannot be read is an error.
+util::Result<apply::Request> make_request(const SourceOptions& opts, const Globals& g, util::Diagnostics& diags);
+
+/// "git:URL#PATH at COMMIT (was PREVIOUS)" for a plan from a git source; empty for files.
+std::string commit_line(const apply::Plan& plan);
 
 /// Prints the changes of a plan field by field; unchanged objects are not listed.
 void print_changes(std::ostream& out, const apply::Plan& plan, bool color);

@@ -300,6 +300,11 @@ Result<Plan> make_plan(store::Store& store, Request request, util::Diagnostics& 
     plan.revision = *revision;
     plan.prune = request.prune;
     plan.confirm_prune = request.confirm_prune;
+    if (!request.commit.empty()) {
+        auto state = store.source_state(request.source);
+        if (!state) return std::unexpected(state.error());
+        if (*state) plan.previous_commit = (*state)->commit;
+    }
 
     std::map<Key, const model::Resource*> seen;
     for (auto& r : request.desired) {

@@ -44,6 +44,7 @@ struct Plan {
 
     std::string source;                     ///< the source key whose objects prune may delete
     std::string commit;                     ///< git commit the resources come from, if any
+    std::string previous_commit;            ///< for a git source: the commit applied from it last, if any
     std::int64_t revision = 0;              ///< store revision the plan was computed at
     bool prune = false;
     bool confirm_prune = false;

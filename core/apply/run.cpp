@@ -20,8 +20,14 @@ Result<Plan> run(store::Store& store, Request request, const RunOptions& options
                     fmt::format("the saved plan is stale: the store changed since it was made (revision {} → {}); "
                                 "run `fleetadm plan` again",
                                 *options.expect_revision, plan->revision));
-    if (!options.write || !plan->has_changes()) return plan;
+    // A git source's commit is recorded even when no object changed: objects keep the commit that
+    // last changed them, the source the commit it was last synced to.
+    bool new_commit = !plan->commit.empty() && plan->commit != plan->previous_commit;
+    if (!options.write || (!plan->has_changes() && !new_commit)) return plan;
     if (auto r = execute(store, *plan); !r) return std::unexpected(r.error());
+    if (new_commit)
+        if (auto r = store.record_source_commit(plan->source, plan->commit, plan->desired); !r)
+            return std::unexpected(r.error());
     if (auto r = tx->commit(); !r) return std::unexpected(r.error());
     return plan;
 }
@@ -49,7 +55,8 @@ json plan_to_json(const Plan& plan)
         changes.push_back({{"op", op_verb(c.op)}, {"object", c.resource->ref()}, {"fields", fields}});
     }
     return {{"apiVersion", model::api_version}, {"kind", "Plan"},          {"revision", plan.revision},
-            {"source", plan.source},            {"commit", plan.commit},   {"prune", plan.prune},
+            {"source", plan.source},            {"commit", plan.commit},
+            {"previousCommit", plan.previous_commit},   {"prune", plan.prune},
             {"confirmPrune", plan.confirm_prune}, {"objects", objects},    {"changes", changes}};
 }
 

@@ -79,8 +79,10 @@ std::vector<std::string> expand(const std::string& path, bool recursive, util::D
 constexpr const char* credential_paths[] = {"privateKeyFile", "tokenFile", "passwordFile", "certFile",
                                             "keyFile",        "caFile",    "knownHostsFile"};
 
-/// Builds a Resource from a document that passed its schema.
-model::Resource decode(model::Kind kind, Document& doc, const std::string& default_tenant)
+/// Builds a Resource from a document that passed its schema. Relative credential file paths are
+/// resolved against the file's folder; a file without one (in memory) reports them instead.
+model::Resource decode(model::Kind kind, Document& doc, const std::string& default_tenant, bool in_memory,
+                       util::Diagnostics& diags)
 {
     model::Resource r;
     r.kind = kind;
@@ -94,12 +96,20 @@ model::Resource decode(model::Kind kind, Document& doc, const std::string& defau
     }
     if (doc.value.contains("spec") && !doc.value["spec"].is_null()) r.spec = std::move(doc.value["spec"]);
     if (kind == model::Kind::credential) {
-        fs::path base = doc.marks.file() == "<stdin>" ? fs::current_path() : fs::absolute(doc.marks.file()).parent_path();
+        fs::path base = doc.marks.file() == "<stdin>" || in_memory ? fs::current_path()
+                                                                   : fs::absolute(doc.marks.file()).parent_path();
         for (const char* field : credential_paths) {
             auto it = r.spec.find(field);
             if (it == r.spec.end()) continue;
             auto value = it->get<std::string>();
-            if (!value.starts_with("~") && fs::path(value).is_relative())
+            if (value.starts_with("~") || !fs::path(value).is_relative()) continue;
+            if (in_memory)
+                diags.error(doc.marks.locate(std::string("/spec/") + field), std::string("spec.") + field,
+                            fmt::format("relative path \"{}\" cannot be resolved: this file has no folder on this "
+                                        "machine; credential files live on the operator's machine, so give an "
+                                        "absolute path or one starting with ~/",
+                                        value));
+            else
                 *it = (base / value).lexically_normal().string();
         }
     }
@@ -198,7 +208,7 @@ public:
     void accept_row(Document& doc)
     {
         if (!schema::validate_device_row(doc, m_diags)) return;
-        m_out.push_back(decode(model::Kind::device, doc, m_request.default_tenant));
+        m_out.push_back(decode(model::Kind::device, doc, m_request.default_tenant, m_in_memory, m_diags));
         check_semantics(m_out.back(), m_diags);
     }
 
@@ -209,7 +219,7 @@ public:
             return;
         }
         if (auto kind = m_validator.validate(doc, m_diags)) {
-            m_out.push_back(decode(*kind, doc, m_request.default_tenant));
+            m_out.push_back(decode(*kind, doc, m_request.default_tenant, m_in_memory, m_diags));
             check_semantics(m_out.back(), m_diags);
         }
     }
@@ -237,7 +247,11 @@ public:
 
     std::vector<model::Resource> take() { return std::move(m_out); }
 
+    /// Whether the files read next are in memory (see LoadRequest::memory_files).
+    void set_in_memory(bool in_memory) { m_in_memory = in_memory; }
+
 private:
+    bool m_in_memory = false;
     const LoadRequest& m_request;
     util::Diagnostics& m_diags;
     schema::Validator m_validator;
@@ -299,6 +313,12 @@ std::vector<model::Resource> load(const LoadRequest& request, util::Diagnostics&
             Format format = format_of(file);
             reader.read(in, file, format == Format::automatic ? Format::yaml : format);
         }
+    }
+    reader.set_in_memory(true);
+    for (const auto& file : request.memory_files) {
+        std::istringstream in(file.content);
+        Format format = format_of(file.path);
+        reader.read(in, file.name, format == Format::automatic ? Format::yaml : format);
     }
     return reader.take();
 }

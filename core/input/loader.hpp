@@ -14,6 +14,13 @@ namespace fleet::input {
 /// How an input is written.
 enum class Format { automatic, yaml, csv, jsonl };
 
+/// A file whose contents are already in memory (read from a git commit, say).
+struct MemoryFile {
+    std::string name;     ///< how messages and origins name it, e.g. "git:URL@COMMIT:tenants/acme.yaml"
+    std::string path;     ///< its path, whose extension picks the format (.yaml, .yml, .json, .csv, .jsonl)
+    std::string content;
+};
+
 /// What to read.
 struct LoadRequest {
     std::vector<std::string> paths;  ///< files, directories, or "-" for stdin
@@ -22,6 +29,9 @@ struct LoadRequest {
     Format stdin_format = Format::automatic;  ///< automatic: CSV if the first line has a comma and no colon, JSONL if it starts with '{'
     std::string default_tenant;      ///< owning tenant of objects that name none
     bool devices_only = false;       ///< every document must be a Device (device enroll)
+    /// Read after paths. They have no folder on this machine, so a relative credential file path
+    /// in them is an error rather than resolved.
+    std::vector<MemoryFile> memory_files;
 };
 
 /// Reads and schema-validates every document of every input, one document at a time.

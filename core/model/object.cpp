@@ -13,7 +13,13 @@ nlohmann::json to_json(Object object, nlohmann::json status)
     nlohmann::json annotations = std::move(r.annotations);
     if (!object.origin.source.empty()) annotations["fleetadm.io/source"] = object.origin.source;
     if (!object.origin.file.empty()) annotations["fleetadm.io/source-file"] = object.origin.file;
-    if (!object.origin.commit.empty()) annotations["fleetadm.io/source-commit"] = object.origin.commit;
+    if (const auto& source = object.origin.source; source.starts_with("git:")) {
+        // "git:URL#PATH"; a git URL never holds '#' (parse_spec refuses it)
+        auto hash = source.find('#');
+        annotations["fleetadm.io/git-url"] = source.substr(4, hash == std::string::npos ? hash : hash - 4);
+        if (hash != std::string::npos) annotations["fleetadm.io/git-path"] = source.substr(hash + 1);
+    }
+    if (!object.origin.commit.empty()) annotations["fleetadm.io/git-commit"] = object.origin.commit;
     if (!annotations.empty()) meta["annotations"] = annotations;
     if (!object.created_at.empty()) meta["creationTimestamp"] = object.created_at;
     if (!object.updated_at.empty()) meta["updateTimestamp"] = object.updated_at;

@@ -56,6 +56,13 @@ struct StoredDigest {
     std::string created_at;
 };
 
+/// What the store records about a source besides its objects: the git commit last applied from
+/// it (also when that apply changed no object) and when it was first applied.
+struct SourceState {
+    std::string commit;      ///< empty for file sources
+    std::string applied_at;  ///< RFC 3339 UTC of the apply that recorded commit
+};
+
 /// SHA-256 (raw bytes) of an object's canonical labels, annotations and spec texts.
 std::string content_digest(std::string_view labels, std::string_view annotations, std::string_view spec);
 
@@ -97,6 +104,11 @@ public:
     virtual util::Result<std::vector<model::Object>> find_by_name(model::Kind kind, const std::string& name) = 0;
     /// Objects recorded as applied from a source, of every kind.
     virtual util::Result<std::vector<model::Object>> list_by_source(const std::string& source) = 0;
+    /// The recorded state of a source; nullopt when nothing was ever applied from it.
+    virtual util::Result<std::optional<SourceState>> source_state(const std::string& source) = 0;
+    /// Records the commit last applied from a source; keeps applied_at when the commit is the same.
+    virtual util::Result<void> set_source_commit(const std::string& source, const std::string& commit,
+                                                 const std::string& at) = 0;
     /// Number of devices owned directly by each tenant that has any.
     virtual util::Result<std::map<std::string, std::int64_t>> device_counts() = 0;
     /// Number of objects of any kind other than Tenant owned by tenant.

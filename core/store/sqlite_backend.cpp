@@ -72,6 +72,11 @@ CREATE TABLE audit_heads (
     hash   TEXT NOT NULL
 ) WITHOUT ROWID;
 )SQL",
+    // 1 → 2: the commit last applied from a git source, recorded even when no object changed.
+    R"SQL(
+ALTER TABLE sources ADD COLUMN last_commit TEXT NOT NULL DEFAULT '';
+ALTER TABLE sources ADD COLUMN applied_at TEXT NOT NULL DEFAULT '';
+)SQL",
 };
 
 } // namespace
@@ -431,6 +436,29 @@ Result<std::vector<model::Object>> SqliteBackend::list_by_source(const std::stri
     while ((rc = st.step()) == SQLITE_ROW) out.push_back(read_object(st));
     if (rc != SQLITE_DONE) return std::unexpected(db_error("cannot list objects by source"));
     return out;
+}
+
+Result<std::optional<SourceState>> SqliteBackend::source_state(const std::string& source)
+{
+    Statement& st = prepare("SELECT last_commit, applied_at FROM sources WHERE key = ?1");
+    ResetGuard guard{[&] { st.reset(); }};
+    st.bind(1, source);
+    int rc = st.step();
+    if (rc == SQLITE_ROW) return std::optional<SourceState>(SourceState{st.text(0), st.text(1)});
+    if (rc != SQLITE_DONE) return std::unexpected(db_error("cannot read source " + source));
+    return std::optional<SourceState>();
+}
+
+Result<void> SqliteBackend::set_source_commit(const std::string& source, const std::string& commit,
+                                              const std::string& at)
+{
+    Statement& st = prepare("INSERT INTO sources (key, last_commit, applied_at) VALUES (?1, ?2, ?3) ON CONFLICT (key) "
+                            "DO UPDATE SET last_commit = excluded.last_commit, applied_at = excluded.applied_at "
+                            "WHERE last_commit != excluded.last_commit");
+    ResetGuard guard{[&] { st.reset(); }};
+    st.bind(1, source).bind(2, commit).bind(3, at);
+    if (st.step() != SQLITE_DONE) return std::unexpected(db_error("cannot record the commit of source " + source));
+    return {};
 }
 
 Result<std::vector<model::Object>> SqliteBackend::find_by_name(model::Kind kind, const std::string& name)

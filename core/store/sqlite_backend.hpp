@@ -15,7 +15,7 @@ struct sqlite3_stmt;
 namespace fleet::store {
 
 /// The schema version this build writes; older stores are migrated forward, newer ones refused.
-inline constexpr int schema_version = 1;
+inline constexpr int schema_version = 2;
 
 /// Backend on a local SQLite database.
 class SqliteBackend final : public Backend {
@@ -39,6 +39,9 @@ public:
     util::Result<void> remove(model::Kind kind, const std::string& tenant, const std::string& name) override;
     util::Result<std::vector<model::Object>> list_by_source(const std::string& source) override;
     util::Result<std::vector<model::Object>> find_by_name(model::Kind kind, const std::string& name) override;
+    util::Result<std::optional<SourceState>> source_state(const std::string& source) override;
+    util::Result<void> set_source_commit(const std::string& source, const std::string& commit,
+                                         const std::string& at) override;
     util::Result<std::map<std::string, std::int64_t>> device_counts() override;
     util::Result<std::int64_t> object_count(const std::string& tenant) override;
     util::Result<std::map<std::pair<std::string, std::string>, DeviceStatus>> device_status(

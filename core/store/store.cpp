@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <set>
+
 #include "core/store/sqlite_backend.hpp"
 #include "core/util/sha256.hpp"
 
@@ -222,6 +224,27 @@ Result<std::vector<model::Object>> Store::list_by_source(const std::string& sour
     if (!objects) return objects;
     std::erase_if(*objects, [&](const model::Object& o) { return !authorize(Action::read, owner_of(o)); });
     return objects;
+}
+
+Result<std::optional<SourceState>> Store::source_state(const std::string& source)
+{
+    return m_backend->source_state(source);
+}
+
+Result<void> Store::record_source_commit(const std::string& source, const std::string& commit,
+                                         const std::vector<model::Resource>& applied)
+{
+    // Operator on each object's tenant, admin on each tenant applied: what managing the source's
+    // objects needs, without asking admin on a tenant's parent for tenants the apply left alone
+    // (a customer's admin keeps their own, unchanged tenant in their repository).
+    std::set<std::pair<bool, std::string>> checked;
+    for (const auto& r : applied) {
+        bool tenant = r.kind == model::Kind::tenant;
+        const std::string& name = tenant ? r.name : r.tenant;
+        if (checked.emplace(tenant, name).second)
+            if (auto a = authorize(tenant ? Action::admin : Action::write, name); !a) return a;
+    }
+    return m_backend->set_source_commit(source, commit, model::now_utc());
 }
 
 Result<std::map<std::string, std::int64_t>> Store::device_counts() { return m_backend->device_counts(); }

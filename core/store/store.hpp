@@ -83,6 +83,13 @@ public:
     util::Result<model::Object> resolve(model::Kind kind, const std::string& name, const std::string& tenant);
     /// Objects applied from source that the caller may read.
     util::Result<std::vector<model::Object>> list_by_source(const std::string& source);
+    /// What is recorded about a source (its last applied git commit); nullopt when nothing was applied from it.
+    util::Result<std::optional<SourceState>> source_state(const std::string& source);
+    /// Records the git commit just applied from source, whose objects are applied; the caller must
+    /// be operator on each object's tenant and admin on each tenant applied, whether or not this
+    /// apply changed it, so that a viewer's no-op apply records nothing.
+    util::Result<void> record_source_commit(const std::string& source, const std::string& commit,
+                                            const std::vector<model::Resource>& applied);
     /// Devices owned directly by each tenant.
     util::Result<std::map<std::string, std::int64_t>> device_counts();
     /// Number of non-tenant objects owned by tenant.
