@@ -40,6 +40,8 @@ void setup_all(Context& ctx)
     setup_audit(ctx);
     setup_config(ctx);
     setup_version(ctx);
+    setup_completion(ctx);
+    setup_man(ctx);
 }
 
 int run(int argc, char** argv)
@@ -61,6 +63,7 @@ int run(int argc, char** argv)
     }
     if (!runner) return util::exit_code(util::ErrorKind::usage);
     if (auto r = globals.load_context(); !r) {
+        if (globals.silent) return util::exit_ok;
         std::cerr << "fleetadm: error: " << r.error().message << "\n";
         return util::exit_code(r.error().kind);
     }
@@ -73,6 +76,7 @@ int run(int argc, char** argv)
     }();
     std::cout.flush();
     if (!outcome) {
+        if (globals.silent) return util::exit_ok;
         std::cerr << "fleetadm: error: " << outcome.error().message << "\n";
         return util::exit_code(outcome.error().kind);
     }
