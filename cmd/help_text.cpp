@@ -2,6 +2,8 @@
 // the order of --help; a test fails when an entry names a command or option that does not exist.
 #include "cmd/help_text.hpp"
 
+#include <fmt/format.h>
+
 namespace fleet::cli::help {
 
 const std::vector<Prose>& prose()
@@ -201,6 +203,35 @@ const std::vector<HintRule>& hint_rules()
         {"config use-context", "name", ValueHint::context},
     };
     return rules;
+}
+
+namespace {
+
+bool has_option(const CommandSpec& c, std::string_view option)
+{
+    for (const auto* list : {&c.options, &c.positionals})
+        for (const auto& o : *list)
+            if (o.main_name() == option) return true;
+    return false;
+}
+
+} // namespace
+
+std::vector<std::string> stale_entries(const CommandSpec& root)
+{
+    std::vector<std::string> out;
+    for (const auto& p : prose())
+        if (!root.find(std::string(p.path)))
+            out.push_back(fmt::format("cmd/help_text.cpp: prose for \"{}\", which is no command", p.path));
+    auto check = [&](std::string_view what, std::string_view path, std::string_view option) {
+        const CommandSpec* c = root.find(std::string(path));
+        if (!c || !has_option(*c, option))
+            out.push_back(fmt::format("cmd/help_text.cpp: {} for \"{}\" of \"{}\", which has no such option", what,
+                                      option, path));
+    };
+    for (const auto& n : option_notes()) check("note", n.path, n.option);
+    for (const auto& h : hint_rules()) check("hint", h.path, h.option);
+    return out;
 }
 
 } // namespace fleet::cli::help

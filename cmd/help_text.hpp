@@ -7,6 +7,7 @@
 // Markup inside texts: `word` is set in bold (commands, flags, literal values), *word* in italics
 // (placeholders). A text is one paragraph; "\n\n" starts the next one.
 
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -67,5 +68,8 @@ const std::vector<OptionNote>& option_notes();
 std::string_view option_note(std::string_view path, std::string_view option);
 /// The hint rules.
 const std::vector<HintRule>& hint_rules();
+/// Entries of these tables that name a command or option the tree at root does not have, one
+/// message each: stale prose must not survive a renamed command.
+std::vector<std::string> stale_entries(const CommandSpec& root);
 
 } // namespace fleet::cli::help

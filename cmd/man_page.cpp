@@ -9,6 +9,7 @@
 #include <cctype>
 #include <filesystem>
 #include <fstream>
+#include <iostream>
 #include <set>
 
 #include "cmd/commands.hpp"
@@ -353,9 +354,14 @@ void setup_man(Context& ctx)
         ->type_name("DIR");
     cmd->callback([opts, &ctx] {
         ctx.runner = [opts, &root = ctx.root]() -> Outcome {
+            CommandSpec tree = describe_cli(root);
+            if (auto stale = help::stale_entries(tree); !stale.empty()) {
+                for (const auto& s : stale) std::cerr << "fleetadm: error: " << s << "\n";
+                return util::fail(util::ErrorKind::usage, "the help text names commands or options that do not exist");
+            }
             std::error_code ec;
             std::filesystem::create_directories(opts->dir, ec);
-            for (const auto& [file, text] : man_pages(describe_cli(root), FLEETADM_VERSION)) {
+            for (const auto& [file, text] : man_pages(tree, FLEETADM_VERSION)) {
                 auto path = std::filesystem::path(opts->dir) / file;
                 std::ofstream out(path, std::ios::binary);
                 out << text;
