@@ -96,14 +96,20 @@ std::string sentence(std::string_view text)
 
 std::string page_name(const CommandSpec& top) { return top.path.empty() ? "fleetadm" : "fleetadm-" + top.name; }
 
+/// How a positional argument is written: its type name (FILE), else its name in capitals (KIND).
+std::string positional_name(const OptionSpec& o)
+{
+    std::string name;
+    for (char c : o.names.front()) name += static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    return italic(o.metavar.empty() ? name : o.metavar);
+}
+
 /// The SYNOPSIS words of an option or positional argument.
 std::string synopsis_item(const OptionSpec& o)
 {
     std::string text;
     if (o.positional) {
-        std::string name;
-        for (char c : o.names.front()) name += static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-        text = italic(o.metavar.empty() || o.metavar == name ? name : o.metavar);
+        text = positional_name(o);
     } else {
         text = bold(o.names.front());
         if (o.takes_value) text += " " + italic(o.metavar);
@@ -134,7 +140,7 @@ std::string option_entry(const std::string& path, const OptionSpec& o)
 {
     std::string head;
     if (o.positional) {
-        head = synopsis_item(OptionSpec{o.names, "", o.metavar, {}, "", ValueHint::none, true, true, true, false});
+        head = positional_name(o);
     } else {
         for (const auto& n : o.names) head += (head.empty() ? "" : ", ") + bold(n);
         if (o.takes_value) head += " " + italic(o.metavar);
@@ -333,8 +339,6 @@ struct ManOptions {
 };
 
 } // namespace
-
-std::string roff_text(std::string_view text) { return paragraph(text); }
 
 std::vector<std::pair<std::string, std::string>> man_pages(const CommandSpec& root, std::string_view version)
 {

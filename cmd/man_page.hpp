@@ -15,7 +15,4 @@ namespace fleet::cli {
 /// Every page as (file name, roff source): "fleetadm.1", "fleetadm-apply.1", ...
 std::vector<std::pair<std::string, std::string>> man_pages(const CommandSpec& root, std::string_view version);
 
-/// Prose with help_text.hpp's markup (`bold`, *italic*, blank line between paragraphs) as roff.
-std::string roff_text(std::string_view text);
-
 } // namespace fleet::cli
