@@ -41,6 +41,8 @@ void setup_all(Context& ctx)
     setup_export(ctx);
     setup_config(ctx);
     setup_version(ctx);
+    setup_completion(ctx);
+    setup_man(ctx);
 }
 
 int run(int argc, char** argv)
@@ -62,6 +64,7 @@ int run(int argc, char** argv)
     }
     if (!runner) return util::exit_code(util::ErrorKind::usage);
     if (auto r = globals.load_context(); !r) {
+        if (globals.silent) return util::exit_ok;
         std::cerr << "fleetadm: error: " << r.error().message << "\n";
         return util::exit_code(r.error().kind);
     }
@@ -74,6 +77,7 @@ int run(int argc, char** argv)
     }();
     std::cout.flush();
     if (!outcome) {
+        if (globals.silent) return util::exit_ok;
         std::cerr << "fleetadm: error: " << outcome.error().message << "\n";
         return util::exit_code(outcome.error().kind);
     }

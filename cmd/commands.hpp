@@ -19,6 +19,9 @@ void setup_audit(Context& ctx);
 void setup_export(Context& ctx);
 void setup_config(Context& ctx);
 void setup_version(Context& ctx);
+void setup_completion(Context& ctx);
+/// The hidden `__man DIR`: writes the man pages (cmd/man_page.hpp).
+void setup_man(Context& ctx);
 
 /// Builds the whole command line interface into root.
 void setup_all(Context& ctx);

@@ -30,6 +30,7 @@ struct Globals {
     bool quiet = false;
     bool verbose = false;
     bool no_color = false;
+    bool silent = false;  ///< report no error and exit 0 whatever happens (the completion helper)
 
     /// The parsed -o value.
     Format format() const;

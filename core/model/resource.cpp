@@ -47,6 +47,18 @@ std::optional<Kind> parse_kind(std::string_view text)
     return std::nullopt;
 }
 
+std::vector<std::string> kind_spellings()
+{
+    std::vector<std::string> out;
+    for (const auto& k : kinds) {
+        out.emplace_back(k.singular);
+        out.emplace_back(k.plural);
+        if (k.short_form != k.singular) out.emplace_back(k.short_form);
+        if (k.kind == Kind::device_group) out.emplace_back("groups");
+    }
+    return out;
+}
+
 std::string Resource::ref() const { return std::string(kind_short(kind)) + "/" + name; }
 
 bool valid_name(std::string_view name)

@@ -26,6 +26,8 @@ std::string_view kind_name(Kind kind);
 std::string_view kind_short(Kind kind);
 /// Parses a kind as written in a document ("Tenant") or on the command line ("tenants", "dev", ...).
 std::optional<Kind> parse_kind(std::string_view text);
+/// The spellings of kinds offered on the command line (singular, plural, short form), for completion.
+std::vector<std::string> kind_spellings();
 
 /// Where an object came from, recorded when it is applied.
 struct Origin {

@@ -1,0 +1,237 @@
+// The prose of the man pages, by command path. Keep a command's entry next to its neighbours in
+// the order of --help; a test fails when an entry names a command or option that does not exist.
+#include "cmd/help_text.hpp"
+
+#include <fmt/format.h>
+
+namespace fleet::cli::help {
+
+const std::vector<Prose>& prose()
+{
+    static const std::vector<Prose> table = {
+        {.path = "",
+         .description =
+             "`fleetadm` keeps one local state store of tenants: a provider tenant at the root and isolated child "
+             "tenants (customers, business units, environments) below it, nested up to 8 levels, each with a device "
+             "limit, members and settings. Tenants, devices, device groups and credentials are declared in YAML files "
+             "kept in git; `fleetadm apply` makes the store match them in one transaction, after `fleetadm diff` or "
+             "`fleetadm plan` has shown what would change.\n\n"
+             "Each command has its own page, named after it: fleetadm-apply(1), fleetadm-device(1) and so on. "
+             "The global options below are accepted by every command, before or after its name.",
+         .sections =
+             {{"ACCESS",
+               "The caller is the OS login name; `fleetadm init` makes it an admin of the provider tenant. Roles come "
+               "from a tenant's members and hold for its subtree: `viewer` reads, `operator` also writes devices, "
+               "groups and credentials, `admin` also manages child tenants and their members. A tenant is changed by "
+               "an admin of its parent, so no admin can raise their own tenant's limit.\n\n"
+               "Objects of tenants where the caller holds no role behave as nonexistent (exit 4); a visible object "
+               "without the needed role is permission denied (exit 3). `--as` is honoured for provider admins only."}},
+         .exit_status =
+             {{"0", "Success; for diff and plan: no changes."},
+              {"1", "Completed with a non-clean outcome: diff or plan found changes, enrollment rejected records, "
+                    "audit verify found a break."},
+              {"2", "Usage error or invalid input (flags, YAML, schema, CSV, references); nothing was written."},
+              {"3", "Permission denied."},
+              {"4", "Not found, also for objects the caller may not see."},
+              {"5", "Conflict: device limit exceeded, name taken, lock held, stale plan, object in use."},
+              {"6", "Runtime failure: I/O or database."},
+              {"130", "Interrupted."}},
+         .environment = {{"FLEETADM_STATE", "The state store, when `--state` is not given."},
+                         {"FLEETADM_TENANT", "The default tenant, when `--tenant` is not given."},
+                         {"XDG_STATE_HOME", "The default store is *$XDG_STATE_HOME/fleetadm/state.db*."},
+                         {"XDG_CONFIG_HOME", "Contexts are kept in *$XDG_CONFIG_HOME/fleetadm/config.yaml*."},
+                         {"NO_COLOR", "When set and not empty, output is never coloured."}},
+         .files = {{"~/.local/state/fleetadm/state.db", "The default state store: an SQLite database in WAL mode."},
+                   {"~/.config/fleetadm/config.yaml", "Named contexts (state, tenant, user) and the current one."}},
+         .examples = {{"Create a store, preview the example tree and apply it:",
+                       "fleetadm init\nfleetadm diff -f examples/ -R\nfleetadm apply -f examples/ -R"},
+                      {"List gold tenants with more columns, and round-trip tenants through YAML:",
+                       "fleetadm get tenants -l tier=gold -o wide\nfleetadm get tenants -o yaml | fleetadm apply -f -"},
+                      {"Save a plan and apply exactly that plan:",
+                       "fleetadm plan -f examples/ -R --out plan.json && fleetadm apply plan.json"},
+                      {"Enroll devices, list some of one tenant, move one:",
+                       "fleetadm device enroll -f devices.csv\nfleetadm get devices --tenant acme-prod -l building=a\n"
+                       "fleetadm device move hvac-0003 --to acme-staging"},
+                      {"Enable completion in the current bash:", "source <(fleetadm completion bash)"}}},
+        {.path = "init",
+         .description = "Create the state store and the provider tenant. The caller becomes the provider's admin. "
+                        "Running it on an existing store is a conflict and changes nothing.",
+         .examples = {{"A store in a given place, with its own provider name:",
+                       "fleetadm --state /srv/fleet/state.db init --provider acme-iot"}}},
+        {.path = "validate",
+         .description = "Check resource files against the schemas and, when a store exists, their references "
+                        "(parents, credentials, limits) against it. Writes nothing. Every problem of every file is "
+                        "reported as *file*:*line*:*column*: *field*: *message*. Credential files missing on this "
+                        "machine are warnings.",
+         .exit_status = {{"2", "A file has at least one problem."}},
+         .examples = {{"Check a tree of files:", "fleetadm validate -f examples/ -R"}}},
+        {.path = "diff",
+         .description = "Show the changes `apply` would make to the store, per object and field, without writing. "
+                        "With `--prune`, also the objects of the same source that would be deleted.",
+         .exit_status = {{"0", "No changes."}, {"1", "There are changes."}},
+         .examples = {{"What applying a folder would change:", "fleetadm diff -f examples/ -R --prune"}}},
+        {.path = "plan",
+         .description = "Like `fleetadm diff`, with a summary line. `--out` saves the plan; `fleetadm apply` *FILE* "
+                        "applies exactly that plan, and refuses it (exit 5) when the store changed since.",
+         .exit_status = {{"0", "No changes."}, {"1", "There are changes."}},
+         .examples = {{"Review, then apply what was reviewed:",
+                       "fleetadm plan -f examples/ -R --out plan.json\nfleetadm apply plan.json"}}},
+        {.path = "apply",
+         .description =
+             "Make the store match the files, all or nothing: every object is checked (schema, references, "
+             "permissions, device limits) before one transaction writes them. Applying the same files again "
+             "changes nothing and says so. One line is printed per changed object, then a summary.\n\n"
+             "`--prune` deletes objects applied earlier from the same source (the set of `-f` paths) and no longer "
+             "in it; pruning more than 25% of the source's objects needs `--confirm-prune`.\n\n"
+             "With a saved plan *FILE* instead of `-f`, apply exactly that plan; it is refused (exit 5) when the "
+             "store changed since the plan was made.",
+         .exit_status = {{"5", "A device limit would be exceeded, the plan is stale, or a prune is too large."}},
+         .examples = {{"Apply a folder and delete what was removed from it:",
+                       "fleetadm apply -f examples/ -R --prune"},
+                      {"Apply YAML from another command:", "fleetadm get tenants -o yaml | fleetadm apply -f -"}}},
+        {.path = "get",
+         .description =
+             "List the objects of a kind, or show the named ones. Without `--tenant`, the objects of every tenant "
+             "the caller can see. *KIND* is one of `tenant`(s), `device`(s) or `dev`, `devicegroup`(s) or `group`(s), "
+             "`credential`(s) or `cred`.\n\n"
+             "Selectors use kubectl's grammar: `k=v`, `k!=v`, `k in (a,b)`, `k notin (a,b)`, `k`, `!k`, joined by "
+             "commas. `-o yaml` prints documents that `fleetadm apply` takes back unchanged.",
+         .examples = {{"Devices of one building, as JSON:",
+                       "fleetadm get devices -l building=a -o json"},
+                      {"Two tenants by name:", "fleetadm get tenants acme acme-prod"}}},
+        {.path = "describe",
+         .description = "Show one object with its status, usage, members, maintenance windows, source and recent "
+                        "events.",
+         .examples = {{"A tenant with its usage and audit events:", "fleetadm describe tenant acme-prod"}}},
+        {.path = "delete",
+         .description = "Delete objects by kind and name, or with `-f` the objects those files define. A tenant is "
+                        "deleted only when it has no children and owns nothing, or with `--cascade`. The provider "
+                        "tenant is never deleted.",
+         .examples = {{"Preview deleting a tenant with everything below it:",
+                       "fleetadm delete tenant acme-staging --cascade --dry-run"}}},
+        {.path = "tenant tree",
+         .description = "Show the tenant hierarchy with device usage against limits; a tenant's usage counts its "
+                        "descendants' devices."},
+        {.path = "device enroll",
+         .description =
+             "Enroll devices in bulk from CSV (a header of field paths: `name`, `tenant`, `deviceType`, `labels` as "
+             "`k=v;k=v`, `ssh.host`, `ssh.port`, `ssh.user`, `ssh.credential`, `http.url`, `http.credential`, "
+             "`http.profile`, `identity.serial`, `identity.mac`, `versionProbe`), JSONL (one Device per line) or "
+             "YAML. Every record is checked first: by default one bad record enrolls nothing (exit 2); with "
+             "`--skip-invalid` the valid records are enrolled and the rejected ones reported (exit 1). Enrolling the "
+             "same file again changes nothing. An enrollment that would exceed the device limit of the tenant or of "
+             "any ancestor is refused whole (exit 5).",
+         .examples = {{"Enroll from a file, then the same from standard input:",
+                       "fleetadm device enroll -f devices.csv\nfleetadm device enroll -f - --format csv < devices.csv"}}},
+        {.path = "device move",
+         .description = "Move devices to another tenant. The destination and its ancestors must have room, and the "
+                        "credentials the devices use must exist there.",
+         .examples = {{"Move one device:", "fleetadm device move hvac-0003 --to acme-staging"}}},
+        {.path = "device decommission", .description = "Remove devices and free their tenants' quota."},
+        {.path = "audit",
+         .description = "List audit log entries: sequence, time, actor, tenant, action, object and summary of the "
+                        "changed fields (never values); `-o json` and `-o csv` add the hashes. Every change is "
+                        "recorded in its tenant's log in the same transaction as the change.",
+         .examples = {{"What changed in the last two hours:", "fleetadm audit --since 2h"}}},
+        {.path = "audit verify",
+         .description = "Recompute each tenant's hash chain; name the first entry that was edited, removed or "
+                        "reordered.",
+         .exit_status = {{"1", "A log is broken."}}},
+        {.path = "config set-context",
+         .description = "Create or update a named context in *~/.config/fleetadm/config.yaml*. Options not given "
+                        "keep their value. Flags and the environment win over the context.",
+         .examples = {{"A context for one customer's production tenant:",
+                       "fleetadm config set-context acme --tenant acme-prod\nfleetadm config use-context acme"}}},
+        {.path = "completion",
+         .description = "Print the completion script for a shell. It completes commands, options, option values, "
+                        "kinds and the names of objects in the store that the caller can see.",
+         .examples = {{"Load it into the current bash, or install it for zsh or fish:",
+                       "source <(fleetadm completion bash)\n"
+                       "fleetadm completion zsh > \"${fpath[1]}/_fleetadm\"\n"
+                       "fleetadm completion fish > ~/.config/fish/completions/fleetadm.fish"}}},
+    };
+    return table;
+}
+
+const Prose* prose_for(std::string_view path)
+{
+    for (const auto& p : prose())
+        if (p.path == path) return &p;
+    return nullptr;
+}
+
+const std::vector<OptionNote>& option_notes()
+{
+    static constexpr std::string_view files_note =
+        "A file, a directory (its .yaml, .yml and .json files; with `-R` recursively) or `-` for standard input.";
+    static const std::vector<OptionNote> notes = {
+        {"", "--tenant", "The tenant of objects that name none, and the tenant get, describe, delete and the device "
+                         "commands work in."},
+        {"", "--output", "`-o yaml` output applies back unchanged; `-o csv` prints a table's columns as CSV."},
+        {"validate", "--filename", files_note},
+        {"diff", "--filename", files_note},
+        {"plan", "--filename", files_note},
+        {"apply", "--filename", files_note},
+        {"delete", "--filename", files_note},
+    };
+    return notes;
+}
+
+std::string_view option_note(std::string_view path, std::string_view option)
+{
+    for (const auto& n : option_notes())
+        if (n.path == path && n.option == option) return n.text;
+    return {};
+}
+
+const std::vector<HintRule>& hint_rules()
+{
+    static const std::vector<HintRule> rules = {
+        {"", "--tenant", ValueHint::tenant},
+        {"", "--context", ValueHint::context},
+        {"get", "kind", ValueHint::kind},
+        {"get", "names", ValueHint::object},
+        {"describe", "kind", ValueHint::kind},
+        {"describe", "name", ValueHint::object},
+        {"delete", "kind", ValueHint::kind},
+        {"delete", "names", ValueHint::object},
+        {"tenant tree", "root", ValueHint::tenant},
+        {"device move", "names", ValueHint::device},
+        {"device decommission", "names", ValueHint::device},
+        {"config set-context", "name", ValueHint::context},
+        {"config set-context", "--tenant", ValueHint::tenant},
+        {"config use-context", "name", ValueHint::context},
+    };
+    return rules;
+}
+
+namespace {
+
+bool has_option(const CommandSpec& c, std::string_view option)
+{
+    for (const auto* list : {&c.options, &c.positionals})
+        for (const auto& o : *list)
+            if (o.main_name() == option) return true;
+    return false;
+}
+
+} // namespace
+
+std::vector<std::string> stale_entries(const CommandSpec& root)
+{
+    std::vector<std::string> out;
+    for (const auto& p : prose())
+        if (!root.find(std::string(p.path)))
+            out.push_back(fmt::format("cmd/help_text.cpp: prose for \"{}\", which is no command", p.path));
+    auto check = [&](std::string_view what, std::string_view path, std::string_view option) {
+        const CommandSpec* c = root.find(std::string(path));
+        if (!c || !has_option(*c, option))
+            out.push_back(fmt::format("cmd/help_text.cpp: {} for \"{}\" of \"{}\", which has no such option", what,
+                                      option, path));
+    };
+    for (const auto& n : option_notes()) check("note", n.path, n.option);
+    for (const auto& h : hint_rules()) check("hint", h.path, h.option);
+    return out;
+}
+
+} // namespace fleet::cli::help
