@@ -12,6 +12,7 @@
 #include <libssh/callbacks.h>
 #include <libssh/libssh.h>
 #include <libssh/sftp.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -106,6 +107,66 @@ std::string duration_text(milliseconds d)
     if (d.count() % 1000 == 0) return fmt::format("{}s", d.count() / 1000);
     return fmt::format("{}ms", d.count());
 }
+
+/// Unblocks a job stuck in a blocking libssh call: once its deadline passes without being moved
+/// on by arm(), it shuts the session's socket down, so that the call returns with an error.
+class Watchdog {
+public:
+    Watchdog() : m_thread([this] { watch(); }) {}
+    ~Watchdog()
+    {
+        {
+            std::lock_guard lock(m_mutex);
+            m_stop = true;
+        }
+        m_changed.notify_one();
+        m_thread.join();
+    }
+    Watchdog(const Watchdog&) = delete;
+    Watchdog& operator=(const Watchdog&) = delete;
+
+    /// Shuts socket down at deadline unless armed again before.
+    void arm(int socket, Clock::time_point deadline)
+    {
+        std::lock_guard lock(m_mutex);
+        m_socket = socket;
+        m_deadline = deadline;
+        m_armed = true;
+        m_changed.notify_one();
+    }
+    /// True when it shut the socket down.
+    bool fired()
+    {
+        std::lock_guard lock(m_mutex);
+        return m_fired;
+    }
+
+private:
+    void watch()
+    {
+        std::unique_lock lock(m_mutex);
+        while (!m_stop) {
+            if (!m_armed) {
+                m_changed.wait(lock);
+            } else if (Clock::now() >= m_deadline) {
+                ::shutdown(m_socket, SHUT_RDWR);
+                m_fired = true;
+                m_armed = false;
+            } else {
+                m_changed.wait_until(lock, m_deadline);
+            }
+        }
+    }
+
+    std::mutex m_mutex;
+    std::condition_variable m_changed;
+    int m_socket = -1;
+    Clock::time_point m_deadline;
+    bool m_armed = false;
+    bool m_fired = false;
+    bool m_stop = false;
+    std::thread m_thread;  // last: starts once the rest is initialized
+};
 
 /// One job on one device.
 class Job {
@@ -290,11 +351,22 @@ private:
         struct stat st {};
         if (fd.fd < 0 || fstat(fd.fd, &st) != 0)
             return fault(Failure::transfer, fmt::format("cannot read {}: {}", local, std::strerror(errno)));
+        const std::string& target = m_job.upload_path;
+        // libssh 0.10 waits for SFTP replies without a timeout: the watchdog ends a stalled upload.
+        Watchdog watchdog;
+        int socket = ssh_get_fd(m_session.get());
+        auto progress = [&] { watchdog.arm(socket, Clock::now() + m_job.connect_timeout); };
+        auto failed = [&](Failure failure, std::string cause) {
+            if (watchdog.fired())
+                return fault(Failure::timeout, fmt::format("the upload to {} stalled: no progress for {}", target,
+                                                           duration_text(m_job.connect_timeout)));
+            return fault(failure, std::move(cause));
+        };
+        progress();
 
         std::unique_ptr<sftp_session_struct, SftpFree> sftp(sftp_new(m_session.get()));
         if (!sftp || sftp_init(sftp.get()) != SSH_OK)
-            return fault(Failure::transfer, "the device offers no SFTP: " + error());
-        const std::string& target = m_job.upload_path;
+            return failed(Failure::transfer, "the device offers no SFTP: " + error());
         auto slash = target.rfind('/');
         std::string dir = slash == std::string::npos ? "" : target.substr(0, slash + 1);
         std::string base = slash == std::string::npos ? target : target.substr(slash + 1);
@@ -302,35 +374,36 @@ private:
 
         std::unique_ptr<sftp_file_struct, SftpFileClose> file(
             sftp_open(sftp.get(), temp.c_str(), O_WRONLY | O_CREAT | O_EXCL, st.st_mode & 0777));
-        if (!file) return fault(Failure::transfer, fmt::format("cannot create {}: {}", temp, sftp_error(sftp.get())));
-        auto abandon = [&](std::string cause) {
+        if (!file) return failed(Failure::transfer, fmt::format("cannot create {}: {}", temp, sftp_error(sftp.get())));
+        auto abandon = [&](Failure failure, std::string cause) {
             file.reset();
-            if (ssh_is_connected(m_session.get())) sftp_unlink(sftp.get(), temp.c_str());
-            return fault(Failure::transfer, std::move(cause));
+            if (ssh_is_connected(m_session.get()) && !watchdog.fired()) sftp_unlink(sftp.get(), temp.c_str());
+            return failed(failure, std::move(cause));
         };
         std::vector<char> buffer(chunk_size);
         std::uint64_t sent = 0;
         for (;;) {
-            if (m_cancel) {
-                file.reset();
-                sftp_unlink(sftp.get(), temp.c_str());
-                return fault(Failure::cancelled, fmt::format("cancelled during the upload to {}", target));
-            }
+            if (m_cancel) return abandon(Failure::cancelled, fmt::format("cancelled during the upload to {}", target));
             ssize_t n = ::read(fd.fd, buffer.data(), buffer.size());
-            if (n < 0) return abandon(fmt::format("cannot read {}: {}", local, std::strerror(errno)));
+            if (n < 0) return abandon(Failure::transfer, fmt::format("cannot read {}: {}", local, std::strerror(errno)));
             if (n == 0) break;
             for (ssize_t off = 0; off < n;) {
                 ssize_t w = sftp_write(file.get(), buffer.data() + off, static_cast<std::size_t>(n - off));
                 if (w <= 0)
-                    return abandon(fmt::format("upload to {} broke after {} of {} bytes: {}", target, sent,
-                                               st.st_size, sftp_error(sftp.get())));
+                    return abandon(Failure::transfer, fmt::format("the upload to {} broke after {} of {} bytes: {}",
+                                                                  target, sent, st.st_size, sftp_error(sftp.get())));
                 off += w;
                 sent += static_cast<std::uint64_t>(w);
+                progress();
             }
         }
         if (sftp_close(file.release()) != SSH_OK)
-            return abandon(fmt::format("upload to {} failed when closing: {}", target, sftp_error(sftp.get())));
-        return rename_into_place(sftp.get(), temp, target);
+            return abandon(Failure::transfer,
+                           fmt::format("the upload to {} failed when closing: {}", target, sftp_error(sftp.get())));
+        progress();
+        Step renamed = rename_into_place(sftp.get(), temp, target);
+        if (!renamed) return failed(renamed.error().failure, renamed.error().cause);
+        return renamed;
     }
 
     /// SFTPv3 rename refuses an existing target and libssh 0.10 cannot send posix-rename, so an
