@@ -30,8 +30,8 @@ struct SshJob {
     std::string upload_file;   ///< local file to copy first; empty: none
     std::string upload_path;   ///< final remote path; written to a temporary name in the same directory, then renamed
     std::string command;       ///< remote command run after the upload; empty: none
-    std::chrono::milliseconds connect_timeout{10000};
-    std::chrono::milliseconds command_timeout{300000};
+    std::chrono::milliseconds connect_timeout{10000};  ///< also bounds each blocking protocol step
+    std::chrono::milliseconds command_timeout{300000}; ///< the command's run time; an upload may not stall longer
 };
 
 /// Runs SSH jobs with bounded parallelism: at most max_parallel sessions at once.

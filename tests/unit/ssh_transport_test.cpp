@@ -294,7 +294,7 @@ TEST_CASE("SSH: a device that drops mid-upload is a transfer failure and leaves 
     CHECK_FALSE(fs::exists(server.dir() / "ran"));
 }
 
-TEST_CASE("SSH: an upload to a device that stops answering ends when no progress was made for the connect timeout",
+TEST_CASE("SSH: an upload to a device that stops answering ends when no progress was made for the command timeout",
           "[ssh]")
 {
     ScopedHome home;
@@ -304,7 +304,7 @@ TEST_CASE("SSH: an upload to a device that stops answering ends when no progress
     auto job = job_for(server, known);
     job.upload_file = local.write("small.bin", "data").string();
     job.upload_path = (server.dir() / "small.bin").string();
-    job.connect_timeout = std::chrono::milliseconds(800);
+    job.command_timeout = std::chrono::milliseconds(800);
     auto start = Clock::now();
     auto out = run_one(job);
     CHECK(out.failure == Failure::timeout);
