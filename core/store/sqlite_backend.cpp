@@ -578,6 +578,26 @@ Result<std::map<std::pair<std::string, std::string>, DeviceStatus>> SqliteBacken
     return out;
 }
 
+Result<void> SqliteBackend::record_check(const std::string& tenant, const std::string& name, bool reachable,
+                                         const std::string& seen_at,
+                                         const std::optional<std::string>& reported_version)
+{
+    Statement& st = prepare(
+        "INSERT INTO device_status (tenant, name, reported_version, last_seen, reachable) "
+        "VALUES (?1, ?2, coalesce(?5, ''), ?4, ?3) ON CONFLICT (tenant, name) DO UPDATE SET "
+        "reachable = excluded.reachable, "
+        "last_seen = CASE WHEN ?4 <> '' THEN ?4 ELSE last_seen END, "
+        "reported_version = coalesce(?5, reported_version)");
+    ResetGuard guard{[&] { st.reset(); }};
+    st.bind(1, tenant).bind(2, name).bind(3, std::int64_t{reachable}).bind(4, seen_at);
+    if (reported_version)
+        st.bind(5, *reported_version);
+    else
+        st.bind_null(5);
+    if (st.step() != SQLITE_DONE) return std::unexpected(db_error("cannot record the status of device " + name));
+    return {};
+}
+
 Result<void> SqliteBackend::move_device_status(const std::string& from, const std::string& name,
                                                const std::string& to)
 {

@@ -46,6 +46,9 @@ public:
     util::Result<std::int64_t> object_count(const std::string& tenant) override;
     util::Result<std::map<std::pair<std::string, std::string>, DeviceStatus>> device_status(
         const std::string* tenant) override;
+    util::Result<void> record_check(const std::string& tenant, const std::string& name, bool reachable,
+                                    const std::string& seen_at,
+                                    const std::optional<std::string>& reported_version) override;
     util::Result<void> move_device_status(const std::string& from, const std::string& name,
                                           const std::string& to) override;
     util::Result<std::optional<std::string>> meta(const std::string& key) override;
