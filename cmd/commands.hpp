@@ -17,6 +17,7 @@ void setup_tenant(Context& ctx);
 void setup_device(Context& ctx);
 void setup_audit(Context& ctx);
 void setup_config(Context& ctx);
+void setup_rollout(Context& ctx);
 void setup_version(Context& ctx);
 
 /// Builds the whole command line interface into root.
