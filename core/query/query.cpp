@@ -89,6 +89,20 @@ Result<std::size_t> for_each(store::Store& store, const ListRequest& request,
             if (!members) return std::unexpected(members.error());
             return json{{"devices", members->size()}, {"members", *members}};
         }
+        case model::Kind::rollout: {
+            auto run = store.rollout_run(o.resource.tenant, o.resource.name);
+            if (!run) return std::unexpected(run.error());
+            if (!*run) return json{{"state", "not started"}};
+            auto devices = store.rollout_devices(o.resource.tenant, o.resource.name);
+            if (!devices) return std::unexpected(devices.error());
+            std::map<std::string, std::size_t> counts;
+            for (const auto& d : *devices) ++counts[d.state];
+            json status = {{"state", (*run)->state}, {"targets", devices->size() - counts["skipped"]},
+                           {"succeeded", counts["succeeded"]}, {"failed", counts["failed"]},
+                           {"skipped", counts["skipped"]}, {"startedAt", (*run)->started_at}};
+            if (!(*run)->reason.empty()) status["reason"] = (*run)->reason;
+            return status;
+        }
         default: return json::object();
         }
     };
