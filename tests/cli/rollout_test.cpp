@@ -7,6 +7,7 @@
 
 #include <chrono>
 #include <fstream>
+#include <set>
 #include <thread>
 
 #include "tests/support/background.hpp"
@@ -238,4 +239,75 @@ TEST_CASE("a hanging device times out without holding up the others", "[rollout]
     for (const char* d : {"h1", "h2", "h3", "h4"}) CHECK(states[d] == "succeeded");
     for (const auto& d : status["devices"])
         if (d["device"] == "aslow") CHECK(contains(d["reason"].get<std::string>(), "timeout"));
+}
+
+namespace {
+
+/// `fleetadm rollout run up` of a site, started in the background with plain progress lines.
+test::BackgroundProcess start_runner(const SshSite& site)
+{
+    return test::BackgroundProcess(FLEETADM_BIN, {"--state", site.fleet.state().string(), "rollout", "run", "up"},
+                                   {{"HOME", site.fleet.dir().path().string()}});
+}
+
+} // namespace
+
+TEST_CASE("kill -9 of the runner, then run again: every device ends succeeded, none installed twice",
+          "[rollout][ssh]")
+{
+    std::vector<std::string> devices;
+    for (int i = 1; i <= 8; ++i) devices.push_back(fmt::format("k{}", i));
+    SshSite site(devices);
+    site.rollout(R"({maxParallel: 1})", "sleep 0.2;");
+    std::set<std::string> done_before;
+    {
+        auto runner = start_runner(site);
+        runner.wait_for_line("device/k3 succeeded", std::chrono::seconds(60));
+        runner.kill(SIGKILL);
+        CHECK(runner.wait() == -SIGKILL);
+        for (const auto& [device, state] : device_states(site.status()))
+            if (state == "succeeded") done_before.insert(device);
+    }
+    REQUIRE(done_before.size() >= 3);
+    REQUIRE(done_before.size() < devices.size());
+    // The dead runner's lease is taken over at once: its process is gone.
+    auto resumed = site.fleet({"rollout", "run", "up"});
+    INFO(resumed.out << resumed.err);
+    CHECK(resumed.exit_code == 0);
+    for (const auto& [device, state] : device_states(site.status())) CHECK(state == "succeeded");
+    for (const auto& d : done_before) {
+        INFO(d);
+        CHECK(site.installs(d) == 1);
+    }
+}
+
+TEST_CASE("pause from a second shell stops new dispatches within a second; in-flight devices finish",
+          "[rollout][ssh]")
+{
+    std::vector<std::string> devices;
+    for (int i = 1; i <= 12; ++i) devices.push_back(fmt::format("p{:02}", i));
+    SshSite site(devices);
+    site.rollout(R"({maxParallel: 2})", "sleep 0.4;");
+    auto runner = start_runner(site);
+    runner.wait_for_line("device/p02 succeeded", std::chrono::seconds(60));
+    auto paused = site.fleet({"rollout", "pause", "up"});
+    auto paused_at = std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+    REQUIRE(paused.exit_code == 0);
+    CHECK(runner.wait() == 0);  // a pause asked for is a clean stop
+    std::istringstream starts(slurp(site.devdir / "starts"));
+    std::size_t late = 0, total = 0;
+    for (double t; starts >> t; ++total)
+        if (t > paused_at + 1.0) ++late;
+    CHECK(late == 0);
+    CHECK(total < devices.size());
+    auto status = site.status();
+    CHECK(status["state"] == "paused");
+    for (const auto& [device, state] : device_states(status))
+        CHECK((state == "succeeded" || state == "pending"));  // nothing left half-way
+    // resume + run finishes the rest.
+    REQUIRE(site.fleet({"rollout", "resume", "up"}).exit_code == 0);
+    auto rest = site.fleet({"rollout", "run", "up"});
+    INFO(rest.err);
+    CHECK(rest.exit_code == 0);
+    for (const auto& d : devices) CHECK(site.installs(d) == 1);
 }
