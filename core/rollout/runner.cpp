@@ -370,6 +370,8 @@ private:
 
 Result<void> Runner::start_step(RolloutDevice& d, Step::Kind kind)
 {
+    // Interrupted: no next step. The device keeps its state; the next run picks it up from there.
+    if (m_ending == Ending::interrupted) return {};
     const auto& rspec = m_l.rollout.resource.spec;
     auto dev_it = m_devices.find(d.device);
     if (dev_it == m_devices.end()) {
