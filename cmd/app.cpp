@@ -38,6 +38,7 @@ void setup_all(Context& ctx)
     setup_tenant(ctx);
     setup_device(ctx);
     setup_rollout(ctx);
+    setup_exec(ctx);
     setup_audit(ctx);
     setup_config(ctx);
     setup_version(ctx);

@@ -15,6 +15,7 @@ void setup_describe(Context& ctx);
 void setup_delete(Context& ctx);
 void setup_tenant(Context& ctx);
 void setup_device(Context& ctx);
+void setup_exec(Context& ctx);
 void setup_audit(Context& ctx);
 void setup_config(Context& ctx);
 void setup_rollout(Context& ctx);

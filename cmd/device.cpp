@@ -1,4 +1,4 @@
-// fleetadm device enroll|move|decommission: bulk enrollment and the life of a device.
+// fleetadm device enroll|move|decommission|check: bulk enrollment, the life of a device, reaching it.
 #include <fmt/format.h>
 
 #include <iostream>
@@ -7,6 +7,8 @@
 #include "cmd/input.hpp"
 #include "core/apply/device_ops.hpp"
 #include "core/apply/run.hpp"
+#include "core/remote/remote.hpp"
+#include "core/util/duration.hpp"
 
 namespace fleet::cli {
 
@@ -24,6 +26,59 @@ struct MoveOptions {
     std::string to;
     bool dry_run = false;
 };
+
+struct CheckOptions {
+    std::vector<std::string> names;
+    std::string selector;
+    std::string timeout = "30s";
+    std::size_t max_parallel = 32;
+};
+
+/// "acme/hvac-1: reachable, version 2.1.0" and the like.
+std::string check_line(const remote::DeviceResult& r)
+{
+    std::string line = r.tenant + "/" + r.device + ": ";
+    const auto& o = r.outcome;
+    if (r.skipped) return line + o.message;
+    if (o.ok()) return line + "reachable" + (r.version ? ", version " + *r.version : "");
+    if (r.reached) return line + "reachable; version probe failed: " + o.message;
+    return line + transport::failure_name(o.failure) + ": " + o.message;
+}
+
+Outcome run_check(const CheckOptions& opts, const Globals& g)
+{
+    auto timeout = util::parse_duration(opts.timeout);
+    if (!timeout) return std::unexpected(timeout.error());
+    auto store = open_store(g);
+    if (!store) return std::unexpected(store.error());
+    auto targets = remote::resolve(**store, {g.default_tenant(), opts.names, opts.selector, ""});
+    if (!targets) return std::unexpected(targets.error());
+    if (targets->empty()) {
+        if (!g.quiet) std::cerr << "No matching devices.\n";
+        return util::exit_ok;
+    }
+    remote::RunOptions run;
+    run.timeout = *timeout;
+    run.connect_timeout = std::min<std::chrono::milliseconds>(*timeout, std::chrono::seconds(10));
+    run.max_parallel = opts.max_parallel;
+    auto results = remote::check(*targets, run, [&](const remote::DeviceResult& r) {
+        if (g.format() == Format::json) {
+            nlohmann::json line{{"device", r.device},
+                                {"tenant", r.tenant},
+                                {"result", r.skipped ? "skipped" : transport::failure_name(r.outcome.failure)},
+                                {"reachable", r.skipped ? nlohmann::json(nullptr) : nlohmann::json(r.reached)},
+                                {"version", r.version ? nlohmann::json(*r.version) : nlohmann::json(nullptr)},
+                                {"elapsedMs", r.outcome.elapsed.count()},
+                                {"message", r.outcome.message}};
+            std::cout << line.dump() << std::endl;
+        } else if (!g.quiet) {
+            std::cout << check_line(r) << std::endl;
+        }
+    });
+    if (auto recorded = remote::record_checks(**store, results); !recorded) return std::unexpected(recorded.error());
+    bool clean = std::all_of(results.begin(), results.end(), [](const auto& r) { return r.skipped || r.outcome.ok(); });
+    return clean ? util::exit_ok : util::exit_non_clean;
+}
 
 input::Format parse_format(const std::string& text)
 {
@@ -89,7 +144,7 @@ Outcome print_lines(const util::Result<std::vector<std::string>>& lines, const G
 
 void setup_device(Context& ctx)
 {
-    auto* cmd = ctx.root.add_subcommand("device", "Enroll, move and decommission devices");
+    auto* cmd = ctx.root.add_subcommand("device", "Enroll, move, decommission and check devices");
     cmd->require_subcommand(1);
 
     auto enroll = std::make_shared<EnrollOptions>();
@@ -132,6 +187,20 @@ void setup_device(Context& ctx)
                 retire->dry_run);
         };
     });
+
+    auto check = std::make_shared<CheckOptions>();
+    auto* c = cmd->add_subcommand("check", "Reach devices, run their version probe, record reachability and version");
+    c->add_option("names", check->names, "Devices to check; default: all (of --tenant, else every visible tenant)");
+    c->add_option("-l,--selector", check->selector, "Only devices whose labels match")->type_name("SELECTOR");
+    c->add_option("--timeout", check->timeout, "Time the version probe may run on each device")
+        ->type_name("DURATION")
+        ->capture_default_str();
+    c->add_option("--max-parallel", check->max_parallel, "Devices reached at once")
+        ->check(CLI::Range(1, 1024))
+        ->capture_default_str();
+    c->footer("Needs operator on each device's tenant (it records status). Exit 1 when any device was not "
+              "reached or its probe failed.");
+    c->callback([check, &ctx] { ctx.runner = [check, &g = ctx.globals] { return run_check(*check, g); }; });
 }
 
 } // namespace fleet::cli

@@ -503,7 +503,7 @@ Result<void> Runner::fail_attempt(RolloutDevice& d, const std::string& what, con
         st.last_rollout = rollout + ": failed";
         if (o.failure == transport::Failure::unreachable) st.reachable = false;
         if (auto w = m_store.set_device_status(d.tenant, d.device, st); !w) return w;
-        return m_store.record(d.tenant, "rollout-device-failed", "device/" + d.device,
+        return m_store.record_event(d.tenant, "rollout-device-failed", "device/" + d.device,
                               fmt::format("rollout {}: {}", rollout, transport::failure_name(o.failure)));
     });
 }
@@ -544,7 +544,7 @@ Result<void> Runner::finish(Done done)
         st.reachable = true;
         st.last_rollout = rollout + ": succeeded";
         if (auto w = m_store.set_device_status(d.tenant, d.device, st); !w) return w;
-        return m_store.record(d.tenant, "rollout-device-succeeded", "device/" + d.device,
+        return m_store.record_event(d.tenant, "rollout-device-succeeded", "device/" + d.device,
                               fmt::format("rollout {}: installed version {}", rollout, m_run.artifact_version));
     });
 }
@@ -613,7 +613,7 @@ Result<void> Runner::advance_phase(bool& stop)
         auto w = write(m_store, [&]() -> Result<void> {
             m_run.updated_at = model::now_utc();
             if (auto r = m_store.put_rollout_run(m_run); !r) return r;
-            return m_store.record(m_run.tenant, "rollout-completed", "rollout/" + m_run.name, m_run.reason);
+            return m_store.record_event(m_run.tenant, "rollout-completed", "rollout/" + m_run.name, m_run.reason);
         });
         if (!w) return w;
         emit({"completed", "", "", "", m_run.reason});
@@ -658,7 +658,7 @@ Result<void> Runner::advance_phase(bool& stop)
         if (auto r = m_store.put_rollout_run(m_run); !r) return r;
         std::string summary = last ? fmt::format("completed; {}", m_run.reason.empty() ? "all devices succeeded" : m_run.reason)
                                    : fmt::format("phase {} done", phase.name);
-        return m_store.record(m_run.tenant, last ? "rollout-completed" : "rollout-phase-done",
+        return m_store.record_event(m_run.tenant, last ? "rollout-completed" : "rollout-phase-done",
                               "rollout/" + m_run.name, summary);
     });
     if (!w) return w;
@@ -745,7 +745,7 @@ Result<Ending> Runner::go()
                 auto w = write(m_store, [&]() -> Result<void> {
                     m_run.updated_at = model::now_utc();
                     if (auto r = m_store.put_rollout_run(m_run); !r) return r;
-                    return m_store.record(m_run.tenant, abort ? "rollout-aborted" : "rollout-paused",
+                    return m_store.record_event(m_run.tenant, abort ? "rollout-aborted" : "rollout-paused",
                                           "rollout/" + m_run.name, m_run.reason);
                 });
                 if (!w) return std::unexpected(w.error());
@@ -860,7 +860,7 @@ Result<Ending> run(store::Store& store, const std::string& tenant, const std::st
                 if (auto w = store.put_rollout_device(d); !w) return w;
             std::size_t eligible = eligible_count(devices);
             auto phases = make_phases(loaded.strategy, eligible);
-            if (auto w = store.record(tenant, "rollout-started", "rollout/" + name,
+            if (auto w = store.record_event(tenant, "rollout-started", "rollout/" + name,
                                       fmt::format("artifact {} version {}: {} target(s), {} skipped, {} phase(s)",
                                                   loaded.artifact.resource.name, run.artifact_version, eligible,
                                                   devices.size() - eligible, phases.size()));
@@ -974,7 +974,7 @@ Result<std::string> control(store::Store& store, const std::string& tenant, cons
         run.updated_at = model::now_utc();
         if (auto w = store.put_rollout_run(run); !w) return w;
         const char* done = action == "pause" ? "paused" : action == "resume" ? "resumed" : action == "abort" ? "aborted" : "retried";
-        return store.record(tenant, std::string("rollout-") + done, "rollout/" + name,
+        return store.record_event(tenant, std::string("rollout-") + done, "rollout/" + name,
                             summary.empty() ? run.reason.empty() ? action + " by " + user : run.reason : summary);
     });
     if (!r) return std::unexpected(r.error());

@@ -133,6 +133,11 @@ public:
     /// Status of the devices of one tenant (or all, when tenant is null), keyed by (tenant, name).
     virtual util::Result<std::map<std::pair<std::string, std::string>, DeviceStatus>> device_status(
         const std::string* tenant) = 0;
+    /// Records what reaching a device found: reachable, when it was seen (kept when empty) and the
+    /// version it reported (kept when nullopt); its last rollout is left as it is.
+    virtual util::Result<void> record_check(const std::string& tenant, const std::string& name, bool reachable,
+                                            const std::string& seen_at,
+                                            const std::optional<std::string>& reported_version) = 0;
     /// Moves a device's status with the device to another tenant.
     virtual util::Result<void> move_device_status(const std::string& from, const std::string& name,
                                                   const std::string& to) = 0;

@@ -594,6 +594,22 @@ Result<void> SqliteBackend::set_device_status(const std::string& tenant, const s
     else
         st.bind_null(5);
     st.bind(6, status.last_rollout);
+Result<void> SqliteBackend::record_check(const std::string& tenant, const std::string& name, bool reachable,
+                                         const std::string& seen_at,
+                                         const std::optional<std::string>& reported_version)
+{
+    Statement& st = prepare(
+        "INSERT INTO device_status (tenant, name, reported_version, last_seen, reachable) "
+        "VALUES (?1, ?2, coalesce(?5, ''), ?4, ?3) ON CONFLICT (tenant, name) DO UPDATE SET "
+        "reachable = excluded.reachable, "
+        "last_seen = CASE WHEN ?4 <> '' THEN ?4 ELSE last_seen END, "
+        "reported_version = coalesce(?5, reported_version)");
+    ResetGuard guard{[&] { st.reset(); }};
+    st.bind(1, tenant).bind(2, name).bind(3, std::int64_t{reachable}).bind(4, seen_at);
+    if (reported_version)
+        st.bind(5, *reported_version);
+    else
+        st.bind_null(5);
     if (st.step() != SQLITE_DONE) return std::unexpected(db_error("cannot record the status of device " + name));
     return {};
 }

@@ -53,6 +53,9 @@ public:
     util::Result<std::vector<std::string>> active_rollouts_of(const std::string& tenant,
                                                               const std::string& device) override;
     util::Result<void> remove_rollout_runtime(const std::string& tenant, const std::string& name) override;
+    util::Result<void> record_check(const std::string& tenant, const std::string& name, bool reachable,
+                                    const std::string& seen_at,
+                                    const std::optional<std::string>& reported_version) override;
     util::Result<void> move_device_status(const std::string& from, const std::string& name,
                                           const std::string& to) override;
     util::Result<std::optional<std::string>> meta(const std::string& key) override;

@@ -309,18 +309,27 @@ Result<std::vector<std::string>> Store::active_rollouts_of(const std::string& te
     return m_backend->active_rollouts_of(tenant, device);
 }
 
-Result<void> Store::record(const std::string& tenant, const std::string& action, const std::string& object,
-                           const std::string& summary)
-{
-    if (auto r = authorize(Action::write, tenant); !r) return r;
-    m_dirty = true;
-    return m_backend->append_audit(AuditEntry{0, model::now_utc(), m_caller.user, tenant, action, object, summary, "", ""});
-}
-
 std::string Store::artifact_dir(const std::string& tenant) const
 {
     namespace fs = std::filesystem;
     return (fs::absolute(m_location).parent_path() / "artifacts" / tenant).string();
+}
+
+Result<void> Store::permit(Action action, const std::string& tenant) { return authorize(action, tenant); }
+
+Result<void> Store::record_check(const std::string& tenant, const std::string& device, bool reachable,
+                                 const std::string& seen_at, const std::optional<std::string>& reported_version)
+{
+    if (auto r = authorize(Action::write, tenant); !r) return r;
+    return m_backend->record_check(tenant, device, reachable, seen_at, reported_version);
+}
+
+Result<void> Store::record_event(const std::string& tenant, const std::string& action, const std::string& object,
+                                 const std::string& summary)
+{
+    if (auto r = authorize(Action::write, tenant); !r) return r;
+    m_dirty = true;
+    return m_backend->append_audit(AuditEntry{0, model::now_utc(), m_caller.user, tenant, action, object, summary, "", ""});
 }
 
 Result<void> Store::move_device(const model::Object& device, const std::string& to)

@@ -95,6 +95,19 @@ public:
     /// Status of the devices the caller can see, of one tenant when tenant is given.
     util::Result<std::map<std::pair<std::string, std::string>, DeviceStatus>> device_status(
         const std::string* tenant = nullptr);
+    /// Checks, before anything is done, that the caller may do action in tenant: not_found for a
+    /// tenant the caller cannot see, permission denied for a visible one without the role.
+    util::Result<void> permit(Action action, const std::string& tenant);
+    /// Records what reaching a device found (see Backend::record_check). Needs write on the device's
+    /// tenant. Not audited per device: it is an observation, not a change anyone made, and
+    /// `device check` appends one entry per tenant for the whole run (record_event). It does not
+    /// advance the store revision, so saved plans stay valid.
+    util::Result<void> record_check(const std::string& tenant, const std::string& device, bool reachable,
+                                    const std::string& seen_at, const std::optional<std::string>& reported_version);
+    /// Appends an entry to a tenant's audit log for something done to its devices rather than to
+    /// its objects (exec, device check). Needs write on tenant; does not advance the revision.
+    util::Result<void> record_event(const std::string& tenant, const std::string& action, const std::string& object,
+                                    const std::string& summary);
     /// Moves a device (with its status) to another tenant; audited in both tenants.
     util::Result<void> move_device(const model::Object& device, const std::string& to);
     /// Replaces what fleetadm last learned about a device (reaching it is a write on its tenant).
@@ -109,9 +122,6 @@ public:
     util::Result<void> put_rollout_device(const RolloutDevice& device);
     /// Other running or paused rollouts in which a device has not finished.
     util::Result<std::vector<std::string>> active_rollouts_of(const std::string& tenant, const std::string& device);
-    /// Appends an event (a rollout action, a device result) to a tenant's audit log.
-    util::Result<void> record(const std::string& tenant, const std::string& action, const std::string& object,
-                              const std::string& summary);
     /// Directory holding a tenant's artifacts, addressed by SHA-256: beside the store file.
     std::string artifact_dir(const std::string& tenant) const;
 

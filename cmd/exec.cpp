@@ -1,0 +1,153 @@
+// fleetadm exec: run a command (after an optional upload) on matching devices over SSH, in parallel.
+#include <fmt/format.h>
+
+#include <filesystem>
+#include <iostream>
+
+#include "cmd/commands.hpp"
+#include "cmd/output.hpp"
+#include "core/remote/remote.hpp"
+#include "core/util/duration.hpp"
+
+namespace fleet::cli {
+
+namespace {
+
+struct ExecOptions {
+    std::string selector;
+    std::string group;
+    std::string timeout = "5m";
+    std::string connect_timeout = "10s";
+    std::size_t max_parallel = 32;
+    std::string copy;
+    std::vector<std::string> command;
+};
+
+std::string last_line(const std::string& text)
+{
+    auto end = text.find_last_not_of("\r\n");
+    if (end == std::string::npos) return "";
+    auto start = text.rfind('\n', end);
+    return text.substr(start == std::string::npos ? 0 : start + 1, end - (start == std::string::npos ? 0 : start + 1) + 1);
+}
+
+/// The OUTPUT column: the last line of stdout; for a failed command the last line of stderr
+/// (else stdout); for a device never run on, why.
+std::string output_cell(const transport::Outcome& out)
+{
+    if (out.ok()) return last_line(out.stdout_tail);
+    if (out.failure == transport::Failure::remote || out.failure == transport::Failure::timeout) {
+        auto err = last_line(out.stderr_tail);
+        if (!err.empty()) return err;
+        if (auto line = last_line(out.stdout_tail); !line.empty()) return line;
+    }
+    return out.message;
+}
+
+nlohmann::json result_json(const remote::DeviceResult& r)
+{
+    const auto& o = r.outcome;
+    return {{"device", r.device},
+            {"tenant", r.tenant},
+            {"result", transport::failure_name(o.failure)},
+            {"exit", o.exit_status >= 0 ? nlohmann::json(o.exit_status) : nlohmann::json(nullptr)},
+            {"elapsedMs", o.elapsed.count()},
+            {"stdout", o.stdout_tail},
+            {"stderr", o.stderr_tail},
+            {"message", o.message}};
+}
+
+/// Splits LOCAL:REMOTE at its last colon; a REMOTE ending in / gets LOCAL's file name.
+util::Result<std::pair<std::string, std::string>> copy_paths(const std::string& spec)
+{
+    auto colon = spec.rfind(':');
+    if (colon == std::string::npos || colon == 0 || colon + 1 == spec.size())
+        return util::fail(util::ErrorKind::usage, fmt::format("--copy {}: expected LOCAL:REMOTE", spec));
+    std::string local = spec.substr(0, colon), remote = spec.substr(colon + 1);
+    std::error_code ec;
+    if (!std::filesystem::is_regular_file(local, ec))
+        return util::fail(util::ErrorKind::usage, fmt::format("--copy: {} is not a readable file", local));
+    if (remote.ends_with('/')) remote += std::filesystem::path(local).filename().string();
+    return std::pair{local, remote};
+}
+
+Outcome run_exec(const ExecOptions& opts, const Globals& g)
+{
+    remote::RunOptions run;
+    for (const auto& word : opts.command) run.command += (run.command.empty() ? "" : " ") + word;
+    if (!opts.copy.empty()) {
+        auto paths = copy_paths(opts.copy);
+        if (!paths) return std::unexpected(paths.error());
+        std::tie(run.copy_from, run.copy_to) = *paths;
+    }
+    if (run.command.empty() && run.copy_from.empty())
+        return util::fail(util::ErrorKind::usage, "nothing to do: give a command after --, or --copy LOCAL:REMOTE");
+    auto timeout = util::parse_duration(opts.timeout);
+    if (!timeout) return std::unexpected(timeout.error());
+    auto connect_timeout = util::parse_duration(opts.connect_timeout);
+    if (!connect_timeout) return std::unexpected(connect_timeout.error());
+    run.timeout = *timeout;
+    run.connect_timeout = *connect_timeout;
+    run.max_parallel = opts.max_parallel;
+
+    auto store = open_store(g);
+    if (!store) return std::unexpected(store.error());
+    auto targets = remote::resolve(**store, {g.default_tenant(), {}, opts.selector, opts.group});
+    if (!targets) return std::unexpected(targets.error());
+    if (targets->empty()) {
+        if (!g.quiet) std::cerr << "No matching devices.\n";
+        return util::exit_ok;
+    }
+    log_verbose(g, fmt::format("running on {} device(s), at most {} at once", targets->size(), run.max_parallel));
+
+    bool json = g.format() == Format::json;
+    auto results = remote::exec(*targets, run, [&](const remote::DeviceResult& r) {
+        if (json) std::cout << result_json(r).dump() << std::endl;  // one line per device as it finishes
+    });
+    if (!json) {
+        Table table({"DEVICE", "TENANT", "RESULT", "EXIT", "TIME", "OUTPUT"});
+        for (const auto& r : results) {
+            const auto& o = r.outcome;
+            table.add({r.device, r.tenant, transport::failure_name(o.failure),
+                       o.exit_status >= 0 ? std::to_string(o.exit_status) : "-",
+                       fmt::format("{:.1f}s", static_cast<double>(o.elapsed.count()) / 1000.0), output_cell(o)});
+        }
+        if (g.format() == Format::csv)
+            table.print_csv(std::cout);
+        else
+            table.print(std::cout);
+    }
+    std::cout.flush();
+    if (auto audited = remote::audit(**store, "exec", results); !audited) return std::unexpected(audited.error());
+    bool all_ok = std::all_of(results.begin(), results.end(), [](const auto& r) { return r.outcome.ok(); });
+    return all_ok ? util::exit_ok : util::exit_non_clean;
+}
+
+} // namespace
+
+void setup_exec(Context& ctx)
+{
+    auto opts = std::make_shared<ExecOptions>();
+    auto* cmd = ctx.root.add_subcommand("exec", "Run a command on matching devices over SSH, in parallel");
+    cmd->add_option("-l,--selector", opts->selector, "Only devices whose labels match")->type_name("SELECTOR");
+    cmd->add_option("--group", opts->group, "Only the members of this device group")->type_name("GROUP");
+    cmd->add_option("--timeout", opts->timeout, "Time the command may run on each device")
+        ->type_name("DURATION")
+        ->capture_default_str();
+    cmd->add_option("--connect-timeout", opts->connect_timeout, "Time to connect to each device")
+        ->type_name("DURATION")
+        ->capture_default_str();
+    cmd->add_option("--max-parallel", opts->max_parallel, "Devices reached at once")
+        ->check(CLI::Range(1, 1024))
+        ->capture_default_str();
+    cmd->add_option("--copy", opts->copy,
+                    "Upload a local file first (to a temporary name in REMOTE's directory, then renamed)")
+        ->type_name("LOCAL:REMOTE");
+    cmd->add_option("command", opts->command, "The command, after --; run by the device's login shell")
+        ->type_name("CMD");
+    cmd->footer("Devices: those of --tenant, else of every tenant you can see; needs operator on each device's "
+                "tenant. Exit 0 when every device succeeded, 1 when any failed.");
+    cmd->callback([opts, &ctx] { ctx.runner = [opts, &g = ctx.globals] { return run_exec(*opts, g); }; });
+}
+
+} // namespace fleet::cli

@@ -1,0 +1,265 @@
+#include "core/remote/remote.hpp"
+
+#include <fmt/format.h>
+
+#include <map>
+#include <mutex>
+#include <set>
+
+#include "core/model/selector.hpp"
+#include "core/query/query.hpp"
+
+namespace fleet::remote {
+
+using util::ErrorKind;
+using util::fail;
+using util::Result;
+
+namespace {
+
+Result<std::vector<model::Object>> select_devices(store::Store& store, const Selection& selection,
+                                                  const model::Selector& selector)
+{
+    std::vector<model::Object> devices;
+    auto keep = [&](model::Object&& d) {
+        if (selector.matches(d.resource.labels)) devices.push_back(std::move(d));
+    };
+    const std::string* tenant = selection.tenant.empty() ? nullptr : &selection.tenant;
+    if (tenant) {
+        auto t = store.get(model::Kind::tenant, "", *tenant);
+        if (!t) return std::unexpected(t.error());
+        if (!*t) return fail(ErrorKind::not_found, fmt::format("tenant/{} not found", *tenant));
+    }
+    if (!selection.names.empty()) {
+        for (const auto& name : selection.names) {
+            auto d = store.resolve(model::Kind::device, name, selection.tenant);
+            if (!d) return std::unexpected(d.error());
+            keep(std::move(*d));
+        }
+        return devices;
+    }
+    if (!selection.group.empty()) {
+        auto group = store.resolve(model::Kind::device_group, selection.group, selection.tenant);
+        if (!group) return std::unexpected(group.error());
+        auto members = query::group_members(store, *group);
+        if (!members) return std::unexpected(members.error());
+        for (const auto& name : *members) {
+            auto d = store.get(model::Kind::device, group->resource.tenant, name);
+            if (!d) return std::unexpected(d.error());
+            if (*d) keep(std::move(**d));
+        }
+        return devices;
+    }
+    auto scanned = store.scan(model::Kind::device, tenant, keep);
+    if (!scanned) return std::unexpected(scanned.error());
+    return devices;
+}
+
+/// The target for a device: its endpoints, and its SSH credential looked up in its own tenant only.
+Result<Target> target_for(store::Store& store, const model::Object& device)
+{
+    const auto& r = device.resource;
+    Target t{r.tenant, r.name, std::nullopt, "", "", r.spec.value("versionProbe", "")};
+    if (auto http = r.spec.find("http"); http != r.spec.end()) t.http_url = http->value("url", "");
+    auto ssh = r.spec.find("ssh");
+    if (ssh == r.spec.end()) return t;
+    transport::SshEndpoint ep;
+    ep.device = r.name;
+    ep.host = ssh->value("host", "");
+    ep.port = ssh->value("port", 0);
+    ep.user = ssh->value("user", "");
+    if (auto name = ssh->value("credential", ""); !name.empty()) {
+        auto cred = store.get(model::Kind::credential, r.tenant, name);
+        if (!cred) return std::unexpected(cred.error());
+        if (!*cred)
+            t.ssh_problem = fmt::format("credential {} not found in tenant \"{}\"", name, r.tenant);
+        else
+            ep.credential = transport::credential_from((*cred)->resource);
+    }
+    t.ssh = std::move(ep);
+    return t;
+}
+
+transport::Outcome failed(transport::Failure failure, std::string message)
+{
+    transport::Outcome out;
+    out.failure = failure;
+    out.message = std::move(message);
+    return out;
+}
+
+/// True when the outcome shows that a session was established before whatever ended it.
+bool session_reached(const transport::Outcome& out)
+{
+    using transport::Failure;
+    return out.ok() || out.failure == Failure::remote || out.failure == Failure::timeout ||
+           out.failure == Failure::transfer;
+}
+
+/// Runs one SSH job per target (those make_job returns one for); the rest are finished at once
+/// with what prepare put into their result. finish completes a result on the worker thread.
+std::vector<DeviceResult> run(const std::vector<Target>& targets, const RunOptions& options,
+                              const std::function<std::optional<transport::SshJob>(const Target&, DeviceResult&)>& prepare,
+                              const std::function<void(const Target&, DeviceResult&)>& finish, const Report& report)
+{
+    std::vector<DeviceResult> results(targets.size());
+    std::mutex report_mutex;
+    auto deliver = [&](std::size_t i) {
+        finish(targets[i], results[i]);
+        std::lock_guard lock(report_mutex);
+        report(results[i]);
+    };
+    transport::SshPool pool(options.max_parallel);
+    for (std::size_t i = 0; i < targets.size(); ++i) {
+        results[i].tenant = targets[i].tenant;
+        results[i].device = targets[i].name;
+        auto job = prepare(targets[i], results[i]);
+        if (!job) {
+            deliver(i);
+            continue;
+        }
+        job->connect_timeout = options.connect_timeout;
+        job->command_timeout = options.timeout;
+        pool.submit(std::move(*job), [&, i](transport::Outcome out) {
+            results[i].outcome = std::move(out);
+            results[i].reached = session_reached(results[i].outcome);
+            deliver(i);
+        });
+    }
+    pool.wait();
+    return results;
+}
+
+/// A job for the target's SSH endpoint, or nullopt with the reason in result.
+std::optional<transport::SshJob> ssh_job(const Target& t, DeviceResult& result)
+{
+    if (!t.ssh) {
+        result.outcome = failed(transport::Failure::unreachable,
+                                fmt::format("{}: no ssh endpoint (spec.ssh is not set)", t.name));
+        return std::nullopt;
+    }
+    if (!t.ssh_problem.empty()) {
+        result.outcome = failed(transport::Failure::credential, fmt::format("{}: {}", t.name, t.ssh_problem));
+        return std::nullopt;
+    }
+    transport::SshJob job;
+    job.endpoint = *t.ssh;
+    return job;
+}
+
+std::string trimmed(const std::string& text)
+{
+    auto first = text.find_first_not_of(" \t\r\n");
+    if (first == std::string::npos) return "";
+    auto last = text.find_last_not_of(" \t\r\n");
+    return text.substr(first, last - first + 1);
+}
+
+/// "3 devices: 2 ok, 1 unreachable" for one tenant's results.
+std::map<std::string, std::string> summaries(const std::vector<DeviceResult>& results)
+{
+    std::map<std::string, std::map<std::string, int>> counts;
+    std::map<std::string, int> totals;
+    for (const auto& r : results) {
+        ++totals[r.tenant];
+        ++counts[r.tenant][r.skipped ? "skipped" : transport::failure_name(r.outcome.failure)];
+    }
+    std::map<std::string, std::string> out;
+    for (const auto& [tenant, by_result] : counts) {
+        std::string text = fmt::format("{} device{}:", totals[tenant], totals[tenant] == 1 ? "" : "s");
+        bool first = true;
+        for (const auto& [name, n] : by_result) {
+            text += fmt::format("{} {} {}", first ? "" : ",", n, name);
+            first = false;
+        }
+        out[tenant] = text;
+    }
+    return out;
+}
+
+} // namespace
+
+Result<std::vector<Target>> resolve(store::Store& store, const Selection& selection)
+{
+    auto selector = model::Selector::parse(selection.selector);
+    if (!selector) return std::unexpected(selector.error());
+    auto tx = store.begin(store::TxMode::read);
+    if (!tx) return std::unexpected(tx.error());
+    auto devices = select_devices(store, selection, *selector);
+    if (!devices) return std::unexpected(devices.error());
+    std::set<std::string> tenants;
+    for (const auto& d : *devices) tenants.insert(d.resource.tenant);
+    for (const auto& tenant : tenants)
+        if (auto allowed = store.permit(store::Action::write, tenant); !allowed) return std::unexpected(allowed.error());
+    std::vector<Target> targets;
+    targets.reserve(devices->size());
+    for (const auto& d : *devices) {
+        auto t = target_for(store, d);
+        if (!t) return std::unexpected(t.error());
+        targets.push_back(std::move(*t));
+    }
+    return targets;
+}
+
+std::vector<DeviceResult> exec(const std::vector<Target>& targets, const RunOptions& options, const Report& report)
+{
+    auto prepare = [&](const Target& t, DeviceResult& result) {
+        auto job = ssh_job(t, result);
+        if (job) {
+            job->upload_file = options.copy_from;
+            job->upload_path = options.copy_to;
+            job->command = options.command;
+        }
+        return job;
+    };
+    return run(targets, options, prepare, [](const Target&, DeviceResult&) {}, report);
+}
+
+std::vector<DeviceResult> check(const std::vector<Target>& targets, const RunOptions& options, const Report& report)
+{
+    auto prepare = [](const Target& t, DeviceResult& result) -> std::optional<transport::SshJob> {
+        if (!t.ssh && !t.http_url.empty()) {
+            // Dispatch point for HTTP-only devices: a GET of t.http_url on transport::HttpClient
+            // belongs here (its body's tail is the reported version). Until then they are skipped.
+            result.skipped = true;
+            result.outcome.message = "skipped (no ssh endpoint)";
+            return std::nullopt;
+        }
+        auto job = ssh_job(t, result);
+        if (job) job->command = t.version_probe;
+        return job;
+    };
+    auto finish = [](const Target& t, DeviceResult& result) {
+        if (t.version_probe.empty() || !result.outcome.ok()) return;
+        if (auto version = trimmed(result.outcome.stdout_tail); !version.empty()) result.version = version;
+    };
+    return run(targets, options, prepare, finish, report);
+}
+
+Result<void> audit(store::Store& store, const std::string& action, const std::vector<DeviceResult>& results)
+{
+    if (results.empty()) return {};
+    auto tx = store.begin(store::TxMode::write);
+    if (!tx) return std::unexpected(tx.error());
+    for (const auto& [tenant, summary] : summaries(results))
+        if (auto r = store.record_event(tenant, action, "devices", summary); !r) return r;
+    return tx->commit();
+}
+
+Result<void> record_checks(store::Store& store, const std::vector<DeviceResult>& results)
+{
+    if (results.empty()) return {};
+    auto tx = store.begin(store::TxMode::write);
+    if (!tx) return std::unexpected(tx.error());
+    std::string now = model::now_utc();
+    for (const auto& r : results) {
+        if (r.skipped) continue;
+        if (auto done = store.record_check(r.tenant, r.device, r.reached, r.reached ? now : "", r.version); !done)
+            return done;
+    }
+    for (const auto& [tenant, summary] : summaries(results))
+        if (auto r = store.record_event(tenant, "check", "devices", summary); !r) return r;
+    return tx->commit();
+}
+
+} // namespace fleet::remote

@@ -1,0 +1,81 @@
+#pragma once
+// Commands that reach devices (`exec`, `device check`): the target devices resolved through the
+// store with the caller's rights, each reached with a credential of its own tenant, and what
+// happened recorded afterwards (audit entries, device status) in one short write transaction,
+// never while devices run.
+
+#include <chrono>
+#include <cstddef>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/store/store.hpp"
+#include "core/transport/ssh.hpp"
+
+namespace fleet::remote {
+
+/// Which devices to reach.
+struct Selection {
+    std::string tenant;              ///< only this tenant's devices; empty: every visible tenant
+    std::vector<std::string> names;  ///< these devices (each must exist); empty: all, or the group's
+    std::string selector;            ///< label selector, applied to whatever the rest selects
+    std::string group;               ///< members of this device group; empty: none
+};
+
+/// A device and what reaching it needs.
+struct Target {
+    std::string tenant;
+    std::string name;
+    std::optional<transport::SshEndpoint> ssh;  ///< none: the device has no spec.ssh
+    std::string ssh_problem;                    ///< why spec.ssh cannot be used (its credential); empty: usable
+    std::string http_url;                       ///< spec.http.url; empty: none
+    std::string version_probe;                  ///< spec.versionProbe; empty: none
+};
+
+/// Resolves the selection among the devices the caller can see, in (tenant, name) order, and
+/// checks before anything runs that the caller holds operator on each of their tenants
+/// (permission denied otherwise). Devices of tenants the caller cannot see are never selected.
+util::Result<std::vector<Target>> resolve(store::Store& store, const Selection& selection);
+
+/// What happened on one device.
+struct DeviceResult {
+    std::string tenant;
+    std::string device;
+    transport::Outcome outcome;
+    bool skipped = false;                 ///< check: no transport to reach it with here
+    bool reached = false;                 ///< a session was established (connected and authenticated)
+    std::optional<std::string> version;   ///< check: the version probe's trimmed output
+};
+
+/// How to run on the devices.
+struct RunOptions {
+    std::string command;      ///< exec: remote command; empty: none
+    std::string copy_from;    ///< exec: local file uploaded first; empty: none
+    std::string copy_to;      ///< exec: its final remote path
+    std::chrono::milliseconds timeout{300000};         ///< per device, for the command
+    std::chrono::milliseconds connect_timeout{10000};  ///< per device
+    std::size_t max_parallel = 32;
+};
+
+/// Called once per device as it finishes, one call at a time.
+using Report = std::function<void(const DeviceResult&)>;
+
+/// Uploads and runs on every target in parallel; a device without an SSH endpoint fails with a
+/// message saying so. Returns the results in target order.
+std::vector<DeviceResult> exec(const std::vector<Target>& targets, const RunOptions& options, const Report& report);
+
+/// Reaches every target and runs its version probe when it has one (options.command is ignored).
+/// Devices with only an HTTP endpoint are skipped for now.
+std::vector<DeviceResult> check(const std::vector<Target>& targets, const RunOptions& options, const Report& report);
+
+/// Appends one audit entry per tenant with the number of devices and their results (never the
+/// command, which may hold secrets), in one write transaction.
+util::Result<void> audit(store::Store& store, const std::string& action, const std::vector<DeviceResult>& results);
+
+/// Records reachability, last seen and the reported version of checked devices, and one audit
+/// entry per tenant, in one write transaction. Skipped devices are left as they were.
+util::Result<void> record_checks(store::Store& store, const std::vector<DeviceResult>& results);
+
+} // namespace fleet::remote

@@ -1,0 +1,538 @@
+// One SSH job on libssh, step by step: configure (~/.ssh/config, then the device's own port,
+// user and known_hosts file), connect, check the host key against known_hosts under the
+// credential's policy, authenticate, upload, run. Each step either succeeds or ends the job
+// with a Failure and a message naming the device, host:port and cause, never key material.
+//
+// libssh calls here are blocking with the session's timeout (the connect timeout), except the
+// remote command, which is driven by ssh_event_dopoll in short slices so that its own deadline,
+// cancellation and keepalives are honoured.
+#include "core/transport/ssh.hpp"
+
+#include <fcntl.h>
+#include <libssh/callbacks.h>
+#include <libssh/libssh.h>
+#include <libssh/sftp.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cerrno>
+#include <condition_variable>
+#include <cstring>
+#include <deque>
+#include <expected>
+#include <filesystem>
+#include <mutex>
+#include <random>
+#include <thread>
+#include <vector>
+
+namespace fleet::transport {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+using std::chrono::milliseconds;
+
+/// How often an idle command's session sends a message, so that NATs keep it and a dead peer is noticed.
+constexpr milliseconds keepalive_interval{15000};
+/// Longest wait inside the command loop before looking at the deadline and cancellation again.
+constexpr milliseconds poll_slice{200};
+/// Upload chunk: read from disk and written over SFTP one at a time (never the whole file).
+constexpr std::size_t chunk_size = 32 * 1024;
+
+struct SessionFree {
+    void operator()(ssh_session s) const
+    {
+        ssh_disconnect(s);
+        ssh_free(s);
+    }
+};
+struct ChannelFree {
+    void operator()(ssh_channel c) const { ssh_channel_free(c); }
+};
+struct SftpFree {
+    void operator()(sftp_session s) const { sftp_free(s); }
+};
+struct SftpFileClose {
+    void operator()(sftp_file f) const { sftp_close(f); }
+};
+struct KeyFree {
+    void operator()(ssh_key k) const { ssh_key_free(k); }
+};
+struct EventFree {
+    void operator()(ssh_event e) const { ssh_event_free(e); }
+};
+/// A file descriptor closed on scope exit.
+struct Fd {
+    int fd;
+    ~Fd()
+    {
+        if (fd >= 0) ::close(fd);
+    }
+};
+
+/// Why a step ended the job.
+struct Fault {
+    Failure failure;
+    std::string cause;
+};
+using Step = std::expected<void, Fault>;
+
+Step fault(Failure failure, std::string cause) { return std::unexpected(Fault{failure, std::move(cause)}); }
+
+/// Serializes additions to known_hosts files, which several jobs may append to at once.
+std::mutex known_hosts_mutex;
+
+/// "'text'" for a POSIX shell.
+std::string shell_quote(const std::string& text)
+{
+    std::string out = "'";
+    for (char c : text) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
+    return out + "'";
+}
+
+std::string random_suffix()
+{
+    thread_local std::mt19937_64 rng{std::random_device{}()};
+    return fmt::format("{:012x}", rng() & 0xffffffffffffULL);
+}
+
+std::string duration_text(milliseconds d)
+{
+    if (d.count() % 1000 == 0) return fmt::format("{}s", d.count() / 1000);
+    return fmt::format("{}ms", d.count());
+}
+
+/// One job on one device.
+class Job {
+public:
+    Job(const SshJob& job, const std::atomic<bool>& cancel) : m_job(job), m_cancel(cancel) {}
+
+    Outcome run()
+    {
+        auto start = Clock::now();
+        Step step = configure();
+        if (step) step = checked(&Job::connect);
+        if (step) step = checked(&Job::verify_host);
+        if (step) step = checked(&Job::authenticate);
+        if (step && !m_job.upload_file.empty()) step = checked(&Job::upload);
+        if (step && !m_job.command.empty()) step = checked(&Job::run_command);
+        if (!step) {
+            m_out.failure = step.error().failure;
+            m_out.message = fmt::format("{} ({}): {}", m_job.endpoint.device, where(), step.error().cause);
+        }
+        m_out.elapsed = std::chrono::duration_cast<milliseconds>(Clock::now() - start);
+        return std::move(m_out);
+    }
+
+private:
+    Step checked(Step (Job::*next)())
+    {
+        if (m_cancel) return fault(Failure::cancelled, "cancelled");
+        return (this->*next)();
+    }
+
+    /// host:port as the session resolved them (after ~/.ssh/config).
+    std::string where() const
+    {
+        std::string host = m_job.endpoint.host;
+        unsigned int port = m_job.endpoint.port > 0 ? static_cast<unsigned int>(m_job.endpoint.port) : 22;
+        if (m_session) {
+            char* value = nullptr;
+            if (ssh_options_get(m_session.get(), SSH_OPTIONS_HOST, &value) == SSH_OK && value) {
+                host = value;
+                ssh_string_free_char(value);
+            }
+            ssh_options_get_port(m_session.get(), &port);
+        }
+        return fmt::format("{}:{}", host, port);
+    }
+
+    std::string error() const { return ssh_get_error(m_session.get()); }
+
+    Step configure()
+    {
+        const auto& ep = m_job.endpoint;
+        m_session.reset(ssh_new());
+        if (!m_session) return fault(Failure::unreachable, "cannot create an SSH session");
+        ssh_session s = m_session.get();
+        // libssh finds ~ through the password database; fleetadm follows $HOME like the rest of it.
+        std::string ssh_dir = expand_home("~/.ssh");
+        bool process_config = false;
+        int nodelay = 1;
+        ssh_options_set(s, SSH_OPTIONS_PROCESS_CONFIG, &process_config);  // only the file read below, never /etc
+        ssh_options_set(s, SSH_OPTIONS_SSH_DIR, ssh_dir.c_str());
+        if (ssh_options_set(s, SSH_OPTIONS_HOST, ep.host.c_str()) != SSH_OK)
+            return fault(Failure::unreachable, "invalid host name: " + error());
+        std::string config = ssh_dir + "/config";
+        std::error_code ec;
+        if (std::filesystem::exists(config, ec) && ssh_options_parse_config(s, config.c_str()) != SSH_OK)
+            return fault(Failure::unreachable, fmt::format("cannot read {}: {}", config, error()));
+        // The device's own settings win over the config file's.
+        if (ep.port > 0) {
+            auto port = static_cast<unsigned int>(ep.port);
+            ssh_options_set(s, SSH_OPTIONS_PORT, &port);
+        }
+        if (!ep.user.empty()) ssh_options_set(s, SSH_OPTIONS_USER, ep.user.c_str());
+        const auto& cred = ep.credential;
+        m_known_hosts = cred && !cred->known_hosts_file.empty() ? expand_home(cred->known_hosts_file)
+                                                                 : ssh_dir + "/known_hosts";
+        ssh_options_set(s, SSH_OPTIONS_KNOWNHOSTS, m_known_hosts.c_str());
+        if (cred && !cred->known_hosts_file.empty())  // the credential's file is the only source of trust
+            ssh_options_set(s, SSH_OPTIONS_GLOBAL_KNOWNHOSTS, m_known_hosts.c_str());
+        long seconds = static_cast<long>(m_job.connect_timeout.count() / 1000);
+        long usec = static_cast<long>(m_job.connect_timeout.count() % 1000) * 1000;
+        ssh_options_set(s, SSH_OPTIONS_TIMEOUT, &seconds);
+        ssh_options_set(s, SSH_OPTIONS_TIMEOUT_USEC, &usec);
+        ssh_options_set(s, SSH_OPTIONS_NODELAY, &nodelay);
+        return {};
+    }
+
+    Step connect()
+    {
+        if (ssh_connect(m_session.get()) != SSH_OK) return fault(Failure::unreachable, error());
+        return {};
+    }
+
+    Step verify_host()
+    {
+        ssh_session s = m_session.get();
+        bool accept_new = m_job.endpoint.credential && m_job.endpoint.credential->host_key_policy == "accept-new";
+        std::unique_lock lock(known_hosts_mutex, std::defer_lock);
+        if (accept_new) lock.lock();  // decide and record under one lock, so that two jobs agree
+        switch (ssh_session_is_known_server(s)) {
+        case SSH_KNOWN_HOSTS_OK: return {};
+        case SSH_KNOWN_HOSTS_CHANGED:
+        case SSH_KNOWN_HOSTS_OTHER:
+            return fault(Failure::host_key,
+                         fmt::format("host key changed: the server's key does not match the one recorded in {} "
+                                     "(refused; if the device was reinstalled, remove its old entry)",
+                                     m_known_hosts));
+        case SSH_KNOWN_HOSTS_UNKNOWN:
+        case SSH_KNOWN_HOSTS_NOT_FOUND:
+            if (!accept_new)
+                return fault(Failure::host_key,
+                             fmt::format("host key unknown: not in {} (hostKeyPolicy strict; add it there, or use "
+                                         "accept-new to record it on first contact)",
+                                         m_known_hosts));
+            if (ssh_session_update_known_hosts(s) != SSH_OK)
+                return fault(Failure::host_key, fmt::format("cannot record the host key in {}: {}", m_known_hosts, error()));
+            return {};
+        case SSH_KNOWN_HOSTS_ERROR: break;
+        }
+        return fault(Failure::host_key, fmt::format("cannot check the host key against {}: {}", m_known_hosts, error()));
+    }
+
+    Step authenticate()
+    {
+        ssh_session s = m_session.get();
+        const auto& cred = m_job.endpoint.credential;
+        int rc = SSH_AUTH_DENIED;
+        std::string how;
+        if (cred && cred->type == "ssh-key") {
+            auto text = read_secret(*cred, cred->private_key_file);
+            if (!text) return fault(Failure::credential, text.error().message);
+            ssh_key raw = nullptr;
+            int imported = ssh_pki_import_privkey_base64(text->c_str(), nullptr, nullptr, nullptr, &raw);
+            std::fill(text->begin(), text->end(), '\0');
+            std::unique_ptr<ssh_key_struct, KeyFree> key(raw);
+            if (imported != SSH_OK)
+                return fault(Failure::credential,
+                             fmt::format("credential {}: the private key cannot be read (not an unencrypted "
+                                         "OpenSSH or PEM private key)",
+                                         cred->name));
+            rc = ssh_userauth_publickey(s, nullptr, key.get());
+            how = fmt::format("the key of credential {}", cred->name);
+        } else if (cred && cred->type == "ssh-agent") {
+            const char* sock = std::getenv("SSH_AUTH_SOCK");
+            if (!sock || !*sock)
+                return fault(Failure::credential,
+                             fmt::format("credential {}: no ssh-agent (SSH_AUTH_SOCK is not set)", cred->name));
+            rc = ssh_userauth_agent(s, nullptr);
+            how = fmt::format("the ssh-agent keys (credential {})", cred->name);
+        } else if (cred) {
+            return fault(Failure::credential,
+                         fmt::format("credential {} has type {}; SSH needs ssh-key or ssh-agent", cred->name, cred->type));
+        } else {
+            rc = ssh_userauth_publickey_auto(s, nullptr, nullptr);
+            how = "the ssh-agent and default keys";
+        }
+        if (rc == SSH_AUTH_SUCCESS) return {};
+        if (rc == SSH_AUTH_ERROR) return fault(Failure::unreachable, "authentication failed: " + error());
+        char* user = nullptr;
+        std::string name = "?";
+        if (ssh_options_get(s, SSH_OPTIONS_USER, &user) == SSH_OK && user) {
+            name = user;
+            ssh_string_free_char(user);
+        }
+        return fault(Failure::auth, fmt::format("user {} was refused with {}", name, how));
+    }
+
+    std::string sftp_error(sftp_session sftp) const
+    {
+        switch (sftp_get_error(sftp)) {
+        case SSH_FX_NO_SUCH_FILE: return "no such file or directory";
+        case SSH_FX_PERMISSION_DENIED: return "permission denied";
+        case SSH_FX_FILE_ALREADY_EXISTS: return "file exists";
+        case SSH_FX_OK: return error();  // the session failed, not the SFTP request
+        default: return fmt::format("SFTP error {} ({})", sftp_get_error(sftp), error());
+        }
+    }
+
+    Step upload()
+    {
+        const std::string& local = m_job.upload_file;
+        Fd fd{::open(local.c_str(), O_RDONLY | O_CLOEXEC)};
+        struct stat st {};
+        if (fd.fd < 0 || fstat(fd.fd, &st) != 0)
+            return fault(Failure::transfer, fmt::format("cannot read {}: {}", local, std::strerror(errno)));
+
+        std::unique_ptr<sftp_session_struct, SftpFree> sftp(sftp_new(m_session.get()));
+        if (!sftp || sftp_init(sftp.get()) != SSH_OK)
+            return fault(Failure::transfer, "the device offers no SFTP: " + error());
+        const std::string& target = m_job.upload_path;
+        auto slash = target.rfind('/');
+        std::string dir = slash == std::string::npos ? "" : target.substr(0, slash + 1);
+        std::string base = slash == std::string::npos ? target : target.substr(slash + 1);
+        std::string temp = fmt::format("{}.{}.fleetadm-{}", dir, base, random_suffix());
+
+        std::unique_ptr<sftp_file_struct, SftpFileClose> file(
+            sftp_open(sftp.get(), temp.c_str(), O_WRONLY | O_CREAT | O_EXCL, st.st_mode & 0777));
+        if (!file) return fault(Failure::transfer, fmt::format("cannot create {}: {}", temp, sftp_error(sftp.get())));
+        auto abandon = [&](std::string cause) {
+            file.reset();
+            if (ssh_is_connected(m_session.get())) sftp_unlink(sftp.get(), temp.c_str());
+            return fault(Failure::transfer, std::move(cause));
+        };
+        std::vector<char> buffer(chunk_size);
+        std::uint64_t sent = 0;
+        for (;;) {
+            if (m_cancel) {
+                file.reset();
+                sftp_unlink(sftp.get(), temp.c_str());
+                return fault(Failure::cancelled, fmt::format("cancelled during the upload to {}", target));
+            }
+            ssize_t n = ::read(fd.fd, buffer.data(), buffer.size());
+            if (n < 0) return abandon(fmt::format("cannot read {}: {}", local, std::strerror(errno)));
+            if (n == 0) break;
+            for (ssize_t off = 0; off < n;) {
+                ssize_t w = sftp_write(file.get(), buffer.data() + off, static_cast<std::size_t>(n - off));
+                if (w <= 0)
+                    return abandon(fmt::format("upload to {} broke after {} of {} bytes: {}", target, sent,
+                                               st.st_size, sftp_error(sftp.get())));
+                off += w;
+                sent += static_cast<std::uint64_t>(w);
+            }
+        }
+        if (sftp_close(file.release()) != SSH_OK)
+            return abandon(fmt::format("upload to {} failed when closing: {}", target, sftp_error(sftp.get())));
+        return rename_into_place(sftp.get(), temp, target);
+    }
+
+    /// SFTPv3 rename refuses an existing target and libssh 0.10 cannot send posix-rename, so an
+    /// existing file is replaced by `mv -f` (rename(2) on the device, atomic); only a device that
+    /// refuses commands gets unlink-then-rename.
+    Step rename_into_place(sftp_session sftp, const std::string& temp, const std::string& target)
+    {
+        if (sftp_rename(sftp, temp.c_str(), target.c_str()) == SSH_OK) return {};
+        std::string cause = sftp_error(sftp);
+        if (!ssh_is_connected(m_session.get())) return fault(Failure::transfer, "lost the connection: " + cause);
+        if (sftp_attributes existing = sftp_stat(sftp, target.c_str())) {
+            sftp_attributes_free(existing);
+            Outcome saved = std::move(m_out);
+            m_out = {};
+            Step moved = exec(fmt::format("mv -f -- {} {}", shell_quote(temp), shell_quote(target)), m_job.command_timeout);
+            bool ok = moved && m_out.exit_status == 0;
+            m_out = std::move(saved);
+            if (ok) return {};
+            if (sftp_unlink(sftp, target.c_str()) == SSH_OK && sftp_rename(sftp, temp.c_str(), target.c_str()) == SSH_OK)
+                return {};
+            cause = sftp_error(sftp);
+        }
+        sftp_unlink(sftp, temp.c_str());
+        return fault(Failure::transfer, fmt::format("cannot rename {} to {}: {}", temp, target, cause));
+    }
+
+    Step run_command()
+    {
+        Step step = exec(m_job.command, m_job.command_timeout);
+        if (!step) return step;
+        if (m_exit_signal.empty() && m_out.exit_status == 0) return {};
+        if (!m_exit_signal.empty())
+            return fault(Failure::remote, fmt::format("the command was killed by signal {}", m_exit_signal));
+        if (m_out.exit_status < 0) return fault(Failure::remote, "the command ended without an exit status");
+        return fault(Failure::remote, fmt::format("the command exited with status {}", m_out.exit_status));
+    }
+
+    /// Runs command on a new channel until it closes, its deadline passes or the job is cancelled;
+    /// fills the exit status and the output tails of m_out.
+    Step exec(const std::string& command, milliseconds timeout)
+    {
+        ssh_session s = m_session.get();
+        std::unique_ptr<ssh_channel_struct, ChannelFree> channel(ssh_channel_new(s));
+        if (!channel || ssh_channel_open_session(channel.get()) != SSH_OK)
+            return fault(Failure::remote, "the device refused a session channel: " + error());
+        m_eof = m_closed = false;
+        m_exit_signal.clear();
+        ssh_channel_callbacks_struct callbacks{};
+        callbacks.userdata = this;
+        callbacks.channel_data_function = &Job::on_data;
+        callbacks.channel_eof_function = [](ssh_session, ssh_channel, void* self) { static_cast<Job*>(self)->m_eof = true; };
+        callbacks.channel_close_function = [](ssh_session, ssh_channel, void* self) {
+            static_cast<Job*>(self)->m_closed = true;
+        };
+        callbacks.channel_exit_status_function = [](ssh_session, ssh_channel, int status, void* self) {
+            static_cast<Job*>(self)->m_out.exit_status = status;
+        };
+        callbacks.channel_exit_signal_function = [](ssh_session, ssh_channel, const char* signal, int, const char*,
+                                                    const char*, void* self) {
+            static_cast<Job*>(self)->m_exit_signal = signal ? signal : "?";
+        };
+        ssh_callbacks_init(&callbacks);
+        ssh_set_channel_callbacks(channel.get(), &callbacks);
+        if (ssh_channel_request_exec(channel.get(), command.c_str()) != SSH_OK)
+            return fault(Failure::remote, "the device refused to run the command: " + error());
+
+        std::unique_ptr<ssh_event_struct, EventFree> event(ssh_event_new());
+        if (!event || ssh_event_add_session(event.get(), s) != SSH_OK)
+            return fault(Failure::transfer, "cannot wait on the session");
+        auto stop = [&](Step result) {
+            ssh_event_remove_session(event.get(), s);
+            ssh_remove_channel_callbacks(channel.get(), &callbacks);
+            return result;
+        };
+        auto deadline = Clock::now() + timeout;
+        auto last_keepalive = Clock::now();
+        // OpenSSH sends the exit status, then EOF, then close; the first two are enough.
+        while (!m_closed && !(m_eof && (m_out.exit_status >= 0 || !m_exit_signal.empty()))) {
+            auto now = Clock::now();
+            if (m_cancel || now >= deadline) {
+                ssh_channel_request_send_signal(channel.get(), "TERM");
+                ssh_channel_close(channel.get());
+                if (m_cancel) return stop(fault(Failure::cancelled, "cancelled while the command ran"));
+                return stop(fault(Failure::timeout,
+                                  fmt::format("the command did not finish within {}", duration_text(timeout))));
+            }
+            auto slice = std::min<milliseconds>(poll_slice, std::chrono::duration_cast<milliseconds>(deadline - now) +
+                                                                milliseconds(1));
+            if (ssh_event_dopoll(event.get(), static_cast<int>(slice.count())) == SSH_ERROR || !ssh_is_connected(s))
+                return stop(fault(Failure::transfer, "the connection broke while the command ran: " + error()));
+            if (Clock::now() - last_keepalive >= keepalive_interval) {
+                ssh_send_ignore(s, "keepalive");  // one-way: never blocks on a reply
+                last_keepalive = Clock::now();
+            }
+        }
+        return stop({});
+    }
+
+    static int on_data(ssh_session, ssh_channel, void* data, uint32_t len, int is_stderr, void* self)
+    {
+        auto* job = static_cast<Job*>(self);
+        append_tail(is_stderr ? job->m_out.stderr_tail : job->m_out.stdout_tail, static_cast<const char*>(data), len);
+        return static_cast<int>(len);
+    }
+
+    const SshJob& m_job;
+    const std::atomic<bool>& m_cancel;
+    std::unique_ptr<ssh_session_struct, SessionFree> m_session;
+    std::string m_known_hosts;
+    Outcome m_out;
+    bool m_eof = false;
+    bool m_closed = false;
+    std::string m_exit_signal;
+};
+
+} // namespace
+
+struct SshPool::Impl {
+    struct Queued {
+        SshJob job;
+        std::function<void(Outcome)> done;
+    };
+
+    explicit Impl(std::size_t max) : max_parallel(std::max<std::size_t>(max, 1))
+    {
+        static std::once_flag initialized;
+        std::call_once(initialized, [] { ssh_init(); });
+    }
+
+    void worker()
+    {
+        std::unique_lock lock(mutex);
+        for (;;) {
+            ++idle;
+            work.wait(lock, [&] { return stopping || !queue.empty(); });
+            --idle;
+            if (queue.empty()) return;
+            Queued item = std::move(queue.front());
+            queue.pop_front();
+            bool dropped = drop_queued;
+            lock.unlock();
+            Outcome outcome;
+            if (dropped) {
+                outcome.failure = Failure::cancelled;
+                outcome.message = fmt::format("{}: cancelled before it started", item.job.endpoint.device);
+            } else {
+                outcome = Job(item.job, cancel_running).run();
+            }
+            item.done(std::move(outcome));
+            lock.lock();
+            if (--pending == 0) finished.notify_all();
+        }
+    }
+
+    std::size_t max_parallel;
+    std::mutex mutex;
+    std::condition_variable work;
+    std::condition_variable finished;
+    std::deque<Queued> queue;
+    std::vector<std::thread> threads;
+    std::size_t idle = 0;
+    std::size_t pending = 0;
+    bool stopping = false;
+    bool drop_queued = false;
+    std::atomic<bool> cancel_running{false};
+};
+
+SshPool::SshPool(std::size_t max_parallel) : m_impl(std::make_unique<Impl>(max_parallel)) {}
+
+SshPool::~SshPool()
+{
+    {
+        std::lock_guard lock(m_impl->mutex);
+        m_impl->drop_queued = true;
+        m_impl->stopping = true;
+    }
+    m_impl->work.notify_all();
+    for (auto& t : m_impl->threads) t.join();
+}
+
+void SshPool::submit(SshJob job, std::function<void(Outcome)> done)
+{
+    std::lock_guard lock(m_impl->mutex);
+    ++m_impl->pending;
+    m_impl->queue.push_back({std::move(job), std::move(done)});
+    // Start a worker when every idle one already has a queued job waiting for it.
+    if (m_impl->queue.size() > m_impl->idle && m_impl->threads.size() < m_impl->max_parallel)
+        m_impl->threads.emplace_back([impl = m_impl.get()] { impl->worker(); });
+    m_impl->work.notify_one();
+}
+
+void SshPool::wait()
+{
+    std::unique_lock lock(m_impl->mutex);
+    m_impl->finished.wait(lock, [&] { return m_impl->pending == 0; });
+}
+
+void SshPool::cancel()
+{
+    std::lock_guard lock(m_impl->mutex);
+    m_impl->drop_queued = true;
+    m_impl->cancel_running = true;
+}
+
+} // namespace fleet::transport

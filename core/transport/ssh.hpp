@@ -1,0 +1,59 @@
+#pragma once
+// Reaching devices over SSH (libssh): one job per device = connect, verify the host key,
+// authenticate, optionally upload a file over SFTP (temporary name, then rename) and optionally
+// run a command with a deadline. SshPool runs jobs on worker threads, each owning its own
+// ssh_session, so one slow or failing device never holds up the others.
+
+#include <chrono>
+#include <cstddef>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "core/transport/transport.hpp"
+
+namespace fleet::transport {
+
+/// Where a device's OpenSSH server is and who to log in as.
+struct SshEndpoint {
+    std::string device;                     ///< device name, for messages
+    std::string host;                       ///< host name, address or a Host alias of ~/.ssh/config
+    int port = 0;                           ///< 0: ~/.ssh/config or 22
+    std::string user;                       ///< empty: ~/.ssh/config or the login name
+    std::optional<Credential> credential;   ///< none: ssh-agent and the default keys of ~/.ssh
+};
+
+/// One operation on one device.
+struct SshJob {
+    SshEndpoint endpoint;
+    std::string upload_file;   ///< local file to copy first; empty: none
+    std::string upload_path;   ///< final remote path; written to a temporary name in the same directory, then renamed
+    std::string command;       ///< remote command run after the upload; empty: none
+    std::chrono::milliseconds connect_timeout{10000};
+    std::chrono::milliseconds command_timeout{300000};
+};
+
+/// Runs SSH jobs with bounded parallelism: at most max_parallel sessions at once.
+class SshPool {
+public:
+    /// A pool of at most max_parallel worker threads (at least one), started as jobs arrive.
+    explicit SshPool(std::size_t max_parallel);
+    /// Cancels what has not started and waits for running jobs.
+    ~SshPool();
+    SshPool(const SshPool&) = delete;
+    SshPool& operator=(const SshPool&) = delete;
+
+    /// Queues a job; done runs on a worker thread with its outcome. Thread-safe.
+    void submit(SshJob job, std::function<void(Outcome)> done);
+    /// Returns when every submitted job has called done.
+    void wait();
+    /// Queued jobs end with Failure::cancelled; running ones stop at their next poll.
+    void cancel();
+
+private:
+    struct Impl;
+    std::unique_ptr<Impl> m_impl;
+};
+
+} // namespace fleet::transport
