@@ -594,6 +594,10 @@ Result<void> SqliteBackend::set_device_status(const std::string& tenant, const s
     else
         st.bind_null(5);
     st.bind(6, status.last_rollout);
+    if (st.step() != SQLITE_DONE) return std::unexpected(db_error("cannot record the status of device " + name));
+    return {};
+}
+
 Result<void> SqliteBackend::record_check(const std::string& tenant, const std::string& name, bool reachable,
                                          const std::string& seen_at,
                                          const std::optional<std::string>& reported_version)
