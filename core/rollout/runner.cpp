@@ -143,7 +143,8 @@ model::TemplateValues template_values(const Loaded& l, const model::Object& devi
     v.values["device.name"] = device.resource.name;
     v.values["device.type"] = device.resource.spec.value("deviceType", "");
     v.values["tenant.name"] = l.tenant.resource.name;
-    for (const auto& [key, value] : l.tenant.resource.spec.value("settings", json::object()).items())
+    const json settings = l.tenant.resource.spec.value("settings", json::object());
+    for (const auto& [key, value] : settings.items())
         v.settings[key] = value.is_string() ? value.get<std::string>() : value.dump();
     return v;
 }
