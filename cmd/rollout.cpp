@@ -190,13 +190,20 @@ Outcome run_rollout(const RolloutOptions& opts, const Globals& g)
     rollout::RunOptions options;
     options.max_parallel = opts.max_parallel;
     options.interrupted = &g_interrupted;
+    rollout::RunStats stats;
+    options.stats = &stats;
+    auto started = std::chrono::steady_clock::now();
     options.observe = [&](const rollout::Event& e, const rollout::Progress& p) { display(e, p); };
     auto driver = rollout::make_transport_driver(opts.max_parallel ? opts.max_parallel : 64);
     auto ending = rollout::run(**store, *tenant, opts.name, *driver, options);
     if (!ending) return std::unexpected(ending.error());
+    double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
     auto p = rollout::progress(**store, *tenant, opts.name);
     if (!p) return std::unexpected(p.error());
     display.finish(*p);
+    double store_secs = std::chrono::duration<double>(stats.store).count();
+    log_verbose(g, fmt::format("{:.2f}s, of which {:.2f}s ({:.1f}%) in {} store transactions", elapsed, store_secs,
+                               elapsed > 0 ? 100 * store_secs / elapsed : 0.0, stats.transactions));
     std::size_t succeeded = 0, failed = 0, remaining = 0;
     for (const auto& ph : p->phases) {
         succeeded += ph.succeeded;
@@ -209,7 +216,9 @@ Outcome run_rollout(const RolloutOptions& opts, const Globals& g)
     if (g.format() == Format::json)
         std::cout << nlohmann::json{{"type", "result"},     {"rollout", opts.name}, {"state", p->state},
                                     {"succeeded", succeeded}, {"failed", failed},     {"skipped", p->skipped},
-                                    {"remaining", remaining}, {"reason", p->reason}}
+                                    {"remaining", remaining}, {"reason", p->reason},
+                                    {"elapsedSeconds", elapsed}, {"storeSeconds", store_secs},
+                                    {"storeTransactions", stats.transactions}}
                          .dump()
                   << "\n";
     else

@@ -66,10 +66,25 @@ bool owner_dead(const std::string& owner)
     return ::kill(static_cast<pid_t>(pid), 0) != 0 && errno == ESRCH;
 }
 
+/// Time spent in store transactions by this thread's runner (for RunStats).
+thread_local RunStats* t_stats = nullptr;
+
+/// Adds the time since start to the running rollout's store time.
+struct StoreTimer {
+    std::chrono::steady_clock::time_point start = std::chrono::steady_clock::now();
+    ~StoreTimer()
+    {
+        if (!t_stats) return;
+        t_stats->store += std::chrono::steady_clock::now() - start;
+        ++t_stats->transactions;
+    }
+};
+
 /// Runs body in a write transaction and commits it.
 template <class Body>
 Result<void> write(store::Store& store, Body body)
 {
+    StoreTimer timer;
     auto tx = store.begin(store::TxMode::write);
     if (!tx) return std::unexpected(tx.error());
     if (auto r = body(); !r) return r;
@@ -553,6 +568,7 @@ Result<void> Runner::finish(Done done)
 /// Reads the stored state: another shell may have paused or aborted the rollout.
 Result<bool> Runner::check_control()
 {
+    StoreTimer timer;
     auto tx = m_store.begin(store::TxMode::read);
     if (!tx) return std::unexpected(tx.error());
     auto run = m_store.rollout_run(m_run.tenant, m_run.name);
@@ -894,7 +910,10 @@ Result<Ending> run(store::Store& store, const std::string& tenant, const std::st
         return *already;
     }
     Runner runner(store, std::move(loaded), std::move(run), std::move(devices), driver, options);
-    return runner.go();
+    t_stats = options.stats;
+    auto ending = runner.go();
+    t_stats = nullptr;
+    return ending;
 }
 
 Result<Progress> progress(store::Store& store, const std::string& tenant, const std::string& name)

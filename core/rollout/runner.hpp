@@ -80,6 +80,12 @@ enum class Ending { completed, completed_with_failures, paused, paused_by_thresh
 /// The exit code of a run that ended so (SPEC §3: 0 all succeeded, 1 failed devices, 5 paused by threshold).
 int exit_code(Ending ending);
 
+/// Where a run's time went, for the benchmark's bookkeeping share.
+struct RunStats {
+    std::chrono::nanoseconds store{0};  ///< inside store transactions (reads and commits)
+    std::size_t transactions = 0;
+};
+
 /// Options of `rollout run`.
 struct RunOptions {
     std::size_t max_parallel = 0;  ///< 0: the spec's maxParallel
@@ -87,6 +93,7 @@ struct RunOptions {
     std::chrono::seconds lease{30};
     const std::atomic<bool>* interrupted = nullptr;  ///< set by a signal handler
     std::function<void(const Event&, const Progress&)> observe;
+    RunStats* stats = nullptr;  ///< filled in when given
 };
 
 /// Runs (or resumes) a rollout in the foreground until it completes, pauses, aborts or is interrupted.
