@@ -380,7 +380,7 @@ private:
     bool m_stopping = false;
     std::optional<Ending> m_ending;
     Clock::time_point m_last_lease = Clock::now();
-    Clock::time_point m_last_control = Clock::time_point::min();
+    Clock::time_point m_last_control{};  // the epoch: the first loop reads the control state
     bool m_waiting_reported = false;
 };
 

@@ -77,7 +77,7 @@ TEST_CASE("bad artifacts and rollouts are refused with file, line and field, wri
         std::string expected;
     };
     std::vector<Case> cases = {
-        {artifact_doc("  sha256: " + std::string(64, 'a') + "\n"), "site.yaml:12:11: spec.sha256"},
+        {artifact_doc("  sha256: " + std::string(64, 'a') + "\n"), "site.yaml:12:3: spec.sha256"},
         {"---\napiVersion: fleetadm/v1\nkind: Artifact\nmetadata: {name: fw, tenant: site}\nspec: {file: nope.bin, "
          "version: \"1\"}\n",
          "spec.file: artifact/fw: cannot read"},
