@@ -100,6 +100,15 @@ void print_status(const rollout::Progress& p, const std::string& tenant, const s
     }
 }
 
+/// A runner event other than a device's, in words: "started (phase canary)", "phase canary done".
+std::string event_text(const rollout::Event& e)
+{
+    std::string phase = e.phase.empty() ? "" : " (phase " + e.phase + ")";
+    if (e.type == "phase") return "phase " + e.phase + " done";
+    if (e.type == "soak") return "phase " + e.phase + " soaking";
+    return e.type + phase;
+}
+
 /// Renders runner events: a redrawn block per phase on a terminal, plain lines when piped, NDJSON with -o json.
 class Display {
 public:
@@ -127,8 +136,7 @@ public:
                                          e.phase.empty() ? "" : " (phase " + e.phase + ")",
                                          e.message.empty() ? "" : ": " + e.message);
             else
-                std::cout << fmt::format("rollout/{} {}{}{}\n", m_name, e.type,
-                                         e.phase.empty() ? "" : " phase " + e.phase,
+                std::cout << fmt::format("rollout/{} {}{}\n", m_name, event_text(e),
                                          e.message.empty() ? "" : ": " + e.message);
             std::cout << std::flush;
             return;
