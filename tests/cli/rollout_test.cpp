@@ -311,3 +311,64 @@ TEST_CASE("pause from a second shell stops new dispatches within a second; in-fl
     CHECK(rest.exit_code == 0);
     for (const auto& d : devices) CHECK(site.installs(d) == 1);
 }
+
+TEST_CASE("a rollout over HTTP uploads to each device's endpoint; a 500 fails that device only", "[rollout][http]")
+{
+    test::HttpDevice endpoint;
+    test::Fleet fleet;
+    REQUIRE(fleet({"init"}).exit_code == 0);
+    fleet.dir().write("fw.swu", std::string(100 * 1024, 'S'));
+    std::string base = fmt::format("http://127.0.0.1:{}", endpoint.port());
+    auto file = fleet.dir().write("site.yaml", fmt::format(R"(apiVersion: fleetadm/v1
+kind: Tenant
+metadata: {{name: site}}
+---
+apiVersion: fleetadm/v1
+kind: Credential
+metadata: {{name: token, tenant: site}}
+spec: {{type: http-bearer, fromEnv: FLEETADM_TEST_TOKEN}}
+---
+apiVersion: fleetadm/v1
+kind: Artifact
+metadata: {{name: gw-5.4.0, tenant: site}}
+spec: {{file: fw.swu, version: "5.4.0"}}
+---
+apiVersion: fleetadm/v1
+kind: Rollout
+metadata: {{name: gw, tenant: site}}
+spec:
+  artifact: gw-5.4.0
+  targets: {{selector: "role=gw"}}
+  strategy: {{failureThreshold: 1, maxParallel: 4}}
+  schedule: {{windows: none}}
+  install: {{http: {{method: POST, path: /upload, form: file}}}}
+---
+apiVersion: fleetadm/v1
+kind: List
+items:
+  - {{apiVersion: fleetadm/v1, kind: Device, metadata: {{name: g1, tenant: site, labels: {{role: gw}}}}, spec: {{deviceType: imx8, http: {{url: "{0}", credential: token}}}}}}
+  - {{apiVersion: fleetadm/v1, kind: Device, metadata: {{name: g2, tenant: site, labels: {{role: gw}}}}, spec: {{deviceType: imx8, http: {{url: "{0}", credential: token}}}}}}
+  - {{apiVersion: fleetadm/v1, kind: Device, metadata: {{name: g3, tenant: site, labels: {{role: gw}}}}, spec: {{deviceType: imx8, http: {{url: "{0}/status/500", credential: token}}}}}}
+)",
+                                                           base));
+    auto applied = fleet({"apply", "-f", file.string()});
+    INFO(applied.err);
+    REQUIRE(applied.exit_code == 0);
+    auto run = test::run_process(FLEETADM_BIN, {"--state", fleet.state().string(), "rollout", "run", "gw"}, "",
+                                 {{"HOME", fleet.dir().path().string()}, {"FLEETADM_TEST_TOKEN", "s3cr3t-token"}});
+    INFO(run.out << run.err);
+    CHECK(run.exit_code == 1);  // completed, one device failed
+    auto status = json::parse(fleet({"rollout", "status", "gw", "-o", "json"}).out);
+    auto states = device_states(status);
+    CHECK(states["g1"] == "succeeded");
+    CHECK(states["g2"] == "succeeded");
+    CHECK(states["g3"] == "failed");
+    for (const auto& d : status["devices"])
+        if (d["device"] == "g3") CHECK(contains(d["reason"].get<std::string>(), "500"));
+    // The token is read at use and never printed or stored.
+    CHECK_FALSE(contains(run.out + run.err, "s3cr3t-token"));
+    CHECK_FALSE(contains(fleet({"audit", "-A", "-o", "json"}).out, "s3cr3t-token"));
+    std::ifstream db(fleet.state(), std::ios::binary);
+    std::string bytes((std::istreambuf_iterator<char>(db)), std::istreambuf_iterator<char>());
+    CHECK_FALSE(contains(bytes, "s3cr3t-token"));
+}
