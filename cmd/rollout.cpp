@@ -276,14 +276,14 @@ void setup_rollout(Context& ctx)
 
     auto run = std::make_shared<RolloutOptions>();
     auto* r = cmd->add_subcommand("run", "Execute or resume a rollout in the foreground until done, paused or interrupted");
-    r->add_option("name", run->name, "Rollout")->required();
+    r->add_option("name", run->name, "Rollout")->required()->type_name("ROLLOUT");
     r->add_option("--max-parallel", run->max_parallel, "Devices at once (default: the rollout's maxParallel)")
         ->check(CLI::Range(1, 10000));
     r->callback([run, &ctx] { ctx.runner = [run, &g = ctx.globals] { return run_rollout(*run, g); }; });
 
     auto status = std::make_shared<RolloutOptions>();
     auto* s = cmd->add_subcommand("status", "Per-phase and per-device progress of a rollout");
-    s->add_option("name", status->name, "Rollout")->required();
+    s->add_option("name", status->name, "Rollout")->required()->type_name("ROLLOUT");
     s->add_flag("-w,--watch", status->watch, "Refresh every second until the rollout completes or aborts");
     s->callback([status, &ctx] { ctx.runner = [status, &g = ctx.globals] { return run_status(*status, g); }; });
 
@@ -293,7 +293,7 @@ void setup_rollout(Context& ctx)
                                 std::pair{"retry", "Queue a rollout's failed devices again"}}) {
         auto opts = std::make_shared<RolloutOptions>();
         auto* c = cmd->add_subcommand(action, help);
-        c->add_option("name", opts->name, "Rollout")->required();
+        c->add_option("name", opts->name, "Rollout")->required()->type_name("ROLLOUT");
         std::string a = action;
         c->callback([opts, a, &ctx] {
             ctx.runner = [opts, a, &g = ctx.globals] { return run_control(*opts, g, a); };
