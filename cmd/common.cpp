@@ -104,9 +104,6 @@ util::Result<model::Kind> kind_argument(const std::string& text)
                           fmt::format("unknown kind \"{}\"; known kinds: tenants, devices, groups, credentials, "
                                       "artifacts, rollouts",
                                       text));
-    if (*kind == model::Kind::artifact || *kind == model::Kind::rollout)
-        return util::fail(util::ErrorKind::usage,
-                          fmt::format("kind {} is not handled by this version yet", model::kind_name(*kind)));
     return *kind;
 }
 

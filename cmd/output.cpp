@@ -41,6 +41,14 @@ std::vector<std::string> headers_for(model::Kind kind, bool wide)
         h = {"TENANT", "NAME", "TYPE", "SECRET FROM", "AGE"};
         if (wide) h.push_back("LABELS");
         break;
+    case model::Kind::artifact:
+        h = {"TENANT", "NAME", "VERSION", "DEVICE TYPES", "SHA256", "AGE"};
+        if (wide) h.insert(h.end(), {"FILE", "LABELS"});
+        break;
+    case model::Kind::rollout:
+        h = {"TENANT", "NAME", "ARTIFACT", "STATE", "SUCCEEDED", "FAILED", "AGE"};
+        if (wide) h.insert(h.end(), {"TARGETS", "LABELS"});
+        break;
     default:
         h = {"TENANT", "NAME", "AGE"};
         if (wide) h.push_back("LABELS");
@@ -94,6 +102,27 @@ std::vector<std::string> row_for(const model::Object& o, const json& status, boo
         if (spec.value("type", "") == "ssh-agent") from = "ssh-agent";
         row = {r.tenant, r.name, spec.value("type", ""), from, age(o.created_at)};
         if (wide) row.push_back(labels_text(r.labels));
+        break;
+    }
+    case model::Kind::artifact: {
+        std::string types;
+        for (const auto& t : spec.value("deviceTypes", json::array())) types += (types.empty() ? "" : ",") + t.get<std::string>();
+        row = {r.tenant, r.name, spec.value("version", ""), types.empty() ? "*" : types,
+               spec.value("sha256", "").substr(0, 12), age(o.created_at)};
+        if (wide) row.insert(row.end(), {spec.value("file", ""), labels_text(r.labels)});
+        break;
+    }
+    case model::Kind::rollout: {
+        bool started = status.value("state", "not started") != "not started";
+        auto count = [&](const char* key) { return started ? std::to_string(status.value(key, 0)) : std::string("-"); };
+        row = {r.tenant, r.name, spec.value("artifact", ""), status.value("state", "not started"),
+               started ? count("succeeded") + "/" + count("targets") : "-", count("failed"), age(o.created_at)};
+        if (wide) {
+            const auto& t = spec["targets"];
+            row.insert(row.end(), {t.contains("group") ? "group " + t["group"].get<std::string>()
+                                                       : t.value("selector", ""),
+                                   labels_text(r.labels)});
+        }
         break;
     }
     default:

@@ -12,6 +12,7 @@
 // reported together.
 
 #include "core/apply/plan.hpp"
+#include "core/apply/artifacts.hpp"
 
 #include <fmt/format.h>
 
@@ -166,6 +167,31 @@ Result<void> check_references(Snapshot& snapshot, const Outcome& outcome, const 
                     fmt::format("{}: tenant \"{}\" does not exist", r.ref(), r.tenant));
         return {};
     }
+    if (r.kind == model::Kind::rollout) {
+        auto exists = [&](model::Kind kind, const std::string& name) -> Result<bool> {
+            Key key{kind, r.tenant, name};
+            if (outcome.desired.contains(key)) return true;
+            if (outcome.gone(key)) return false;
+            auto stored = snapshot.entry(kind, r.tenant, name);
+            if (!stored) return std::unexpected(stored.error());
+            return *stored != nullptr;
+        };
+        auto artifact = r.spec["artifact"].get<std::string>();
+        auto found = exists(model::Kind::artifact, artifact);
+        if (!found) return std::unexpected(found.error());
+        if (!*found)
+            diags.error(r.location("/spec/artifact"), "spec.artifact",
+                        fmt::format("{}: artifact \"{}\" does not exist in tenant \"{}\"", r.ref(), artifact, r.tenant));
+        if (auto group = r.spec["targets"].find("group"); group != r.spec["targets"].end()) {
+            auto name = group->get<std::string>();
+            auto has = exists(model::Kind::device_group, name);
+            if (!has) return std::unexpected(has.error());
+            if (!*has)
+                diags.error(r.location("/spec/targets/group"), "spec.targets.group",
+                            fmt::format("{}: group \"{}\" does not exist in tenant \"{}\"", r.ref(), name, r.tenant));
+        }
+        return {};
+    }
     if (r.kind != model::Kind::device) return {};
     for (const char* transport : {"ssh", "http"}) {
         auto endpoint = r.spec.find(transport);
@@ -265,6 +291,25 @@ Result<void> check_pruned_in_use(Snapshot& snapshot, const Outcome& outcome)
 {
     for (const auto& key : outcome.pruned) {
         const auto& [kind, tenant, name] = key;
+        if (kind == model::Kind::artifact || kind == model::Kind::device_group) {
+            auto rollouts = snapshot.bucket(model::Kind::rollout, tenant);
+            if (!rollouts) return std::unexpected(rollouts.error());
+            for (auto& [rollout_name, entry] : **rollouts) {
+                Key rollout_key{model::Kind::rollout, tenant, rollout_name};
+                if (outcome.gone(rollout_key)) continue;
+                auto parsed = snapshot.parse(model::Kind::rollout, tenant, rollout_name, entry);
+                if (!parsed) return std::unexpected(parsed.error());
+                const model::Resource* r = *parsed;
+                if (auto it = outcome.desired.find(rollout_key); it != outcome.desired.end()) r = it->second;
+                bool uses = kind == model::Kind::artifact ? r->spec.value("artifact", "") == name
+                                                          : r->spec["targets"].value("group", "") == name;
+                if (uses)
+                    return fail(ErrorKind::conflict,
+                                fmt::format("{}/{} cannot be pruned: rollout/{} in tenant \"{}\" uses it",
+                                            model::kind_short(kind), name, rollout_name, tenant));
+            }
+            continue;
+        }
         if (kind != model::Kind::credential) continue;
         auto devices = snapshot.bucket(model::Kind::device, tenant);
         if (!devices) return std::unexpected(devices.error());
@@ -430,6 +475,13 @@ Result<void> execute(store::Store& store, const Plan& plan)
         std::string summary;
         for (const auto& f : c.fields) summary += (summary.empty() ? "changed " : ", ") + f.path;
         if (auto w = store.put(object, std::string(op_verb(c.op)), summary); !w) return w;
+        // After put, which authorized the write; a failed copy rolls the transaction back.
+        if (c.resource->kind == model::Kind::artifact) {
+            const auto& spec = c.resource->spec;
+            auto stored = store_artifact(store.artifact_dir(c.resource->tenant), spec["file"].get<std::string>(),
+                                         spec["sha256"].get<std::string>());
+            if (!stored) return std::unexpected(stored.error());
+        }
     }
     return {};
 }

@@ -69,6 +69,24 @@ Result<std::vector<std::string>> delete_objects(store::Store& store, const Delet
             doomed.push_back(std::move(*found));
         }
     }
+    // An artifact or group that a rollout staying behind still names is in use.
+    std::set<std::string> doomed_keys;
+    for (const auto& o : doomed) doomed_keys.insert(o.resource.ref() + "@" + o.resource.tenant);
+    for (const auto& o : doomed) {
+        const auto& r = o.resource;
+        if (r.kind != model::Kind::artifact && r.kind != model::Kind::device_group) continue;
+        auto rollouts = store.list(model::Kind::rollout, &r.tenant);
+        if (!rollouts) return std::unexpected(rollouts.error());
+        for (const auto& ro : *rollouts) {
+            if (doomed_keys.contains(ro.resource.ref() + "@" + ro.resource.tenant)) continue;
+            const auto& spec = ro.resource.spec;
+            bool uses = r.kind == model::Kind::artifact ? spec.value("artifact", "") == r.name
+                                                        : spec["targets"].value("group", "") == r.name;
+            if (uses)
+                return fail(ErrorKind::conflict, fmt::format("{} is in use by {} in tenant \"{}\"; delete that first",
+                                                             r.ref(), ro.resource.ref(), r.tenant));
+        }
+    }
     std::vector<std::string> deleted;
     std::set<std::string> done;
     for (const auto& o : doomed) {

@@ -14,6 +14,9 @@
 #include "core/resource/yaml_reader.hpp"
 #include "core/schema/device_row.hpp"
 #include "core/schema/validator.hpp"
+#include "core/model/template.hpp"
+#include "core/util/duration.hpp"
+#include "core/util/sha256.hpp"
 
 namespace fleet::input {
 namespace fs = std::filesystem;
@@ -95,9 +98,21 @@ model::Resource decode(model::Kind kind, Document& doc, const std::string& defau
             if (!key.starts_with(model::owned_annotation_prefix)) r.annotations[key] = value;
     }
     if (doc.value.contains("spec") && !doc.value["spec"].is_null()) r.spec = std::move(doc.value["spec"]);
+    fs::path base = doc.marks.file() == "<stdin>" || in_memory ? fs::current_path()
+                                                               : fs::absolute(doc.marks.file()).parent_path();
+    if (kind == model::Kind::artifact) {
+        auto value = r.spec["file"].get<std::string>();
+        if (!value.starts_with("~") && fs::path(value).is_relative()) {
+            if (in_memory)
+                diags.error(doc.marks.locate("/spec/file"), "spec.file",
+                            fmt::format("relative path \"{}\" cannot be resolved: this file has no folder on this "
+                                        "machine; give an absolute path or one starting with ~/",
+                                        value));
+            else
+                r.spec["file"] = (base / value).lexically_normal().string();
+        }
+    }
     if (kind == model::Kind::credential) {
-        fs::path base = doc.marks.file() == "<stdin>" || in_memory ? fs::current_path()
-                                                                   : fs::absolute(doc.marks.file()).parent_path();
         for (const char* field : credential_paths) {
             auto it = r.spec.find(field);
             if (it == r.spec.end()) continue;
@@ -115,6 +130,96 @@ model::Resource decode(model::Kind kind, Document& doc, const std::string& defau
     }
     r.marks = std::move(doc.marks);
     return r;
+}
+
+/// A path with a leading "~/" expanded to $HOME.
+std::string expand_home(const std::string& path)
+{
+    const char* home = std::getenv("HOME");
+    return path.starts_with("~/") && home ? std::string(home) + path.substr(1) : path;
+}
+
+/// Maintenance windows name time zones that this machine knows.
+void check_window_zones(const model::Resource& r, const json& windows, const std::string& at, util::Diagnostics& diags)
+{
+    for (std::size_t i = 0; i < windows.size(); ++i) {
+        if (!windows[i].contains("timezone")) continue;
+        auto tz = windows[i]["timezone"].get<std::string>();
+        std::error_code ec;
+        if (tz != "UTC" && fs::is_directory("/usr/share/zoneinfo", ec) &&
+            !fs::is_regular_file(fs::path("/usr/share/zoneinfo") / tz, ec)) {
+            std::string pointer = fmt::format("{}/{}/timezone", at, i);
+            diags.error(r.location(pointer), field_path(pointer), fmt::format("unknown time zone \"{}\"", tz));
+        }
+    }
+}
+
+/// Reads an artifact's file: it must exist, match spec.sha256 when given, and its SHA-256 is
+/// recorded in the spec (so that a changed file shows as a change of the artifact).
+void check_artifact(model::Resource& r, util::Diagnostics& diags)
+{
+    auto file = expand_home(r.spec["file"].get<std::string>());
+    std::ifstream in(file, std::ios::binary);
+    if (!in) {
+        diags.error(r.location("/spec/file"), "spec.file", fmt::format("{}: cannot read {}", r.ref(), file));
+        return;
+    }
+    util::Sha256 hash;
+    std::vector<char> buffer(1 << 16);
+    while (in.read(buffer.data(), static_cast<std::streamsize>(buffer.size())) || in.gcount() > 0)
+        hash.update({buffer.data(), static_cast<std::size_t>(in.gcount())});
+    if (in.bad()) {
+        diags.error(r.location("/spec/file"), "spec.file", fmt::format("{}: cannot read {}", r.ref(), file));
+        return;
+    }
+    auto actual = util::to_hex(hash.digest());
+    if (auto given = r.spec.find("sha256"); given != r.spec.end() && given->get<std::string>() != actual) {
+        diags.error(r.location("/spec/sha256"), "spec.sha256",
+                    fmt::format("{}: {} has SHA-256 {}, not the {} given", r.ref(), file, actual,
+                                given->get<std::string>()));
+        return;
+    }
+    r.spec["sha256"] = actual;
+}
+
+/// Durations, templates and phases of a rollout.
+void check_rollout(const model::Resource& r, util::Diagnostics& diags)
+{
+    const json& spec = r.spec;
+    auto check_duration = [&](const std::string& pointer) {
+        auto value = spec.value(json::json_pointer(pointer.substr(5)), json());
+        if (!value.is_string()) return;
+        if (auto d = util::parse_duration(value.get<std::string>()); !d)
+            diags.error(r.location(pointer), field_path(pointer), d.error().message);
+    };
+    check_duration("/spec/strategy/deviceTimeout");
+    if (spec.contains("strategy") && spec["strategy"].contains("phases")) {
+        const json& phases = spec["strategy"]["phases"];
+        std::int64_t last_count = 0, last_percent = 0;
+        for (std::size_t i = 0; i < phases.size(); ++i) {
+            std::string pointer = fmt::format("/spec/strategy/phases/{}", i);
+            check_duration(pointer + "/soak");
+            for (auto [key, last] : {std::pair{"count", &last_count}, std::pair{"percent", &last_percent}}) {
+                if (!phases[i].contains(key)) continue;
+                auto value = phases[i][key].get<std::int64_t>();
+                if (value < *last)
+                    diags.error(r.location(pointer + "/" + key), field_path(pointer + "/" + key),
+                                fmt::format("phases are cumulative: {} {} is less than an earlier phase's {}", key,
+                                            value, *last));
+                *last = value;
+            }
+        }
+    }
+    for (const char* pointer : {"/spec/install/ssh/command", "/spec/install/ssh/uploadDir", "/spec/install/http/path",
+                                "/spec/verify/ssh/command", "/spec/verify/ssh/expect", "/spec/verify/http/path",
+                                "/spec/verify/http/expect"}) {
+        auto value = spec.value(json::json_pointer(std::string(pointer).substr(5)), json());
+        if (!value.is_string()) continue;
+        if (auto t = model::check_template(value.get<std::string>()); !t)
+            diags.error(r.location(pointer), field_path(pointer), t.error().message);
+    }
+    if (auto windows = spec.value(json::json_pointer("/schedule/windows"), json()); windows.is_array())
+        check_window_zones(r, windows, "/spec/schedule/windows", diags);
 }
 
 void check_credential(const model::Resource& r, util::Diagnostics& diags)
@@ -144,7 +249,7 @@ void check_credential(const model::Resource& r, util::Diagnostics& diags)
 }
 
 /// Checks that a schema cannot express (or that valijson would make slow: keys by pattern).
-void check_semantics(const model::Resource& r, util::Diagnostics& diags)
+void check_semantics(model::Resource& r, util::Diagnostics& diags)
 {
     for (const auto& [key, value] : r.labels.items()) {
         if (model::valid_label_key(key)) continue;
@@ -158,6 +263,8 @@ void check_semantics(const model::Resource& r, util::Diagnostics& diags)
         diags.error(r.location("/metadata"), "metadata.tenant",
                     fmt::format("{} names no tenant: set metadata.tenant or pass --tenant", r.ref()));
     if (r.kind == model::Kind::credential) check_credential(r, diags);
+    if (r.kind == model::Kind::artifact) check_artifact(r, diags);
+    if (r.kind == model::Kind::rollout) check_rollout(r, diags);
     if (r.kind == model::Kind::device_group && r.spec.contains("selector")) {
         auto selector = model::Selector::parse(r.spec["selector"].get<std::string>());
         if (!selector) diags.error(r.location("/spec/selector"), "spec.selector", selector.error().message);
@@ -184,19 +291,8 @@ void check_semantics(const model::Resource& r, util::Diagnostics& diags)
             }
         }
     }
-    if (auto policy = r.spec.find("updatePolicy"); policy != r.spec.end() && policy->contains("windows")) {
-        const json& windows = (*policy)["windows"];
-        for (std::size_t i = 0; i < windows.size(); ++i) {
-            if (!windows[i].contains("timezone")) continue;
-            auto tz = windows[i]["timezone"].get<std::string>();
-            std::error_code ec;
-            if (tz != "UTC" && fs::is_directory("/usr/share/zoneinfo", ec) &&
-                !fs::is_regular_file(fs::path("/usr/share/zoneinfo") / tz, ec)) {
-                std::string pointer = fmt::format("/spec/updatePolicy/windows/{}/timezone", i);
-                diags.error(r.location(pointer), field_path(pointer), fmt::format("unknown time zone \"{}\"", tz));
-            }
-        }
-    }
+    if (auto policy = r.spec.find("updatePolicy"); policy != r.spec.end() && policy->contains("windows"))
+        check_window_zones(r, (*policy)["windows"], "/spec/updatePolicy/windows", diags);
 }
 
 /// Validates documents and turns them into resources.
@@ -325,14 +421,12 @@ std::vector<model::Resource> load(const LoadRequest& request, util::Diagnostics&
 
 void warn_missing_credential_files(const std::vector<model::Resource>& resources, util::Diagnostics& diags)
 {
-    const char* home = std::getenv("HOME");
     for (const auto& r : resources) {
         if (r.kind != model::Kind::credential) continue;
         for (const char* field : credential_paths) {
             auto it = r.spec.find(field);
             if (it == r.spec.end()) continue;
-            auto path = it->get<std::string>();
-            if (path.starts_with("~/") && home) path = std::string(home) + path.substr(1);
+            auto path = expand_home(it->get<std::string>());
             std::error_code ec;
             if (!fs::exists(path, ec))
                 diags.warn(r.location(std::string("/spec/") + field), std::string("spec.") + field,

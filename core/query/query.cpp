@@ -89,6 +89,20 @@ Result<std::size_t> for_each(store::Store& store, const ListRequest& request,
             if (!members) return std::unexpected(members.error());
             return json{{"devices", members->size()}, {"members", *members}};
         }
+        case model::Kind::rollout: {
+            auto run = store.rollout_run(o.resource.tenant, o.resource.name);
+            if (!run) return std::unexpected(run.error());
+            if (!*run) return json{{"state", "not started"}};
+            auto devices = store.rollout_devices(o.resource.tenant, o.resource.name);
+            if (!devices) return std::unexpected(devices.error());
+            std::map<std::string, std::size_t> counts;
+            for (const auto& d : *devices) ++counts[d.state];
+            json status = {{"state", (*run)->state}, {"targets", devices->size() - counts["skipped"]},
+                           {"succeeded", counts["succeeded"]}, {"failed", counts["failed"]},
+                           {"skipped", counts["skipped"]}, {"startedAt", (*run)->started_at}};
+            if (!(*run)->reason.empty()) status["reason"] = (*run)->reason;
+            return status;
+        }
         default: return json::object();
         }
     };
@@ -138,6 +152,44 @@ Result<std::size_t> for_each(store::Store& store, const ListRequest& request,
     if (!scanned) return std::unexpected(scanned.error());
     if (failed) return std::unexpected(failure);
     return count;
+}
+
+Result<std::map<std::string, RolloutHealth>> rollout_health(store::Store& store)
+{
+    auto rollouts = store.list(model::Kind::rollout);
+    if (!rollouts) return std::unexpected(rollouts.error());
+    std::map<std::string, RolloutHealth> out;
+    for (const auto& r : *rollouts) {
+        auto& h = out[r.resource.tenant];
+        auto run = store.rollout_run(r.resource.tenant, r.resource.name);
+        if (!run) return std::unexpected(run.error());
+        if (!*run) {
+            ++h.not_started;
+            continue;
+        }
+        const auto& state = (*run)->state;
+        if (state == "running") ++h.running;
+        else if (state == "paused") ++h.paused;
+        else if (state == "aborted") ++h.aborted;
+        else ++h.completed;
+        auto devices = store.rollout_devices(r.resource.tenant, r.resource.name);
+        if (!devices) return std::unexpected(devices.error());
+        for (const auto& d : *devices) h.failed_devices += d.state == "failed" ? 1 : 0;
+    }
+    return out;
+}
+
+std::string health_text(const RolloutHealth& h)
+{
+    std::vector<std::string> parts;
+    for (auto [n, what] : {std::pair{h.running, "running"}, std::pair{h.paused, "paused"},
+                           std::pair{h.aborted, "aborted"}, std::pair{h.completed, "completed"},
+                           std::pair{h.not_started, "not started"}})
+        if (n) parts.push_back(fmt::format("{} {}", n, what));
+    if (parts.empty()) return "-";
+    std::string text = fmt::format("{}", fmt::join(parts, ", "));
+    if (h.failed_devices) text += fmt::format(" ({} failed device(s))", h.failed_devices);
+    return text;
 }
 
 } // namespace fleet::query

@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 
 #include <functional>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -28,5 +29,17 @@ util::Result<std::size_t> for_each(store::Store& store, const ListRequest& reque
 
 /// The members of a device group: the devices its selector matches or its list names that exist.
 util::Result<std::vector<std::string>> group_members(store::Store& store, const model::Object& group);
+
+/// Rollouts of one tenant by state, for `tenant tree`.
+struct RolloutHealth {
+    std::size_t running = 0, paused = 0, aborted = 0, completed = 0, not_started = 0;
+    std::size_t failed_devices = 0;  ///< failed devices in this tenant's rollouts
+};
+
+/// Rollout health of every tenant the caller can see that has rollouts.
+util::Result<std::map<std::string, RolloutHealth>> rollout_health(store::Store& store);
+
+/// One line for people: "1 running, 1 paused (3 failed)", or "-" when there are none.
+std::string health_text(const RolloutHealth& health);
 
 } // namespace fleet::query

@@ -141,6 +141,10 @@ std::string explain(const std::string& description, std::string& pointer, const 
             return fmt::format("invalid name {}: use lower-case letters, digits and '-', at most 63 characters, "
                                "starting and ending with a letter or digit",
                                got);
+        if (rule->value("title", "") == "Versioned name")
+            return fmt::format("invalid name {}: use lower-case letters, digits, '-' and '.', at most 253 characters, "
+                               "each part between dots starting and ending with a letter or digit",
+                               got);
         return fmt::format("{} does not match the pattern {}", got, (*rule)["pattern"].get<std::string>());
     }
     if (rule && rule->contains("minimum") && description.find("greater") != std::string::npos)

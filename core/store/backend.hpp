@@ -48,6 +48,35 @@ struct DeviceStatus {
     std::string last_rollout;       ///< "rollout-name: succeeded|failed"
 };
 
+/// The runtime state of a rollout: what its runner has done so far. The Rollout object holds
+/// what the user asked for; this holds where the run stands, committed at every step.
+struct RolloutRun {
+    std::string tenant;
+    std::string name;
+    std::string state;            ///< running | paused | aborted | completed
+    std::string reason;           ///< why it is paused, aborted or completed, for people
+    std::int64_t phase = 0;       ///< index of the phase being worked on
+    std::string phase_done_at;    ///< RFC 3339 UTC when the phase's devices all ended (its soak started)
+    std::string artifact_sha256;  ///< the artifact as frozen at the start
+    std::string artifact_version;
+    std::string started_at;
+    std::string updated_at;
+    std::string lease_owner;      ///< "host pid token" of the runner holding the lease; empty: none
+    std::int64_t lease_expires = 0;  ///< Unix seconds
+};
+
+/// One target device of a rollout and how far it got.
+struct RolloutDevice {
+    std::string tenant;
+    std::string rollout;
+    std::string device;
+    std::int64_t phase = -1;      ///< -1: skipped
+    std::string state;            ///< pending | transferring | installing | verifying | succeeded | failed | skipped
+    std::string reason;           ///< skipped: incompatible | up-to-date; failed: what failed
+    std::int64_t attempts = 0;
+    std::string updated_at;
+};
+
 /// A stored object reduced to what an apply needs to see that it is unchanged: a digest of its
 /// canonical labels, annotations and spec (see content_digest), and its bookkeeping.
 struct StoredDigest {
@@ -124,6 +153,25 @@ public:
     /// Moves a device's status with the device to another tenant.
     virtual util::Result<void> move_device_status(const std::string& from, const std::string& name,
                                                   const std::string& to) = 0;
+
+    /// Replaces what fleetadm last learned about one device.
+    virtual util::Result<void> set_device_status(const std::string& tenant, const std::string& name,
+                                                 const DeviceStatus& status) = 0;
+
+    /// A rollout's runtime state, or nullopt when it never ran.
+    virtual util::Result<std::optional<RolloutRun>> rollout_run(const std::string& tenant, const std::string& name) = 0;
+    /// Inserts or replaces a rollout's runtime state.
+    virtual util::Result<void> put_rollout_run(const RolloutRun& run) = 0;
+    /// The target devices of a rollout, in phase and name order.
+    virtual util::Result<std::vector<RolloutDevice>> rollout_devices(const std::string& tenant,
+                                                                     const std::string& rollout) = 0;
+    /// Inserts or replaces one target device of a rollout.
+    virtual util::Result<void> put_rollout_device(const RolloutDevice& device) = 0;
+    /// Names of other running or paused rollouts in which the device has not finished.
+    virtual util::Result<std::vector<std::string>> active_rollouts_of(const std::string& tenant,
+                                                                      const std::string& device) = 0;
+    /// Forgets a rollout's runtime state and targets.
+    virtual util::Result<void> remove_rollout_runtime(const std::string& tenant, const std::string& name) = 0;
 
     /// A value of the store's metadata table.
     virtual util::Result<std::optional<std::string>> meta(const std::string& key) = 0;

@@ -77,6 +77,36 @@ CREATE TABLE audit_heads (
 ALTER TABLE sources ADD COLUMN last_commit TEXT NOT NULL DEFAULT '';
 ALTER TABLE sources ADD COLUMN applied_at TEXT NOT NULL DEFAULT '';
 )SQL",
+    // 2 → 3: rollout runtime state (runs with their lease, and per-device progress).
+    R"SQL(
+CREATE TABLE rollout_runs (
+    tenant           TEXT NOT NULL,
+    name             TEXT NOT NULL,
+    state            TEXT NOT NULL,       -- running | paused | aborted | completed
+    reason           TEXT NOT NULL DEFAULT '',
+    phase            INTEGER NOT NULL DEFAULT 0,
+    phase_done_at    TEXT NOT NULL DEFAULT '',
+    artifact_sha256  TEXT NOT NULL,
+    artifact_version TEXT NOT NULL,
+    started_at       TEXT NOT NULL,
+    updated_at       TEXT NOT NULL,
+    lease_owner      TEXT NOT NULL DEFAULT '',
+    lease_expires    INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (tenant, name)
+) WITHOUT ROWID;
+CREATE TABLE rollout_devices (
+    tenant     TEXT NOT NULL,
+    rollout    TEXT NOT NULL,
+    device     TEXT NOT NULL,
+    phase      INTEGER NOT NULL,          -- -1: skipped
+    state      TEXT NOT NULL,
+    reason     TEXT NOT NULL DEFAULT '',
+    attempts   INTEGER NOT NULL DEFAULT 0,
+    updated_at TEXT NOT NULL,
+    PRIMARY KEY (tenant, rollout, device)
+) WITHOUT ROWID;
+CREATE INDEX rollout_devices_by_device ON rollout_devices(tenant, device);
+)SQL",
 };
 
 } // namespace
@@ -411,6 +441,8 @@ Result<void> SqliteBackend::put(const model::Object& o)
 
 Result<void> SqliteBackend::remove(model::Kind kind, const std::string& tenant, const std::string& name)
 {
+    if (kind == model::Kind::rollout)
+        if (auto r = remove_rollout_runtime(tenant, name); !r) return r;
     if (kind == model::Kind::device) {
         Statement& st = prepare("DELETE FROM device_status WHERE tenant = ?1 AND name = ?2");
         ResetGuard guard{[&] { st.reset(); }};
@@ -578,6 +610,22 @@ Result<std::map<std::pair<std::string, std::string>, DeviceStatus>> SqliteBacken
     return out;
 }
 
+Result<void> SqliteBackend::set_device_status(const std::string& tenant, const std::string& name,
+                                              const DeviceStatus& status)
+{
+    Statement& st = prepare("INSERT OR REPLACE INTO device_status (tenant, name, reported_version, last_seen, reachable, "
+                            "last_rollout) VALUES (?1, ?2, ?3, ?4, ?5, ?6)");
+    ResetGuard guard{[&] { st.reset(); }};
+    st.bind(1, tenant).bind(2, name).bind(3, status.reported_version).bind(4, status.last_seen);
+    if (status.reachable)
+        st.bind(5, static_cast<std::int64_t>(*status.reachable ? 1 : 0));
+    else
+        st.bind_null(5);
+    st.bind(6, status.last_rollout);
+    if (st.step() != SQLITE_DONE) return std::unexpected(db_error("cannot record the status of device " + name));
+    return {};
+}
+
 Result<void> SqliteBackend::record_check(const std::string& tenant, const std::string& name, bool reachable,
                                          const std::string& seen_at,
                                          const std::optional<std::string>& reported_version)
@@ -595,6 +643,83 @@ Result<void> SqliteBackend::record_check(const std::string& tenant, const std::s
     else
         st.bind_null(5);
     if (st.step() != SQLITE_DONE) return std::unexpected(db_error("cannot record the status of device " + name));
+    return {};
+}
+
+Result<std::optional<RolloutRun>> SqliteBackend::rollout_run(const std::string& tenant, const std::string& name)
+{
+    Statement& st = prepare("SELECT state, reason, phase, phase_done_at, artifact_sha256, artifact_version, started_at, "
+                            "updated_at, lease_owner, lease_expires FROM rollout_runs WHERE tenant = ?1 AND name = ?2");
+    ResetGuard guard{[&] { st.reset(); }};
+    st.bind(1, tenant).bind(2, name);
+    int rc = st.step();
+    if (rc == SQLITE_DONE) return std::nullopt;
+    if (rc != SQLITE_ROW) return std::unexpected(db_error("cannot read rollout " + name));
+    return RolloutRun{tenant,      name,        st.text(0), st.text(1), st.integer(2), st.text(3), st.text(4),
+                      st.text(5),  st.text(6),  st.text(7), st.text(8), st.integer(9)};
+}
+
+Result<void> SqliteBackend::put_rollout_run(const RolloutRun& run)
+{
+    Statement& st = prepare("INSERT OR REPLACE INTO rollout_runs (tenant, name, state, reason, phase, phase_done_at, "
+                            "artifact_sha256, artifact_version, started_at, updated_at, lease_owner, lease_expires) "
+                            "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)");
+    ResetGuard guard{[&] { st.reset(); }};
+    st.bind(1, run.tenant).bind(2, run.name).bind(3, run.state).bind(4, run.reason).bind(5, run.phase);
+    st.bind(6, run.phase_done_at).bind(7, run.artifact_sha256).bind(8, run.artifact_version).bind(9, run.started_at);
+    st.bind(10, run.updated_at).bind(11, run.lease_owner).bind(12, run.lease_expires);
+    if (st.step() != SQLITE_DONE) return std::unexpected(db_error("cannot record rollout " + run.name));
+    return {};
+}
+
+Result<std::vector<RolloutDevice>> SqliteBackend::rollout_devices(const std::string& tenant, const std::string& rollout)
+{
+    Statement& st = prepare("SELECT device, phase, state, reason, attempts, updated_at FROM rollout_devices "
+                            "WHERE tenant = ?1 AND rollout = ?2 ORDER BY phase, device");
+    ResetGuard guard{[&] { st.reset(); }};
+    st.bind(1, tenant).bind(2, rollout);
+    std::vector<RolloutDevice> out;
+    int rc;
+    while ((rc = st.step()) == SQLITE_ROW)
+        out.push_back({tenant, rollout, st.text(0), st.integer(1), st.text(2), st.text(3), st.integer(4), st.text(5)});
+    if (rc != SQLITE_DONE) return std::unexpected(db_error("cannot read the devices of rollout " + rollout));
+    return out;
+}
+
+Result<void> SqliteBackend::put_rollout_device(const RolloutDevice& d)
+{
+    Statement& st = prepare("INSERT OR REPLACE INTO rollout_devices (tenant, rollout, device, phase, state, reason, "
+                            "attempts, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)");
+    ResetGuard guard{[&] { st.reset(); }};
+    st.bind(1, d.tenant).bind(2, d.rollout).bind(3, d.device).bind(4, d.phase).bind(5, d.state).bind(6, d.reason);
+    st.bind(7, d.attempts).bind(8, d.updated_at);
+    if (st.step() != SQLITE_DONE) return std::unexpected(db_error("cannot record device " + d.device));
+    return {};
+}
+
+Result<std::vector<std::string>> SqliteBackend::active_rollouts_of(const std::string& tenant, const std::string& device)
+{
+    Statement& st = prepare("SELECT d.rollout FROM rollout_devices d JOIN rollout_runs r ON r.tenant = d.tenant AND "
+                            "r.name = d.rollout WHERE d.tenant = ?1 AND d.device = ?2 AND r.state IN ('running', "
+                            "'paused') AND d.state NOT IN ('succeeded', 'failed', 'skipped')");
+    ResetGuard guard{[&] { st.reset(); }};
+    st.bind(1, tenant).bind(2, device);
+    std::vector<std::string> out;
+    int rc;
+    while ((rc = st.step()) == SQLITE_ROW) out.push_back(st.text(0));
+    if (rc != SQLITE_DONE) return std::unexpected(db_error("cannot read the rollouts of device " + device));
+    return out;
+}
+
+Result<void> SqliteBackend::remove_rollout_runtime(const std::string& tenant, const std::string& name)
+{
+    for (const char* sql : {"DELETE FROM rollout_devices WHERE tenant = ?1 AND rollout = ?2",
+                            "DELETE FROM rollout_runs WHERE tenant = ?1 AND name = ?2"}) {
+        Statement& st = prepare(sql);
+        ResetGuard guard{[&] { st.reset(); }};
+        st.bind(1, tenant).bind(2, name);
+        if (st.step() != SQLITE_DONE) return std::unexpected(db_error("cannot forget rollout " + name));
+    }
     return {};
 }
 

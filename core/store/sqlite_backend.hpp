@@ -15,7 +15,7 @@ struct sqlite3_stmt;
 namespace fleet::store {
 
 /// The schema version this build writes; older stores are migrated forward, newer ones refused.
-inline constexpr int schema_version = 2;
+inline constexpr int schema_version = 3;
 
 /// Backend on a local SQLite database.
 class SqliteBackend final : public Backend {
@@ -46,6 +46,16 @@ public:
     util::Result<std::int64_t> object_count(const std::string& tenant) override;
     util::Result<std::map<std::pair<std::string, std::string>, DeviceStatus>> device_status(
         const std::string* tenant) override;
+    util::Result<void> set_device_status(const std::string& tenant, const std::string& name,
+                                         const DeviceStatus& status) override;
+    util::Result<std::optional<RolloutRun>> rollout_run(const std::string& tenant, const std::string& name) override;
+    util::Result<void> put_rollout_run(const RolloutRun& run) override;
+    util::Result<std::vector<RolloutDevice>> rollout_devices(const std::string& tenant,
+                                                             const std::string& rollout) override;
+    util::Result<void> put_rollout_device(const RolloutDevice& device) override;
+    util::Result<std::vector<std::string>> active_rollouts_of(const std::string& tenant,
+                                                              const std::string& device) override;
+    util::Result<void> remove_rollout_runtime(const std::string& tenant, const std::string& name) override;
     util::Result<void> record_check(const std::string& tenant, const std::string& name, bool reachable,
                                     const std::string& seen_at,
                                     const std::optional<std::string>& reported_version) override;

@@ -1,5 +1,7 @@
 #include "core/store/store.hpp"
 
+#include <filesystem>
+
 #include <fmt/format.h>
 
 #include <set>
@@ -58,7 +60,9 @@ Result<std::unique_ptr<Store>> Store::open(const std::string& location, Caller c
         return fail(ErrorKind::usage, "PostgreSQL stores are not supported by this build; use a file path");
     auto backend = SqliteBackend::open(location, options.create, options.busy_timeout_ms);
     if (!backend) return std::unexpected(backend.error());
-    return std::make_unique<Store>(std::move(*backend), std::move(caller));
+    auto store = std::make_unique<Store>(std::move(*backend), std::move(caller));
+    store->m_location = location;
+    return store;
 }
 
 Store::Store(std::unique_ptr<Backend> backend, Caller caller)
@@ -289,6 +293,51 @@ Result<std::map<std::pair<std::string, std::string>, DeviceStatus>> Store::devic
     return status;
 }
 
+Result<void> Store::set_device_status(const std::string& tenant, const std::string& name, const DeviceStatus& status)
+{
+    if (auto r = authorize(Action::write, tenant); !r) return r;
+    m_dirty = true;
+    return m_backend->set_device_status(tenant, name, status);
+}
+
+Result<std::optional<RolloutRun>> Store::rollout_run(const std::string& tenant, const std::string& name)
+{
+    if (auto r = authorize(Action::read, tenant); !r) return std::unexpected(r.error());
+    return m_backend->rollout_run(tenant, name);
+}
+
+Result<void> Store::put_rollout_run(const RolloutRun& run)
+{
+    if (auto r = authorize(Action::write, run.tenant); !r) return r;
+    m_dirty = true;
+    return m_backend->put_rollout_run(run);
+}
+
+Result<std::vector<RolloutDevice>> Store::rollout_devices(const std::string& tenant, const std::string& rollout)
+{
+    if (auto r = authorize(Action::read, tenant); !r) return std::unexpected(r.error());
+    return m_backend->rollout_devices(tenant, rollout);
+}
+
+Result<void> Store::put_rollout_device(const RolloutDevice& device)
+{
+    if (auto r = authorize(Action::write, device.tenant); !r) return r;
+    m_dirty = true;
+    return m_backend->put_rollout_device(device);
+}
+
+Result<std::vector<std::string>> Store::active_rollouts_of(const std::string& tenant, const std::string& device)
+{
+    if (auto r = authorize(Action::read, tenant); !r) return std::unexpected(r.error());
+    return m_backend->active_rollouts_of(tenant, device);
+}
+
+std::string Store::artifact_dir(const std::string& tenant) const
+{
+    namespace fs = std::filesystem;
+    return (fs::absolute(m_location).parent_path() / "artifacts" / tenant).string();
+}
+
 Result<void> Store::permit(Action action, const std::string& tenant) { return authorize(action, tenant); }
 
 Result<void> Store::record_check(const std::string& tenant, const std::string& device, bool reachable,
@@ -302,6 +351,7 @@ Result<void> Store::record_event(const std::string& tenant, const std::string& a
                                  const std::string& summary)
 {
     if (auto r = authorize(Action::write, tenant); !r) return r;
+    m_dirty = true;
     return m_backend->append_audit(AuditEntry{0, model::now_utc(), m_caller.user, tenant, action, object, summary, "", ""});
 }
 

@@ -117,6 +117,21 @@ public:
                                     const std::string& summary);
     /// Moves a device (with its status) to another tenant; audited in both tenants.
     util::Result<void> move_device(const model::Object& device, const std::string& to);
+    /// Replaces what fleetadm last learned about a device (reaching it is a write on its tenant).
+    util::Result<void> set_device_status(const std::string& tenant, const std::string& name, const DeviceStatus& status);
+    /// A rollout's runtime state; nullopt when it never ran.
+    util::Result<std::optional<RolloutRun>> rollout_run(const std::string& tenant, const std::string& name);
+    /// Records a rollout's runtime state.
+    util::Result<void> put_rollout_run(const RolloutRun& run);
+    /// The target devices of a rollout with their progress.
+    util::Result<std::vector<RolloutDevice>> rollout_devices(const std::string& tenant, const std::string& rollout);
+    /// Records one target device's progress.
+    util::Result<void> put_rollout_device(const RolloutDevice& device);
+    /// Other running or paused rollouts in which a device has not finished.
+    util::Result<std::vector<std::string>> active_rollouts_of(const std::string& tenant, const std::string& device);
+    /// Directory holding a tenant's artifacts, addressed by SHA-256: beside the store file.
+    std::string artifact_dir(const std::string& tenant) const;
+
     /// Calls visit for each audit entry the caller may read (of one tenant when given), in order.
     util::Result<void> audit(const std::string* tenant, const AuditFilter& filter,
                              const std::function<void(AuditEntry&&)>& visit);
@@ -146,6 +161,7 @@ private:
 
     std::unique_ptr<Backend> m_backend;
     Caller m_caller;
+    std::string m_location;
     bool m_in_tx = false;
     bool m_dirty = false;
     std::optional<AccessMap> m_access;

@@ -50,11 +50,11 @@ TEST_CASE("apply creates the examples' tenants; applying again changes nothing",
     REQUIRE(first.exit_code == 0);
     CHECK(contains(first.out, "tenant/acme created"));
     CHECK(contains(first.out, "tenant/acme-prod created"));
-    CHECK(contains(first.out, "21 created, 0 configured, 0 pruned, 0 unchanged"));
+    CHECK(contains(first.out, "25 created, 0 configured, 0 pruned, 0 unchanged"));
 
     auto again = fleet({"apply", "-f", fleet::test::examples_dir(), "-R"});
     REQUIRE(again.exit_code == 0);
-    CHECK(again.out == "0 created, 0 configured, 0 pruned, 21 unchanged\n");
+    CHECK(again.out == "0 created, 0 configured, 0 pruned, 25 unchanged\n");
 
     auto diff = fleet({"diff", "-f", fleet::test::examples_dir(), "-R"});
     CHECK(diff.exit_code == 0);
@@ -198,7 +198,7 @@ TEST_CASE("--dry-run reports the changes and writes nothing", "[cli][apply]")
     auto r = fleet({"apply", "-f", fleet::test::examples_dir(), "-R", "--dry-run"});
     CHECK(r.exit_code == 0);
     CHECK(contains(r.out, "tenant/acme created (dry run)"));
-    CHECK(contains(r.out, "21 created, 0 configured, 0 pruned, 0 unchanged (dry run)"));
+    CHECK(contains(r.out, "25 created, 0 configured, 0 pruned, 0 unchanged (dry run)"));
     CHECK(fleet.store_digest() == before);
     CHECK(fleet({"get", "tenant", "acme"}).exit_code == 4);
 }
@@ -259,7 +259,7 @@ TEST_CASE("plan --out saves a plan that apply takes, and refuses once the store 
     auto plan_file = (fleet.dir().path() / "plan.json").string();
     auto plan = fleet({"plan", "-f", fleet::test::examples_dir(), "-R", "--out", plan_file});
     CHECK(plan.exit_code == 1);
-    CHECK(contains(plan.out, "Plan: 21 created, 0 configured, 0 pruned, 0 unchanged"));
+    CHECK(contains(plan.out, "Plan: 25 created, 0 configured, 0 pruned, 0 unchanged"));
     auto applied = fleet({"apply", plan_file});
     INFO(applied.err);
     CHECK(applied.exit_code == 0);

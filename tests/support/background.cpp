@@ -68,10 +68,24 @@ BackgroundProcess::BackgroundProcess(const std::string& program, const std::vect
     });
 }
 
+void BackgroundProcess::kill(int signal)
+{
+    if (m_pid > 0) ::kill(m_pid, signal);
+}
+
+int BackgroundProcess::wait()
+{
+    if (m_pid <= 0) return -1;
+    int status = 0;
+    waitpid(m_pid, &status, 0);
+    m_pid = -1;
+    return WIFEXITED(status) ? WEXITSTATUS(status) : WIFSIGNALED(status) ? -WTERMSIG(status) : -1;
+}
+
 BackgroundProcess::~BackgroundProcess()
 {
     if (m_pid > 0) {
-        kill(-m_pid, SIGKILL);
+        ::kill(-m_pid, SIGKILL);
         waitpid(m_pid, nullptr, 0);
     }
     if (m_reader.joinable()) m_reader.join();

@@ -29,6 +29,10 @@ public:
     std::string wait_for_line(const std::string& needle, std::chrono::milliseconds timeout = std::chrono::seconds(20));
     /// Everything read from the process so far.
     std::string output();
+    /// Sends a signal to the process (not its group).
+    void kill(int signal);
+    /// Waits for the process to end: its exit code, or minus the signal that ended it.
+    int wait();
 
 private:
     pid_t m_pid = -1;

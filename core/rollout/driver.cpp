@@ -1,0 +1,68 @@
+#include "core/rollout/driver.hpp"
+
+#include "core/transport/http.hpp"
+#include "core/transport/ssh.hpp"
+
+namespace fleet::rollout {
+
+namespace {
+
+class TransportDriver final : public Driver {
+public:
+    explicit TransportDriver(std::size_t max_parallel) : m_ssh(max_parallel), m_http(max_parallel) {}
+
+    void start(Step step, std::function<void(transport::Outcome)> done) override
+    {
+        if (step.transport == "ssh") {
+            const auto& e = step.endpoint.spec["ssh"];
+            transport::SshJob job;
+            job.endpoint.device = step.device;
+            job.endpoint.host = e.value("host", "");
+            job.endpoint.port = e.value("port", 0);
+            job.endpoint.user = e.value("user", "");
+            job.endpoint.credential = step.credential;
+            if (step.kind == Step::Kind::transfer) {
+                job.upload_file = step.local_file;
+                job.upload_path = step.remote_path;
+            } else {
+                job.command = step.command;
+            }
+            job.command_timeout = step.timeout;
+            m_ssh.submit(std::move(job), std::move(done));
+            return;
+        }
+        const auto& e = step.endpoint.spec["http"];
+        transport::HttpJob job;
+        job.device = step.device;
+        job.base_url = e.value("url", "");
+        job.path = step.path;
+        job.method = step.method;
+        job.credential = step.credential;
+        job.profile = step.profile.empty() ? "generic" : step.profile;
+        job.timeout = step.timeout;
+        if (step.kind == Step::Kind::transfer) {
+            job.upload_file = step.local_file;
+            job.form_field = step.form;
+        }
+        m_http.submit(std::move(job), std::move(done));
+    }
+
+    void cancel() override
+    {
+        m_ssh.cancel();
+        m_http.cancel();
+    }
+
+private:
+    transport::SshPool m_ssh;
+    transport::HttpClient m_http;
+};
+
+} // namespace
+
+std::unique_ptr<Driver> make_transport_driver(std::size_t max_parallel)
+{
+    return std::make_unique<TransportDriver>(max_parallel);
+}
+
+} // namespace fleet::rollout

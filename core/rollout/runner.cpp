@@ -1,0 +1,1004 @@
+#include "core/rollout/runner.hpp"
+
+#include <fmt/format.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <condition_variable>
+#include <deque>
+#include <filesystem>
+#include <map>
+#include <mutex>
+#include <random>
+#include <set>
+
+#include "core/model/selector.hpp"
+#include "core/model/template.hpp"
+#include "core/query/query.hpp"
+#include "core/util/duration.hpp"
+
+namespace fleet::rollout {
+
+using nlohmann::json;
+using store::RolloutDevice;
+using store::RolloutRun;
+using util::ErrorKind;
+using util::fail;
+using util::Result;
+using Clock = std::chrono::system_clock;
+
+namespace {
+
+constexpr const char* threshold_reason = "failure threshold";
+
+bool terminal(const std::string& state) { return state == "succeeded" || state == "failed" || state == "skipped"; }
+bool in_flight(const std::string& state)
+{
+    return state == "transferring" || state == "installing" || state == "verifying";
+}
+
+std::int64_t unix_now() { return std::chrono::duration_cast<std::chrono::seconds>(Clock::now().time_since_epoch()).count(); }
+
+std::string hostname()
+{
+    char buffer[256] = {};
+    ::gethostname(buffer, sizeof buffer - 1);
+    return buffer;
+}
+
+/// "host pid token": who holds a lease; the token tells two runs of one process apart.
+std::string new_lease_owner()
+{
+    std::random_device random;
+    return fmt::format("{} {} {:08x}", hostname(), ::getpid(), random());
+}
+
+/// True when the lease owner is a process of this host that no longer exists.
+bool owner_dead(const std::string& owner)
+{
+    auto first = owner.find(' ');
+    if (first == std::string::npos) return true;
+    if (owner.substr(0, first) != hostname()) return false;
+    long pid = std::strtol(owner.c_str() + first + 1, nullptr, 10);
+    if (pid <= 0) return true;
+    return ::kill(static_cast<pid_t>(pid), 0) != 0 && errno == ESRCH;
+}
+
+/// Time spent in store transactions by this thread's runner (for RunStats).
+thread_local RunStats* t_stats = nullptr;
+
+/// Adds the time since start to the running rollout's store time.
+struct StoreTimer {
+    std::chrono::steady_clock::time_point start = std::chrono::steady_clock::now();
+    ~StoreTimer()
+    {
+        if (!t_stats) return;
+        t_stats->store += std::chrono::steady_clock::now() - start;
+        ++t_stats->transactions;
+    }
+};
+
+/// Runs body in a write transaction and commits it.
+template <class Body>
+Result<void> write(store::Store& store, Body body)
+{
+    StoreTimer timer;
+    auto tx = store.begin(store::TxMode::write);
+    if (!tx) return std::unexpected(tx.error());
+    if (auto r = body(); !r) return r;
+    return tx->commit();
+}
+
+/// What a rollout needs from the store, read once per run.
+struct Loaded {
+    model::Object rollout;
+    model::Object artifact;
+    model::Object tenant;
+    json strategy;
+    json windows;  ///< effective maintenance windows; empty: any time
+};
+
+Result<Loaded> load(store::Store& store, const std::string& tenant, const std::string& name)
+{
+    Loaded l;
+    auto rollout = store.get(model::Kind::rollout, tenant, name);
+    if (!rollout) return std::unexpected(rollout.error());
+    if (!*rollout) return fail(ErrorKind::not_found, fmt::format("rollout/{} not found in tenant \"{}\"", name, tenant));
+    l.rollout = std::move(**rollout);
+    const json& spec = l.rollout.resource.spec;
+    auto artifact_name = spec["artifact"].get<std::string>();
+    auto artifact = store.get(model::Kind::artifact, tenant, artifact_name);
+    if (!artifact) return std::unexpected(artifact.error());
+    if (!*artifact)
+        return fail(ErrorKind::not_found,
+                    fmt::format("rollout/{}: artifact \"{}\" not found in tenant \"{}\"", name, artifact_name, tenant));
+    l.artifact = std::move(**artifact);
+    auto owner = store.get(model::Kind::tenant, "", tenant);
+    if (!owner) return std::unexpected(owner.error());
+    if (!*owner) return fail(ErrorKind::not_found, fmt::format("tenant/{} not found", tenant));
+    l.tenant = std::move(**owner);
+    l.strategy = spec.value("strategy", json::object());
+    json windows = spec.value(json::json_pointer("/schedule/windows"), json("inherit"));
+    if (windows == "inherit")
+        l.windows = l.tenant.resource.spec.value(json::json_pointer("/updatePolicy/windows"), json::array());
+    else if (windows == "none")
+        l.windows = json::array();
+    else
+        l.windows = windows;
+    return l;
+}
+
+/// The transport a device is reached by for this rollout, or empty with why not.
+std::pair<std::string, std::string> pick_transport(const json& rollout_spec, const json& device_spec)
+{
+    auto wanted = rollout_spec.value("transport", "auto");
+    const json install = rollout_spec.value("install", json::object());
+    auto usable = [&](const char* t) { return device_spec.contains(t) && install.contains(t); };
+    if (wanted == "auto") {
+        if (usable("ssh")) return {"ssh", ""};
+        if (usable("http")) return {"http", ""};
+        return {"", "no endpoint with an install step of this rollout"};
+    }
+    if (!device_spec.contains(wanted)) return {"", fmt::format("no {} endpoint", wanted)};
+    if (!install.contains(wanted)) return {"", fmt::format("the rollout has no {} install step", wanted)};
+    return {wanted, ""};
+}
+
+/// Template values shared by every device of the rollout, and the per-device ones.
+model::TemplateValues template_values(const Loaded& l, const model::Object& device, const std::string& remote_path)
+{
+    model::TemplateValues v;
+    const auto& a = l.artifact.resource;
+    v.values["artifact.path"] = remote_path;
+    v.values["artifact.name"] = a.name;
+    v.values["artifact.version"] = a.spec.value("version", "");
+    v.values["artifact.sha256"] = a.spec.value("sha256", "");
+    v.values["device.name"] = device.resource.name;
+    v.values["device.type"] = device.resource.spec.value("deviceType", "");
+    v.values["tenant.name"] = l.tenant.resource.name;
+    const json settings = l.tenant.resource.spec.value("settings", json::object());
+    for (const auto& [key, value] : settings.items())
+        v.settings[key] = value.is_string() ? value.get<std::string>() : value.dump();
+    return v;
+}
+
+/// Resolves the targets, sorts out the skipped ones and assigns phases: the first run's work.
+Result<std::vector<RolloutDevice>> freeze(store::Store& store, const Loaded& l)
+{
+    const auto& r = l.rollout.resource;
+    const json& targets = r.spec["targets"];
+    std::vector<model::Object> devices;
+    if (targets.contains("group")) {
+        auto group = store.get(model::Kind::device_group, r.tenant, targets["group"].get<std::string>());
+        if (!group) return std::unexpected(group.error());
+        if (!*group)
+            return fail(ErrorKind::not_found, fmt::format("rollout/{}: group \"{}\" not found", r.name,
+                                                          targets["group"].get<std::string>()));
+        auto members = query::group_members(store, **group);
+        if (!members) return std::unexpected(members.error());
+        for (const auto& name : *members) {
+            auto d = store.get(model::Kind::device, r.tenant, name);
+            if (!d) return std::unexpected(d.error());
+            if (*d) devices.push_back(std::move(**d));
+        }
+    } else {
+        auto selector = model::Selector::parse(targets["selector"].get<std::string>());
+        if (!selector) return std::unexpected(selector.error());
+        auto scan = store.scan(model::Kind::device, &r.tenant, [&](model::Object&& d) {
+            if (selector->matches(d.resource.labels)) devices.push_back(std::move(d));
+        });
+        if (!scan) return std::unexpected(scan.error());
+    }
+    std::sort(devices.begin(), devices.end(),
+              [](const auto& a, const auto& b) { return a.resource.name < b.resource.name; });
+
+    auto status = store.device_status(&r.tenant);
+    if (!status) return std::unexpected(status.error());
+    const auto& artifact = l.artifact.resource.spec;
+    auto version = artifact.value("version", "");
+    json types = artifact.value("deviceTypes", json::array());
+    bool force = r.spec.value("force", false);
+    std::string now = model::now_utc();
+
+    std::vector<RolloutDevice> out;
+    std::vector<std::size_t> eligible;
+    std::vector<std::string> busy;
+    for (const auto& d : devices) {
+        RolloutDevice row{r.tenant, r.name, d.resource.name, -1, "skipped", "", 0, now};
+        auto type = d.resource.spec.value("deviceType", "");
+        auto [transport, why] = pick_transport(r.spec, d.resource.spec);
+        auto st = status->find({r.tenant, d.resource.name});
+        if (!types.empty() && std::find(types.begin(), types.end(), json(type)) == types.end()) {
+            row.reason = fmt::format("incompatible: device type {} is not one of the artifact's", type);
+        } else if (transport.empty()) {
+            row.reason = "incompatible: " + why;
+        } else if (!force && st != status->end() && st->second.reported_version == version) {
+            row.reason = "up-to-date: already at " + version;
+        } else {
+            auto others = store.active_rollouts_of(r.tenant, d.resource.name);
+            if (!others) return std::unexpected(others.error());
+            for (const auto& other : *others)
+                if (other != r.name) busy.push_back(fmt::format("device/{} (in rollout/{})", d.resource.name, other));
+            row.state = "pending";
+            eligible.push_back(out.size());
+        }
+        out.push_back(std::move(row));
+    }
+    if (!busy.empty())
+        return fail(ErrorKind::conflict,
+                    fmt::format("rollout/{}: {} device(s) are in another active rollout: {}", r.name, busy.size(),
+                                fmt::join(busy, ", ")));
+    auto phases = make_phases(l.strategy, eligible.size());
+    std::size_t p = 0;
+    for (std::size_t i = 0; i < eligible.size(); ++i) {
+        while (i >= phases[p].end) ++p;
+        out[eligible[i]].phase = static_cast<std::int64_t>(p);
+    }
+    return out;
+}
+
+const RolloutDevice& device_of(const RolloutDevice& d) { return d; }
+const RolloutDevice& device_of(const std::pair<const std::string, RolloutDevice>& item) { return item.second; }
+
+/// Counts devices per phase; keeps the device list only when asked to.
+template <class Devices>
+Progress summarize(const RolloutRun* run, const std::vector<Phase>& phases, const Devices& devices, bool keep)
+{
+    Progress p;
+    p.state = run ? run->state : "not started";
+    p.reason = run ? run->reason : "";
+    p.phase = run ? static_cast<std::size_t>(run->phase) : 0;
+    for (const auto& phase : phases) p.phases.push_back({phase.name, 0, 0, 0, 0, 0});
+    for (const auto& item : devices) {
+        const RolloutDevice& d = device_of(item);
+        if (keep) p.devices.push_back(d);
+        if (d.phase < 0 || static_cast<std::size_t>(d.phase) >= p.phases.size()) {
+            ++p.skipped;
+            continue;
+        }
+        auto& ph = p.phases[static_cast<std::size_t>(d.phase)];
+        ++ph.devices;
+        if (d.state == "succeeded")
+            ++ph.succeeded;
+        else if (d.state == "failed")
+            ++ph.failed;
+        else if (in_flight(d.state))
+            ++ph.in_flight;
+        else
+            ++ph.pending;
+    }
+    return p;
+}
+
+template <class Devices>
+std::size_t eligible_count(const Devices& devices)
+{
+    return static_cast<std::size_t>(
+        std::count_if(devices.begin(), devices.end(), [](const auto& d) { return device_of(d).phase >= 0; }));
+}
+
+/// One running rollout: the state machine around the driver.
+class Runner {
+public:
+    Runner(store::Store& store, Loaded loaded, RolloutRun run, std::vector<RolloutDevice> devices, Driver& driver,
+           const RunOptions& options)
+        : m_store(store), m_l(std::move(loaded)), m_run(std::move(run)), m_driver(driver), m_options(options)
+    {
+        for (auto& d : devices) {
+            m_order.push_back(d.device);
+            m_rows.emplace(d.device, std::move(d));
+        }
+        m_phases = make_phases(m_l.strategy, eligible_count(m_rows));
+        m_allowed.resize(m_phases.size());
+        for (std::size_t i = 0; i < m_phases.size(); ++i) {
+            std::size_t size = m_phases[i].end - (i == 0 ? 0 : m_phases[i - 1].end);
+            m_allowed[i] = allowed_failures(m_l.strategy, size);
+        }
+        const auto& spec = m_l.rollout.resource.spec;
+        m_max_parallel = options.max_parallel ? options.max_parallel
+                                              : static_cast<std::size_t>(m_l.strategy.value("maxParallel", 10));
+        m_retries = m_l.strategy.value("retries", 0);
+        m_timeout = std::chrono::minutes(15);
+        if (m_l.strategy.contains("deviceTimeout"))
+            if (auto t = util::parse_duration(m_l.strategy["deviceTimeout"].get<std::string>())) m_timeout = *t;
+        m_verify = spec.value("verify", json::object());
+        if (auto nb = spec.value(json::json_pointer("/schedule/notBefore"), json()); nb.is_string())
+            if (auto t = parse_utc(nb.get<std::string>())) m_not_before = *t;
+    }
+
+    Result<Ending> go();
+
+private:
+    struct Done {
+        std::string device;
+        Step::Kind kind;
+        transport::Outcome outcome;
+    };
+
+    void emit(Event e)
+    {
+        if (m_options.observe) m_options.observe(e, summarize(&m_run, m_phases, m_rows, false));
+    }
+    Result<void> save(RolloutDevice& d, const std::string& state, const std::string& reason,
+                      const std::function<Result<void>()>& also = {})
+    {
+        d.state = state;
+        d.reason = reason;
+        d.updated_at = model::now_utc();
+        auto r = write(m_store, [&]() -> Result<void> {
+            if (auto w = m_store.put_rollout_device(d); !w) return w;
+            if (also) return also();
+            return {};
+        });
+        if (!r) return r;
+        emit({"device", d.device, state, phase_name(d.phase), reason});
+        return {};
+    }
+    Result<void> save_run()
+    {
+        m_run.updated_at = model::now_utc();
+        return write(m_store, [&] { return m_store.put_rollout_run(m_run); });
+    }
+    std::string phase_name(std::int64_t p) const
+    {
+        return p >= 0 && static_cast<std::size_t>(p) < m_phases.size() ? m_phases[static_cast<std::size_t>(p)].name
+                                                                        : std::string();
+    }
+    Result<void> dispatch(RolloutDevice& d);
+    Result<void> start_step(RolloutDevice& d, Step::Kind kind);
+    Result<void> finish(Done done);
+    Result<void> fail_attempt(RolloutDevice& d, const std::string& what, const transport::Outcome& o);
+    Result<bool> check_control();
+    Result<void> renew_lease();
+    Result<void> advance_phase(bool& stop);
+    bool may_start_new();
+
+    store::Store& m_store;
+    Loaded m_l;
+    RolloutRun m_run;
+    Driver& m_driver;
+    const RunOptions& m_options;
+    std::vector<std::string> m_order;
+    std::map<std::string, RolloutDevice> m_rows;
+    std::map<std::string, model::Object> m_devices;
+    std::map<std::string, std::optional<transport::Credential>> m_credentials;
+    std::set<std::string> m_recovering;  ///< interrupted by a dead runner: a failed re-verify is not an attempt
+    std::vector<Phase> m_phases;
+    std::vector<std::size_t> m_allowed;
+    std::size_t m_max_parallel = 10;
+    int m_retries = 0;
+    std::chrono::seconds m_timeout{900};
+    json m_verify;
+    std::optional<Clock::time_point> m_not_before;
+
+    std::mutex m_mutex;
+    std::condition_variable m_cv;
+    std::deque<Done> m_done;
+    std::size_t m_running = 0;
+    bool m_stopping = false;
+    std::optional<Ending> m_ending;
+    Clock::time_point m_last_lease = Clock::now();
+    Clock::time_point m_last_control{};  // the epoch: the first loop reads the control state
+    bool m_waiting_reported = false;
+};
+
+Result<void> Runner::start_step(RolloutDevice& d, Step::Kind kind)
+{
+    // Interrupted: no next step. The device keeps its state; the next run picks it up from there.
+    if (m_ending == Ending::interrupted) return {};
+    const auto& rspec = m_l.rollout.resource.spec;
+    auto dev_it = m_devices.find(d.device);
+    if (dev_it == m_devices.end()) {
+        auto found = m_store.get(model::Kind::device, d.tenant, d.device);
+        if (!found) return std::unexpected(found.error());
+        if (!*found) {
+            transport::Outcome gone;
+            gone.failure = transport::Failure::credential;
+            gone.message = "the device no longer exists";
+            return fail_attempt(d, "dispatch", gone);
+        }
+        dev_it = m_devices.emplace(d.device, std::move(**found)).first;
+    }
+    const model::Object& device = dev_it->second;
+    auto [transport_name, why] = pick_transport(rspec, device.resource.spec);
+    if (transport_name.empty()) {
+        transport::Outcome none;
+        none.failure = transport::Failure::credential;
+        none.message = why;
+        return fail_attempt(d, "dispatch", none);
+    }
+    const json& endpoint = device.resource.spec[transport_name];
+    Step step;
+    step.kind = kind;
+    step.device = d.device;
+    step.tenant = d.tenant;
+    step.transport = transport_name;
+    step.endpoint = device.resource;
+    step.timeout = m_timeout;
+    if (auto cred = endpoint.find("credential"); cred != endpoint.end()) {
+        auto name = cred->get<std::string>();
+        auto it = m_credentials.find(name);
+        if (it == m_credentials.end()) {
+            // Only ever a credential of the device's own tenant.
+            auto found = m_store.get(model::Kind::credential, d.tenant, name);
+            if (!found) return std::unexpected(found.error());
+            std::optional<transport::Credential> c;
+            if (*found) c = transport::credential_from((*found)->resource);
+            it = m_credentials.emplace(name, c).first;
+        }
+        if (!it->second) {
+            transport::Outcome missing;
+            missing.failure = transport::Failure::credential;
+            missing.message = fmt::format("credential \"{}\" does not exist in tenant \"{}\"", name, d.tenant);
+            return fail_attempt(d, "dispatch", missing);
+        }
+        step.credential = it->second;
+    }
+    const json install = rspec.value("install", json::object()).value(transport_name, json::object());
+    std::string file_name = std::filesystem::path(m_l.artifact.resource.spec.value("file", "")).filename().string();
+    std::string upload_dir = install.value("uploadDir", "/tmp");
+    std::string remote_path = transport_name == "ssh" ? upload_dir + "/" + file_name : file_name;
+    auto values = template_values(m_l, device, remote_path);
+    auto render = [&](const std::string& text, bool shell) { return model::render_template(text, values, shell); };
+
+    std::string label;
+    if (kind == Step::Kind::transfer) {
+        label = "transferring";
+        step.local_file = m_store.artifact_dir(d.tenant) + "/" + m_run.artifact_sha256;
+        if (transport_name == "ssh") {
+            auto dir = render(upload_dir, false);
+            if (!dir) return std::unexpected(dir.error());
+            step.remote_path = *dir + "/" + file_name;
+        } else {
+            auto path = render(install.value("path", "/upload"), false);
+            if (!path) return std::unexpected(path.error());
+            step.path = *path;
+            step.method = install.value("method", "POST");
+            step.form = install.value("form", endpoint.value("profile", "generic") == "swupdate" ? "file" : "");
+            step.profile = endpoint.value("profile", "generic");
+        }
+    } else if (kind == Step::Kind::install) {
+        label = "installing";
+        auto command = render(install.value("command", ""), true);
+        if (!command) return std::unexpected(command.error());
+        step.command = *command;
+    } else {
+        label = "verifying";
+        const json v = m_verify.value(transport_name, json::object());
+        if (transport_name == "ssh") {
+            auto command = render(v.value("command", ""), true);
+            if (!command) return std::unexpected(command.error());
+            step.command = *command;
+        } else {
+            auto path = render(v.value("path", "/"), false);
+            if (!path) return std::unexpected(path.error());
+            step.path = *path;
+            step.method = "GET";
+            step.profile = "generic";
+        }
+    }
+    if (d.state != label)
+        if (auto s = save(d, label, ""); !s) return s;
+    {
+        std::lock_guard lock(m_mutex);
+        ++m_running;
+    }
+    m_driver.start(std::move(step), [this, device = d.device, kind](transport::Outcome outcome) {
+        std::lock_guard lock(m_mutex);
+        m_done.push_back({device, kind, std::move(outcome)});
+        m_cv.notify_all();
+    });
+    return {};
+}
+
+Result<void> Runner::dispatch(RolloutDevice& d)
+{
+    ++d.attempts;
+    return start_step(d, Step::Kind::transfer);
+}
+
+Result<void> Runner::fail_attempt(RolloutDevice& d, const std::string& what, const transport::Outcome& o)
+{
+    std::string reason = fmt::format("{}: {}: {}", what, transport::failure_name(o.failure), o.message);
+    if (o.failure == transport::Failure::remote && o.exit_status >= 0 && o.message.empty())
+        reason = fmt::format("{}: exit status {}", what, o.exit_status);
+    if (o.failure == transport::Failure::cancelled || m_recovering.erase(d.device) > 0) {
+        // Interrupted, not failed: the attempt does not count.
+        if (d.attempts > 0) --d.attempts;
+        return save(d, "pending", reason);
+    }
+    if (d.attempts <= m_retries) return save(d, "pending", reason);
+    const auto& rollout = m_l.rollout.resource.name;
+    return save(d, "failed", reason, [&]() -> Result<void> {
+        auto status = m_store.device_status(&d.tenant);
+        if (!status) return std::unexpected(status.error());
+        store::DeviceStatus st;
+        if (auto it = status->find({d.tenant, d.device}); it != status->end()) st = it->second;
+        st.last_rollout = rollout + ": failed";
+        if (o.failure == transport::Failure::unreachable) st.reachable = false;
+        if (auto w = m_store.set_device_status(d.tenant, d.device, st); !w) return w;
+        return m_store.record_event(d.tenant, "rollout-device-failed", "device/" + d.device,
+                              fmt::format("rollout {}: {}", rollout, transport::failure_name(o.failure)));
+    });
+}
+
+Result<void> Runner::finish(Done done)
+{
+    auto& d = m_rows.at(done.device);
+    const auto& o = done.outcome;
+    const char* what = done.kind == Step::Kind::transfer  ? "transfer"
+                       : done.kind == Step::Kind::install ? "install"
+                                                          : "verify";
+    if (!o.ok()) return fail_attempt(d, what, o);
+    auto transport_name = pick_transport(m_l.rollout.resource.spec, m_devices.at(d.device).resource.spec).first;
+    bool has_verify = m_verify.contains(transport_name);
+    if (done.kind == Step::Kind::transfer && transport_name == "ssh") return start_step(d, Step::Kind::install);
+    if (done.kind != Step::Kind::verify && has_verify) return start_step(d, Step::Kind::verify);
+    if (done.kind == Step::Kind::verify) {
+        auto expect = m_verify[transport_name].value("expect", "");
+        if (!expect.empty()) {
+            auto device = m_devices.at(d.device);
+            auto values = template_values(m_l, device, "");
+            auto wanted = model::render_template(expect, values, false);
+            if (!wanted) return std::unexpected(wanted.error());
+            if (o.stdout_tail.find(*wanted) == std::string::npos) {
+                transport::Outcome mismatch = o;
+                mismatch.failure = transport::Failure::remote;
+                mismatch.message = fmt::format("output does not contain \"{}\"", *wanted);
+                return fail_attempt(d, "verify", mismatch);
+            }
+        }
+    }
+    m_recovering.erase(d.device);
+    const auto& rollout = m_l.rollout.resource.name;
+    return save(d, "succeeded", "", [&]() -> Result<void> {
+        store::DeviceStatus st;
+        st.reported_version = m_run.artifact_version;
+        st.last_seen = model::now_utc();
+        st.reachable = true;
+        st.last_rollout = rollout + ": succeeded";
+        if (auto w = m_store.set_device_status(d.tenant, d.device, st); !w) return w;
+        return m_store.record_event(d.tenant, "rollout-device-succeeded", "device/" + d.device,
+                              fmt::format("rollout {}: installed version {}", rollout, m_run.artifact_version));
+    });
+}
+
+/// Reads the stored state: another shell may have paused or aborted the rollout.
+Result<bool> Runner::check_control()
+{
+    StoreTimer timer;
+    auto tx = m_store.begin(store::TxMode::read);
+    if (!tx) return std::unexpected(tx.error());
+    auto run = m_store.rollout_run(m_run.tenant, m_run.name);
+    if (!run) return std::unexpected(run.error());
+    if (auto c = tx->commit(); !c) return std::unexpected(c.error());
+    if (!*run) return fail(ErrorKind::conflict, fmt::format("rollout/{} was deleted while it ran", m_run.name));
+    if ((*run)->lease_owner != m_run.lease_owner)
+        return fail(ErrorKind::conflict, fmt::format("rollout/{}: another runner took over the lease", m_run.name));
+    if ((*run)->state != m_run.state) {
+        m_run.state = (*run)->state;
+        m_run.reason = (*run)->reason;
+        return true;
+    }
+    return false;
+}
+
+Result<void> Runner::renew_lease()
+{
+    m_last_lease = Clock::now();
+    m_run.lease_expires = unix_now() + m_options.lease.count();
+    return write(m_store, [&]() -> Result<void> {
+        auto run = m_store.rollout_run(m_run.tenant, m_run.name);
+        if (!run) return std::unexpected(run.error());
+        if (!*run || (*run)->lease_owner != m_run.lease_owner)
+            return fail(ErrorKind::conflict, fmt::format("rollout/{}: another runner took over the lease", m_run.name));
+        auto stored = **run;
+        stored.lease_expires = m_run.lease_expires;
+        return m_store.put_rollout_run(stored);
+    });
+}
+
+bool Runner::may_start_new()
+{
+    auto now = Clock::now();
+    std::string why;
+    if (m_not_before && now < *m_not_before)
+        why = fmt::format("waiting until notBefore {}", m_l.rollout.resource.spec["schedule"]["notBefore"].get<std::string>());
+    else if (!inside_window(m_l.windows, now))
+        why = "waiting for a maintenance window";
+    if (why.empty()) {
+        m_waiting_reported = false;
+        return true;
+    }
+    if (!m_waiting_reported) emit({"waiting", "", "", phase_name(m_run.phase), why});
+    m_waiting_reported = true;
+    return false;
+}
+
+/// Moves past the current phase when its devices are all done and its soak has passed.
+Result<void> Runner::advance_phase(bool& stop)
+{
+    auto p = static_cast<std::size_t>(m_run.phase);
+    if (m_phases.empty()) {
+        // Nothing to install: every target was skipped.
+        m_run.state = "completed";
+        m_run.reason = "no device needed the artifact";
+        m_ending = Ending::completed;
+        stop = true;
+        auto w = write(m_store, [&]() -> Result<void> {
+            m_run.updated_at = model::now_utc();
+            if (auto r = m_store.put_rollout_run(m_run); !r) return r;
+            return m_store.record_event(m_run.tenant, "rollout-completed", "rollout/" + m_run.name, m_run.reason);
+        });
+        if (!w) return w;
+        emit({"completed", "", "", "", m_run.reason});
+        return {};
+    }
+    if (p >= m_phases.size()) {
+        stop = true;
+        return {};
+    }
+    for (const auto& [name, d] : m_rows)
+        if (d.phase >= 0 && static_cast<std::size_t>(d.phase) <= p && !terminal(d.state)) return {};
+    const Phase& phase = m_phases[p];
+    if (phase.soak.count() > 0) {
+        if (m_run.phase_done_at.empty()) {
+            m_run.phase_done_at = model::now_utc();
+            if (auto s = save_run(); !s) return s;
+            emit({"soak", "", "", phase.name, fmt::format("soaking for {}s", phase.soak.count())});
+        }
+        auto done_at = parse_utc(m_run.phase_done_at);
+        if (done_at && Clock::now() < *done_at + phase.soak) return {};
+    }
+    m_run.phase_done_at.clear();
+    bool last = p + 1 >= m_phases.size();
+    std::size_t failed = 0;
+    for (const auto& [name, d] : m_rows) failed += d.state == "failed" ? 1 : 0;
+    if (last) {
+        m_run.state = "completed";
+        m_run.reason = failed ? fmt::format("{} device(s) failed", failed) : "";
+        m_ending = failed ? Ending::completed_with_failures : Ending::completed;
+        stop = true;
+    } else {
+        m_run.phase = static_cast<std::int64_t>(p + 1);
+        if (phase.pause) {
+            m_run.state = "paused";
+            m_run.reason = fmt::format("paused after phase {}; run `rollout resume` to go on", phase.name);
+            m_ending = Ending::paused;
+            stop = true;
+        }
+    }
+    auto w = write(m_store, [&]() -> Result<void> {
+        m_run.updated_at = model::now_utc();
+        if (auto r = m_store.put_rollout_run(m_run); !r) return r;
+        std::string summary = last ? fmt::format("completed; {}", m_run.reason.empty() ? "all devices succeeded" : m_run.reason)
+                                   : fmt::format("phase {} done", phase.name);
+        return m_store.record_event(m_run.tenant, last ? "rollout-completed" : "rollout-phase-done",
+                              "rollout/" + m_run.name, summary);
+    });
+    if (!w) return w;
+    emit({last ? "completed" : (phase.pause ? "paused" : "phase"), "", "", phase.name, m_run.reason});
+    return {};
+}
+
+Result<Ending> Runner::go()
+{
+    // Devices a dead runner left mid-way: transfers start over; an interrupted install is checked by
+    // its verify step when there is one (so it is not installed twice), else installed again.
+    for (auto& [name, d] : m_rows) {
+        if (!in_flight(d.state)) continue;
+        auto found = m_store.get(model::Kind::device, d.tenant, d.device);
+        bool verifiable = false;
+        if (found && *found) {
+            auto t = pick_transport(m_l.rollout.resource.spec, (*found)->resource.spec).first;
+            verifiable = !t.empty() && m_verify.contains(t);
+        }
+        if ((d.state == "installing" || d.state == "verifying") && verifiable) {
+            m_recovering.insert(d.device);
+            if (auto s = start_step(d, Step::Kind::verify); !s) return std::unexpected(s.error());
+        } else {
+            if (d.attempts > 0) --d.attempts;
+            if (auto s = save(d, "pending", "restarted after an interrupted run"); !s) return std::unexpected(s.error());
+        }
+    }
+    emit({"started", "", "", phase_name(m_run.phase), ""});
+    bool stop_dispatch = false;
+    for (;;) {
+        // 1. Results first: each transition is committed before anything else happens.
+        for (;;) {
+            std::optional<Done> done;
+            {
+                std::lock_guard lock(m_mutex);
+                if (m_done.empty()) break;
+                done = std::move(m_done.front());
+                m_done.pop_front();
+                --m_running;
+            }
+            if (auto f = finish(std::move(*done)); !f) {
+                m_driver.cancel();
+                return std::unexpected(f.error());
+            }
+        }
+        // 2. Interrupts, control from other shells, the lease.
+        if (m_options.interrupted && m_options.interrupted->load() && !m_stopping) {
+            m_stopping = true;
+            m_ending = Ending::interrupted;
+            m_driver.cancel();
+            emit({"interrupted", "", "", phase_name(m_run.phase), "interrupted; in-flight devices are stopped"});
+        }
+        auto now = Clock::now();
+        if (now - m_last_control >= std::chrono::milliseconds(250)) {
+            m_last_control = now;
+            auto changed = check_control();
+            if (!changed) {
+                m_driver.cancel();
+                return std::unexpected(changed.error());
+            }
+            if (*changed && (m_run.state == "paused" || m_run.state == "aborted") && !m_stopping) {
+                m_stopping = true;
+                m_ending = m_run.state == "paused" ? Ending::paused : Ending::aborted;
+                emit({m_run.state, "", "", phase_name(m_run.phase), m_run.reason});
+            }
+        }
+        if (now - m_last_lease >= m_options.lease / 3)
+            if (auto l = renew_lease(); !l) {
+                m_driver.cancel();
+                return std::unexpected(l.error());
+            }
+        // 3. The failure threshold of the current phase.
+        if (!m_stopping && static_cast<std::size_t>(m_run.phase) < m_phases.size()) {
+            auto p = static_cast<std::size_t>(m_run.phase);
+            std::size_t failed = 0;
+            for (const auto& [name, d] : m_rows)
+                if (d.phase == m_run.phase && d.state == "failed") ++failed;
+            if (failed > m_allowed[p]) {
+                bool abort = m_l.strategy.value("onFailure", "pause") == "abort";
+                m_run.state = abort ? "aborted" : "paused";
+                m_run.reason = fmt::format("{} exceeded in phase {}: {} of {} device(s) failed (allowed {})",
+                                           threshold_reason, m_phases[p].name, failed,
+                                           m_phases[p].end - (p == 0 ? 0 : m_phases[p - 1].end), m_allowed[p]);
+                auto w = write(m_store, [&]() -> Result<void> {
+                    m_run.updated_at = model::now_utc();
+                    if (auto r = m_store.put_rollout_run(m_run); !r) return r;
+                    return m_store.record_event(m_run.tenant, abort ? "rollout-aborted" : "rollout-paused",
+                                          "rollout/" + m_run.name, m_run.reason);
+                });
+                if (!w) return std::unexpected(w.error());
+                m_stopping = true;
+                m_ending = abort ? Ending::aborted : Ending::paused_by_threshold;
+                emit({m_run.state, "", "", m_phases[p].name, m_run.reason});
+            }
+        }
+        // 4. Phase progress, then new devices while there is room.
+        if (!m_stopping) {
+            if (auto a = advance_phase(stop_dispatch); !a) return std::unexpected(a.error());
+            if (stop_dispatch) m_stopping = true;
+        }
+        if (!m_stopping && may_start_new()) {
+            for (const auto& name : m_order) {
+                {
+                    std::lock_guard lock(m_mutex);
+                    if (m_running >= m_max_parallel) break;
+                }
+                auto& d = m_rows.at(name);
+                if (d.state != "pending" || d.phase < 0 || d.phase > m_run.phase) continue;
+                if (auto s = dispatch(d); !s) {
+                    m_driver.cancel();
+                    return std::unexpected(s.error());
+                }
+            }
+        }
+        // 5. Done when stopping and nothing is in flight.
+        std::unique_lock lock(m_mutex);
+        if (m_stopping && m_running == 0 && m_done.empty()) break;
+        m_cv.wait_for(lock, m_options.tick, [&] { return !m_done.empty(); });
+    }
+    // Give the lease back so that the next run need not wait for it to expire.
+    m_run.lease_owner.clear();
+    m_run.lease_expires = 0;
+    auto release = write(m_store, [&]() -> Result<void> {
+        auto run = m_store.rollout_run(m_run.tenant, m_run.name);
+        if (!run) return std::unexpected(run.error());
+        if (!*run) return {};
+        auto stored = **run;
+        stored.lease_owner.clear();
+        stored.lease_expires = 0;
+        return m_store.put_rollout_run(stored);
+    });
+    if (!release) return std::unexpected(release.error());
+    return m_ending.value_or(Ending::interrupted);
+}
+
+/// The ending a stored, not running, rollout stands at.
+Ending stored_ending(const RolloutRun& run, const std::vector<RolloutDevice>& devices)
+{
+    if (run.state == "aborted") return Ending::aborted;
+    if (run.state == "paused")
+        return run.reason.starts_with(threshold_reason) ? Ending::paused_by_threshold : Ending::paused;
+    bool failed = std::any_of(devices.begin(), devices.end(), [](const auto& d) { return d.state == "failed"; });
+    return failed ? Ending::completed_with_failures : Ending::completed;
+}
+
+} // namespace
+
+int exit_code(Ending ending)
+{
+    switch (ending) {
+    case Ending::completed: return 0;
+    case Ending::completed_with_failures: return 1;
+    case Ending::paused: return 0;
+    case Ending::paused_by_threshold: return util::exit_code(ErrorKind::conflict);
+    case Ending::aborted: return 1;
+    case Ending::interrupted: return util::exit_code(ErrorKind::interrupted);
+    }
+    return 1;
+}
+
+Result<Ending> run(store::Store& store, const std::string& tenant, const std::string& name, Driver& driver,
+                   const RunOptions& options)
+{
+    Loaded loaded;
+    RolloutRun run;
+    std::vector<RolloutDevice> devices;
+    std::optional<Ending> already;
+    std::string owner = new_lease_owner();
+    // Start or take over in one write transaction, so two runners cannot both get the lease.
+    auto started = write(store, [&]() -> Result<void> {
+        auto l = load(store, tenant, name);
+        if (!l) return std::unexpected(l.error());
+        loaded = std::move(*l);
+        auto stored = store.rollout_run(tenant, name);
+        if (!stored) return std::unexpected(stored.error());
+        if (!*stored) {
+            auto frozen = freeze(store, loaded);
+            if (!frozen) return std::unexpected(frozen.error());
+            devices = std::move(*frozen);
+            // Every template must render for this tenant before anything is pushed.
+            const json& spec = loaded.rollout.resource.spec;
+            model::Object probe;
+            auto values = template_values(loaded, probe, "");
+            for (const char* p : {"/install/ssh/command", "/install/ssh/uploadDir", "/install/http/path",
+                                  "/verify/ssh/command", "/verify/ssh/expect", "/verify/http/path", "/verify/http/expect"}) {
+                auto text = spec.value(json::json_pointer(p), json());
+                if (!text.is_string()) continue;
+                if (auto r = model::render_template(text.get<std::string>(), values, false); !r)
+                {
+                    std::string field = std::string("spec") + p;
+                    std::replace(field.begin(), field.end(), '/', '.');
+                    return fail(ErrorKind::usage, fmt::format("rollout/{}: {}: {}", name, field, r.error().message));
+                }
+            }
+            std::string now = model::now_utc();
+            run = RolloutRun{tenant, name, "running", "", 0, "", loaded.artifact.resource.spec.value("sha256", ""),
+                             loaded.artifact.resource.spec.value("version", ""), now, now, "", 0};
+            for (const auto& d : devices)
+                if (auto w = store.put_rollout_device(d); !w) return w;
+            std::size_t eligible = eligible_count(devices);
+            auto phases = make_phases(loaded.strategy, eligible);
+            if (auto w = store.record_event(tenant, "rollout-started", "rollout/" + name,
+                                      fmt::format("artifact {} version {}: {} target(s), {} skipped, {} phase(s)",
+                                                  loaded.artifact.resource.name, run.artifact_version, eligible,
+                                                  devices.size() - eligible, phases.size()));
+                !w)
+                return w;
+        } else {
+            run = **stored;
+            auto rows = store.rollout_devices(tenant, name);
+            if (!rows) return std::unexpected(rows.error());
+            devices = std::move(*rows);
+            if (run.state != "running") {
+                already = stored_ending(run, devices);
+                return {};
+            }
+            if (!run.lease_owner.empty() && run.lease_expires > unix_now() && !owner_dead(run.lease_owner))
+                return fail(ErrorKind::conflict,
+                            fmt::format("rollout/{} is being run by another process ({}); its lease expires in {}s",
+                                        name, run.lease_owner, run.lease_expires - unix_now()));
+        }
+        run.lease_owner = owner;
+        run.lease_expires = unix_now() + options.lease.count();
+        run.updated_at = model::now_utc();
+        return store.put_rollout_run(run);
+    });
+    if (!started) return std::unexpected(started.error());
+    if (already) {
+        if (options.observe)
+            options.observe({run.state, "", "", "", run.reason},
+                            summarize(&run, make_phases(loaded.strategy, eligible_count(devices)), devices, false));
+        return *already;
+    }
+    Runner runner(store, std::move(loaded), std::move(run), std::move(devices), driver, options);
+    t_stats = options.stats;
+    auto ending = runner.go();
+    t_stats = nullptr;
+    return ending;
+}
+
+Result<Progress> progress(store::Store& store, const std::string& tenant, const std::string& name)
+{
+    auto tx = store.begin(store::TxMode::read);
+    if (!tx) return std::unexpected(tx.error());
+    auto rollout = store.get(model::Kind::rollout, tenant, name);
+    if (!rollout) return std::unexpected(rollout.error());
+    if (!*rollout) return fail(ErrorKind::not_found, fmt::format("rollout/{} not found in tenant \"{}\"", name, tenant));
+    auto run = store.rollout_run(tenant, name);
+    if (!run) return std::unexpected(run.error());
+    auto devices = store.rollout_devices(tenant, name);
+    if (!devices) return std::unexpected(devices.error());
+    auto strategy = (*rollout)->resource.spec.value("strategy", json::object());
+    auto phases = make_phases(strategy, eligible_count(*devices));
+    return summarize(*run ? &**run : nullptr, phases, *devices, true);
+}
+
+Result<std::string> control(store::Store& store, const std::string& tenant, const std::string& name,
+                            const std::string& action)
+{
+    std::string message;
+    auto r = write(store, [&]() -> Result<void> {
+        auto rollout = store.get(model::Kind::rollout, tenant, name);
+        if (!rollout) return std::unexpected(rollout.error());
+        if (!*rollout) return fail(ErrorKind::not_found, fmt::format("rollout/{} not found in tenant \"{}\"", name, tenant));
+        auto stored = store.rollout_run(tenant, name);
+        if (!stored) return std::unexpected(stored.error());
+        if (!*stored)
+            return fail(ErrorKind::conflict,
+                        fmt::format("rollout/{} has not started; `rollout run {}` starts it", name, name));
+        RolloutRun run = **stored;
+        const std::string& user = store.caller().user;
+        std::string summary;
+        if (action == "pause") {
+            if (run.state != "running")
+                return fail(ErrorKind::conflict, fmt::format("rollout/{} is {}, not running", name, run.state));
+            run.state = "paused";
+            run.reason = "paused by " + user;
+            message = fmt::format("rollout/{} paused: in-flight devices finish, no new ones start", name);
+        } else if (action == "resume") {
+            if (run.state != "paused")
+                return fail(ErrorKind::conflict, fmt::format("rollout/{} is {}, not paused", name, run.state));
+            run.state = "running";
+            run.reason.clear();
+            message = fmt::format("rollout/{} resumed; `rollout run {}` continues it", name, name);
+        } else if (action == "abort") {
+            if (run.state == "completed" || run.state == "aborted")
+                return fail(ErrorKind::conflict, fmt::format("rollout/{} is already {}", name, run.state));
+            run.state = "aborted";
+            run.reason = "aborted by " + user;
+            message = fmt::format("rollout/{} aborted: in-flight devices finish, no new ones start", name);
+        } else if (action == "retry") {
+            if (run.state == "aborted")
+                return fail(ErrorKind::conflict, fmt::format("rollout/{} was aborted; it cannot be retried", name));
+            auto devices = store.rollout_devices(tenant, name);
+            if (!devices) return std::unexpected(devices.error());
+            std::size_t n = 0;
+            for (auto d : *devices) {
+                if (d.state != "failed") continue;
+                d.state = "pending";
+                d.reason = "retry requested by " + user;
+                d.attempts = 0;
+                d.updated_at = model::now_utc();
+                if (auto w = store.put_rollout_device(d); !w) return w;
+                ++n;
+            }
+            if (n == 0) return fail(ErrorKind::conflict, fmt::format("rollout/{} has no failed devices", name));
+            if (run.state == "completed" || (run.state == "paused" && run.reason.starts_with(threshold_reason))) {
+                run.state = "running";
+                run.reason.clear();
+            }
+            summary = fmt::format("{} failed device(s) queued again", n);
+            message = fmt::format("rollout/{}: {}; `rollout run {}` installs them", name, summary, name);
+        } else {
+            return fail(ErrorKind::usage, fmt::format("unknown rollout action \"{}\"", action));
+        }
+        run.updated_at = model::now_utc();
+        if (auto w = store.put_rollout_run(run); !w) return w;
+        const char* done = action == "pause" ? "paused" : action == "resume" ? "resumed" : action == "abort" ? "aborted" : "retried";
+        return store.record_event(tenant, std::string("rollout-") + done, "rollout/" + name,
+                            summary.empty() ? run.reason.empty() ? action + " by " + user : run.reason : summary);
+    });
+    if (!r) return std::unexpected(r.error());
+    return message;
+}
+
+} // namespace fleet::rollout

@@ -1,0 +1,374 @@
+// Rollouts end to end: the real binary against real OpenSSH servers on loopback.
+#include <catch2/catch.hpp>
+
+#include <fmt/format.h>
+#include <signal.h>
+#include <sys/wait.h>
+
+#include <chrono>
+#include <fstream>
+#include <set>
+#include <thread>
+
+#include "tests/support/background.hpp"
+#include "tests/support/process.hpp"
+#include "tests/support/sshd.hpp"
+
+using namespace fleet;
+using nlohmann::json;
+namespace fs = std::filesystem;
+
+namespace {
+
+bool contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
+
+std::string slurp(const fs::path& path)
+{
+    std::ifstream in(path);
+    std::stringstream s;
+    s << in.rdbuf();
+    return s.str();
+}
+
+/// A tenant `site` whose devices are all served by one real sshd; each device keeps its installed
+/// version in DIR/NAME.version and counts its installs in DIR/NAME.count on the "device".
+struct SshSite {
+    test::Sshd sshd;
+    test::Fleet fleet;
+    fs::path devdir;
+
+    explicit SshSite(const std::vector<std::string>& devices, const std::string& extra_devices = "")
+    {
+        devdir = sshd.dir() / "devices";
+        fs::create_directories(devdir);
+        REQUIRE(fleet({"init"}).exit_code == 0);
+        auto known = fleet.dir().write("known_hosts", sshd.known_hosts_line() + "\n");
+        fleet.dir().write("fw.bin", std::string(64 * 1024, 'F'));
+        std::string docs = fmt::format(R"(apiVersion: fleetadm/v1
+kind: Tenant
+metadata: {{name: site}}
+spec: {{settings: {{channel: stable}}}}
+---
+apiVersion: fleetadm/v1
+kind: Credential
+metadata: {{name: key, tenant: site}}
+spec: {{type: ssh-key, privateKeyFile: {}, knownHostsFile: {}}}
+---
+apiVersion: fleetadm/v1
+kind: Artifact
+metadata: {{name: fw, tenant: site}}
+spec: {{file: fw.bin, version: "2.0.0", deviceTypes: [rpi4]}}
+)",
+                                       sshd.user_key().string(), known.string());
+        for (const auto& name : devices) docs += device_doc(name, "rpi4");
+        docs += extra_devices;
+        auto file = fleet.dir().write("site.yaml", docs);
+        auto applied = fleet({"apply", "-f", file.string()});
+        INFO(applied.err);
+        REQUIRE(applied.exit_code == 0);
+    }
+
+    std::string device_doc(const std::string& name, const std::string& type) const
+    {
+        return fmt::format("---\napiVersion: fleetadm/v1\nkind: Device\nmetadata: {{name: {}, tenant: site, labels: "
+                           "{{fleet: \"yes\"}}}}\nspec: {{deviceType: {}, versionProbe: \"cat {}/{}.version\", ssh: "
+                           "{{host: 127.0.0.1, port: {}, user: {}, credential: key}}}}\n",
+                           name, type, devdir.string(), name, sshd.port(), test::login_name());
+    }
+
+    /// Applies a rollout `up` of fw to every device labelled fleet=yes. The install command checks
+    /// that the artifact arrived, logs when it started, runs `hook` (with $d the device name), then
+    /// records the version and counts the install.
+    void rollout(const std::string& strategy, const std::string& hook = "")
+    {
+        std::string d = devdir.string();
+        auto file = fleet.dir().write("rollout.yaml", fmt::format(R"(apiVersion: fleetadm/v1
+kind: Rollout
+metadata: {{name: up, tenant: site}}
+spec:
+  artifact: fw
+  targets: {{selector: "fleet=yes"}}
+  strategy: {}
+  schedule: {{windows: none}}
+  install:
+    ssh:
+      uploadDir: {}
+      command: "d={{{{device.name}}}}; test -s {{{{artifact.path}}}} || exit 9; date +%s.%N >> {}/starts; {} printf %s {{{{artifact.version}}}} > {}/$d.version; echo run >> {}/$d.count"
+  verify:
+    ssh: {{command: "cat {}/{{{{device.name}}}}.version", expect: "{{{{artifact.version}}}}"}}
+)",
+                                                                  strategy, d, d, hook, d, d, d));
+        auto applied = fleet({"apply", "-f", file.string()});
+        INFO(applied.err);
+        REQUIRE(applied.exit_code == 0);
+    }
+
+    int installs(const std::string& device) const
+    {
+        auto text = slurp(devdir / (device + ".count"));
+        return static_cast<int>(std::count(text.begin(), text.end(), '\n'));
+    }
+
+    json status() const
+    {
+        auto r = fleet({"rollout", "status", "up", "-o", "json"});
+        INFO(r.err);
+        REQUIRE(r.exit_code == 0);
+        return json::parse(r.out);
+    }
+};
+
+std::map<std::string, std::string> device_states(const json& status)
+{
+    std::map<std::string, std::string> out;
+    for (const auto& d : status["devices"]) out[d["device"].get<std::string>()] = d["state"].get<std::string>();
+    return out;
+}
+
+} // namespace
+
+
+TEST_CASE("a three-phase rollout over SSH installs each device once, skips the rest, records versions",
+          "[rollout][ssh]")
+{
+    std::vector<std::string> devices = {"d1", "d2", "d3", "d4", "d5", "d6", "cur"};
+    SshSite site(devices, "");
+    // One more device of another type, and one already at the version (its probe says so).
+    auto extra = site.fleet.dir().write("extra.yaml", site.device_doc("gw", "imx8"));
+    REQUIRE(site.fleet({"apply", "-f", extra.string()}).exit_code == 0);
+    std::ofstream(site.devdir / "cur.version") << "2.0.0";
+    auto check = site.fleet({"device", "check", "cur"});
+    INFO(check.out << check.err);
+    REQUIRE(check.exit_code == 0);
+    site.rollout(R"({phases: [{name: canary, count: 2}, {percent: 50}, {percent: 100}], maxParallel: 2})");
+
+    auto run = site.fleet({"rollout", "run", "up", "-o", "json"});
+    INFO(run.out << run.err);
+    REQUIRE(run.exit_code == 0);
+    // NDJSON events, one per line, ending with the result.
+    std::vector<json> events;
+    std::istringstream lines(run.out);
+    for (std::string line; std::getline(lines, line);) events.push_back(json::parse(line));
+    REQUIRE_FALSE(events.empty());
+    CHECK(events.back()["type"] == "result");
+    CHECK(events.back()["succeeded"] == 6);
+    CHECK(events.back()["skipped"] == 2);
+
+    auto status = site.status();
+    CHECK(status["state"] == "completed");
+    auto states = device_states(status);
+    CHECK(states["gw"] == "skipped");
+    CHECK(states["cur"] == "skipped");
+    for (const auto& d : status["devices"]) {
+        if (d["device"] == "gw") CHECK(contains(d["reason"].get<std::string>(), "incompatible"));
+        if (d["device"] == "cur") CHECK(contains(d["reason"].get<std::string>(), "up-to-date"));
+    }
+    REQUIRE(status["phases"].size() == 3);
+    CHECK(status["phases"][0]["devices"] == 2);
+    CHECK(status["phases"][1]["devices"] == 1);
+    CHECK(status["phases"][2]["devices"] == 3);
+    for (const char* d : {"d1", "d2", "d3", "d4", "d5", "d6"}) {
+        CHECK(site.installs(d) == 1);
+        CHECK(slurp(site.devdir / (std::string(d) + ".version")) == "2.0.0");
+    }
+    CHECK_FALSE(fs::exists(site.devdir / "cur.count"));
+    CHECK_FALSE(fs::exists(site.devdir / "gw.count"));
+
+    auto got = json::parse(site.fleet({"get", "devices", "-o", "json"}).out);
+    for (const auto& item : got["items"])
+        if (item["spec"]["deviceType"] == "rpi4") CHECK(item["status"]["reportedVersion"] == "2.0.0");
+    auto tree = site.fleet({"tenant", "tree"});
+    CHECK(contains(tree.out, "1 completed"));
+    auto audit = site.fleet({"audit", "--tenant", "site", "-o", "json"});
+    CHECK(contains(audit.out, "rollout-started"));
+    CHECK(contains(audit.out, "rollout-device-succeeded"));
+    CHECK(contains(audit.out, "rollout-completed"));
+    // Running it again has nothing to do.
+    auto again = site.fleet({"rollout", "run", "up"});
+    CHECK(again.exit_code == 0);
+    CHECK(site.installs("d1") == 1);
+}
+
+TEST_CASE("failing installs pause a rollout at its threshold; retry and run finish it", "[rollout][ssh]")
+{
+    SshSite site({"a1", "a2", "abad", "b1", "b2", "b3"});
+    std::string fixed = (site.devdir / "fixed").string();
+    site.rollout(R"({phases: [{count: 3}, {percent: 100}], failureThreshold: 0, maxParallel: 1})",
+                 fmt::format("case $d in *bad) test -e {} || exit 3;; esac;", fixed));
+    auto run = site.fleet({"rollout", "run", "up"});
+    INFO(run.out << run.err);
+    CHECK(run.exit_code == 5);
+    CHECK(contains(run.err, "failure threshold"));
+    auto status = site.status();
+    CHECK(status["state"] == "paused");
+    auto states = device_states(status);
+    CHECK(states["abad"] == "failed");
+    CHECK(states["b1"] == "pending");  // the next phase never started
+    CHECK_FALSE(fs::exists(site.devdir / "b1.count"));
+    for (const auto& d : status["devices"])
+        if (d["device"] == "abad") CHECK(contains(d["reason"].get<std::string>(), "status 3"));
+
+    // The device is fixed; retry queues it again and the next run finishes the rollout.
+    std::ofstream(fixed) << "yes";
+    auto retry = site.fleet({"rollout", "retry", "up"});
+    INFO(retry.err);
+    REQUIRE(retry.exit_code == 0);
+    auto rerun = site.fleet({"rollout", "run", "up"});
+    INFO(rerun.out << rerun.err);
+    CHECK(rerun.exit_code == 0);
+    for (const auto& [device, state] : device_states(site.status())) CHECK(state == "succeeded");
+    CHECK(site.installs("a1") == 1);
+    CHECK(site.installs("abad") == 1);
+}
+
+TEST_CASE("a hanging device times out without holding up the others", "[rollout][ssh]")
+{
+    SshSite site({"aslow", "h1", "h2", "h3", "h4"});
+    site.rollout(R"({maxParallel: 2, deviceTimeout: 2s, failureThreshold: 1})",
+                 "case $d in aslow) sleep 60;; esac;");
+    auto started = std::chrono::steady_clock::now();
+    auto run = site.fleet({"rollout", "run", "up"});
+    auto took = std::chrono::steady_clock::now() - started;
+    INFO(run.out << run.err);
+    CHECK(run.exit_code == 1);  // completed, with a failed device
+    CHECK(took < std::chrono::seconds(30));
+    auto status = site.status();
+    CHECK(status["state"] == "completed");
+    auto states = device_states(status);
+    CHECK(states["aslow"] == "failed");
+    for (const char* d : {"h1", "h2", "h3", "h4"}) CHECK(states[d] == "succeeded");
+    for (const auto& d : status["devices"])
+        if (d["device"] == "aslow") CHECK(contains(d["reason"].get<std::string>(), "timeout"));
+}
+
+namespace {
+
+/// `fleetadm rollout run up` of a site, started in the background with plain progress lines.
+test::BackgroundProcess start_runner(const SshSite& site)
+{
+    return test::BackgroundProcess(FLEETADM_BIN, {"--state", site.fleet.state().string(), "rollout", "run", "up"},
+                                   {{"HOME", site.fleet.dir().path().string()}});
+}
+
+} // namespace
+
+TEST_CASE("kill -9 of the runner, then run again: every device ends succeeded, none installed twice",
+          "[rollout][ssh]")
+{
+    std::vector<std::string> devices;
+    for (int i = 1; i <= 8; ++i) devices.push_back(fmt::format("k{}", i));
+    SshSite site(devices);
+    site.rollout(R"({maxParallel: 1})", "sleep 0.2;");
+    std::set<std::string> done_before;
+    {
+        auto runner = start_runner(site);
+        runner.wait_for_line("device/k3 succeeded", std::chrono::seconds(60));
+        runner.kill(SIGKILL);
+        CHECK(runner.wait() == -SIGKILL);
+        for (const auto& [device, state] : device_states(site.status()))
+            if (state == "succeeded") done_before.insert(device);
+    }
+    REQUIRE(done_before.size() >= 3);
+    REQUIRE(done_before.size() < devices.size());
+    // The dead runner's lease is taken over at once: its process is gone.
+    auto resumed = site.fleet({"rollout", "run", "up"});
+    INFO(resumed.out << resumed.err);
+    CHECK(resumed.exit_code == 0);
+    for (const auto& [device, state] : device_states(site.status())) CHECK(state == "succeeded");
+    for (const auto& d : done_before) {
+        INFO(d);
+        CHECK(site.installs(d) == 1);
+    }
+}
+
+TEST_CASE("pause from a second shell stops new dispatches within a second; in-flight devices finish",
+          "[rollout][ssh]")
+{
+    std::vector<std::string> devices;
+    for (int i = 1; i <= 12; ++i) devices.push_back(fmt::format("p{:02}", i));
+    SshSite site(devices);
+    site.rollout(R"({maxParallel: 2})", "sleep 0.4;");
+    auto runner = start_runner(site);
+    runner.wait_for_line("device/p02 succeeded", std::chrono::seconds(60));
+    auto paused = site.fleet({"rollout", "pause", "up"});
+    auto paused_at = std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+    REQUIRE(paused.exit_code == 0);
+    CHECK(runner.wait() == 0);  // a pause asked for is a clean stop
+    std::istringstream starts(slurp(site.devdir / "starts"));
+    std::size_t late = 0, total = 0;
+    for (double t; starts >> t; ++total)
+        if (t > paused_at + 1.0) ++late;
+    CHECK(late == 0);
+    CHECK(total < devices.size());
+    auto status = site.status();
+    CHECK(status["state"] == "paused");
+    for (const auto& [device, state] : device_states(status))
+        CHECK((state == "succeeded" || state == "pending"));  // nothing left half-way
+    // resume + run finishes the rest.
+    REQUIRE(site.fleet({"rollout", "resume", "up"}).exit_code == 0);
+    auto rest = site.fleet({"rollout", "run", "up"});
+    INFO(rest.err);
+    CHECK(rest.exit_code == 0);
+    for (const auto& d : devices) CHECK(site.installs(d) == 1);
+}
+
+TEST_CASE("a rollout over HTTP uploads to each device's endpoint; a 500 fails that device only", "[rollout][http]")
+{
+    test::HttpDevice endpoint;
+    test::Fleet fleet;
+    REQUIRE(fleet({"init"}).exit_code == 0);
+    fleet.dir().write("fw.swu", std::string(100 * 1024, 'S'));
+    std::string base = fmt::format("http://127.0.0.1:{}", endpoint.port());
+    auto file = fleet.dir().write("site.yaml", fmt::format(R"(apiVersion: fleetadm/v1
+kind: Tenant
+metadata: {{name: site}}
+---
+apiVersion: fleetadm/v1
+kind: Credential
+metadata: {{name: token, tenant: site}}
+spec: {{type: http-bearer, fromEnv: FLEETADM_TEST_TOKEN}}
+---
+apiVersion: fleetadm/v1
+kind: Artifact
+metadata: {{name: gw-5.4.0, tenant: site}}
+spec: {{file: fw.swu, version: "5.4.0"}}
+---
+apiVersion: fleetadm/v1
+kind: Rollout
+metadata: {{name: gw, tenant: site}}
+spec:
+  artifact: gw-5.4.0
+  targets: {{selector: "role=gw"}}
+  strategy: {{failureThreshold: 1, maxParallel: 4}}
+  schedule: {{windows: none}}
+  install: {{http: {{method: POST, path: /upload, form: file}}}}
+---
+apiVersion: fleetadm/v1
+kind: List
+items:
+  - {{apiVersion: fleetadm/v1, kind: Device, metadata: {{name: g1, tenant: site, labels: {{role: gw}}}}, spec: {{deviceType: imx8, http: {{url: "{0}", credential: token}}}}}}
+  - {{apiVersion: fleetadm/v1, kind: Device, metadata: {{name: g2, tenant: site, labels: {{role: gw}}}}, spec: {{deviceType: imx8, http: {{url: "{0}", credential: token}}}}}}
+  - {{apiVersion: fleetadm/v1, kind: Device, metadata: {{name: g3, tenant: site, labels: {{role: gw}}}}, spec: {{deviceType: imx8, http: {{url: "{0}/status/500", credential: token}}}}}}
+)",
+                                                           base));
+    auto applied = fleet({"apply", "-f", file.string()});
+    INFO(applied.err);
+    REQUIRE(applied.exit_code == 0);
+    auto run = test::run_process(FLEETADM_BIN, {"--state", fleet.state().string(), "rollout", "run", "gw"}, "",
+                                 {{"HOME", fleet.dir().path().string()}, {"FLEETADM_TEST_TOKEN", "s3cr3t-token"}});
+    INFO(run.out << run.err);
+    CHECK(run.exit_code == 1);  // completed, one device failed
+    auto status = json::parse(fleet({"rollout", "status", "gw", "-o", "json"}).out);
+    auto states = device_states(status);
+    CHECK(states["g1"] == "succeeded");
+    CHECK(states["g2"] == "succeeded");
+    CHECK(states["g3"] == "failed");
+    for (const auto& d : status["devices"])
+        if (d["device"] == "g3") CHECK(contains(d["reason"].get<std::string>(), "500"));
+    // The token is read at use and never printed or stored.
+    CHECK_FALSE(contains(run.out + run.err, "s3cr3t-token"));
+    CHECK_FALSE(contains(fleet({"audit", "-A", "-o", "json"}).out, "s3cr3t-token"));
+    std::ifstream db(fleet.state(), std::ios::binary);
+    std::string bytes((std::istreambuf_iterator<char>(db)), std::istreambuf_iterator<char>());
+    CHECK_FALSE(contains(bytes, "s3cr3t-token"));
+}

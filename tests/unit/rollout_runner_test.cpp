@@ -1,0 +1,258 @@
+// The rollout state machine against the real store, with a scripted driver standing in for the
+// transports (logic only: tests/cli/rollout_test.cpp runs rollouts against real SSH and HTTP devices).
+#include <catch2/catch.hpp>
+
+#include <fmt/format.h>
+#include <pwd.h>
+#include <unistd.h>
+
+#include <map>
+#include <mutex>
+#include <set>
+#include <thread>
+
+#include "core/rollout/runner.hpp"
+#include "tests/support/process.hpp"
+
+using namespace fleet;
+
+namespace {
+
+/// Completes every step on its own thread; devices in fail_install fail their install step.
+class ScriptedDriver final : public rollout::Driver {
+public:
+    std::set<std::string> fail_install;
+    std::map<std::string, int> installs;        ///< install steps per device
+    std::vector<std::string> install_order;     ///< devices in the order their installs started
+    std::size_t max_running = 0;
+
+    void start(rollout::Step step, std::function<void(transport::Outcome)> done) override
+    {
+        transport::Outcome o;
+        {
+            std::lock_guard lock(m_mutex);
+            if (step.kind == rollout::Step::Kind::install) {
+                ++installs[step.device];
+                install_order.push_back(step.device);
+                if (fail_install.contains(step.device)) {
+                    o.failure = transport::Failure::remote;
+                    o.exit_status = 3;
+                    o.message = "exit status 3";
+                }
+            }
+            if (step.kind == rollout::Step::Kind::verify) o.stdout_tail = "version 2.0.0\n";
+            max_running = std::max(max_running, ++m_running);
+        }
+        m_threads.emplace_back([this, o, done = std::move(done)] {
+            {
+                std::lock_guard lock(m_mutex);
+                --m_running;
+            }
+            done(o);
+        });
+    }
+    void cancel() override {}
+    ~ScriptedDriver() override
+    {
+        for (auto& t : m_threads) t.join();
+    }
+
+private:
+    std::mutex m_mutex;
+    std::size_t m_running = 0;
+    std::vector<std::thread> m_threads;
+};
+
+std::string os_login()
+{
+    const passwd* pw = ::getpwuid(::geteuid());
+    return pw ? pw->pw_name : "root";
+}
+
+/// A store with tenant `site`, ten rpi4 devices d00..d09 with SSH endpoints, one imx8 device, an
+/// artifact and a rollout with the given strategy.
+struct World {
+    test::Fleet fleet;
+    std::unique_ptr<store::Store> store;
+
+    explicit World(const std::string& strategy)
+    {
+        REQUIRE(fleet({"init"}).exit_code == 0);
+        fleet.dir().write("fw.bin", "firmware 2.0.0");
+        std::string docs = R"(apiVersion: fleetadm/v1
+kind: Tenant
+metadata: {name: site}
+spec: {settings: {channel: stable}}
+---
+apiVersion: fleetadm/v1
+kind: Credential
+metadata: {name: key, tenant: site}
+spec: {type: ssh-agent}
+---
+apiVersion: fleetadm/v1
+kind: Artifact
+metadata: {name: fw, tenant: site}
+spec: {file: fw.bin, version: "2.0.0", deviceTypes: [rpi4]}
+---
+apiVersion: fleetadm/v1
+kind: Rollout
+metadata: {name: up, tenant: site}
+spec:
+  artifact: fw
+  targets: {selector: "fleet=yes"}
+  strategy: )" + strategy + R"(
+  schedule: {windows: none}
+  install: {ssh: {command: "install {{artifact.path}} {{tenant.settings.channel}}"}}
+  verify: {ssh: {command: "cat /version", expect: "{{artifact.version}}"}}
+)";
+        for (int i = 0; i < 10; ++i)
+            docs += fmt::format("---\napiVersion: fleetadm/v1\nkind: Device\nmetadata: {{name: d{:02}, tenant: site, "
+                                "labels: {{fleet: \"yes\"}}}}\nspec: {{deviceType: rpi4, ssh: {{host: 127.0.0.1, "
+                                "credential: key}}}}\n",
+                                i);
+        docs += "---\napiVersion: fleetadm/v1\nkind: Device\nmetadata: {name: other, tenant: site, labels: {fleet: "
+                "\"yes\"}}\nspec: {deviceType: imx8, ssh: {host: 127.0.0.1, credential: key}}\n";
+        auto file = fleet.dir().write("world.yaml", docs);
+        auto applied = fleet({"apply", "-f", file.string()});
+        INFO(applied.err);
+        REQUIRE(applied.exit_code == 0);
+        store = store::Store::open(fleet.state().string(), {os_login()}).value();
+    }
+
+    rollout::Ending run(ScriptedDriver& driver, std::vector<rollout::Event>* events = nullptr)
+    {
+        rollout::RunOptions options;
+        options.tick = std::chrono::milliseconds(5);
+        if (events) options.observe = [events](const rollout::Event& e, const rollout::Progress&) { events->push_back(e); };
+        auto ending = rollout::run(*store, "site", "up", driver, options);
+        INFO((ending ? "" : ending.error().message));
+        REQUIRE(ending);
+        return *ending;
+    }
+
+    rollout::Progress progress() { return rollout::progress(*store, "site", "up").value(); }
+};
+
+std::map<std::string, std::string> states(const rollout::Progress& p)
+{
+    std::map<std::string, std::string> out;
+    for (const auto& d : p.devices) out[d.device] = d.state;
+    return out;
+}
+
+} // namespace
+
+TEST_CASE("a three-phase rollout installs every compatible device once, phase after phase", "[rollout]")
+{
+    World w(R"({phases: [{name: canary, count: 2}, {percent: 50}, {percent: 100}], maxParallel: 3})");
+    ScriptedDriver driver;
+    CHECK(w.run(driver) == rollout::Ending::completed);
+    auto p = w.progress();
+    CHECK(p.state == "completed");
+    REQUIRE(p.phases.size() == 3);
+    CHECK(p.phases[0].devices == 2);
+    CHECK(p.phases[1].devices == 3);
+    CHECK(p.phases[2].devices == 5);
+    CHECK(p.skipped == 1);
+    auto s = states(p);
+    CHECK(s["other"] == "skipped");
+    for (int i = 0; i < 10; ++i) CHECK(s[fmt::format("d{:02}", i)] == "succeeded");
+    for (const auto& [device, n] : driver.installs) CHECK(n == 1);
+    CHECK(driver.installs.size() == 10);
+    CHECK(driver.max_running <= 3);
+    // Canaries (the first two by name) install before anything else, the second phase before the third.
+    REQUIRE(driver.install_order.size() == 10);
+    CHECK(std::set<std::string>(driver.install_order.begin(), driver.install_order.begin() + 2) ==
+          std::set<std::string>{"d00", "d01"});
+    CHECK(std::set<std::string>(driver.install_order.begin() + 2, driver.install_order.begin() + 5) ==
+          std::set<std::string>{"d02", "d03", "d04"});
+
+    // Recorded versions changed; a second run has nothing to do and installs nothing again.
+    {
+        auto tx = w.store->begin(store::TxMode::read).value();
+        auto status = w.store->device_status().value();
+        CHECK(status.at({"site", "d05"}).reported_version == "2.0.0");
+        CHECK(status.at({"site", "d05"}).last_rollout == "up: succeeded");
+    }
+    ScriptedDriver again;
+    CHECK(w.run(again) == rollout::Ending::completed);
+    CHECK(again.installs.empty());
+}
+
+TEST_CASE("failures over the threshold pause the rollout; retry and a new run finish it", "[rollout]")
+{
+    World w(R"({phases: [{count: 4}, {percent: 100}], failureThreshold: 1, maxParallel: 1})");
+    ScriptedDriver failing;
+    failing.fail_install = {"d01", "d02"};
+    CHECK(w.run(failing) == rollout::Ending::paused_by_threshold);
+    CHECK(rollout::exit_code(rollout::Ending::paused_by_threshold) == 5);
+    auto p = w.progress();
+    CHECK(p.state == "paused");
+    CHECK(p.reason.find("failure threshold") != std::string::npos);
+    CHECK(p.phases[0].failed == 2);
+    CHECK(p.phases[1].succeeded == 0);  // the second phase never started
+    // Running it again without retry or resume does nothing and says the same.
+    ScriptedDriver idle;
+    CHECK(w.run(idle) == rollout::Ending::paused_by_threshold);
+    CHECK(idle.installs.empty());
+
+    REQUIRE(rollout::control(*w.store, "site", "up", "retry"));
+    ScriptedDriver fixed;
+    CHECK(w.run(fixed) == rollout::Ending::completed);
+    CHECK(fixed.installs.count("d01") == 1);
+    CHECK(fixed.installs.count("d00") == 0);  // succeeded before: never pushed again
+    for (const auto& [device, state] : states(w.progress()))
+        CHECK(state == (device == "other" ? "skipped" : "succeeded"));
+}
+
+TEST_CASE("retries re-run a failed device before it counts as failed", "[rollout]")
+{
+    World w(R"({phases: [{percent: 100}], retries: 2, failureThreshold: "50%"})");
+    ScriptedDriver driver;
+    driver.fail_install = {"d03"};
+    CHECK(w.run(driver) == rollout::Ending::completed_with_failures);
+    CHECK(driver.installs["d03"] == 3);
+    auto p = w.progress();
+    CHECK(p.phases[0].failed == 1);
+    CHECK(p.phases[0].succeeded == 9);
+}
+
+TEST_CASE("a pause phase stops after it until resume; pause and abort change the stored state", "[rollout]")
+{
+    World w(R"({phases: [{count: 2, pause: true}, {percent: 100}]})");
+    ScriptedDriver first;
+    CHECK(w.run(first) == rollout::Ending::paused);
+    CHECK(first.installs.size() == 2);
+    CHECK_FALSE(rollout::control(*w.store, "site", "up", "pause"));  // already paused
+    REQUIRE(rollout::control(*w.store, "site", "up", "resume"));
+    ScriptedDriver second;
+    CHECK(w.run(second) == rollout::Ending::completed);
+    CHECK(second.installs.size() == 8);
+    auto aborted = rollout::control(*w.store, "site", "up", "abort");
+    CHECK_FALSE(aborted);  // completed rollouts cannot be aborted
+    CHECK(aborted.error().kind == util::ErrorKind::conflict);
+}
+
+TEST_CASE("a device is in at most one active rollout", "[rollout]")
+{
+    World w(R"({phases: [{count: 1, pause: true}, {percent: 100}]})");
+    ScriptedDriver driver;
+    CHECK(w.run(driver) == rollout::Ending::paused);
+    auto second = w.fleet.dir().write("second.yaml", R"(apiVersion: fleetadm/v1
+kind: Rollout
+metadata: {name: second, tenant: site}
+spec:
+  artifact: fw
+  targets: {selector: "fleet=yes"}
+  force: true
+  install: {ssh: {command: "true"}}
+)");
+    REQUIRE(w.fleet({"apply", "-f", second.string()}).exit_code == 0);
+    ScriptedDriver other;
+    rollout::RunOptions options;
+    auto ending = rollout::run(*w.store, "site", "second", other, options);
+    REQUIRE_FALSE(ending);
+    CHECK(ending.error().kind == util::ErrorKind::conflict);
+    CHECK(ending.error().message.find("device/d05 (in rollout/up)") != std::string::npos);
+    CHECK(other.installs.empty());
+}
