@@ -431,12 +431,12 @@ private:
     Step exec(const std::string& command, milliseconds timeout)
     {
         ssh_session s = m_session.get();
+        ssh_channel_callbacks_struct callbacks{};  // declared first: outlives the channel that points to it
         std::unique_ptr<ssh_channel_struct, ChannelFree> channel(ssh_channel_new(s));
         if (!channel || ssh_channel_open_session(channel.get()) != SSH_OK)
             return fault(Failure::remote, "the device refused a session channel: " + error());
         m_eof = m_closed = false;
         m_exit_signal.clear();
-        ssh_channel_callbacks_struct callbacks{};
         callbacks.userdata = this;
         callbacks.channel_data_function = &Job::on_data;
         callbacks.channel_eof_function = [](ssh_session, ssh_channel, void* self) { static_cast<Job*>(self)->m_eof = true; };
