@@ -13,8 +13,8 @@ const std::vector<Prose>& prose()
          .description =
              "`fleetadm` keeps one local state store of tenants: a provider tenant at the root and isolated child "
              "tenants (customers, business units, environments) below it, nested up to 8 levels, each with a device "
-             "limit, members and settings. Tenants, devices, device groups and credentials are declared in YAML files "
-             "kept in git; `fleetadm apply` makes the store match them in one transaction, after `fleetadm diff` or "
+             "limit, members and settings. Tenants, devices, device groups, credentials, artifacts and rollouts are "
+             "declared in YAML files kept in git; `fleetadm apply` makes the store match them in one transaction, after `fleetadm diff` or "
              "`fleetadm plan` has shown what would change.\n\n"
              "Each command has its own page, named after it: fleetadm-apply(1), fleetadm-device(1) and so on. "
              "The global options below are accepted by every command, before or after its name.",
@@ -29,12 +29,13 @@ const std::vector<Prose>& prose()
          .exit_status =
              {{"0", "Success; for diff and plan: no changes."},
               {"1", "Completed with a non-clean outcome: diff or plan found changes, enrollment rejected records, "
-                    "audit verify found a break."},
+                    "a rollout or exec ended with failed devices, audit verify found a break."},
               {"2", "Usage error or invalid input (flags, YAML, schema, CSV, references); nothing was written."},
               {"3", "Permission denied."},
               {"4", "Not found, also for objects the caller may not see."},
-              {"5", "Conflict: device limit exceeded, name taken, lock held, stale plan, object in use."},
-              {"6", "Runtime failure: I/O or database."},
+              {"5", "Conflict: device limit exceeded, name taken, lock held, stale plan, object in use, a rollout "
+                    "paused by its failure threshold."},
+              {"6", "Runtime failure: I/O, database or network at the command level."},
               {"130", "Interrupted."}},
          .environment = {{"FLEETADM_STATE", "The state store, when `--state` is not given."},
                          {"FLEETADM_TENANT", "The default tenant, when `--tenant` is not given."},
@@ -128,6 +129,55 @@ const std::vector<Prose>& prose()
                         "credentials the devices use must exist there.",
          .examples = {{"Move one device:", "fleetadm device move hvac-0003 --to acme-staging"}}},
         {.path = "device decommission", .description = "Remove devices and free their tenants' quota."},
+        {.path = "device check",
+         .description = "Reach devices and record what was found: over SSH, connect with the device's own tenant's "
+                        "credential and run its `versionProbe` (its output is the reported version); a device with "
+                        "only an HTTP endpoint gets a GET of its base URL, where any answer means reachable. "
+                        "Reachability, last seen and the version are stored and shown by `get devices` and "
+                        "`describe device`; one audit entry per tenant records the run.",
+         .exit_status = {{"1", "A device could not be reached or its probe failed."}},
+         .examples = {{"Check one tenant's devices in building a:",
+                       "fleetadm device check --tenant acme-prod -l building=a"}}},
+        {.path = "exec",
+         .description = "Run a command on the matching devices over SSH, in parallel, each with a credential of its "
+                        "own tenant; with `--copy` a local file is uploaded first (to a temporary name, then "
+                        "renamed). Host keys are checked against the credential's known_hosts file (strict unless "
+                        "the credential says accept-new). Prints one row per device, or one JSON object per device "
+                        "as it finishes with `-o json`. Needs the operator role on every matching device's tenant.",
+         .exit_status = {{"1", "The command failed, timed out or could not run on a device."}},
+         .examples = {{"Ask every gateway for its uptime, 10 seconds at most each:",
+                       "fleetadm exec -l role=gateway --timeout 10s -- uptime"},
+                      {"Copy a script and run it on one group:",
+                       "fleetadm exec --group canaries --copy fix.sh:/tmp/fix.sh -- sh /tmp/fix.sh"}}},
+        {.path = "rollout run",
+         .description = "Run a rollout in the foreground, or resume it, until it completes, pauses or is "
+                        "interrupted. The first run resolves and freezes the targets; devices of other types are "
+                        "skipped as incompatible, devices at the artifact's version as up-to-date. Phases run in "
+                        "order, at most maxParallel devices at once, new installs only inside a maintenance window; "
+                        "every device step is committed, so a later run continues where a killed one stopped and "
+                        "never installs a succeeded device again. One runner per rollout: a lease in the store, taken "
+                        "over from a runner that died. Progress: per-phase bars on a terminal, one line per event "
+                        "when piped, NDJSON events with `-o json`.",
+         .exit_status = {{"0", "Every targeted device succeeded, or the rollout paused as asked."},
+                         {"1", "It ended with failed devices, or was aborted."},
+                         {"5", "Paused by its failure threshold; `rollout retry` and `rollout run` go on."},
+                         {"130", "Interrupted; in-flight steps stop and restart on the next run."}},
+         .examples = {{"Run a rollout, and watch it from another shell:",
+                       "fleetadm rollout run hvac-2.1.0 --tenant acme-prod\n"
+                       "fleetadm rollout status hvac-2.1.0 --tenant acme-prod --watch"}}},
+        {.path = "rollout status",
+         .description = "Show a rollout's state, per phase the devices succeeded, failed, in flight and pending, "
+                        "and the devices that are not done (all of them with `-o wide`)."},
+        {.path = "rollout pause",
+         .description = "Pause a running rollout: its runner starts no new device within a second; devices in "
+                        "flight finish. `rollout resume` lets it go on."},
+        {.path = "rollout resume",
+         .description = "Mark a paused rollout as running again; `rollout run` continues it."},
+        {.path = "rollout abort",
+         .description = "End a rollout for good: no new device starts; devices in flight finish."},
+        {.path = "rollout retry",
+         .description = "Queue a rollout's failed devices again (their attempts start over) and clear a pause "
+                        "caused by the failure threshold; `rollout run` installs them."},
         {.path = "audit",
          .description = "List audit log entries: sequence, time, actor, tenant, action, object and summary of the "
                         "changed fields (never values); `-o json` and `-o csv` add the hashes. Every change is "
@@ -137,6 +187,14 @@ const std::vector<Prose>& prose()
          .description = "Recompute each tenant's hash chain; name the first entry that was edited, removed or "
                         "reordered.",
          .exit_status = {{"1", "A log is broken."}}},
+        {.path = "export",
+         .description = "Write the state the caller can see (with `--tenant`, that tenant's subtree) as resource "
+                        "files, one folder per tenant: its tenant document, credentials (references only, never "
+                        "secrets), groups, devices, artifacts and rollouts. `apply -f DIR -R` takes the folder back "
+                        "with no changes. A non-empty folder is refused unless `--force`.",
+         .examples = {{"Start a GitOps repository from a running store:",
+                       "fleetadm export -d fleet/ && git -C fleet init && git -C fleet add . && "
+                       "git -C fleet commit -m 'fleet as of today'"}}},
         {.path = "config set-context",
          .description = "Create or update a named context in *~/.config/fleetadm/config.yaml*. Options not given "
                         "keep their value. Flags and the environment win over the context.",

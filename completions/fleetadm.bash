@@ -4,7 +4,7 @@
 # /usr/share/bash-completion/completions/fleetadm, or run: source <(fleetadm completion bash)
 
 _fleetadm_globals='-h --help --state --tenant --as --context -o --output -q --quiet -v --verbose --no-color'
-_fleetadm_kinds='tenant tenants device devices dev devicegroup devicegroups group groups credential credentials cred'
+_fleetadm_kinds='tenant tenants device devices dev devicegroup devicegroups group groups credential credentials cred artifact artifacts rollout rollouts'
 
 # Sets subs, opts and args (what each positional argument is; more=1: the last one repeats)
 # for the command at path $1.
@@ -12,23 +12,33 @@ _fleetadm_command()
 {
     subs= opts= args=() more=0
     case $1 in
-        '') subs='init validate diff plan apply get describe delete tenant device audit config version completion' ;;
+        '') subs='init validate diff plan apply get describe delete tenant device rollout exec audit export config version completion' ;;
         'init') opts='--provider' ;;
         'validate') opts='-f --filename -R --recursive' ;;
-        'diff') opts='-f --filename -R --recursive --prune --confirm-prune' ;;
-        'plan') opts='-f --filename -R --recursive --prune --confirm-prune --out' ;;
-        'apply') opts='-f --filename -R --recursive --prune --confirm-prune --dry-run' args=('file') ;;
+        'diff') opts='-f --filename -R --recursive --git --ref --path --prune --confirm-prune' ;;
+        'plan') opts='-f --filename -R --recursive --git --ref --path --prune --confirm-prune --out' ;;
+        'apply') opts='-f --filename -R --recursive --git --ref --path --prune --confirm-prune --dry-run' args=('file') ;;
         'get') opts='-l --selector -A --all-tenants' args=('kind' 'object') more=1 ;;
         'describe') args=('kind' 'object') ;;
         'delete') opts='-f --filename -R --recursive --cascade --ignore-not-found --dry-run' args=('kind' 'object') more=1 ;;
         'tenant') subs='tree' ;;
         'tenant tree') args=('tenant') ;;
-        'device') subs='enroll move decommission' ;;
+        'device') subs='enroll move decommission check' ;;
         'device enroll') opts='-f --filename --format --dry-run --skip-invalid' ;;
         'device move') opts='--to --dry-run' args=('device') more=1 ;;
         'device decommission') opts='--dry-run' args=('device') more=1 ;;
+        'device check') opts='-l --selector --timeout --max-parallel' args=('') more=1 ;;
+        'rollout') subs='run status pause resume abort retry' ;;
+        'rollout run') opts='--max-parallel' args=('rollout') ;;
+        'rollout status') opts='-w --watch' args=('rollout') ;;
+        'rollout pause') args=('rollout') ;;
+        'rollout resume') args=('rollout') ;;
+        'rollout abort') args=('rollout') ;;
+        'rollout retry') args=('rollout') ;;
+        'exec') opts='-l --selector --group --timeout --connect-timeout --max-parallel --copy' args=('') more=1 ;;
         'audit') subs='verify' opts='--since --action -A --all-tenants' ;;
         'audit verify') opts='-A --all-tenants' ;;
+        'export') opts='-d --dir --force' ;;
         'config') subs='set-context use-context get-contexts' ;;
         'config set-context') opts='--state --tenant --user' args=('context') ;;
         'config use-context') args=('context') ;;
@@ -43,16 +53,36 @@ _fleetadm_value()
         'init:--provider') hint='' ;;
         'validate:-f'|'validate:--filename') hint='file' ;;
         'diff:-f'|'diff:--filename') hint='file' ;;
+        'diff:--git') hint='' ;;
+        'diff:--ref') hint='' ;;
+        'diff:--path') hint='directory' ;;
         'plan:-f'|'plan:--filename') hint='file' ;;
+        'plan:--git') hint='' ;;
+        'plan:--ref') hint='' ;;
+        'plan:--path') hint='directory' ;;
         'plan:--out') hint='file' ;;
         'apply:-f'|'apply:--filename') hint='file' ;;
+        'apply:--git') hint='' ;;
+        'apply:--ref') hint='' ;;
+        'apply:--path') hint='directory' ;;
         'get:-l'|'get:--selector') hint='' ;;
         'delete:-f'|'delete:--filename') hint='file' ;;
         'device enroll:-f'|'device enroll:--filename') hint='file' ;;
         'device enroll:--format') hint='words:auto csv jsonl yaml' ;;
         'device move:--to') hint='tenant' ;;
+        'device check:-l'|'device check:--selector') hint='' ;;
+        'device check:--timeout') hint='' ;;
+        'device check:--max-parallel') hint='' ;;
+        'rollout run:--max-parallel') hint='' ;;
+        'exec:-l'|'exec:--selector') hint='' ;;
+        'exec:--group') hint='group' ;;
+        'exec:--timeout') hint='' ;;
+        'exec:--connect-timeout') hint='' ;;
+        'exec:--max-parallel') hint='' ;;
+        'exec:--copy') hint='' ;;
         'audit:--since') hint='' ;;
         'audit:--action') hint='' ;;
+        'export:-d'|'export:--dir') hint='directory' ;;
         'config set-context:--state') hint='file' ;;
         'config set-context:--tenant') hint='tenant' ;;
         'config set-context:--user') hint='' ;;

@@ -2,8 +2,8 @@
 # definitions: do not edit, run scripts/gen-docs.sh. Install as
 # ~/.config/fish/completions/fleetadm.fish, or run: fleetadm completion fish | source
 
-set -g __fleetadm_commands 'init' 'validate' 'diff' 'plan' 'apply' 'get' 'describe' 'delete' 'tenant' 'tenant tree' 'device' 'device enroll' 'device move' 'device decommission' 'audit' 'audit verify' 'config' 'config set-context' 'config use-context' 'config get-contexts' 'version' 'completion'
-set -g __fleetadm_kinds tenant tenants device devices dev devicegroup devicegroups group groups credential credentials cred
+set -g __fleetadm_commands 'init' 'validate' 'diff' 'plan' 'apply' 'get' 'describe' 'delete' 'tenant' 'tenant tree' 'device' 'device enroll' 'device move' 'device decommission' 'device check' 'rollout' 'rollout run' 'rollout status' 'rollout pause' 'rollout resume' 'rollout abort' 'rollout retry' 'exec' 'audit' 'audit verify' 'export' 'config' 'config set-context' 'config use-context' 'config get-contexts' 'version' 'completion'
+set -g __fleetadm_kinds tenant tenants device devices dev devicegroup devicegroups group groups credential credentials cred artifact artifacts rollout rollouts
 
 # True when option $argv[2] of the command at path $argv[1] takes a value.
 function __fleetadm_takes_value
@@ -14,11 +14,29 @@ function __fleetadm_takes_value
             return 0
         case 'diff:-f' 'diff:--filename'
             return 0
+        case 'diff:--git'
+            return 0
+        case 'diff:--ref'
+            return 0
+        case 'diff:--path'
+            return 0
         case 'plan:-f' 'plan:--filename'
+            return 0
+        case 'plan:--git'
+            return 0
+        case 'plan:--ref'
+            return 0
+        case 'plan:--path'
             return 0
         case 'plan:--out'
             return 0
         case 'apply:-f' 'apply:--filename'
+            return 0
+        case 'apply:--git'
+            return 0
+        case 'apply:--ref'
+            return 0
+        case 'apply:--path'
             return 0
         case 'get:-l' 'get:--selector'
             return 0
@@ -30,9 +48,31 @@ function __fleetadm_takes_value
             return 0
         case 'device move:--to'
             return 0
+        case 'device check:-l' 'device check:--selector'
+            return 0
+        case 'device check:--timeout'
+            return 0
+        case 'device check:--max-parallel'
+            return 0
+        case 'rollout run:--max-parallel'
+            return 0
+        case 'exec:-l' 'exec:--selector'
+            return 0
+        case 'exec:--group'
+            return 0
+        case 'exec:--timeout'
+            return 0
+        case 'exec:--connect-timeout'
+            return 0
+        case 'exec:--max-parallel'
+            return 0
+        case 'exec:--copy'
+            return 0
         case 'audit:--since'
             return 0
         case 'audit:--action'
+            return 0
+        case 'export:-d' 'export:--dir'
             return 0
         case 'config set-context:--state'
             return 0
@@ -143,8 +183,11 @@ complete -c fleetadm -n '__fleetadm_at \'\' 0' -a get -d 'List objects of a kind
 complete -c fleetadm -n '__fleetadm_at \'\' 0' -a describe -d 'Show one object with its status, usage and recent events'
 complete -c fleetadm -n '__fleetadm_at \'\' 0' -a delete -d 'Delete objects by name or by the files that define them'
 complete -c fleetadm -n '__fleetadm_at \'\' 0' -a tenant -d 'Tenant operations'
-complete -c fleetadm -n '__fleetadm_at \'\' 0' -a device -d 'Enroll, move and decommission devices'
+complete -c fleetadm -n '__fleetadm_at \'\' 0' -a device -d 'Enroll, move, decommission and check devices'
+complete -c fleetadm -n '__fleetadm_at \'\' 0' -a rollout -d 'Run and control phased update rollouts'
+complete -c fleetadm -n '__fleetadm_at \'\' 0' -a exec -d 'Run a command on matching devices over SSH, in parallel'
 complete -c fleetadm -n '__fleetadm_at \'\' 0' -a audit -d 'List audit log entries (-o table|json|csv), or check the logs\' hash chains'
+complete -c fleetadm -n '__fleetadm_at \'\' 0' -a export -d 'Write the visible state (or --tenant\'s subtree) as resource files that apply takes back unchanged'
 complete -c fleetadm -n '__fleetadm_at \'\' 0' -a config -d 'Named contexts (store, tenant, user) in ~/.config/fleetadm/config.yaml'
 complete -c fleetadm -n '__fleetadm_at \'\' 0' -a version -d 'Print the version of fleetadm and of its libraries'
 complete -c fleetadm -n '__fleetadm_at \'\' 0' -a completion -d 'Print the shell completion script for bash, zsh or fish'
@@ -159,12 +202,18 @@ complete -c fleetadm -n '__fleetadm_at validate' -s R -l recursive -d 'Read dire
 # fleetadm diff
 complete -c fleetadm -n '__fleetadm_at diff' -s f -l filename -r -F -d 'File, directory or - (stdin) with resources; repeatable'
 complete -c fleetadm -n '__fleetadm_at diff' -s R -l recursive -d 'Read directories given with -f recursively'
+complete -c fleetadm -n '__fleetadm_at diff' -l git -x -d 'Read the resources from a git remote (file://, https://, ssh://) at --ref, below --path, instead of -f; fetched into a cache beside the state store'
+complete -c fleetadm -n '__fleetadm_at diff' -l ref -x -d 'Branch, tag or commit id to read with --git (default: the remote\'s HEAD)'
+complete -c fleetadm -n '__fleetadm_at diff' -l path -x -a '(__fish_complete_directories)' -d 'Folder inside the git repository, read recursively (default: its root)'
 complete -c fleetadm -n '__fleetadm_at diff' -l prune -d 'Also delete objects applied earlier from the same source and no longer in it'
 complete -c fleetadm -n '__fleetadm_at diff' -l confirm-prune -d 'Allow --prune to delete more than 25% of the source\'s objects'
 
 # fleetadm plan
 complete -c fleetadm -n '__fleetadm_at plan' -s f -l filename -r -F -d 'File, directory or - (stdin) with resources; repeatable'
 complete -c fleetadm -n '__fleetadm_at plan' -s R -l recursive -d 'Read directories given with -f recursively'
+complete -c fleetadm -n '__fleetadm_at plan' -l git -x -d 'Read the resources from a git remote (file://, https://, ssh://) at --ref, below --path, instead of -f; fetched into a cache beside the state store'
+complete -c fleetadm -n '__fleetadm_at plan' -l ref -x -d 'Branch, tag or commit id to read with --git (default: the remote\'s HEAD)'
+complete -c fleetadm -n '__fleetadm_at plan' -l path -x -a '(__fish_complete_directories)' -d 'Folder inside the git repository, read recursively (default: its root)'
 complete -c fleetadm -n '__fleetadm_at plan' -l prune -d 'Also delete objects applied earlier from the same source and no longer in it'
 complete -c fleetadm -n '__fleetadm_at plan' -l confirm-prune -d 'Allow --prune to delete more than 25% of the source\'s objects'
 complete -c fleetadm -n '__fleetadm_at plan' -l out -r -F -d 'Save the plan to FILE; `fleetadm apply FILE` applies it unless the store changed'
@@ -172,6 +221,9 @@ complete -c fleetadm -n '__fleetadm_at plan' -l out -r -F -d 'Save the plan to F
 # fleetadm apply
 complete -c fleetadm -n '__fleetadm_at apply' -s f -l filename -r -F -d 'File, directory or - (stdin) with resources; repeatable'
 complete -c fleetadm -n '__fleetadm_at apply' -s R -l recursive -d 'Read directories given with -f recursively'
+complete -c fleetadm -n '__fleetadm_at apply' -l git -x -d 'Read the resources from a git remote (file://, https://, ssh://) at --ref, below --path, instead of -f; fetched into a cache beside the state store'
+complete -c fleetadm -n '__fleetadm_at apply' -l ref -x -d 'Branch, tag or commit id to read with --git (default: the remote\'s HEAD)'
+complete -c fleetadm -n '__fleetadm_at apply' -l path -x -a '(__fish_complete_directories)' -d 'Folder inside the git repository, read recursively (default: its root)'
 complete -c fleetadm -n '__fleetadm_at apply' -l prune -d 'Also delete objects applied earlier from the same source and no longer in it'
 complete -c fleetadm -n '__fleetadm_at apply' -l confirm-prune -d 'Allow --prune to delete more than 25% of the source\'s objects'
 complete -c fleetadm -n '__fleetadm_at apply' -l dry-run -d 'Show what would change; open the store read-only and write nothing'
@@ -206,6 +258,7 @@ complete -c fleetadm -n '__fleetadm_at "tenant tree" 0' -a '(__fleetadm_complete
 complete -c fleetadm -n '__fleetadm_at device 0' -a enroll -d 'Enroll devices in bulk from CSV, JSONL or YAML (idempotent)'
 complete -c fleetadm -n '__fleetadm_at device 0' -a move -d 'Move devices to another tenant (limits checked on the destination)'
 complete -c fleetadm -n '__fleetadm_at device 0' -a decommission -d 'Retire devices: remove them and free their tenants\' quota'
+complete -c fleetadm -n '__fleetadm_at device 0' -a check -d 'Reach devices, run their version probe, record reachability and version'
 
 # fleetadm device enroll
 complete -c fleetadm -n '__fleetadm_at "device enroll"' -s f -l filename -r -F -d 'CSV, JSONL or YAML file, or - for stdin; repeatable'
@@ -222,6 +275,47 @@ complete -c fleetadm -n '__fleetadm_at "device move" 0+' -a '(__fleetadm_complet
 complete -c fleetadm -n '__fleetadm_at "device decommission"' -l dry-run -d 'Check; write nothing'
 complete -c fleetadm -n '__fleetadm_at "device decommission" 0+' -a '(__fleetadm_complete device)' -d 'Devices to decommission'
 
+# fleetadm device check
+complete -c fleetadm -n '__fleetadm_at "device check"' -s l -l selector -x -d 'Only devices whose labels match'
+complete -c fleetadm -n '__fleetadm_at "device check"' -l timeout -x -d 'Time the version probe may run on each device'
+complete -c fleetadm -n '__fleetadm_at "device check"' -l max-parallel -x -d 'Devices reached at once'
+
+# fleetadm rollout
+complete -c fleetadm -n '__fleetadm_at rollout 0' -a run -d 'Execute or resume a rollout in the foreground until done, paused or interrupted'
+complete -c fleetadm -n '__fleetadm_at rollout 0' -a status -d 'Per-phase and per-device progress of a rollout'
+complete -c fleetadm -n '__fleetadm_at rollout 0' -a pause -d 'Stop starting new devices; in-flight devices finish'
+complete -c fleetadm -n '__fleetadm_at rollout 0' -a resume -d 'Let a paused rollout go on (then `rollout run`)'
+complete -c fleetadm -n '__fleetadm_at rollout 0' -a abort -d 'End a rollout for good; in-flight devices finish'
+complete -c fleetadm -n '__fleetadm_at rollout 0' -a retry -d 'Queue a rollout\'s failed devices again'
+
+# fleetadm rollout run
+complete -c fleetadm -n '__fleetadm_at "rollout run"' -l max-parallel -x -d 'Devices at once (default: the rollout\'s maxParallel)'
+complete -c fleetadm -n '__fleetadm_at "rollout run" 0' -a '(__fleetadm_complete rollout)' -d 'Rollout'
+
+# fleetadm rollout status
+complete -c fleetadm -n '__fleetadm_at "rollout status"' -s w -l watch -d 'Refresh every second until the rollout completes or aborts'
+complete -c fleetadm -n '__fleetadm_at "rollout status" 0' -a '(__fleetadm_complete rollout)' -d 'Rollout'
+
+# fleetadm rollout pause
+complete -c fleetadm -n '__fleetadm_at "rollout pause" 0' -a '(__fleetadm_complete rollout)' -d 'Rollout'
+
+# fleetadm rollout resume
+complete -c fleetadm -n '__fleetadm_at "rollout resume" 0' -a '(__fleetadm_complete rollout)' -d 'Rollout'
+
+# fleetadm rollout abort
+complete -c fleetadm -n '__fleetadm_at "rollout abort" 0' -a '(__fleetadm_complete rollout)' -d 'Rollout'
+
+# fleetadm rollout retry
+complete -c fleetadm -n '__fleetadm_at "rollout retry" 0' -a '(__fleetadm_complete rollout)' -d 'Rollout'
+
+# fleetadm exec
+complete -c fleetadm -n '__fleetadm_at exec' -s l -l selector -x -d 'Only devices whose labels match'
+complete -c fleetadm -n '__fleetadm_at exec' -l group -x -a '(__fleetadm_complete group)' -d 'Only the members of this device group'
+complete -c fleetadm -n '__fleetadm_at exec' -l timeout -x -d 'Time the command may run on each device'
+complete -c fleetadm -n '__fleetadm_at exec' -l connect-timeout -x -d 'Time to connect to each device'
+complete -c fleetadm -n '__fleetadm_at exec' -l max-parallel -x -d 'Devices reached at once'
+complete -c fleetadm -n '__fleetadm_at exec' -l copy -x -d 'Upload a local file first (to a temporary name in REMOTE\'s directory, then renamed)'
+
 # fleetadm audit
 complete -c fleetadm -n '__fleetadm_at audit 0' -a verify -d 'Recompute each audit log\'s hash chain; exit 1 and name the first broken entry if one was edited, removed or reordered'
 complete -c fleetadm -n '__fleetadm_at audit' -l since -x -d 'Entries since an RFC 3339 time or a duration ago (30m, 2h, 7d)'
@@ -230,6 +324,10 @@ complete -c fleetadm -n '__fleetadm_at audit' -s A -l all-tenants -d 'Every tena
 
 # fleetadm audit verify
 complete -c fleetadm -n '__fleetadm_at "audit verify"' -s A -l all-tenants -d 'Every tenant\'s log the caller can see'
+
+# fleetadm export
+complete -c fleetadm -n '__fleetadm_at export' -s d -l dir -x -a '(__fish_complete_directories)' -d 'Folder to write DIR/<tenant>/*.yaml into; created when missing'
+complete -c fleetadm -n '__fleetadm_at export' -l force -d 'Write into a folder that is not empty, replacing an earlier export\'s files there'
 
 # fleetadm config
 complete -c fleetadm -n '__fleetadm_at config 0' -a set-context -d 'Create or update a context'

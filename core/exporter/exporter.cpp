@@ -120,8 +120,9 @@ Result<Summary> write_tree(store::Store& store, const Options& options)
         auto file = folder / tree_files[0];
         if (auto w = write_file(file, text); !w) return std::unexpected(w.error());
         written.insert(file);
-        const model::Kind kinds[] = {model::Kind::credential, model::Kind::device_group, model::Kind::device};
-        for (std::size_t i = 0; i < 3; ++i) {
+        const model::Kind kinds[] = {model::Kind::credential, model::Kind::device_group, model::Kind::device,
+                                     model::Kind::artifact, model::Kind::rollout};
+        for (std::size_t i = 0; i < std::size(kinds); ++i) {
             text.clear();
             std::size_t count = 0;
             auto scanned = store.scan(kinds[i], &name, [&](model::Object&& o) {

@@ -27,9 +27,10 @@ struct Summary {
 };
 
 /// The file names an export writes into each tenant's folder, in this order.
-inline constexpr const char* tree_files[] = {"tenant.yaml", "credentials.yaml", "groups.yaml", "devices.yaml"};
+inline constexpr const char* tree_files[] = {"tenant.yaml",  "credentials.yaml", "groups.yaml",
+                                             "devices.yaml", "artifacts.yaml",   "rollouts.yaml"};
 
-/// Writes DIR/<tenant>/{tenant,credentials,groups,devices}.yaml for each visible tenant (flat: the
+/// Writes DIR/<tenant>/{tenant,credentials,groups,devices,artifacts,rollouts}.yaml for each visible tenant (flat: the
 /// hierarchy is in each tenant's spec.parent), reading the store in one read transaction.
 /// Credentials are written as stored: references to files and environment variables, never
 /// secrets. Documents carry no status, timestamps or fleetadm.io/ annotations. A folder that is

@@ -1,5 +1,7 @@
 #include "core/remote/remote.hpp"
 
+#include "core/transport/http.hpp"
+
 #include <fmt/format.h>
 
 #include <map>
@@ -59,8 +61,18 @@ Result<std::vector<model::Object>> select_devices(store::Store& store, const Sel
 Result<Target> target_for(store::Store& store, const model::Object& device)
 {
     const auto& r = device.resource;
-    Target t{r.tenant, r.name, std::nullopt, "", "", r.spec.value("versionProbe", "")};
-    if (auto http = r.spec.find("http"); http != r.spec.end()) t.http_url = http->value("url", "");
+    Target t{r.tenant, r.name, std::nullopt, "", "", r.spec.value("versionProbe", ""), std::nullopt, ""};
+    if (auto http = r.spec.find("http"); http != r.spec.end()) {
+        t.http_url = http->value("url", "");
+        if (auto name = http->value("credential", ""); !name.empty()) {
+            auto cred = store.get(model::Kind::credential, r.tenant, name);
+            if (!cred) return std::unexpected(cred.error());
+            if (!*cred)
+                t.http_problem = fmt::format("credential {} not found in tenant \"{}\"", name, r.tenant);
+            else
+                t.http_credential = transport::credential_from((*cred)->resource);
+        }
+    }
     auto ssh = r.spec.find("ssh");
     if (ssh == r.spec.end()) return t;
     transport::SshEndpoint ep;
@@ -217,14 +229,12 @@ std::vector<DeviceResult> exec(const std::vector<Target>& targets, const RunOpti
 
 std::vector<DeviceResult> check(const std::vector<Target>& targets, const RunOptions& options, const Report& report)
 {
+    // Devices with only an HTTP endpoint are checked with a GET of their base URL; the rest over SSH.
+    auto http_only = [](const Target& t) { return !t.ssh && !t.http_url.empty(); };
+    std::vector<Target> over_ssh;
+    for (const auto& t : targets)
+        if (!http_only(t)) over_ssh.push_back(t);
     auto prepare = [](const Target& t, DeviceResult& result) -> std::optional<transport::SshJob> {
-        if (!t.ssh && !t.http_url.empty()) {
-            // Dispatch point for HTTP-only devices: a GET of t.http_url on transport::HttpClient
-            // belongs here (its body's tail is the reported version). Until then they are skipped.
-            result.skipped = true;
-            result.outcome.message = "skipped (no ssh endpoint)";
-            return std::nullopt;
-        }
         auto job = ssh_job(t, result);
         if (job) job->command = t.version_probe;
         return job;
@@ -233,7 +243,51 @@ std::vector<DeviceResult> check(const std::vector<Target>& targets, const RunOpt
         if (t.version_probe.empty() || !result.outcome.ok()) return;
         if (auto version = trimmed(result.outcome.stdout_tail); !version.empty()) result.version = version;
     };
-    return run(targets, options, prepare, finish, report);
+    auto ssh_results = run(over_ssh, options, prepare, finish, report);
+
+    std::vector<DeviceResult> results(targets.size());
+    std::mutex report_mutex;
+    {
+        transport::HttpClient http(options.max_parallel);
+        for (std::size_t i = 0; i < targets.size(); ++i) {
+            const Target& t = targets[i];
+            if (!http_only(t)) continue;
+            results[i].tenant = t.tenant;
+            results[i].device = t.name;
+            if (!t.http_problem.empty()) {
+                results[i].outcome = failed(transport::Failure::credential, fmt::format("{}: {}", t.name, t.http_problem));
+                std::lock_guard lock(report_mutex);
+                report(results[i]);
+                continue;
+            }
+            transport::HttpJob job;
+            job.device = t.name;
+            job.base_url = t.http_url;
+            job.path = "/";
+            job.method = "GET";
+            job.credential = t.http_credential;
+            job.connect_timeout = options.connect_timeout;
+            job.timeout = options.timeout;
+            http.submit(std::move(job), [&, i](transport::Outcome out) {
+                using transport::Failure;
+                // Any answer but a refused credential means the device is there.
+                bool answered = out.http_status > 0;
+                if (out.failure == Failure::remote && answered) {
+                    out.failure = Failure::none;
+                    out.message = fmt::format("HTTP {}", out.http_status);
+                }
+                results[i].reached = answered && out.failure != Failure::auth;
+                results[i].outcome = std::move(out);
+                std::lock_guard lock(report_mutex);
+                report(results[i]);
+            });
+        }
+        http.wait();
+    }
+    std::size_t next = 0;
+    for (std::size_t i = 0; i < targets.size(); ++i)
+        if (!http_only(targets[i])) results[i] = std::move(ssh_results[next++]);
+    return results;
 }
 
 Result<void> audit(store::Store& store, const std::string& action, const std::vector<DeviceResult>& results)
@@ -253,7 +307,8 @@ Result<void> record_checks(store::Store& store, const std::vector<DeviceResult>&
     if (!tx) return std::unexpected(tx.error());
     std::string now = model::now_utc();
     for (const auto& r : results) {
-        if (r.skipped) continue;
+        // Not tried: nothing was learned about the device.
+        if (r.skipped || r.outcome.failure == transport::Failure::credential) continue;
         if (auto done = store.record_check(r.tenant, r.device, r.reached, r.reached ? now : "", r.version); !done)
             return done;
     }

@@ -32,6 +32,8 @@ struct Target {
     std::string ssh_problem;                    ///< why spec.ssh cannot be used (its credential); empty: usable
     std::string http_url;                       ///< spec.http.url; empty: none
     std::string version_probe;                  ///< spec.versionProbe; empty: none
+    std::optional<transport::Credential> http_credential;  ///< spec.http.credential, of the device's own tenant
+    std::string http_problem;                   ///< why spec.http cannot be used (its credential); empty: usable
 };
 
 /// Resolves the selection among the devices the caller can see, in (tenant, name) order, and
@@ -67,7 +69,8 @@ using Report = std::function<void(const DeviceResult&)>;
 std::vector<DeviceResult> exec(const std::vector<Target>& targets, const RunOptions& options, const Report& report);
 
 /// Reaches every target and runs its version probe when it has one (options.command is ignored).
-/// Devices with only an HTTP endpoint are skipped for now.
+/// Devices with only an HTTP endpoint get a GET of their base URL: any HTTP answer means reachable
+/// (401/403 is an auth failure); they report no version.
 std::vector<DeviceResult> check(const std::vector<Target>& targets, const RunOptions& options, const Report& report);
 
 /// Appends one audit entry per tenant with the number of devices and their results (never the

@@ -73,7 +73,7 @@ TEST_CASE("export then apply reports no changes; into a fresh store it recreates
     auto r = fleet({"export", "-d", dir.string()});
     INFO(r.err);
     REQUIRE(r.exit_code == 0);
-    CHECK(r.out == "exported 8 tenant(s), 22 object(s) in 18 file(s) to " + dir.string() + "\n");
+    CHECK(r.out == "exported 8 tenant(s), 26 object(s) in 22 file(s) to " + dir.string() + "\n");
     auto [text, files] = tree(dir);
     CHECK(std::find(files.begin(), files.end(), "acme-prod/devices.yaml") != files.end());
     CHECK(std::find(files.begin(), files.end(), "acme-prod/credentials.yaml") != files.end());
@@ -88,14 +88,14 @@ TEST_CASE("export then apply reports no changes; into a fresh store it recreates
     auto again = fleet({"apply", "-f", dir.string(), "-R"});
     INFO(again.err);
     REQUIRE(again.exit_code == 0);
-    CHECK(again.out == "0 created, 0 configured, 0 pruned, 22 unchanged\n");
+    CHECK(again.out == "0 created, 0 configured, 0 pruned, 26 unchanged\n");
 
     Fleet fresh;
     REQUIRE(fresh({"init"}).exit_code == 0);
     auto recreated = fresh({"apply", "-f", dir.string(), "-R"});
     INFO(recreated.err);
     REQUIRE(recreated.exit_code == 0);
-    CHECK(contains(recreated.out, "21 created, 0 configured, 0 pruned, 1 unchanged"));
+    CHECK(contains(recreated.out, "25 created, 0 configured, 0 pruned, 1 unchanged"));
     CHECK(visible_objects(fresh) == visible_objects(fleet));
 }
 
@@ -108,8 +108,9 @@ TEST_CASE("export holds only what the caller sees: a customer's user gets that c
     INFO(r.err);
     REQUIRE(r.exit_code == 0);
     auto [text, files] = tree(dir);
-    CHECK(files == std::vector<std::string>{"acme-dev/tenant.yaml", "acme-prod/credentials.yaml",
-                                            "acme-prod/devices.yaml", "acme-prod/groups.yaml",
+    CHECK(files == std::vector<std::string>{"acme-dev/tenant.yaml", "acme-prod/artifacts.yaml",
+                                            "acme-prod/credentials.yaml", "acme-prod/devices.yaml",
+                                            "acme-prod/groups.yaml", "acme-prod/rollouts.yaml",
                                             "acme-prod/tenant.yaml", "acme-staging/credentials.yaml",
                                             "acme-staging/devices.yaml", "acme-staging/tenant.yaml",
                                             "acme/tenant.yaml"});
@@ -120,12 +121,13 @@ TEST_CASE("export holds only what the caller sees: a customer's user gets that c
     auto back = fleet({"--as", "alice", "apply", "-f", dir.string(), "-R"});
     INFO(back.err);
     CHECK(back.exit_code == 0);
-    CHECK(back.out == "0 created, 0 configured, 0 pruned, 12 unchanged\n");
+    CHECK(back.out == "0 created, 0 configured, 0 pruned, 14 unchanged\n");
 
     auto one = fleet.dir().path() / "one";
     REQUIRE(fleet({"--tenant", "acme-prod", "export", "-d", one.string()}).exit_code == 0);
-    CHECK(tree(one).second == std::vector<std::string>{"acme-prod/credentials.yaml", "acme-prod/devices.yaml",
-                                                       "acme-prod/groups.yaml", "acme-prod/tenant.yaml"});
+    CHECK(tree(one).second == std::vector<std::string>{"acme-prod/artifacts.yaml", "acme-prod/credentials.yaml",
+                                                       "acme-prod/devices.yaml", "acme-prod/groups.yaml",
+                                                       "acme-prod/rollouts.yaml", "acme-prod/tenant.yaml"});
     auto hidden = fleet({"--as", "alice", "--tenant", "globex", "export", "-d", (fleet.dir().path() / "g").string()});
     CHECK(hidden.exit_code == 4);
     CHECK_FALSE(fs::exists(fleet.dir().path() / "g"));

@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <sstream>
 
+#include "tests/support/background.hpp"
 #include "tests/support/process.hpp"
 #include "tests/support/sshd.hpp"
 
@@ -222,10 +223,14 @@ TEST_CASE("exec needs operator on every device's tenant and never reaches invisi
 TEST_CASE("device check records reachability and the reported version", "[ssh][cli]")
 {
     World w;
-    auto http = "---\napiVersion: fleetadm/v1\nkind: Credential\nmetadata: {name: web, tenant: acme}\n"
+    std::string http = "---\napiVersion: fleetadm/v1\nkind: Credential\nmetadata: {name: web, tenant: acme}\n"
                 "spec: {type: http-bearer, tokenFile: /nonexistent}\n---\napiVersion: fleetadm/v1\nkind: Device\n"
                 "metadata: {name: http-1, tenant: acme}\nspec: {deviceType: rpi4, http: {url: \"http://127.0.0.1:9/\", "
                 "credential: web}}\n";
+    fleet::test::HttpDevice endpoint;
+    http += fmt::format("---\napiVersion: fleetadm/v1\nkind: Device\nmetadata: {{name: http-2, tenant: acme}}\n"
+                        "spec: {{deviceType: rpi4, http: {{url: \"http://127.0.0.1:{}\"}}}}\n",
+                        endpoint.port());
     REQUIRE(w.fleet({"apply", "-f", "-"}, http).exit_code == 0);
     auto r = w.run({"device", "check"});
     INFO(r.out << r.err);
@@ -233,7 +238,8 @@ TEST_CASE("device check records reachability and the reported version", "[ssh][c
     CHECK(contains(r.out, "acme/web-1: reachable, version 2.1.0"));
     CHECK(contains(r.out, "acme/web-2: reachable; version probe failed"));
     CHECK(contains(r.out, "beta/db-1: unreachable"));
-    CHECK(contains(r.out, "acme/http-1: skipped (no ssh endpoint)"));
+    CHECK(contains(r.out, "acme/http-1: credential: "));   // its token file is missing: never tried
+    CHECK(contains(r.out, "acme/http-2: reachable"));      // an HTTP-only device answers a GET
     CHECK_FALSE(contains(r.out, "hid-1"));
 
     auto get = w.fleet({"get", "devices", "-o", "json"});
@@ -248,12 +254,13 @@ TEST_CASE("device check records reachability and the reported version", "[ssh][c
     CHECK(status["db-1"]["reachable"] == false);
     CHECK_FALSE(status["db-1"].contains("lastSeen"));
     CHECK_FALSE(status["http-1"].contains("reachable"));
+    CHECK(status["http-2"]["reachable"] == true);
     CHECK_FALSE(status["hid-1"].contains("reachable"));
 
     auto describe = w.fleet({"describe", "device", "web-1"});
     CHECK(contains(describe.out, "2.1.0"));
     auto audit = w.fleet({"audit", "--action", "check", "-A"});
-    CHECK(contains(audit.out, "1 skipped"));
+    CHECK(contains(audit.out, "1 credential"));
 
     SECTION("named devices only, as JSON; a viewer may not check")
     {
