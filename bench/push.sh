@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Push benchmark, SSH part: copy a 1 MiB file to HOSTS loopback SSH endpoints (sshd servers listening
+# Push benchmark (issue #5), SSH part, then the HTTP part (bench/push_http.sh; PUSH_SKIP_HTTP=1
+# skips it): copy a 1 MiB file to HOSTS loopback SSH endpoints (sshd servers listening
 # on up to 16 ports each) and run a command there, with
 #   (a) fleetadm exec --copy FILE:DEST -- CMD
 #   (b) parallel-scp, then parallel-ssh (Debian pssh)
@@ -157,3 +158,9 @@ r_pssh=$(ratio "$t_fleet" "$t_pssh")
 r_ansible=$(ratio "$t_fleet" "$t_ansible")
 echo "  fleetadm / pssh:    ${r_pssh}x (target <= 1.0x: $(verdict "$r_pssh" 1.0))"
 echo "  fleetadm / Ansible: ${r_ansible}x (target <= 0.5x: $(verdict "$r_ansible" 0.5))"
+
+# The HTTP half of the push benchmark (200 uploads of 1 MiB, fleetadm vs xargs -P 32 curl).
+if [ "${PUSH_SKIP_HTTP:-}" != 1 ]; then
+    echo
+    "$bench_root/bench/push_http.sh"
+fi
