@@ -153,7 +153,7 @@ TEST_CASE("bash completes commands, options, values and names from the store", "
     populate(fleet);
     std::string state = " --state " + fleet.state().string();
     CHECK(bash_complete(fleet, "fleetadm de") == Words{"delete", "describe", "device"});
-    CHECK(bash_complete(fleet, "fleetadm device ") == Words{"decommission", "enroll", "move"});
+    CHECK(bash_complete(fleet, "fleetadm device ") == Words{"check", "decommission", "enroll", "move"});
     CHECK(bash_complete(fleet, "fleetadm config u") == Words{"use-context"});
     CHECK(bash_complete(fleet, "fleetadm -q device enroll --f") == Words{"--filename", "--format"});
     auto options = bash_complete(fleet, "fleetadm delete --");
