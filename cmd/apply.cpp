@@ -43,7 +43,7 @@ Outcome run_apply(const ApplyOptions& opts, const Globals& g)
         request = std::move(saved->first);
         run.expect_revision = saved->second;
     } else {
-        request = make_request(opts.source, g, diags);
+        request = make_request(opts.source, g, diags, true);
         if (diags.has_errors()) {
             print_diagnostics(diags);
             return util::fail(util::ErrorKind::usage,
@@ -67,7 +67,7 @@ Outcome run_apply(const ApplyOptions& opts, const Globals& g)
     } else if (!g.quiet) {
         for (const auto& c : plan->changes)
             if (c.op != apply::Op::unchanged)
-                std::cout << fmt::format("{} {}{}\n", c.resource->ref(), apply::op_verb(c.op), dry);
+                std::cout << fmt::format("{} {}{}\n", c.ref(), apply::op_verb(c.op), dry);
         std::cout << summary_line(*plan) << dry << "\n";
     }
     return util::exit_ok;

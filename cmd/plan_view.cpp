@@ -21,10 +21,11 @@ void add_source_options(CLI::App& command, SourceOptions& opts)
     command.add_flag("--confirm-prune", opts.confirm_prune, "Allow --prune to delete more than 25% of the source's objects");
 }
 
-apply::Request make_request(const SourceOptions& opts, const Globals& g, util::Diagnostics& diags)
+apply::Request make_request(const SourceOptions& opts, const Globals& g, util::Diagnostics& diags, bool bulk)
 {
     apply::Request request;
-    request.desired = read_resources(opts.files, opts.recursive, g.default_tenant(), diags);
+    request.desired = read_resources(opts.files, opts.recursive, g.default_tenant(), diags, false,
+                                     input::Format::automatic, bulk ? &request.bulk : nullptr);
     request.source = input::source_key(opts.files);
     request.prune = opts.prune;
     request.confirm_prune = opts.confirm_prune;

@@ -22,7 +22,7 @@ struct SourceOptions {
 void add_source_options(CLI::App& command, SourceOptions& opts);
 
 /// Reads the inputs into an apply request; problems go to diags.
-apply::Request make_request(const SourceOptions& opts, const Globals& g, util::Diagnostics& diags);
+apply::Request make_request(const SourceOptions& opts, const Globals& g, util::Diagnostics& diags, bool bulk = false);
 
 /// Prints the changes of a plan field by field; unchanged objects are not listed.
 void print_changes(std::ostream& out, const apply::Plan& plan, bool color);

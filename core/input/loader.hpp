@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "core/model/resource.hpp"
+#include "core/resource/device_rows.hpp"
 #include "core/util/diagnostics.hpp"
 
 namespace fleet::input {
@@ -22,11 +23,17 @@ struct LoadRequest {
     Format stdin_format = Format::automatic;  ///< automatic: CSV if the first line has a comma and no colon, JSONL if it starts with '{'
     std::string default_tenant;      ///< owning tenant of objects that name none
     bool devices_only = false;       ///< every document must be a Device (device enroll)
+    /// When set, CSV rows that pass their checks are appended here as text (for bulk enrollment)
+    /// instead of becoming resources of the result.
+    resource::DeviceBatch* bulk = nullptr;
 };
 
 /// Reads and schema-validates every document of every input, one document at a time.
 /// All problems of all files are reported into diags; the result holds the valid resources.
 std::vector<model::Resource> load(const LoadRequest& request, util::Diagnostics& diags);
+
+/// The resource a bulk device record stands for (its labels and spec parsed from their canonical text).
+model::Resource device_resource(const resource::DeviceBatch& batch, const resource::DeviceRecord& record);
 
 /// Reads resources from one already-open YAML stream (used for tests).
 std::vector<model::Resource> load_stream(std::istream& in, const std::string& name, util::Diagnostics& diags,
