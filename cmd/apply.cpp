@@ -45,7 +45,7 @@ Outcome run_apply(const ApplyOptions& opts, const Globals& g)
         request = std::move(saved->first);
         run.expect_revision = saved->second;
     } else {
-        auto made = make_request(opts.source, g, diags);
+        auto made = make_request(opts.source, g, diags, true);
         if (!made) {
             made.error().message += "; nothing was written";
             return std::unexpected(made.error());
@@ -73,7 +73,7 @@ Outcome run_apply(const ApplyOptions& opts, const Globals& g)
         if (auto line = commit_line(*plan); !line.empty()) std::cout << line << dry << "\n";
         for (const auto& c : plan->changes)
             if (c.op != apply::Op::unchanged)
-                std::cout << fmt::format("{} {}{}\n", c.resource->ref(), apply::op_verb(c.op), dry);
+                std::cout << fmt::format("{} {}{}\n", c.ref(), apply::op_verb(c.op), dry);
         std::cout << summary_line(*plan) << dry << "\n";
     }
     return util::exit_ok;

@@ -8,7 +8,7 @@ namespace fleet::cli {
 
 std::vector<model::Resource> read_resources(const std::vector<std::string>& paths, bool recursive,
                                             const std::string& default_tenant, util::Diagnostics& diags,
-                                            bool devices_only, input::Format stdin_format)
+                                            bool devices_only, input::Format stdin_format, resource::DeviceBatch* bulk)
 {
     input::LoadRequest request;
     request.paths = paths;
@@ -17,6 +17,7 @@ std::vector<model::Resource> read_resources(const std::vector<std::string>& path
     request.default_tenant = default_tenant;
     request.devices_only = devices_only;
     request.stdin_format = stdin_format;
+    request.bulk = bulk;
     return input::load(request, diags);
 }
 

@@ -11,10 +11,11 @@
 namespace fleet::cli {
 
 /// Reads every resource of the -f paths ("-" is stdin), reporting problems into diags; objects
-/// that name no tenant get default_tenant.
+/// that name no tenant get default_tenant. With bulk, CSV rows go there as text (see input::LoadRequest).
 std::vector<model::Resource> read_resources(const std::vector<std::string>& paths, bool recursive,
                                             const std::string& default_tenant, util::Diagnostics& diags,
                                             bool devices_only = false,
-                                            input::Format stdin_format = input::Format::automatic);
+                                            input::Format stdin_format = input::Format::automatic,
+                                            resource::DeviceBatch* bulk = nullptr);
 
 } // namespace fleet::cli

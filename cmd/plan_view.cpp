@@ -36,13 +36,15 @@ void add_source_options(CLI::App& command, SourceOptions& opts)
 
 bool has_input(const SourceOptions& opts) { return !opts.files.empty() || !opts.git.empty(); }
 
-util::Result<apply::Request> make_request(const SourceOptions& opts, const Globals& g, util::Diagnostics& diags)
+util::Result<apply::Request> make_request(const SourceOptions& opts, const Globals& g, util::Diagnostics& diags,
+                                          bool bulk)
 {
     apply::Request request;
     request.prune = opts.prune;
     request.confirm_prune = opts.confirm_prune;
     if (opts.git.empty()) {
-        request.desired = read_resources(opts.files, opts.recursive, g.default_tenant(), diags);
+        request.desired = read_resources(opts.files, opts.recursive, g.default_tenant(), diags, false,
+                                         input::Format::automatic, bulk ? &request.bulk : nullptr);
         request.source = input::source_key(opts.files);
         return request;
     }

@@ -29,7 +29,9 @@ bool has_input(const SourceOptions& opts);
 
 /// Reads the inputs (the -f files, or the git source at its commit) into an apply request; problems
 /// in the files go to diags, a git source that cannot be read is an error.
-util::Result<apply::Request> make_request(const SourceOptions& opts, const Globals& g, util::Diagnostics& diags);
+/// With bulk, CSV device rows stay as checked text records (request.bulk) instead of resources.
+util::Result<apply::Request> make_request(const SourceOptions& opts, const Globals& g, util::Diagnostics& diags,
+                                          bool bulk = false);
 
 /// "git:URL#PATH at COMMIT (was PREVIOUS)" for a plan from a git source; empty for files.
 std::string commit_line(const apply::Plan& plan);

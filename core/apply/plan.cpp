@@ -17,12 +17,14 @@
 #include <fmt/format.h>
 
 #include <array>
+#include <deque>
 #include <map>
 #include <memory>
 #include <unordered_map>
 #include <set>
 #include <tuple>
 
+#include "core/input/loader.hpp"
 #include "core/model/selector.hpp"
 #include "core/tenancy/hierarchy.hpp"
 #include "core/tenancy/limits.hpp"
@@ -59,6 +61,8 @@ Counts Plan::counts() const
     }
     return c;
 }
+
+std::string Change::ref() const { return record ? "device/" + record->name : resource->ref(); }
 
 bool Plan::has_changes() const
 {
@@ -149,13 +153,54 @@ private:
     std::array<std::unordered_map<std::string, Bucket>, 6> m_buckets;  // by kind, then tenant
 };
 
+/// A device's (tenant, name), viewing strings that outlive the plan's lookups.
+struct DeviceKey {
+    std::string_view tenant, name;
+    bool operator==(const DeviceKey&) const = default;
+};
+
+struct DeviceKeyHash {
+    std::size_t operator()(const DeviceKey& k) const
+    {
+        return std::hash<std::string_view>{}(k.tenant) * 31 + std::hash<std::string_view>{}(k.name);
+    }
+};
+
 /// The state the plan would leave: which objects exist afterwards, keyed like the store.
 struct Outcome {
     std::map<Key, const model::Resource*> desired;  ///< created, configured or unchanged
+    std::unordered_map<DeviceKey, const resource::DeviceRecord*, DeviceKeyHash> records;  ///< bulk devices
     std::set<Key> pruned;
 
     bool gone(const Key& key) const { return pruned.contains(key); }
+    /// True when the input has this device, as a resource or a bulk record.
+    bool has_device(const std::string& tenant, const std::string& name) const
+    {
+        return records.contains({tenant, name}) || desired.contains({model::Kind::device, tenant, name});
+    }
 };
+
+/// What is wrong with a device's reference to a credential for transport ("ssh" or "http"); empty when
+/// nothing is. credential is what the apply leaves under that name in the device's tenant, or null.
+std::string credential_problem(const model::Resource* credential, const std::string& ref, const std::string& name,
+                               const std::string& tenant, std::string_view transport)
+{
+    if (!credential) return fmt::format("{}: credential \"{}\" does not exist in tenant \"{}\"", ref, name, tenant);
+    auto type = credential->spec.value("type", "");
+    bool fits = transport == "ssh" ? type.starts_with("ssh-") : !type.starts_with("ssh-");
+    if (fits) return "";
+    return fmt::format("{}: credential \"{}\" is of type {}, which cannot be used for {}", ref, name, type, transport);
+}
+
+/// The credential of a tenant that the apply leaves under a name: desired, else stored unless pruned; null when none.
+Result<const model::Resource*> find_credential(Snapshot& snapshot, const Outcome& outcome, const std::string& tenant,
+                                               const std::string& name)
+{
+    Key key{model::Kind::credential, tenant, name};
+    if (auto it = outcome.desired.find(key); it != outcome.desired.end()) return it->second;
+    if (outcome.gone(key)) return nullptr;
+    return snapshot.find(model::Kind::credential, tenant, name);
+}
 
 /// A device's credential reference must name a credential of the device's own tenant that fits the transport.
 Result<void> check_references(Snapshot& snapshot, const Outcome& outcome, const std::set<std::string>& tenants,
@@ -197,28 +242,60 @@ Result<void> check_references(Snapshot& snapshot, const Outcome& outcome, const 
         auto endpoint = r.spec.find(transport);
         if (endpoint == r.spec.end() || !endpoint->contains("credential")) continue;
         auto name = (*endpoint)["credential"].get<std::string>();
-        Key key{model::Kind::credential, r.tenant, name};
-        const model::Resource* credential = nullptr;
-        if (auto it = outcome.desired.find(key); it != outcome.desired.end()) {
-            credential = it->second;
-        } else if (!outcome.gone(key)) {
-            auto stored = snapshot.find(model::Kind::credential, r.tenant, name);
-            if (!stored) return std::unexpected(stored.error());
-            credential = *stored;
-        }
-        std::string pointer = fmt::format("/spec/{}/credential", transport);
-        std::string field = fmt::format("spec.{}.credential", transport);
-        if (!credential) {
-            diags.error(r.location(pointer), field,
-                        fmt::format("{}: credential \"{}\" does not exist in tenant \"{}\"", r.ref(), name, r.tenant));
+        auto credential = find_credential(snapshot, outcome, r.tenant, name);
+        if (!credential) return std::unexpected(credential.error());
+        if (auto problem = credential_problem(*credential, r.ref(), name, r.tenant, transport); !problem.empty())
+            diags.error(r.location(fmt::format("/spec/{}/credential", transport)),
+                        fmt::format("spec.{}.credential", transport), problem);
+    }
+    return {};
+}
+
+/// Plans the bulk device records: references (tenant, credentials) and each record's change, found
+/// by comparing digests of canonical texts; only a record that differs is parsed, to list its fields.
+/// Credentials are looked up once per tenant and name.
+Result<void> plan_records(Snapshot& snapshot, const Outcome& outcome, const std::set<std::string>& tenants,
+                          const resource::DeviceBatch& batch, Plan& plan, util::Diagnostics& diags)
+{
+    std::unordered_map<std::string, const model::Resource*> credentials;  // by "tenant/name"
+    std::string key;
+    for (const auto& rec : batch.records) {
+        std::size_t errors_before = diags.error_count();
+        if (!tenants.contains(rec.tenant)) {
+            diags.error(batch.location(rec), "metadata.tenant",
+                        fmt::format("device/{}: tenant \"{}\" does not exist", rec.name, rec.tenant));
             continue;
         }
-        auto type = credential->spec.value("type", "");
-        bool fits = std::string_view(transport) == "ssh" ? type.starts_with("ssh-") : !type.starts_with("ssh-");
-        if (!fits)
-            diags.error(r.location(pointer), field,
-                        fmt::format("{}: credential \"{}\" is of type {}, which cannot be used for {}", r.ref(), name,
-                                    type, transport));
+        for (auto [transport, name] : {std::pair<std::string_view, const std::string*>{"ssh", &rec.ssh_credential},
+                                       {"http", &rec.http_credential}}) {
+            if (name->empty()) continue;
+            key.assign(rec.tenant).append("/").append(*name);
+            auto it = credentials.find(key);
+            if (it == credentials.end()) {
+                auto found = find_credential(snapshot, outcome, rec.tenant, *name);
+                if (!found) return std::unexpected(found.error());
+                it = credentials.emplace(key, *found).first;
+            }
+            if (auto problem = credential_problem(it->second, "device/" + rec.name, *name, rec.tenant, transport);
+                !problem.empty())
+                diags.error(batch.location(rec), fmt::format("spec.{}.credential", transport), problem);
+        }
+        if (diags.error_count() != errors_before) continue;  // rejected
+        auto stored = snapshot.entry(model::Kind::device, rec.tenant, rec.name);
+        if (!stored) return std::unexpected(stored.error());
+        Change change{Op::create, nullptr, {}, 0, {}, &rec};
+        if (Snapshot::Entry* e = *stored) {
+            change.generation = e->stored.generation;
+            change.created_at = e->stored.created_at;
+            change.op = Op::unchanged;
+            if (e->stored.digest != store::content_digest(rec.labels, "{}", rec.spec)) {
+                auto before = snapshot.parse(model::Kind::device, rec.tenant, rec.name, *e);
+                if (!before) return std::unexpected(before.error());
+                change.fields = compare(**before, input::device_resource(batch, rec));
+                change.op = change.fields.empty() ? Op::unchanged : Op::configure;
+            }
+        }
+        plan.changes.push_back(std::move(change));
     }
     return {};
 }
@@ -238,6 +315,10 @@ Result<void> check_tenants(store::Store& store, const Plan& plan, const std::str
     std::set<std::string> pruned;
     std::map<std::string, std::int64_t> delta;  // devices added (+) or removed (-) per tenant
     for (const auto& change : plan.changes) {
+        if (change.record) {
+            if (change.op == Op::create) ++delta[change.record->tenant];
+            continue;
+        }
         const auto& r = *change.resource;
         if (r.kind == model::Kind::device) {
             if (change.op == Op::create) ++delta[r.tenant];
@@ -316,6 +397,13 @@ Result<void> check_pruned_in_use(Snapshot& snapshot, const Outcome& outcome)
         for (auto& [device_name, entry] : **devices) {
             Key device_key{model::Kind::device, tenant, device_name};
             if (outcome.gone(device_key)) continue;
+            if (auto rec = outcome.records.find({tenant, device_name}); rec != outcome.records.end()) {
+                if (rec->second->ssh_credential == name || rec->second->http_credential == name)
+                    return fail(ErrorKind::conflict,
+                                fmt::format("credential/{} cannot be pruned: device/{} in tenant \"{}\" uses it", name,
+                                            device_name, tenant));
+                continue;
+            }
             auto parsed = snapshot.parse(model::Kind::device, tenant, device_name, entry);
             if (!parsed) return std::unexpected(parsed.error());
             const model::Resource* r = *parsed;
@@ -359,11 +447,25 @@ Result<Plan> make_plan(store::Store& store, Request request, util::Diagnostics& 
             diags.error(r.location(), "metadata.name",
                         fmt::format("{} is defined twice (first at {})", r.ref(), it->second->location().str()));
     }
-    if (diags.has_errors()) return fail(ErrorKind::usage, "invalid input");
-
     Snapshot snapshot(store);
     Outcome outcome;
-    for (const auto& r : request.desired) outcome.desired[key_of(r)] = &r;
+    bool device_resources = false;
+    for (const auto& r : request.desired) {
+        outcome.desired[key_of(r)] = &r;
+        device_resources = device_resources || r.kind == model::Kind::device;
+    }
+    outcome.records.reserve(request.bulk.records.size());
+    for (const auto& rec : request.bulk.records) {
+        auto [it, fresh] = outcome.records.emplace(DeviceKey{rec.tenant, rec.name}, &rec);
+        auto first = !fresh ? request.bulk.location(*it->second).str() : "";
+        if (fresh && device_resources)
+            if (auto r = seen.find({model::Kind::device, rec.tenant, rec.name}); r != seen.end())
+                first = r->second->location().str();
+        if (!first.empty())
+            diags.error(request.bulk.location(rec), "metadata.name",
+                        fmt::format("device/{} is defined twice (first at {})", rec.name, first));
+    }
+    if (diags.has_errors()) return fail(ErrorKind::usage, "invalid input");
     std::size_t source_objects = 0;
     if (request.prune) {
         auto owned = store.list_by_source(request.source);
@@ -371,7 +473,9 @@ Result<Plan> make_plan(store::Store& store, Request request, util::Diagnostics& 
         source_objects = owned->size();
         for (auto& o : *owned) {
             auto key = key_of(o.resource);
-            if (seen.contains(key) || (o.resource.kind == model::Kind::tenant && o.resource.name == *provider))
+            if (seen.contains(key) ||
+                (o.resource.kind == model::Kind::device && outcome.records.contains({o.resource.tenant, o.resource.name})) ||
+                (o.resource.kind == model::Kind::tenant && o.resource.name == *provider))
                 continue;
             outcome.pruned.insert(key);
             plan.pruned.push_back(std::move(o.resource));
@@ -405,7 +509,7 @@ Result<Plan> make_plan(store::Store& store, Request request, util::Diagnostics& 
     if (diags.has_errors()) return fail(ErrorKind::usage, "invalid tenant hierarchy");
 
     util::Diagnostics& reference_diags = request.skip_invalid ? plan.rejected : diags;
-    plan.changes.reserve(request.desired.size() + plan.pruned.size());
+    plan.changes.reserve(request.desired.size() + request.bulk.records.size() + plan.pruned.size());
     for (const auto& r : request.desired) {
         std::size_t errors_before = reference_diags.error_count();
         if (auto c = check_references(snapshot, outcome, tenants, r, reference_diags); !c)
@@ -417,7 +521,7 @@ Result<Plan> make_plan(store::Store& store, Request request, util::Diagnostics& 
                 Key key{model::Kind::device, r.tenant, name};
                 auto stored = snapshot.entry(model::Kind::device, r.tenant, name);
                 if (!stored) return std::unexpected(stored.error());
-                if (!outcome.desired.contains(key) && (!*stored || outcome.gone(key)))
+                if (!outcome.has_device(r.tenant, name) && (!*stored || outcome.gone(key)))
                     diags.warn(r.location("/spec/devices"), "spec.devices",
                                fmt::format("{}: device \"{}\" is not enrolled in tenant \"{}\" (yet)", r.ref(), name,
                                            r.tenant));
@@ -439,6 +543,8 @@ Result<Plan> make_plan(store::Store& store, Request request, util::Diagnostics& 
         }
         plan.changes.push_back(std::move(change));
     }
+    if (auto r = plan_records(snapshot, outcome, tenants, request.bulk, plan, reference_diags); !r)
+        return std::unexpected(r.error());
     if (diags.has_errors()) return fail(ErrorKind::usage, "invalid references");
     for (const auto& r : plan.pruned) plan.changes.push_back({Op::prune, &r, {}, 0, {}});
 
@@ -451,15 +557,48 @@ Result<Plan> make_plan(store::Store& store, Request request, util::Diagnostics& 
                     fmt::format("refusing to prune {} of the {} objects applied from this source (more than 25%); "
                                 "pass --confirm-prune if that is intended",
                                 pruned, source_objects));
-    plan.desired = std::move(request.desired);  // the vector's buffer moves with it: change pointers stay valid
+    // The vectors' buffers move with them: change pointers stay valid.
+    plan.desired = std::move(request.desired);
+    plan.bulk = std::move(request.bulk);
     return plan;
 }
 
 Result<void> execute(store::Store& store, const Plan& plan)
 {
     std::string now = model::now_utc();
+    // Consecutive bulk device changes are written together: their tenants are authorized once each.
+    std::vector<store::DeviceWrite> devices;
+    std::deque<std::string> summaries;  // what the audit entries of configured devices say; stable addresses
+    auto flush = [&]() -> Result<void> {
+        if (devices.empty()) return {};
+        auto r = store.put_devices(devices, plan.source, plan.commit, now);
+        devices.clear();
+        summaries.clear();
+        return r;
+    };
+    auto summary_of = [](const Change& c) {
+        std::string summary;
+        for (const auto& f : c.fields) summary += (summary.empty() ? "changed " : ", ") + f.path;
+        return summary;
+    };
     for (const auto& c : plan.changes) {
         if (c.op == Op::unchanged) continue;
+        if (const auto* rec = c.record) {
+            store::DeviceWrite d;
+            d.tenant = rec->tenant;
+            d.name = rec->name;
+            d.labels = rec->labels;
+            d.spec = rec->spec;
+            d.file = plan.bulk.files[rec->file];
+            d.line = rec->line;
+            d.generation = c.generation + 1;
+            d.created_at = c.op == Op::create ? now : c.created_at;
+            d.action = op_verb(c.op);
+            if (!c.fields.empty()) d.summary = summaries.emplace_back(summary_of(c));
+            devices.push_back(d);
+            continue;
+        }
+        if (auto r = flush(); !r) return r;
         model::Object object;
         object.resource = *c.resource;
         if (c.op == Op::prune) {
@@ -472,9 +611,7 @@ Result<void> execute(store::Store& store, const Plan& plan)
         object.generation = c.generation + 1;
         object.created_at = c.op == Op::create ? now : c.created_at;
         object.updated_at = now;
-        std::string summary;
-        for (const auto& f : c.fields) summary += (summary.empty() ? "changed " : ", ") + f.path;
-        if (auto w = store.put(object, std::string(op_verb(c.op)), summary); !w) return w;
+        if (auto w = store.put(object, std::string(op_verb(c.op)), summary_of(c)); !w) return w;
         // After put, which authorized the write; a failed copy rolls the transaction back.
         if (c.resource->kind == model::Kind::artifact) {
             const auto& spec = c.resource->spec;
@@ -483,7 +620,7 @@ Result<void> execute(store::Store& store, const Plan& plan)
             if (!stored) return std::unexpected(stored.error());
         }
     }
-    return {};
+    return flush();
 }
 
 } // namespace fleet::apply

@@ -7,6 +7,7 @@
 
 #include "core/apply/diff.hpp"
 #include "core/model/resource.hpp"
+#include "core/resource/device_rows.hpp"
 #include "core/store/store.hpp"
 #include "core/util/diagnostics.hpp"
 #include "core/util/error.hpp"
@@ -22,10 +23,16 @@ std::string_view op_verb(Op op);
 /// One object's change, with the fields that differ for a configure.
 struct Change {
     Op op = Op::unchanged;
-    const model::Resource* resource = nullptr;  ///< desired state (in Plan::desired); for a prune the stored object (in Plan::pruned)
+    /// Desired state (in Plan::desired); for a prune the stored object (in Plan::pruned); null for a
+    /// bulk device record, which record points to instead.
+    const model::Resource* resource = nullptr;
     std::vector<FieldChange> fields;
     std::int64_t generation = 0;  ///< stored generation; 0 for a create
     std::string created_at;       ///< stored creation time; empty for a create
+    const resource::DeviceRecord* record = nullptr;  ///< a device read as text (in Plan::bulk), or null
+
+    /// "device/name", as apply prints it.
+    std::string ref() const;
 };
 
 /// Counts per operation, for the summary line.
@@ -50,6 +57,7 @@ struct Plan {
     bool confirm_prune = false;
     std::vector<model::Resource> desired;   ///< the input, kept so that a saved plan can be applied
     std::vector<model::Resource> pruned;    ///< stored objects that prune deletes
+    resource::DeviceBatch bulk;             ///< devices of the input read as text (CSV rows)
     std::vector<Change> changes;
     util::Diagnostics rejected;             ///< with skip_invalid: why objects were left out
 
@@ -67,6 +75,9 @@ struct Request {
     bool prune = false;
     bool confirm_prune = false;
     bool skip_invalid = false;  ///< drop objects with broken references (reported as rejected) instead of failing
+    /// Devices read as text (CSV rows through input::LoadRequest::bulk): planned and written without
+    /// JSON trees; their changes point at records instead of resources.
+    resource::DeviceBatch bulk{};
 };
 
 /// Computes the plan for request within the store's open transaction. Invalid input

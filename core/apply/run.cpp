@@ -52,7 +52,7 @@ json plan_to_json(const Plan& plan)
             if (f.after) field["after"] = *f.after;
             fields.push_back(std::move(field));
         }
-        changes.push_back({{"op", op_verb(c.op)}, {"object", c.resource->ref()}, {"fields", fields}});
+        changes.push_back({{"op", op_verb(c.op)}, {"object", c.ref()}, {"fields", fields}});
     }
     return {{"apiVersion", model::api_version}, {"kind", "Plan"},          {"revision", plan.revision},
             {"source", plan.source},            {"commit", plan.commit},

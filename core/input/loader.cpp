@@ -298,14 +298,36 @@ void check_semantics(model::Resource& r, util::Diagnostics& diags)
 /// Validates documents and turns them into resources.
 class Reader {
 public:
-    Reader(const LoadRequest& request, util::Diagnostics& diags) : m_request(request), m_diags(diags) {}
-
-    /// A CSV row: its columns are typed already, so the compiled Device rules replace valijson.
-    void accept_row(Document& doc)
+    Reader(const LoadRequest& request, util::Diagnostics& diags)
+        : m_request(request), m_rows(request.bulk ? *request.bulk : m_local), m_diags(diags)
     {
-        if (!schema::validate_device_row(doc, m_diags)) return;
-        m_out.push_back(decode(model::Kind::device, doc, m_request.default_tenant, m_in_memory, m_diags));
-        check_semantics(m_out.back(), m_diags);
+    }
+
+    /// A CSV row: its typed cells are checked by the compiled Device rules instead of valijson, and
+    /// rendered straight to canonical text.
+    void accept_row(resource::DeviceRow& row)
+    {
+        using C = resource::DeviceRow::Column;
+        util::Location where{m_rows.files.back(), row.line, 0};
+        if (!schema::validate_device_row(row, where, m_diags)) return;
+        resource::DeviceRecord record;
+        record.name = row[C::name];
+        record.tenant = row[C::tenant].empty() ? m_request.default_tenant : row[C::tenant];
+        if (record.tenant.empty()) {
+            m_diags.error(where, "metadata.tenant",
+                          fmt::format("device/{} names no tenant: set metadata.tenant or pass --tenant", record.name));
+            return;
+        }
+        record.labels = resource::canonical_labels(row);
+        record.spec = resource::canonical_spec(row);
+        record.ssh_credential = row[C::ssh_credential];
+        record.http_credential = row[C::http_credential];
+        record.file = static_cast<std::uint32_t>(m_rows.files.size() - 1);
+        record.line = row.line;
+        if (m_request.bulk)
+            m_rows.records.push_back(std::move(record));
+        else
+            m_out.push_back(device_resource(m_rows, record));
     }
 
     void accept(Document& doc, bool devices_only)
@@ -323,7 +345,10 @@ public:
     void read(std::istream& in, const std::string& name, Format format)
     {
         auto sink = [&](Document&& doc) { accept(doc, true); };
-        if (format == Format::csv) return read_device_csv(in, name, m_diags, [&](Document&& doc) { accept_row(doc); });
+        if (format == Format::csv) {
+            m_rows.files.push_back(name);
+            return read_device_csv(in, name, m_diags, [&](resource::DeviceRow& row) { accept_row(row); });
+        }
         if (format == Format::jsonl) return read_device_jsonl(in, name, m_diags, sink);
         YamlReader reader(in, name);
         while (auto doc = reader.next(m_diags)) {
@@ -349,6 +374,8 @@ public:
 private:
     bool m_in_memory = false;
     const LoadRequest& m_request;
+    resource::DeviceBatch m_local;
+    resource::DeviceBatch& m_rows;  // the CSV files read, and with request.bulk their records
     util::Diagnostics& m_diags;
     schema::Validator m_validator;
     std::vector<model::Resource> m_out;
@@ -372,6 +399,19 @@ Format sniff(const std::string& text)
 }
 
 } // namespace
+
+model::Resource device_resource(const resource::DeviceBatch& batch, const resource::DeviceRecord& record)
+{
+    model::Resource r;
+    r.kind = model::Kind::device;
+    r.name = record.name;
+    r.tenant = record.tenant;
+    r.labels = json::parse(record.labels);
+    r.spec = json::parse(record.spec);
+    r.marks = resource::SourceMap(batch.files[record.file]);
+    r.marks.add("", record.line, 0);
+    return r;
+}
 
 std::vector<model::Resource> load_stream(std::istream& in, const std::string& name, util::Diagnostics& diags,
                                          const std::string& default_tenant)

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "core/model/resource.hpp"
+#include "core/resource/device_rows.hpp"
 #include "core/util/diagnostics.hpp"
 
 namespace fleet::input {
@@ -32,11 +33,17 @@ struct LoadRequest {
     /// Read after paths. They have no folder on this machine, so a relative credential file path
     /// in them is an error rather than resolved.
     std::vector<MemoryFile> memory_files;
+    /// When set, CSV rows that pass their checks are appended here as text (for bulk enrollment)
+    /// instead of becoming resources of the result.
+    resource::DeviceBatch* bulk = nullptr;
 };
 
 /// Reads and schema-validates every document of every input, one document at a time.
 /// All problems of all files are reported into diags; the result holds the valid resources.
 std::vector<model::Resource> load(const LoadRequest& request, util::Diagnostics& diags);
+
+/// The resource a bulk device record stands for (its labels and spec parsed from their canonical text).
+model::Resource device_resource(const resource::DeviceBatch& batch, const resource::DeviceRecord& record);
 
 /// Reads resources from one already-open YAML stream (used for tests).
 std::vector<model::Resource> load_stream(std::istream& in, const std::string& name, util::Diagnostics& diags,

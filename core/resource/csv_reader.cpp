@@ -21,7 +21,14 @@ int CsvReader::get()
 
 std::optional<CsvRecord> CsvReader::next(util::Diagnostics& diags)
 {
-    if (m_done) return std::nullopt;
+    CsvRecord record;
+    if (!next(record, diags)) return std::nullopt;
+    return record;
+}
+
+bool CsvReader::next(CsvRecord& record, util::Diagnostics& diags)
+{
+    if (m_done) return false;
     if (!m_started) {
         m_started = true;
         // A UTF-8 byte order mark, as spreadsheet programs write it.
@@ -31,68 +38,75 @@ std::optional<CsvRecord> CsvReader::next(util::Diagnostics& diags)
             if (m_in.gcount() != 3 || bom[1] != '\xBB' || bom[2] != '\xBF') {
                 diags.error({m_file, 1, 1}, "", "not UTF-8 text: invalid byte order mark");
                 m_done = true;
-                return std::nullopt;
+                return false;
             }
         }
     }
+    // Fields are refilled in place: a row's strings keep their storage for the next row.
+    std::size_t count = 0;
+    auto field_at = [&](std::size_t i) -> std::string& {
+        if (i == record.fields.size()) record.fields.emplace_back();
+        return record.fields[i];
+    };
     while (true) {
-        CsvRecord record;
         record.line = m_line;
-        std::string field;
+        count = 0;
+        std::string* field = &field_at(0);
+        field->clear();
         bool quoted = false, in_quotes = false, after_quote = false, any = false;
         auto fail = [&](const std::string& message) {
-            diags.error({m_file, record.line, static_cast<int>(record.fields.size()) + 1}, "", message);
+            diags.error({m_file, record.line, static_cast<int>(count) + 1}, "", message);
             m_done = true;
-            return std::nullopt;
+            return false;
         };
         while (true) {
             int c = get();
             if (c == EOF) {
                 if (in_quotes) return fail("unterminated quoted field");
-                if (!any && record.fields.empty() && field.empty()) {
+                if (!any && count == 0 && record.fields[0].empty()) {
                     m_done = true;
-                    return std::nullopt;
+                    return false;
                 }
-                record.fields.push_back(std::move(field));
+                record.fields.resize(count + 1);
                 m_done = true;
-                return record;
+                return true;
             }
             any = true;
             if (in_quotes) {
                 if (c == '"') {
                     if (m_in.rdbuf()->sgetc() == '"') {
                         get();
-                        field += '"';
+                        *field += '"';
                     } else {
                         in_quotes = false;
                         after_quote = true;
                     }
                 } else {
-                    field += static_cast<char>(c);
+                    *field += static_cast<char>(c);
                 }
             } else if (c == ',') {
-                record.fields.push_back(std::move(field));
-                field.clear();
+                field = &field_at(++count);
+                field->clear();
                 quoted = after_quote = false;
             } else if (c == '\r' && m_in.rdbuf()->sgetc() == '\n') {
                 continue;
             } else if (c == '\n') {
                 break;
-            } else if (c == '"' && field.empty() && !quoted) {
+            } else if (c == '"' && field->empty() && !quoted) {
                 quoted = in_quotes = true;
             } else if (after_quote) {
                 return fail(fmt::format("unexpected character '{}' after a closing quote", static_cast<char>(c)));
             } else if (c == '"') {
                 return fail("a quote inside an unquoted field (quote the whole field and double the quote)");
             } else {
-                field += static_cast<char>(c);
+                *field += static_cast<char>(c);
             }
-            if (field.size() > max_field)
+            if (field->size() > max_field)
                 return fail(fmt::format("field longer than {} KiB", max_field / 1024));
         }
-        record.fields.push_back(std::move(field));
-        if (record.fields.size() == 1 && record.fields[0].empty() && !quoted) continue;  // blank line
-        return record;
+        record.fields.resize(count + 1);
+        if (count == 0 && record.fields[0].empty() && !quoted) continue;  // blank line
+        return true;
     }
 }
 

@@ -27,6 +27,8 @@ public:
     /// The next record, or nullopt at the end of input or after a malformed record (reported into diags,
     /// which ends the file: after a broken quote nothing that follows can be trusted).
     std::optional<CsvRecord> next(util::Diagnostics& diags);
+    /// As next(), reading into record so that its strings' storage is reused; false where next() gives nullopt.
+    bool next(CsvRecord& record, util::Diagnostics& diags);
 
 private:
     int get();

@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <charconv>
 #include <functional>
 #include <set>
@@ -24,98 +25,236 @@ const std::vector<std::string>& csv_columns()
 
 namespace {
 
-/// Where a column's value goes in the Device document, as a JSON pointer: "ssh.port" → "/spec/ssh/port".
-std::string column_pointer(const std::string& column)
+/// "k=v;k2=v2" → sorted (key, value) pairs, a repeated key keeping its last value; empty keys and
+/// missing '=' are errors.
+bool parse_labels(const std::string& text, std::vector<std::pair<std::string, std::string>>& out, std::string& error)
 {
-    std::string pointer = column == "name" || column == "tenant" || column == "labels" ? "/metadata/" : "/spec/";
-    for (char c : column) pointer.push_back(c == '.' ? '/' : c);
-    return pointer;
-}
-
-/// "k=v;k2=v2" → {"k": "v", "k2": "v2"}; empty keys and missing '=' are errors.
-bool parse_labels(const std::string& text, json& out, std::string& error)
-{
-    out = json::object();
+    out.clear();
     std::size_t start = 0;
     while (start <= text.size()) {
         auto semi = text.find(';', start);
-        std::string pair = text.substr(start, semi == std::string::npos ? std::string::npos : semi - start);
+        std::string_view pair = std::string_view(text).substr(start, semi == std::string::npos ? std::string::npos
+                                                                                              : semi - start);
         if (!pair.empty()) {
             auto eq = pair.find('=');
-            if (eq == std::string::npos || eq == 0) {
+            if (eq == std::string_view::npos || eq == 0) {
                 error = fmt::format("label \"{}\" is not key=value (labels are written k=v;k2=v2)", pair);
                 return false;
             }
-            out[pair.substr(0, eq)] = pair.substr(eq + 1);
+            out.emplace_back(pair.substr(0, eq), pair.substr(eq + 1));
         }
         if (semi == std::string::npos) break;
         start = semi + 1;
     }
+    // Stable: of equal keys the last one written is last, and wins below.
+    std::stable_sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+    std::size_t kept = 0;
+    for (std::size_t i = 0; i < out.size(); ++i) {
+        if (i + 1 < out.size() && out[i + 1].first == out[i].first) continue;
+        if (kept != i) out[kept] = std::move(out[i]);
+        ++kept;
+    }
+    out.resize(kept);
     return true;
 }
 
+/// Writes a JSON object's members in the order given (already sorted by key), skipping empty values.
+class ObjectWriter {
+public:
+    explicit ObjectWriter(std::string& out) : m_out(out) { m_out += '{'; }
+    void string(std::string_view key, std::string_view value)
+    {
+        if (value.empty()) return;
+        this->key(key);
+        append_json_string(m_out, value);
+    }
+    void raw(std::string_view key, std::string_view json)
+    {
+        this->key(key);
+        m_out += json;
+    }
+    void key(std::string_view key)
+    {
+        if (m_any) m_out += ',';
+        m_any = true;
+        append_json_string(m_out, key);
+        m_out += ':';
+    }
+    void close() { m_out += '}'; }
+
+private:
+    std::string& m_out;
+    bool m_any = false;
+};
+
 } // namespace
 
+bool DeviceRow::has_ssh() const
+{
+    return !cells[ssh_host].empty() || !cells[ssh_port].empty() || !cells[ssh_user].empty() ||
+           !cells[ssh_credential].empty();
+}
+
+bool DeviceRow::has_http() const
+{
+    return !cells[http_url].empty() || !cells[http_credential].empty() || !cells[http_profile].empty();
+}
+
+bool valid_utf8(std::string_view s)
+{
+    std::size_t i = 0;
+    while (i < s.size()) {
+        auto c = static_cast<unsigned char>(s[i]);
+        if (c < 0x80) {
+            ++i;
+            continue;
+        }
+        std::size_t extra;
+        std::uint32_t min, cp;
+        if ((c & 0xE0) == 0xC0) extra = 1, min = 0x80, cp = c & 0x1F;
+        else if ((c & 0xF0) == 0xE0) extra = 2, min = 0x800, cp = c & 0x0F;
+        else if ((c & 0xF8) == 0xF0) extra = 3, min = 0x10000, cp = c & 0x07;
+        else return false;
+        if (i + extra >= s.size()) return false;
+        for (std::size_t k = 1; k <= extra; ++k) {
+            auto d = static_cast<unsigned char>(s[i + k]);
+            if ((d & 0xC0) != 0x80) return false;
+            cp = (cp << 6) | (d & 0x3F);
+        }
+        if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return false;
+        i += extra + 1;
+    }
+    return true;
+}
+
+void append_json_string(std::string& out, std::string_view s)
+{
+    static constexpr char hex[] = "0123456789abcdef";
+    out += '"';
+    std::size_t plain = 0;  // start of the run not yet copied
+    for (std::size_t i = 0; i < s.size(); ++i) {
+        auto c = static_cast<unsigned char>(s[i]);
+        if (c >= 0x20 && c != '"' && c != '\\') continue;
+        out.append(s.data() + plain, i - plain);
+        plain = i + 1;
+        switch (c) {
+        case '"': out += "\\\""; break;
+        case '\\': out += "\\\\"; break;
+        case '\b': out += "\\b"; break;
+        case '\f': out += "\\f"; break;
+        case '\n': out += "\\n"; break;
+        case '\r': out += "\\r"; break;
+        case '\t': out += "\\t"; break;
+        default:
+            out += "\\u00";
+            out += hex[c >> 4];
+            out += hex[c & 0xf];
+        }
+    }
+    out.append(s.data() + plain, s.size() - plain);
+    out += '"';
+}
+
+std::string canonical_labels(const DeviceRow& row)
+{
+    std::string out;
+    ObjectWriter labels(out);
+    for (const auto& [key, value] : row.label_pairs) {
+        labels.key(key);
+        append_json_string(out, value);
+    }
+    labels.close();
+    return out;
+}
+
+std::string canonical_spec(const DeviceRow& row)
+{
+    using C = DeviceRow::Column;
+    std::string out;
+    out.reserve(160);
+    // Members in nlohmann's order: std::map sorts keys bytewise.
+    ObjectWriter spec(out);
+    spec.string("deviceType", row[C::device_type]);
+    if (row.has_http()) {
+        spec.key("http");
+        ObjectWriter http(out);
+        http.string("credential", row[C::http_credential]);
+        http.string("profile", row[C::http_profile]);
+        http.string("url", row[C::http_url]);
+        http.close();
+    }
+    if (!row[C::identity_mac].empty() || !row[C::identity_serial].empty()) {
+        spec.key("identity");
+        ObjectWriter identity(out);
+        identity.string("mac", row[C::identity_mac]);
+        identity.string("serial", row[C::identity_serial]);
+        identity.close();
+    }
+    if (row.has_ssh()) {
+        spec.key("ssh");
+        ObjectWriter ssh(out);
+        ssh.string("credential", row[C::ssh_credential]);
+        ssh.string("host", row[C::ssh_host]);
+        if (const auto& port = row[C::ssh_port]; !port.empty()) {
+            std::int64_t value = 0;
+            auto [ptr, ec] = std::from_chars(port.data(), port.data() + port.size(), value);
+            if (ec == std::errc() && ptr == port.data() + port.size())
+                ssh.raw("port", fmt::format("{}", value));
+            else
+                ssh.string("port", port);
+        }
+        ssh.string("user", row[C::ssh_user]);
+        ssh.close();
+    }
+    spec.string("versionProbe", row[C::version_probe]);
+    spec.close();
+    return out;
+}
+
 void read_device_csv(std::istream& in, const std::string& file, util::Diagnostics& diags,
-                     const std::function<void(Document&&)>& sink)
+                     const std::function<void(DeviceRow&)>& sink)
 {
     CsvReader reader(in, file);
-    auto shared_name = std::make_shared<const std::string>(file);
-    auto header = reader.next(diags);
-    if (!header) {
+    CsvRecord record;
+    if (!reader.next(record, diags)) {
         if (!diags.has_errors()) diags.error({file, 1, 0}, "", "empty CSV file: expected a header row");
         return;
     }
-    std::vector<json::json_pointer> pointers;
-    enum class Cell { text, labels, port };
-    std::vector<Cell> cells;
+    std::vector<DeviceRow::Column> columns;
     std::set<std::string> seen;
     const auto& known = csv_columns();
-    for (auto& column : header->fields) {
+    for (auto& column : record.fields) {
         while (!column.empty() && (column.back() == ' ' || column.back() == '\t')) column.pop_back();
         while (!column.empty() && (column.front() == ' ' || column.front() == '\t')) column.erase(0, 1);
-        if (std::find(known.begin(), known.end(), column) == known.end()) {
+        auto it = std::find(known.begin(), known.end(), column);
+        if (it == known.end()) {
             std::string all;
             for (const auto& k : known) all += (all.empty() ? "" : ", ") + k;
-            diags.error({file, header->line, 0}, column, fmt::format("unknown column \"{}\" (known: {})", column, all));
+            diags.error({file, record.line, 0}, column, fmt::format("unknown column \"{}\" (known: {})", column, all));
         } else if (!seen.insert(column).second) {
-            diags.error({file, header->line, 0}, column, fmt::format("column \"{}\" appears twice", column));
+            diags.error({file, record.line, 0}, column, fmt::format("column \"{}\" appears twice", column));
         }
-        pointers.emplace_back(column_pointer(column));
-        cells.push_back(column == "labels" ? Cell::labels : column == "ssh.port" ? Cell::port : Cell::text);
+        columns.push_back(static_cast<DeviceRow::Column>(it - known.begin()));
     }
-    if (!seen.contains("name")) diags.error({file, header->line, 0}, "", "the header has no \"name\" column");
+    if (!seen.contains("name")) diags.error({file, record.line, 0}, "", "the header has no \"name\" column");
     if (diags.has_errors()) return;
 
-    while (auto record = reader.next(diags)) {
-        if (record->fields.size() != pointers.size()) {
-            diags.error({file, record->line, 0}, "",
-                        fmt::format("{} fields, but the header has {}", record->fields.size(), pointers.size()));
+    DeviceRow row;
+    while (reader.next(record, diags)) {
+        if (record.fields.size() != columns.size()) {
+            diags.error({file, record.line, 0}, "",
+                        fmt::format("{} fields, but the header has {}", record.fields.size(), columns.size()));
             continue;
         }
-        json doc = {{"apiVersion", "fleetadm/v1"}, {"kind", "Device"}, {"metadata", json::object()}};
-        SourceMap marks(shared_name);
-        marks.add("", record->line, 0);
-        bool ok = true;
-        for (std::size_t i = 0; i < pointers.size(); ++i) {
-            const std::string& value = record->fields[i];
-            if (value.empty()) continue;
-            json cell = value;
-            if (cells[i] == Cell::labels) {
-                std::string error;
-                if (!parse_labels(value, cell, error)) {
-                    diags.error({file, record->line, 0}, "labels", error);
-                    ok = false;
-                    continue;
-                }
-            } else if (cells[i] == Cell::port) {
-                std::int64_t port = 0;
-                auto [ptr, ec] = std::from_chars(value.data(), value.data() + value.size(), port);
-                if (ec == std::errc() && ptr == value.data() + value.size()) cell = port;  // else: schema says string
-            }
-            doc[pointers[i]] = std::move(cell);
+        row.line = record.line;
+        for (auto& cell : row.cells) cell.clear();
+        for (std::size_t i = 0; i < columns.size(); ++i) std::swap(row.cells[columns[i]], record.fields[i]);
+        std::string error;
+        if (!parse_labels(row[DeviceRow::labels], row.label_pairs, error)) {
+            diags.error({file, record.line, 0}, "labels", error);
+            continue;
         }
-        if (ok) sink(Document{std::move(doc), std::move(marks)});
+        sink(row);
     }
 }
 

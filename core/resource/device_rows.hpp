@@ -1,10 +1,15 @@
 #pragma once
 // Bulk device files: CSV with a header of field paths, and JSONL with one Device per line.
-// Each record becomes a Device document that goes through the same schema validation as YAML.
+// JSONL lines are Device documents that go through schema validation like YAML. CSV rows are
+// read as typed cells (DeviceRow), checked by compiled rules and rendered straight to the
+// canonical JSON text of their labels and spec (DeviceRecord): no JSON tree is built per row.
 
+#include <array>
+#include <cstdint>
 #include <functional>
 #include <istream>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "core/resource/document.hpp"
@@ -12,12 +17,63 @@
 
 namespace fleet::resource {
 
-/// The CSV columns a header may name, in the order documentation lists them.
+/// The CSV columns a header may name, in the order documentation lists them (and DeviceRow::Column's).
 const std::vector<std::string>& csv_columns();
 
-/// Reads a CSV file of devices; calls sink for each row's document. Problems go to diags with file:line.
+/// One CSV row as typed cells: an empty cell is an absent field.
+struct DeviceRow {
+    enum Column : std::uint8_t {
+        name, tenant, device_type, labels, ssh_host, ssh_port, ssh_user, ssh_credential, http_url,
+        http_credential, http_profile, identity_serial, identity_mac, version_probe, column_count
+    };
+    std::array<std::string, column_count> cells;
+    /// The labels cell split into key and value, sorted by key; a key given twice keeps its last value.
+    std::vector<std::pair<std::string, std::string>> label_pairs;
+    int line = 0;
+
+    const std::string& operator[](Column c) const { return cells[c]; }
+    /// True when any cell of the ssh.* (or http.*) columns is set: the endpoint object exists.
+    bool has_ssh() const;
+    bool has_http() const;
+};
+
+/// A device from a CSV row held as text: its labels and spec as canonical JSON, byte-identical to
+/// nlohmann::json::dump() of the same values (what the store keeps and digests).
+struct DeviceRecord {
+    std::string name;
+    std::string tenant;
+    std::string labels;           ///< canonical JSON object
+    std::string spec;             ///< canonical JSON object
+    std::string ssh_credential;   ///< empty: none
+    std::string http_credential;  ///< empty: none
+    std::uint32_t file = 0;       ///< index into DeviceBatch::files
+    int line = 0;
+};
+
+/// Devices read from CSV files, kept as text for bulk enrollment.
+struct DeviceBatch {
+    std::vector<std::string> files;
+    std::vector<DeviceRecord> records;
+
+    /// "file:line" of a record.
+    util::Location location(const DeviceRecord& record) const { return {files[record.file], record.line, 0}; }
+};
+
+/// Reads a CSV file of devices; calls sink for each row that parses (its cells still unchecked).
+/// Problems of the file and of row syntax go to diags with file:line.
 void read_device_csv(std::istream& in, const std::string& file, util::Diagnostics& diags,
-                     const std::function<void(Document&&)>& sink);
+                     const std::function<void(DeviceRow&)>& sink);
+
+/// The canonical JSON text of a row's labels: {"k":"v",...} with keys sorted.
+std::string canonical_labels(const DeviceRow& row);
+/// The canonical JSON text of a row's spec, as nlohmann::json would dump the document the row stands
+/// for; an ssh.port cell that is not an integer is rendered as a string (which the row check rejects).
+std::string canonical_spec(const DeviceRow& row);
+/// Appends s to out as a JSON string literal, escaped exactly as nlohmann::json::dump() does.
+/// s must be valid UTF-8 (see valid_utf8).
+void append_json_string(std::string& out, std::string_view s);
+/// True when s is well-formed UTF-8.
+bool valid_utf8(std::string_view s);
 
 /// Reads a JSONL file (one Device document per line); calls sink for each line's document.
 void read_device_jsonl(std::istream& in, const std::string& file, util::Diagnostics& diags,

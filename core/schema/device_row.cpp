@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <cctype>
+#include <charconv>
 
 #include "core/model/resource.hpp"
 
@@ -23,51 +24,38 @@ bool chars_in(std::string_view s, std::string_view extra)
 
 class RowChecker {
 public:
-    RowChecker(const resource::Document& doc, util::Diagnostics& diags) : m_doc(doc), m_diags(diags) {}
+    RowChecker(const util::Location& where, util::Diagnostics& diags) : m_where(where), m_diags(diags) {}
 
     bool ok() const { return m_ok; }
 
     void error(const std::string& pointer, const std::string& message)
     {
         m_ok = false;
-        m_diags.error(m_doc.marks.locate(pointer), resource::field_path(pointer), message);
+        m_diags.error(m_where, resource::field_path(pointer), message);
     }
 
-    /// The value at a pointer of plain keys ("/spec/ssh/port"), or null; no allocation on the way.
-    const json* at(std::string_view pointer)
+    /// A string field: present (when required), UTF-8, within length, passing rule.
+    void string(const std::string& value, const char* pointer, bool required, std::size_t max,
+                bool (*rule)(std::string_view), const char* rule_text)
     {
-        const json* node = &m_doc.value;
-        std::size_t pos = 0;
-        while (pos < pointer.size()) {
-            std::size_t next = pointer.find('/', pos + 1);
-            auto key = pointer.substr(pos + 1, next == std::string_view::npos ? next : next - pos - 1);
-            if (!node->is_object()) return nullptr;
-            auto it = node->find(key);
-            if (it == node->end()) return nullptr;
-            node = &*it;
-            if (next == std::string_view::npos) break;
-            pos = next;
-        }
-        return node;
-    }
-
-    /// A string field: present (when required), a string, within length, passing rule.
-    void string(const std::string& pointer, bool required, std::size_t max, bool (*rule)(std::string_view),
-                const char* rule_text)
-    {
-        const json* v = at(pointer);
-        if (!v) {
-            if (required) error(pointer, fmt::format("required field \"{}\" is missing", pointer.substr(pointer.rfind('/') + 1)));
+        if (value.empty()) {
+            std::string_view p(pointer);
+            if (required) error(pointer, fmt::format("required field \"{}\" is missing", p.substr(p.rfind('/') + 1)));
             return;
         }
-        if (!v->is_string()) return error(pointer, fmt::format("expected string, got {}", v->dump()));
-        const auto& s = v->get_ref<const std::string&>();
-        if (s.size() > max) return error(pointer, fmt::format("must be at most {} characters long", max));
-        if (rule && !rule(s)) error(pointer, fmt::format("\"{}\" {}", s, rule_text));
+        text(value, pointer, max, rule, rule_text);
+    }
+
+    void text(const std::string& value, const std::string& pointer, std::size_t max, bool (*rule)(std::string_view),
+              const char* rule_text)
+    {
+        if (!resource::valid_utf8(value)) return error(pointer, "not valid UTF-8 text");
+        if (value.size() > max) return error(pointer, fmt::format("must be at most {} characters long", max));
+        if (rule && !rule(value)) error(pointer, fmt::format("\"{}\" {}", value, rule_text));
     }
 
 private:
-    const resource::Document& m_doc;
+    const util::Location& m_where;
     util::Diagnostics& m_diags;
     bool m_ok = true;
 };
@@ -106,37 +94,49 @@ constexpr const char* name_text = "is not a valid name: use lower-case letters, 
 
 } // namespace
 
-bool validate_device_row(const resource::Document& doc, util::Diagnostics& diags)
+bool validate_device_row(const resource::DeviceRow& row, const util::Location& where, util::Diagnostics& diags)
 {
-    RowChecker c(doc, diags);
-    c.string("/metadata/name", true, 63, name_rule, name_text);
-    c.string("/metadata/tenant", false, 63, name_rule, name_text);
-    if (const json* labels = c.at("/metadata/labels"))
-        for (const auto& [key, value] : labels->items())
-            c.string(resource::pointer_join("/metadata/labels", key), false, 63, label_value_rule,
-                     "is not a valid label value: letters, digits, '-', '_' and '.', starting and ending with a "
-                     "letter or digit");
-    c.string("/spec/deviceType", true, 128, device_type_rule,
+    using C = resource::DeviceRow::Column;
+    RowChecker c(where, diags);
+    c.string(row[C::name], "/metadata/name", true, 63, name_rule, name_text);
+    c.string(row[C::tenant], "/metadata/tenant", false, 63, name_rule, name_text);
+    for (const auto& [key, value] : row.label_pairs) {
+        std::string pointer = resource::pointer_join("/metadata/labels", key);
+        if (!model::valid_label_key(key))
+            c.error(pointer, fmt::format("invalid label key \"{}\": an optional DNS-subdomain prefix and '/', then up "
+                                         "to 63 letters, digits, '-', '_' or '.', starting and ending with a letter "
+                                         "or digit",
+                                         key));
+        else
+            c.text(value, pointer, 63, label_value_rule,
+                   "is not a valid label value: letters, digits, '-', '_' and '.', starting and ending with a "
+                   "letter or digit");
+    }
+    c.string(row[C::device_type], "/spec/deviceType", true, 128, device_type_rule,
              "is not a valid device type: letters, digits, '.', '_', '+' and '-', starting with a letter or digit");
-    c.string("/spec/identity/serial", false, 128, nullptr, "");
-    c.string("/spec/identity/mac", false, 17, mac_rule, "is not a MAC address (aa:bb:cc:dd:ee:ff)");
-    if (c.at("/spec/ssh")) {
-        c.string("/spec/ssh/host", true, 253, host_rule, "is not a host name or address");
-        c.string("/spec/ssh/user", false, 64, user_rule, "is not a valid user name");
-        c.string("/spec/ssh/credential", false, 63, name_rule, name_text);
-        if (const json* port = c.at("/spec/ssh/port")) {
-            if (!port->is_number_integer())
-                c.error("/spec/ssh/port", fmt::format("expected integer, got {}", port->dump()));
-            else if (port->get<std::int64_t>() < 1 || port->get<std::int64_t>() > 65535)
-                c.error("/spec/ssh/port", fmt::format("must be between 1 and 65535, got {}", port->dump()));
+    c.string(row[C::identity_serial], "/spec/identity/serial", false, 128, nullptr, "");
+    c.string(row[C::identity_mac], "/spec/identity/mac", false, 17, mac_rule, "is not a MAC address (aa:bb:cc:dd:ee:ff)");
+    if (row.has_ssh()) {
+        c.string(row[C::ssh_host], "/spec/ssh/host", true, 253, host_rule, "is not a host name or address");
+        c.string(row[C::ssh_user], "/spec/ssh/user", false, 64, user_rule, "is not a valid user name");
+        c.string(row[C::ssh_credential], "/spec/ssh/credential", false, 63, name_rule, name_text);
+        if (const auto& port = row[C::ssh_port]; !port.empty()) {
+            std::int64_t value = 0;
+            auto [ptr, ec] = std::from_chars(port.data(), port.data() + port.size(), value);
+            if (ec != std::errc() || ptr != port.data() + port.size())
+                c.error("/spec/ssh/port", fmt::format("expected integer, got {}", nlohmann::json(port).dump(
+                                                                                      -1, ' ', false,
+                                                                                      json::error_handler_t::replace)));
+            else if (value < 1 || value > 65535)
+                c.error("/spec/ssh/port", fmt::format("must be between 1 and 65535, got {}", value));
         }
     }
-    if (c.at("/spec/http")) {
-        c.string("/spec/http/url", true, 2048, url_rule, "is not an http:// or https:// URL");
-        c.string("/spec/http/credential", false, 63, name_rule, name_text);
-        c.string("/spec/http/profile", false, 16, profile_rule, "is not one of: generic, swupdate");
+    if (row.has_http()) {
+        c.string(row[C::http_url], "/spec/http/url", true, 2048, url_rule, "is not an http:// or https:// URL");
+        c.string(row[C::http_credential], "/spec/http/credential", false, 63, name_rule, name_text);
+        c.string(row[C::http_profile], "/spec/http/profile", false, 16, profile_rule, "is not one of: generic, swupdate");
     }
-    c.string("/spec/versionProbe", false, 4096, nullptr, "");
+    c.string(row[C::version_probe], "/spec/versionProbe", false, 4096, nullptr, "");
     return c.ok();
 }
 

@@ -2,14 +2,30 @@
 
 #include <fmt/format.h>
 
+#include <charconv>
+
 #include "core/util/sha256.hpp"
 
 namespace fleet::store {
 
-std::string entry_hash(const AuditEntry& e)
+std::string entry_hash(const AuditEntry& e) { return entry_hash(e.prev_hash, e.seq, e); }
+
+std::string entry_hash(std::string_view prev_hash, std::int64_t seq, const AuditEntry& e)
 {
-    return util::sha256_hex(fmt::format("{}\n{}\n{}\n{}\n{}\n{}\n{}\n{}", e.prev_hash, e.seq, e.at, e.actor, e.tenant,
-                                        e.action, e.object, e.summary));
+    // The lines "prev\nseq\nat\nactor\ntenant\naction\nobject\nsummary", in a buffer reused between calls.
+    thread_local util::Sha256 hasher;
+    thread_local std::string text;
+    char number[24];
+    auto end = std::to_chars(number, number + sizeof number, seq).ptr;
+    text.assign(prev_hash);
+    text += '\n';
+    text.append(number, end);
+    for (const std::string* part : {&e.at, &e.actor, &e.tenant, &e.action, &e.object, &e.summary}) {
+        text += '\n';
+        text += *part;
+    }
+    hasher.update(text);
+    return util::to_hex(hasher.digest());
 }
 
 std::optional<ChainBreak> verify_chain(const std::vector<AuditEntry>& entries, const std::optional<AuditHead>& head)

@@ -13,6 +13,8 @@ namespace fleet::store {
 
 /// SHA-256 (hex) over an entry's previous hash, sequence, time, actor, tenant, action, object and summary.
 std::string entry_hash(const AuditEntry& entry);
+/// The same hash for an entry that is given its sequence and previous hash apart (while appending).
+std::string entry_hash(std::string_view prev_hash, std::int64_t seq, const AuditEntry& entry);
 
 /// Where a tenant's chain breaks, and why.
 struct ChainBreak {

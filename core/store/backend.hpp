@@ -92,6 +92,21 @@ struct SourceState {
     std::string applied_at;  ///< RFC 3339 UTC of the apply that recorded commit
 };
 
+/// An object's row as text, as put writes it: labels, annotations and spec as canonical JSON.
+/// The views must stay valid for the call.
+struct ObjectRow {
+    model::Kind kind = model::Kind::device;
+    std::string_view tenant;            ///< '' for tenants
+    std::string_view name;
+    std::optional<std::string_view> parent;  ///< tenants: parent tenant
+    std::string_view labels, annotations, spec;
+    std::string_view source;            ///< source key; empty: none
+    std::string_view source_file;       ///< "file:line"
+    std::string_view source_commit;
+    std::int64_t generation = 0;
+    std::string_view created_at, updated_at;
+};
+
 /// SHA-256 (raw bytes) of an object's canonical labels, annotations and spec texts.
 std::string content_digest(std::string_view labels, std::string_view annotations, std::string_view spec);
 
@@ -127,6 +142,8 @@ public:
                                                            const std::string& name) = 0;
     /// Inserts or replaces an object.
     virtual util::Result<void> put(const model::Object& object) = 0;
+    /// Inserts or replaces an object given as text (bulk enrollment: no JSON tree per device).
+    virtual util::Result<void> put_row(const ObjectRow& row) = 0;
     /// Deletes an object; not an error when it does not exist.
     virtual util::Result<void> remove(model::Kind kind, const std::string& tenant, const std::string& name) = 0;
     /// Objects of a kind with this name, in every tenant.
@@ -178,8 +195,8 @@ public:
     /// Sets a value of the store's metadata table.
     virtual util::Result<void> set_meta(const std::string& key, const std::string& value) = 0;
 
-    /// Appends an audit entry; fills seq, prev_hash and hash.
-    virtual util::Result<void> append_audit(AuditEntry entry) = 0;
+    /// Appends an audit entry; its seq, prev_hash and hash are assigned here (the entry's own are ignored).
+    virtual util::Result<void> append_audit(const AuditEntry& entry) = 0;
     /// Calls visit for each audit entry (of one tenant when given) matching filter, in sequence order.
     virtual util::Result<void> scan_audit(const std::string* tenant, const AuditFilter& filter,
                                           const std::function<void(AuditEntry&&)>& visit) = 0;

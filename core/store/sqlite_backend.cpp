@@ -128,6 +128,13 @@ public:
         sqlite3_bind_text(m_stmt, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
         return *this;
     }
+    /// Binds text without copying it: v must stay valid until the statement is reset.
+    Statement& bind_view(int i, std::string_view v)
+    {
+        // An empty view may have no data pointer, which SQLite would take for NULL.
+        sqlite3_bind_text(m_stmt, i, v.empty() ? "" : v.data(), static_cast<int>(v.size()), SQLITE_STATIC);
+        return *this;
+    }
     Statement& bind(int i, std::int64_t v)
     {
         sqlite3_bind_int64(m_stmt, i, v);
@@ -411,7 +418,30 @@ Result<std::optional<std::int64_t>> SqliteBackend::source_id(const std::string& 
 
 Result<void> SqliteBackend::put(const model::Object& o)
 {
-    auto source = source_id(o.origin.source);
+    const auto& r = o.resource;
+    bool is_tenant = r.kind == model::Kind::tenant;
+    std::string parent = is_tenant && r.spec.contains("parent") ? r.spec["parent"].get<std::string>() : "";
+    std::string labels = r.labels.dump(), annotations = r.annotations.dump(), spec = r.spec.dump();
+    ObjectRow row;
+    row.kind = r.kind;
+    row.tenant = is_tenant ? std::string_view() : std::string_view(r.tenant);
+    row.name = r.name;
+    if (is_tenant && r.spec.contains("parent")) row.parent = parent;
+    row.labels = labels;
+    row.annotations = annotations;
+    row.spec = spec;
+    row.source = o.origin.source;
+    row.source_file = o.origin.file;
+    row.source_commit = o.origin.commit;
+    row.generation = o.generation;
+    row.created_at = o.created_at;
+    row.updated_at = o.updated_at;
+    return put_row(row);
+}
+
+Result<void> SqliteBackend::put_row(const ObjectRow& row)
+{
+    auto source = source_id(std::string(row.source));
     if (!source) return std::unexpected(source.error());
     Statement& st = prepare(
         "INSERT INTO objects (kind, tenant, name, parent, labels, annotations, spec, source_id, source_file, "
@@ -421,21 +451,21 @@ Result<void> SqliteBackend::put(const model::Object& o)
         "source_file = excluded.source_file, source_commit = excluded.source_commit, generation = "
         "excluded.generation, updated_at = excluded.updated_at");
     ResetGuard guard{[&] { st.reset(); }};
-    const auto& r = o.resource;
-    bool is_tenant = r.kind == model::Kind::tenant;
-    st.bind(1, std::string(model::kind_name(r.kind))).bind(2, is_tenant ? "" : r.tenant).bind(3, r.name);
-    if (is_tenant && r.spec.contains("parent"))
-        st.bind(4, r.spec["parent"].get<std::string>());
+    st.bind_view(1, model::kind_name(row.kind)).bind_view(2, row.tenant).bind_view(3, row.name);
+    if (row.parent)
+        st.bind_view(4, *row.parent);
     else
         st.bind_null(4);
-    st.bind(5, r.labels.dump()).bind(6, r.annotations.dump()).bind(7, r.spec.dump());
+    st.bind_view(5, row.labels).bind_view(6, row.annotations).bind_view(7, row.spec);
     if (*source)
         st.bind(8, **source);
     else
         st.bind_null(8);
-    st.bind(9, o.origin.file).bind(10, o.origin.commit);
-    st.bind(11, o.generation).bind(12, o.created_at).bind(13, o.updated_at);
-    if (st.step() != SQLITE_DONE) return std::unexpected(db_error("cannot write " + r.ref()));
+    st.bind_view(9, row.source_file).bind_view(10, row.source_commit);
+    st.bind(11, row.generation).bind_view(12, row.created_at).bind_view(13, row.updated_at);
+    if (st.step() != SQLITE_DONE)
+        return std::unexpected(
+            db_error(fmt::format("cannot write {}/{}", model::kind_short(row.kind), row.name)));
     return {};
 }
 
@@ -549,7 +579,7 @@ Result<void> SqliteBackend::set_meta(const std::string& key, const std::string& 
     return {};
 }
 
-Result<void> SqliteBackend::append_audit(AuditEntry e)
+Result<void> SqliteBackend::append_audit(const AuditEntry& e)
 {
 #ifdef FLEETADM_BENCH_WITHOUT_AUDIT
     (void)e;
@@ -572,21 +602,21 @@ Result<void> SqliteBackend::append_audit(AuditEntry e)
         if (rc != SQLITE_ROW && rc != SQLITE_DONE) return std::unexpected(db_error("cannot read the audit log"));
         head = m_last_hash.emplace(e.tenant, rc == SQLITE_ROW ? st.text(0) : std::string()).first;
     }
-    e.seq = (*m_next_seq)++;
-    e.prev_hash = head->second;
-    e.hash = entry_hash(e);
+    std::int64_t seq = *m_next_seq;
+    std::string hash = entry_hash(head->second, seq, e);
     Statement& st = prepare("INSERT INTO audit (seq, at, actor, tenant, action, object, summary, prev_hash, hash) "
                             "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)");
     ResetGuard guard{[&] { st.reset(); }};
-    st.bind(1, e.seq).bind(2, e.at).bind(3, e.actor).bind(4, e.tenant).bind(5, e.action).bind(6, e.object);
-    st.bind(7, e.summary).bind(8, e.prev_hash).bind(9, e.hash);
+    st.bind(1, seq).bind_view(2, e.at).bind_view(3, e.actor).bind_view(4, e.tenant).bind_view(5, e.action);
+    st.bind_view(6, e.object).bind_view(7, e.summary).bind_view(8, head->second).bind_view(9, hash);
     if (st.step() != SQLITE_DONE) {
         m_next_seq.reset();
         m_last_hash.clear();
         return std::unexpected(db_error("cannot append to the audit log"));
     }
-    head->second = e.hash;
-    m_heads_written[e.tenant] = AuditHead{e.seq, e.hash};
+    ++*m_next_seq;
+    head->second = hash;
+    m_heads_written[e.tenant] = AuditHead{seq, hash};
     return {};
 }
 

@@ -36,6 +36,7 @@ public:
     util::Result<std::optional<model::Object>> get(model::Kind kind, const std::string& tenant,
                                                    const std::string& name) override;
     util::Result<void> put(const model::Object& object) override;
+    util::Result<void> put_row(const ObjectRow& row) override;
     util::Result<void> remove(model::Kind kind, const std::string& tenant, const std::string& name) override;
     util::Result<std::vector<model::Object>> list_by_source(const std::string& source) override;
     util::Result<std::vector<model::Object>> find_by_name(model::Kind kind, const std::string& name) override;
@@ -63,7 +64,7 @@ public:
                                           const std::string& to) override;
     util::Result<std::optional<std::string>> meta(const std::string& key) override;
     util::Result<void> set_meta(const std::string& key, const std::string& value) override;
-    util::Result<void> append_audit(AuditEntry entry) override;
+    util::Result<void> append_audit(const AuditEntry& entry) override;
     util::Result<void> scan_audit(const std::string* tenant, const AuditFilter& filter,
                                   const std::function<void(AuditEntry&&)>& visit) override;
     util::Result<std::map<std::string, AuditHead>> audit_heads() override;
@@ -89,7 +90,7 @@ private:
     /// Head of the audit log during a write transaction: next sequence number and each tenant's
     /// last hash. Valid because a write transaction holds the database's only write lock.
     std::optional<std::int64_t> m_next_seq;
-    std::map<std::string, std::string> m_last_hash;
+    std::unordered_map<std::string, std::string> m_last_hash;
     std::map<std::string, AuditHead> m_heads_written;  // heads appended to in this transaction
     std::map<std::string, std::int64_t> m_source_ids;
 };

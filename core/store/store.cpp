@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 
 #include <set>
+#include <unordered_set>
 
 #include "core/store/sqlite_backend.hpp"
 #include "core/util/sha256.hpp"
@@ -267,6 +268,41 @@ Result<void> Store::put(const model::Object& object, const std::string& action, 
     if (object.resource.kind == model::Kind::tenant && m_access) m_access->update(object);
     return m_backend->append_audit(AuditEntry{0, model::now_utc(), m_caller.user, owner_of(object), action,
                                               object.resource.ref(), summary, "", ""});
+}
+
+Result<void> Store::put_devices(const std::vector<DeviceWrite>& devices, const std::string& source,
+                               const std::string& commit, const std::string& now)
+{
+    std::unordered_set<std::string_view> tenants;
+    for (const auto& d : devices)
+        if (tenants.insert(d.tenant).second)
+            if (auto r = authorize(Action::write, std::string(d.tenant)); !r) return r;
+    ObjectRow row;
+    row.kind = model::Kind::device;
+    row.annotations = "{}";
+    row.source = source;
+    row.source_commit = commit;
+    row.updated_at = now;
+    std::string origin;
+    AuditEntry entry{0, now, m_caller.user, "", "", "", "", "", ""};
+    for (const auto& d : devices) {
+        origin.assign(d.file).append(":").append(std::to_string(d.line));
+        row.tenant = d.tenant;
+        row.name = d.name;
+        row.labels = d.labels;
+        row.spec = d.spec;
+        row.source_file = origin;
+        row.generation = d.generation;
+        row.created_at = d.created_at;
+        if (auto r = m_backend->put_row(row); !r) return r;
+        m_dirty = true;
+        entry.tenant.assign(d.tenant);
+        entry.action.assign(d.action);
+        entry.object.assign("device/").append(d.name);
+        entry.summary.assign(d.summary);
+        if (auto r = m_backend->append_audit(entry); !r) return r;
+    }
+    return {};
 }
 
 Result<void> Store::remove(const model::Object& object, const std::string& action)

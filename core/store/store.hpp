@@ -24,6 +24,18 @@ enum class Action { read, write, admin };
 
 class Store;
 
+/// A device written from canonical texts (bulk enrollment), with what apply records about it.
+struct DeviceWrite {
+    std::string_view tenant, name;
+    std::string_view labels, spec;  ///< canonical JSON objects
+    std::string_view file;          ///< the file it was read from
+    int line = 0;                   ///< and the line
+    std::int64_t generation = 1;
+    std::string_view created_at;
+    std::string_view action;        ///< for the audit log: "created" or "configured"
+    std::string_view summary;       ///< for the audit log: what changed
+};
+
 /// A transaction on the store; rolled back on destruction unless committed.
 class Transaction {
 public:
@@ -97,6 +109,10 @@ public:
 
     /// Creates or updates an object and appends the change to its tenant's audit log.
     util::Result<void> put(const model::Object& object, const std::string& action, const std::string& summary);
+    /// Creates or updates devices given as text, appending each change to its tenant's audit log.
+    /// Each distinct tenant is authorized once, before anything is written; now is the write time.
+    util::Result<void> put_devices(const std::vector<DeviceWrite>& devices, const std::string& source,
+                                   const std::string& commit, const std::string& now);
     /// Deletes an object and appends the deletion to its tenant's audit log.
     util::Result<void> remove(const model::Object& object, const std::string& action);
     /// Status of the devices the caller can see, of one tenant when tenant is given.

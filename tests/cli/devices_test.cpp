@@ -434,3 +434,60 @@ TEST_CASE("a tenant with deviceLimit 0 takes no devices", "[cli][limits]")
     CHECK(r.exit_code == 5);
     CHECK(contains(r.err, "tenant \"frozen\": device limit 0 would be exceeded: 0 in use, 1 more requested"));
 }
+
+TEST_CASE("a device enrolled from CSV is stored exactly as the same device from YAML", "[cli][enroll][canonical]")
+{
+    // Values that escaping could get wrong: quotes, backslashes, tabs, newlines, non-ASCII, a padded port,
+    // labels out of order and repeated.
+    const std::string csv = "name,tenant,labels,deviceType,ssh.host,ssh.port,ssh.user,ssh.credential,http.url,"
+                            "http.profile,identity.serial,versionProbe\n"
+                            "q-1,d,zone=z9;app=web;zone=z1,rpi4,10.0.0.1,022,root,ssh,,,\"SN \"\"q\"\" \\ ü\","
+                            "\"cat /etc/version\t| tr -d '\"\"\\n'\"\n"
+                            "q-2,d,,imx8,,,,,https://d.example/ä?x=1,swupdate,日本-🚀,\n";
+    nlohmann::json q1 = {{"apiVersion", "fleetadm/v1"},
+                         {"kind", "Device"},
+                         {"metadata", {{"name", "q-1"}, {"tenant", "d"}, {"labels", {{"app", "web"}, {"zone", "z1"}}}}},
+                         {"spec",
+                          {{"deviceType", "rpi4"},
+                           {"ssh", {{"host", "10.0.0.1"}, {"port", 22}, {"user", "root"}, {"credential", "ssh"}}},
+                           {"identity", {{"serial", "SN \"q\" \\ ü"}}},
+                           {"versionProbe", "cat /etc/version\t| tr -d '\"\\n'"}}}};
+    nlohmann::json q2 = {{"apiVersion", "fleetadm/v1"},
+                         {"kind", "Device"},
+                         {"metadata", {{"name", "q-2"}, {"tenant", "d"}}},
+                         {"spec",
+                          {{"deviceType", "imx8"},
+                           {"http", {{"url", "https://d.example/ä?x=1"}, {"profile", "swupdate"}}},
+                           {"identity", {{"serial", "日本-🚀"}}}}}};
+    const std::string yaml = "---\n" + q1.dump() + "\n---\n" + q2.dump() + "\n";
+
+    Fleet from_csv, from_yaml;
+    three_levels(from_csv);
+    three_levels(from_yaml);
+    auto c = from_csv({"device", "enroll", "-f", from_csv.dir().write("q.csv", csv).string()});
+    INFO(c.err);
+    REQUIRE(c.out == "2 enrolled, 0 updated, 0 unchanged, 0 rejected\n");
+    auto y = from_yaml({"device", "enroll", "-f", from_yaml.dir().write("q.yaml", yaml).string()});
+    INFO(y.err);
+    REQUIRE(y.out == "2 enrolled, 0 updated, 0 unchanged, 0 rejected\n");
+
+    // The stored objects are the same, bookkeeping aside.
+    auto stored = [](const Fleet& fleet) {
+        auto list = nlohmann::json::parse(fleet({"get", "devices", "-A", "-o", "json"}).out);
+        for (auto& item : list["items"]) {
+            for (const char* field : {"creationTimestamp", "updateTimestamp", "annotations"})
+                item["metadata"].erase(field);
+            item.erase("status");
+        }
+        return list;
+    };
+    auto csv_objects = stored(from_csv);
+    CHECK(csv_objects == stored(from_yaml));
+    CHECK(csv_objects["items"][0]["spec"] == q1["spec"]);
+    CHECK(csv_objects["items"][1]["spec"] == q2["spec"]);
+    // And their canonical texts (and so their digests) are: each form finds the other's unchanged.
+    auto yaml_again = from_csv({"device", "enroll", "-f", from_csv.dir().write("q.yaml", yaml).string()});
+    CHECK(yaml_again.out == "0 enrolled, 0 updated, 2 unchanged, 0 rejected\n");
+    auto csv_again = from_yaml({"apply", "-f", from_yaml.dir().write("q.csv", csv).string()});
+    CHECK(csv_again.out == "0 created, 0 configured, 0 pruned, 2 unchanged\n");
+}

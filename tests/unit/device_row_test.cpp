@@ -1,59 +1,161 @@
 #include <catch2/catch.hpp>
 
+#include <charconv>
+#include <sstream>
+
+#include "core/resource/device_rows.hpp"
 #include "core/schema/device_row.hpp"
 #include "core/schema/validator.hpp"
 
 using nlohmann::json;
+using fleet::resource::DeviceRow;
 
 namespace {
 
-fleet::resource::Document row(json spec, json meta = {{"name", "dev-1"}, {"tenant", "acme"}})
+/// The typed rows of a CSV text.
+std::vector<DeviceRow> read_rows(const std::string& csv)
 {
-    json doc = {{"apiVersion", "fleetadm/v1"}, {"kind", "Device"}, {"metadata", meta}, {"spec", spec}};
-    fleet::resource::SourceMap marks("rows.csv");
-    marks.add("", 7, 0);
-    return {doc, marks};
+    std::istringstream in(csv);
+    fleet::util::Diagnostics diags;
+    std::vector<DeviceRow> rows;
+    fleet::resource::read_device_csv(in, "rows.csv", diags, [&](DeviceRow& row) { rows.push_back(row); });
+    INFO(csv);
+    REQUIRE_FALSE(diags.has_errors());
+    return rows;
+}
+
+/// The Device document a row stands for, built the way a YAML document is: a JSON tree from the
+/// cells, a port that parses as an integer becoming a number.
+json document_of(const DeviceRow& row)
+{
+    static const std::vector<std::pair<DeviceRow::Column, std::string>> pointers = {
+        {DeviceRow::name, "/metadata/name"},         {DeviceRow::tenant, "/metadata/tenant"},
+        {DeviceRow::device_type, "/spec/deviceType"}, {DeviceRow::ssh_host, "/spec/ssh/host"},
+        {DeviceRow::ssh_port, "/spec/ssh/port"},      {DeviceRow::ssh_user, "/spec/ssh/user"},
+        {DeviceRow::ssh_credential, "/spec/ssh/credential"}, {DeviceRow::http_url, "/spec/http/url"},
+        {DeviceRow::http_credential, "/spec/http/credential"}, {DeviceRow::http_profile, "/spec/http/profile"},
+        {DeviceRow::identity_serial, "/spec/identity/serial"}, {DeviceRow::identity_mac, "/spec/identity/mac"},
+        {DeviceRow::version_probe, "/spec/versionProbe"},
+    };
+    json doc = {{"apiVersion", "fleetadm/v1"}, {"kind", "Device"}, {"metadata", json::object()}, {"spec", json::object()}};
+    for (const auto& [column, pointer] : pointers) {
+        const std::string& value = row[column];
+        if (value.empty()) continue;
+        json cell = value;
+        if (column == DeviceRow::ssh_port) {
+            std::int64_t port = 0;
+            auto [ptr, ec] = std::from_chars(value.data(), value.data() + value.size(), port);
+            if (ec == std::errc() && ptr == value.data() + value.size()) cell = port;
+        }
+        doc[json::json_pointer(pointer)] = cell;
+    }
+    if (!row[DeviceRow::labels].empty()) {
+        json labels = json::object();
+        std::string text = row[DeviceRow::labels];
+        std::size_t start = 0;
+        while (start <= text.size()) {
+            auto semi = text.find(';', start);
+            auto pair = text.substr(start, semi == std::string::npos ? std::string::npos : semi - start);
+            if (auto eq = pair.find('='); eq != std::string::npos) labels[pair.substr(0, eq)] = pair.substr(eq + 1);
+            if (semi == std::string::npos) break;
+            start = semi + 1;
+        }
+        doc["metadata"]["labels"] = labels;
+    }
+    return doc;
 }
 
 } // namespace
 
 TEST_CASE("the compiled CSV row rules and device.schema.json agree", "[schema][csv]")
 {
-    std::vector<fleet::resource::Document> cases = {
-        row({{"deviceType", "rpi4"}}),
-        row({{"deviceType", "rpi4"}, {"ssh", {{"host", "10.0.0.1"}, {"port", 22}, {"user", "root"}, {"credential", "k"}}}}),
-        row({{"deviceType", "rpi4"}, {"http", {{"url", "https://d:8080"}, {"profile", "swupdate"}}}}),
-        row({{"deviceType", "rpi4"}, {"identity", {{"serial", "X1"}, {"mac", "dc:a6:32:00:00:01"}}}}),
-        row({{"deviceType", "rpi4"}}, {{"name", "dev-1"}, {"labels", {{"building", "a"}, {"channel", ""}}}}),
-        // invalid ones
-        row({{"deviceType", ""}}),
-        row({{"deviceType", "-x"}}),
-        row(json::object()),
-        row({{"deviceType", "rpi4"}}, {{"name", "Dev_1"}}),
-        row({{"deviceType", "rpi4"}}, {{"name", "dev-1"}, {"tenant", "-bad"}}),
-        row({{"deviceType", "rpi4"}, {"ssh", {{"host", "10.0.0.1"}, {"port", 70000}}}}),
-        row({{"deviceType", "rpi4"}, {"ssh", {{"host", "10.0.0.1"}, {"port", "ssh"}}}}),
-        row({{"deviceType", "rpi4"}, {"ssh", {{"host", "bad host"}}}}),
-        row({{"deviceType", "rpi4"}, {"ssh", {{"port", 22}}}}),
-        row({{"deviceType", "rpi4"}, {"ssh", {{"host", "h"}, {"user", "-root"}}}}),
-        row({{"deviceType", "rpi4"}, {"http", {{"url", "ftp://x"}}}}),
-        row({{"deviceType", "rpi4"}, {"http", {{"url", "https://x"}, {"profile", "mender"}}}}),
-        row({{"deviceType", "rpi4"}, {"identity", {{"mac", "dc:a6:32:00:00"}}}}),
-        row({{"deviceType", "rpi4"}}, {{"name", "dev-1"}, {"labels", {{"k", "has space"}}}}),
-        row({{"deviceType", "rpi4"}, {"ssh", {{"host", "h"}, {"credential", "Bad"}}}}),
+    const std::string header = "name,tenant,labels,deviceType,ssh.host,ssh.port,ssh.user,ssh.credential,http.url,"
+                               "http.profile,identity.serial,identity.mac\n";
+    std::vector<std::string> valid = {
+        "dev-1,acme,,rpi4,,,,,,,,",
+        "dev-1,acme,,rpi4,10.0.0.1,22,root,k,,,,",
+        "dev-1,acme,,rpi4,,,,,https://d:8080,swupdate,,",
+        "dev-1,acme,,rpi4,,,,,,,X1,dc:a6:32:00:00:01",
+        "dev-1,,building=a;channel=,rpi4,,,,,,,,",
+    };
+    std::vector<std::string> invalid = {
+        "dev-1,acme,,,,,,,,,,",
+        "dev-1,acme,,-x,,,,,,,,",
+        "Dev_1,acme,,rpi4,,,,,,,,",
+        "dev-1,-bad,,rpi4,,,,,,,,",
+        "dev-1,acme,,rpi4,10.0.0.1,70000,,,,,,",
+        "dev-1,acme,,rpi4,10.0.0.1,ssh,,,,,,",
+        "dev-1,acme,,rpi4,bad host,,,,,,,",
+        "dev-1,acme,,rpi4,,22,,,,,,",
+        "dev-1,acme,,rpi4,h,,-root,,,,,",
+        "dev-1,acme,,rpi4,,,,,ftp://x,,,",
+        "dev-1,acme,,rpi4,,,,,https://x,mender,,",
+        "dev-1,acme,,rpi4,,,,,,,,dc:a6:32:00:00",
+        "dev-1,acme,k=has space,rpi4,,,,,,,,",
+        "dev-1,acme,,rpi4,h,,,Bad,,,,",
     };
     fleet::schema::Validator validator;
-    for (std::size_t i = 0; i < cases.size(); ++i) {
+    auto check = [&](const std::string& line, bool expected) {
+        auto rows = read_rows(header + line + "\n");
+        REQUIRE(rows.size() == 1);
+        fleet::resource::SourceMap marks("rows.csv");
+        marks.add("", 2, 0);
+        fleet::resource::Document doc{document_of(rows[0]), marks};
         fleet::util::Diagnostics by_schema, by_rows;
-        bool schema_ok = validator.validate(cases[i], by_schema).has_value();
-        bool rows_ok = fleet::schema::validate_device_row(cases[i], by_rows);
-        INFO("case " << i << ": " << cases[i].value.dump());
+        bool schema_ok = validator.validate(doc, by_schema).has_value();
+        bool rows_ok = fleet::schema::validate_device_row(rows[0], {"rows.csv", rows[0].line, 0}, by_rows);
+        INFO(line << " → " << doc.value.dump());
         CHECK(schema_ok == rows_ok);
-        CHECK(schema_ok == (i < 5));
+        CHECK(rows_ok == expected);
         if (!rows_ok) {
             REQUIRE(by_rows.has_errors());
-            CHECK(by_rows.items()[0].where.str() == "rows.csv:7");
+            CHECK(by_rows.items()[0].where.str() == "rows.csv:2");
             CHECK_FALSE(by_rows.items()[0].field.empty());
         }
+    };
+    for (const auto& line : valid) check(line, true);
+    for (const auto& line : invalid) check(line, false);
+}
+
+TEST_CASE("CSV rows render the same canonical text as nlohmann's dump of the same document", "[csv][canonical]")
+{
+    const std::string header = "name,tenant,deviceType,labels,ssh.host,ssh.port,ssh.user,ssh.credential,http.url,"
+                               "http.credential,http.profile,identity.serial,identity.mac,versionProbe\n";
+    std::string csv = header;
+    // Unicode, quotes, backslashes, every control character, DEL, ports as written, labels out of order and repeated.
+    csv += "d1,t,rpi4,zeta=1;alpha=2;mid=x;alpha=3,10.0.0.1,022,root,k,,,,\"SN \"\"quoted\"\" \\\\ back\","
+           "dc:a6:32:00:00:01,\"cat /etc/os-release | grep 'VERSION=\"\"1\"\"'\"\n";
+    std::string controls;
+    for (int c = 1; c < 0x20; ++c) controls += static_cast<char>(c);
+    controls += '\x7f';
+    csv += "d2,t,rpi4,,,,,,\"https://h/ü?q=\"\"x\"\"\",c,swupdate,\"" + controls + "\",,\"Grüße 🚀 日本\"\n";
+    csv += "d3,t,rpi4,a.b/c-d=v_1;k=,h,-1,,,,,,,,\n";
+    csv += "d4,t,rpi4,,h,ssh,,,,,,,,\n";
+    csv += "d5,t,x,,,65535,,,,,generic,,,\n";
+    csv += "d6,t,x,,,,,,,,,,,\n";
+    auto rows = read_rows(csv);
+    REQUIRE(rows.size() == 6);
+    for (const auto& row : rows) {
+        json doc = document_of(row);
+        INFO(doc.dump());
+        CHECK(fleet::resource::canonical_spec(row) == doc["spec"].dump());
+        CHECK(fleet::resource::canonical_labels(row) == doc["metadata"].value("labels", json::object()).dump());
     }
+    std::string escaped;
+    fleet::resource::append_json_string(escaped, controls + "\"\\/é");
+    CHECK(escaped == json(controls + "\"\\/é").dump());
+}
+
+TEST_CASE("invalid UTF-8 in a CSV cell is an error naming the row and field", "[csv][canonical]")
+{
+    CHECK(fleet::resource::valid_utf8("plain ü 🚀"));
+    CHECK_FALSE(fleet::resource::valid_utf8("\xC3"));
+    CHECK_FALSE(fleet::resource::valid_utf8("\xC0\x80"));          // overlong
+    CHECK_FALSE(fleet::resource::valid_utf8("\xED\xA0\x80"));      // surrogate
+    CHECK_FALSE(fleet::resource::valid_utf8("\xF4\x90\x80\x80"));  // beyond U+10FFFF
+    auto rows = read_rows("name,deviceType,identity.serial\nd1,rpi4,SN\xFF\n");
+    fleet::util::Diagnostics diags;
+    CHECK_FALSE(fleet::schema::validate_device_row(rows[0], {"rows.csv", rows[0].line, 0}, diags));
+    REQUIRE(diags.has_errors());
+    CHECK(diags.items()[0].str() == "rows.csv:2: spec.identity.serial: not valid UTF-8 text");
 }
