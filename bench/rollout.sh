@@ -44,7 +44,7 @@ metadata: {name: bench, tenant: bench}
 spec:
   artifact: fw
   targets: {selector: "bench=yes"}
-  strategy: {phases: [{percent: 10}, {percent: 100}], maxParallel: $parallel}
+  strategy: {phases: [{percent: 10}, {percent: 100}], maxParallel: $parallel, retries: 2, failureThreshold: "5%"}
   schedule: {windows: none}
   install: {ssh: {uploadDir: $work/upload, command: "true"}}
 YAML
@@ -60,13 +60,15 @@ mkdir -p "$work/upload"
 "$FLEETADM" apply -f "$work/fleet.yaml" >/dev/null
 "$FLEETADM" device enroll -f "$work/devices.csv" >/dev/null
 echo "rollout of $devices devices over $servers loopback sshd, maxParallel $parallel:"
+set +o pipefail
 result=$("$FLEETADM" rollout run bench -o json | tail -1)
+set -o pipefail
 python3 - "$result" "$devices" <<'PY'
 import json, sys
 r = json.loads(sys.argv[1]); n = int(sys.argv[2])
 secs, store = r["elapsedSeconds"], r["storeSeconds"]
 share = 100 * store / secs
-print(f"  succeeded {r['succeeded']}/{n}, failed {r['failed']}")
+print(f"  {r['state']}: succeeded {r['succeeded']}/{n}, failed {r['failed']}")
 print(f"  elapsed {secs:.2f} s = {n / secs:.1f} devices/s")
 print(f"  store {store:.2f} s in {r['storeTransactions']} transactions = {share:.1f}% of the run (target < 10%: {'ok' if share < 10 else 'MISSED'})")
 PY
