@@ -3,11 +3,11 @@
 #include <fmt/format.h>
 #include <unistd.h>
 
-#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <vector>
 
+#include "core/util/paths.hpp"
 #include "core/util/sha256.hpp"
 
 namespace fleet::apply {
@@ -22,9 +22,7 @@ util::Result<std::string> store_artifact(const std::string& dir, const std::stri
     fs::create_directories(dir, ec);
     if (ec) return util::fail(util::ErrorKind::runtime, fmt::format("cannot create {}: {}", dir, ec.message()));
 
-    std::string source = file;
-    if (source.starts_with("~/"))
-        if (const char* home = std::getenv("HOME")) source = home + source.substr(1);
+    std::string source = util::expand_home(file);
     std::ifstream in(source, std::ios::binary);
     if (!in) return util::fail(util::ErrorKind::runtime, fmt::format("cannot read artifact file {}", source));
     fs::path temp = fs::path(dir) / fmt::format(".{}.{}.tmp", sha256, ::getpid());

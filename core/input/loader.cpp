@@ -16,6 +16,7 @@
 #include "core/schema/validator.hpp"
 #include "core/model/template.hpp"
 #include "core/util/duration.hpp"
+#include "core/util/paths.hpp"
 #include "core/util/sha256.hpp"
 
 namespace fleet::input {
@@ -132,13 +133,6 @@ model::Resource decode(model::Kind kind, Document& doc, const std::string& defau
     return r;
 }
 
-/// A path with a leading "~/" expanded to $HOME.
-std::string expand_home(const std::string& path)
-{
-    const char* home = std::getenv("HOME");
-    return path.starts_with("~/") && home ? std::string(home) + path.substr(1) : path;
-}
-
 /// Maintenance windows name time zones that this machine knows.
 void check_window_zones(const model::Resource& r, const json& windows, const std::string& at, util::Diagnostics& diags)
 {
@@ -158,7 +152,7 @@ void check_window_zones(const model::Resource& r, const json& windows, const std
 /// recorded in the spec (so that a changed file shows as a change of the artifact).
 void check_artifact(model::Resource& r, util::Diagnostics& diags)
 {
-    auto file = expand_home(r.spec["file"].get<std::string>());
+    auto file = util::expand_home(r.spec["file"].get<std::string>());
     std::ifstream in(file, std::ios::binary);
     if (!in) {
         diags.error(r.location("/spec/file"), "spec.file", fmt::format("{}: cannot read {}", r.ref(), file));
@@ -466,7 +460,7 @@ void warn_missing_credential_files(const std::vector<model::Resource>& resources
         for (const char* field : credential_paths) {
             auto it = r.spec.find(field);
             if (it == r.spec.end()) continue;
-            auto path = expand_home(it->get<std::string>());
+            auto path = util::expand_home(it->get<std::string>());
             std::error_code ec;
             if (!fs::exists(path, ec))
                 diags.warn(r.location(std::string("/spec/") + field), std::string("spec.") + field,

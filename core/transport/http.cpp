@@ -12,6 +12,8 @@
 // status: SUCCESS is ok, FAILURE is remote; the upload's 200 alone is not success.
 #include "core/transport/http.hpp"
 
+#include "core/util/paths.hpp"
+
 #include <curl/curl.h>
 #include <fmt/format.h>
 #include <openssl/evp.h>
@@ -241,7 +243,7 @@ std::optional<Verdict> apply_credential(Transfer& t, WsTarget* ws)
     auto refuse = [&](std::string message) { return Verdict{Failure::credential, std::move(message)}; };
 
     if (!cred.ca_file.empty()) {
-        std::string ca = expand_home(cred.ca_file);
+        std::string ca = util::expand_home(cred.ca_file);
         curl_easy_setopt(easy, CURLOPT_CAINFO, ca.c_str());
         if (ws) ws->ca_file = ca;
     }

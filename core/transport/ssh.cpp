@@ -8,6 +8,8 @@
 // cancellation and keepalives are honoured.
 #include "core/transport/ssh.hpp"
 
+#include "core/util/paths.hpp"
+
 #include <fcntl.h>
 #include <libssh/callbacks.h>
 #include <libssh/libssh.h>
@@ -215,7 +217,7 @@ private:
         if (!m_session) return fault(Failure::unreachable, "cannot create an SSH session");
         ssh_session s = m_session.get();
         // libssh finds ~ through the password database; fleetadm follows $HOME like the rest of it.
-        std::string ssh_dir = expand_home("~/.ssh");
+        std::string ssh_dir = util::expand_home("~/.ssh");
         bool process_config = false;
         int nodelay = 1;
         ssh_options_set(s, SSH_OPTIONS_PROCESS_CONFIG, &process_config);  // only the file read below, never /etc
@@ -233,7 +235,7 @@ private:
         }
         if (!ep.user.empty()) ssh_options_set(s, SSH_OPTIONS_USER, ep.user.c_str());
         const auto& cred = ep.credential;
-        m_known_hosts = cred && !cred->known_hosts_file.empty() ? expand_home(cred->known_hosts_file)
+        m_known_hosts = cred && !cred->known_hosts_file.empty() ? util::expand_home(cred->known_hosts_file)
                                                                  : ssh_dir + "/known_hosts";
         ssh_options_set(s, SSH_OPTIONS_KNOWNHOSTS, m_known_hosts.c_str());
         if (cred && !cred->known_hosts_file.empty())  // the credential's file is the only source of trust

@@ -1,5 +1,7 @@
 #include "core/transport/transport.hpp"
 
+#include "core/util/paths.hpp"
+
 #include <fmt/format.h>
 
 #include <cstdlib>
@@ -60,18 +62,9 @@ Credential credential_from(const model::Resource& credential)
     return c;
 }
 
-std::string expand_home(const std::string& path)
-{
-    if (path == "~" || path.starts_with("~/")) {
-        const char* home = std::getenv("HOME");
-        return std::string(home ? home : "") + path.substr(1);
-    }
-    return path;
-}
-
 util::Result<std::string> read_secret(const Credential& credential, const std::string& path)
 {
-    std::string file = expand_home(path);
+    std::string file = util::expand_home(path);
     if (!credential.from_env.empty()) {
         const char* value = std::getenv(credential.from_env.c_str());
         if (value == nullptr || *value == '\0')

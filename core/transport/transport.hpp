@@ -75,9 +75,6 @@ struct Credential {
 /// Reads a stored Credential object's spec.
 Credential credential_from(const model::Resource& credential);
 
-/// Expands a leading "~/" to $HOME.
-std::string expand_home(const std::string& path);
-
 /// Reads a secret for use right now: the file at path, or, when from_env is set, the variable
 /// (its value is a path when it names an existing file, else the secret text). Errors name the
 /// credential and the path or variable, never the content.
