@@ -37,8 +37,8 @@ util::Result<std::set<std::string>> visible_names(const NamesOptions& opts, cons
     if (!store) return std::unexpected(store.error());
     auto tx = (*store)->begin(store::TxMode::read);
     if (!tx) return std::unexpected(tx.error());
-    // Digests are the store's cheapest authorized listing: names without parsing any object.
-    auto tenants = (*store)->digests(model::Kind::tenant, "");
+    // Contents are the store's cheapest authorized listing: names without parsing any object.
+    auto tenants = (*store)->contents(model::Kind::tenant, "");
     if (!tenants) return std::unexpected(tenants.error());
     if (*kind == model::Kind::tenant) {
         for (const auto& t : *tenants) keep(t.first);
@@ -50,7 +50,7 @@ util::Result<std::set<std::string>> visible_names(const NamesOptions& opts, cons
         for (const auto& t : *tenants) owners.push_back(t.first);
     }
     for (const auto& owner : owners) {
-        auto objects = (*store)->digests(*kind, owner);
+        auto objects = (*store)->contents(*kind, owner);
         if (!objects) return std::unexpected(objects.error());
         for (const auto& o : *objects) keep(o.first);
     }

@@ -93,7 +93,7 @@ std::vector<FieldChange> compare(const model::Resource& stored, const model::Res
 class Snapshot {
 public:
     struct Entry {
-        store::StoredDigest stored;
+        store::StoredContent stored;
         std::unique_ptr<model::Resource> parsed;  // a pointer: most entries are never parsed
     };
     using Bucket = std::unordered_map<std::string, Entry>;
@@ -105,11 +105,11 @@ public:
         const std::string& key = kind == model::Kind::tenant ? empty_tenant() : tenant;
         auto& by_tenant = m_buckets[static_cast<std::size_t>(kind)];
         if (auto it = by_tenant.find(key); it != by_tenant.end()) return &it->second;
-        auto digests = m_store.digests(kind, key);
-        if (!digests) return std::unexpected(digests.error());
+        auto contents = m_store.contents(kind, key);
+        if (!contents) return std::unexpected(contents.error());
         auto& bucket = by_tenant[key];
-        bucket.reserve(digests->size());
-        for (auto& [name, digest] : *digests) bucket.emplace(std::move(name), Entry{std::move(digest), {}});
+        bucket.reserve(contents->size());
+        for (auto& [name, content] : *contents) bucket.emplace(std::move(name), Entry{std::move(content), {}});
         return &bucket;
     }
 
@@ -252,7 +252,7 @@ Result<void> check_references(Snapshot& snapshot, const Outcome& outcome, const 
 }
 
 /// Plans the bulk device records: references (tenant, credentials) and each record's change, found
-/// by comparing digests of canonical texts; only a record that differs is parsed, to list its fields.
+/// by comparing canonical texts; only a record that differs is parsed, to list its fields.
 /// Credentials are looked up once per tenant and name.
 Result<void> plan_records(Snapshot& snapshot, const Outcome& outcome, const std::set<std::string>& tenants,
                           const resource::DeviceBatch& batch, Plan& plan, util::Diagnostics& diags)
@@ -285,10 +285,10 @@ Result<void> plan_records(Snapshot& snapshot, const Outcome& outcome, const std:
         if (!stored) return std::unexpected(stored.error());
         Change change{Op::create, nullptr, {}, 0, {}, &rec};
         if (Snapshot::Entry* e = *stored) {
-            change.generation = e->stored.generation;
-            change.created_at = e->stored.created_at;
+            change.generation = e->stored.generation();
             change.op = Op::unchanged;
-            if (e->stored.digest != store::content_digest(rec.labels, "{}", rec.spec)) {
+            if (!e->stored.same(rec.labels, "{}", rec.spec)) {
+                change.created_at = e->stored.created_at();
                 auto before = snapshot.parse(model::Kind::device, rec.tenant, rec.name, *e);
                 if (!before) return std::unexpected(before.error());
                 change.fields = compare(**before, input::device_resource(batch, rec));
@@ -531,10 +531,10 @@ Result<Plan> make_plan(store::Store& store, Request request, util::Diagnostics& 
         if (!stored) return std::unexpected(stored.error());
         Change change{Op::create, &r, {}, 0, {}};
         if (Snapshot::Entry* e = *stored) {
-            change.generation = e->stored.generation;
-            change.created_at = e->stored.created_at;
+            change.generation = e->stored.generation();
             change.op = Op::unchanged;
-            if (e->stored.digest != store::content_digest(r.labels.dump(), r.annotations.dump(), r.spec.dump())) {
+            if (!e->stored.same(r.labels.dump(), r.annotations.dump(), r.spec.dump())) {
+                change.created_at = e->stored.created_at();
                 auto before = snapshot.parse(r.kind, r.tenant, r.name, *e);
                 if (!before) return std::unexpected(before.error());
                 change.fields = compare(**before, r);

@@ -28,7 +28,7 @@ struct Change {
     const model::Resource* resource = nullptr;
     std::vector<FieldChange> fields;
     std::int64_t generation = 0;  ///< stored generation; 0 for a create
-    std::string created_at;       ///< stored creation time; empty for a create
+    std::string created_at;       ///< stored creation time of a configured object; else empty
     const resource::DeviceRecord* record = nullptr;  ///< a device read as text (in Plan::bulk), or null
 
     /// "device/name", as apply prints it.

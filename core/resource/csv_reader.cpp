@@ -11,6 +11,11 @@ namespace fleet::resource {
 
 CsvReader::CsvReader(std::istream& in, std::string file) : m_in(in), m_file(std::move(file)) {}
 
+CsvReader::CsvReader(std::istream& in, std::string file, int first_line)
+    : m_in(in), m_file(std::move(file)), m_line(first_line), m_started(true)
+{
+}
+
 int CsvReader::get()
 {
     // The stream buffer directly: istream::get's sentry per character costs more than the parse.
@@ -37,7 +42,7 @@ bool CsvReader::next(CsvRecord& record, util::Diagnostics& diags)
             m_in.read(bom, 3);
             if (m_in.gcount() != 3 || bom[1] != '\xBB' || bom[2] != '\xBF') {
                 diags.error({m_file, 1, 1}, "", "not UTF-8 text: invalid byte order mark");
-                m_done = true;
+                m_done = m_failed = true;
                 return false;
             }
         }
@@ -56,7 +61,7 @@ bool CsvReader::next(CsvRecord& record, util::Diagnostics& diags)
         bool quoted = false, in_quotes = false, after_quote = false, any = false;
         auto fail = [&](const std::string& message) {
             diags.error({m_file, record.line, static_cast<int>(count) + 1}, "", message);
-            m_done = true;
+            m_done = m_failed = true;
             return false;
         };
         while (true) {

@@ -5,7 +5,11 @@
 #include <algorithm>
 #include <charconv>
 #include <functional>
+#include <optional>
 #include <set>
+#include <span>
+#include <spanstream>
+#include <thread>
 
 #include "core/resource/csv_reader.hpp"
 
@@ -211,18 +215,22 @@ std::string canonical_spec(const DeviceRow& row)
     return out;
 }
 
-void read_device_csv(std::istream& in, const std::string& file, util::Diagnostics& diags,
-                     const std::function<void(DeviceRow&)>& sink)
+namespace {
+
+/// The columns the header record names, in order; nullopt (with the problems in diags) when it is
+/// missing or names unknown, repeated or no "name" column.
+std::optional<std::vector<DeviceRow::Column>> read_header(CsvReader& reader, const std::string& file,
+                                                          util::Diagnostics& diags)
 {
-    CsvReader reader(in, file);
     CsvRecord record;
     if (!reader.next(record, diags)) {
         if (!diags.has_errors()) diags.error({file, 1, 0}, "", "empty CSV file: expected a header row");
-        return;
+        return std::nullopt;
     }
     std::vector<DeviceRow::Column> columns;
     std::set<std::string> seen;
     const auto& known = csv_columns();
+    std::size_t errors = diags.error_count();
     for (auto& column : record.fields) {
         while (!column.empty() && (column.back() == ' ' || column.back() == '\t')) column.pop_back();
         while (!column.empty() && (column.front() == ' ' || column.front() == '\t')) column.erase(0, 1);
@@ -237,8 +245,15 @@ void read_device_csv(std::istream& in, const std::string& file, util::Diagnostic
         columns.push_back(static_cast<DeviceRow::Column>(it - known.begin()));
     }
     if (!seen.contains("name")) diags.error({file, record.line, 0}, "", "the header has no \"name\" column");
-    if (diags.has_errors()) return;
+    if (diags.error_count() != errors) return std::nullopt;
+    return columns;
+}
 
+/// The records after the header, each (cells placed by columns, labels parsed) given to sink.
+void read_rows(CsvReader& reader, const std::vector<DeviceRow::Column>& columns, const std::string& file,
+               util::Diagnostics& diags, const std::function<void(DeviceRow&)>& sink)
+{
+    CsvRecord record;
     DeviceRow row;
     while (reader.next(record, diags)) {
         if (record.fields.size() != columns.size()) {
@@ -256,6 +271,82 @@ void read_device_csv(std::istream& in, const std::string& file, util::Diagnostic
         }
         sink(row);
     }
+}
+
+/// Where a part of CSV text starts: its offset and line number.
+struct PartStart {
+    std::size_t offset;
+    int line;
+};
+
+/// Up to parts starts in text[from, end), the first at from (line first_line), each later one just
+/// after a newline that ends a record near an equal share of the text. A newline ends a record when
+/// the quotes before it are even in number: in CSV the reader accepts, every quoted field holds an
+/// even number of quote characters ("" escapes one), so a newline inside quotes follows an odd
+/// count. Text the reader rejects fails in an earlier part, which drops the later ones.
+std::vector<PartStart> part_starts(std::string_view text, std::size_t from, int first_line, std::size_t parts)
+{
+    std::vector<PartStart> starts{{from, first_line}};
+    std::size_t quotes = 0, pos = from;
+    int line = first_line;
+    std::size_t share = (text.size() - from) / parts;
+    for (std::size_t k = 1; k < parts; ++k) {
+        std::size_t target = from + k * share;
+        for (; pos < text.size(); ++pos) {
+            char c = text[pos];
+            if (c == '"') ++quotes;
+            else if (c == '\n') {
+                ++line;
+                if (pos >= target && quotes % 2 == 0) break;
+            }
+        }
+        if (pos >= text.size()) break;
+        ++pos;
+        if (pos >= text.size()) break;
+        starts.push_back({pos, line});
+    }
+    return starts;
+}
+
+} // namespace
+
+void read_device_csv(std::istream& in, const std::string& file, util::Diagnostics& diags,
+                     const std::function<void(DeviceRow&)>& sink)
+{
+    CsvReader reader(in, file);
+    auto columns = read_header(reader, file, diags);
+    if (!columns) return;
+    read_rows(reader, *columns, file, diags, sink);
+}
+
+std::size_t read_device_csv_parts(std::string_view text, const std::string& file, std::size_t parts,
+                                  std::vector<util::Diagnostics>& diags,
+                                  const std::function<void(std::size_t, DeviceRow&, util::Diagnostics&)>& sink)
+{
+    diags.assign(1, {});
+    std::ispanstream whole(std::span<const char>(text.data(), text.size()));
+    CsvReader header_reader(whole, file);
+    auto columns = read_header(header_reader, file, diags[0]);
+    if (!columns) return 1;
+    auto header_end = whole.tellg();
+    std::size_t from = header_end < 0 ? text.size() : static_cast<std::size_t>(header_end);
+    auto starts = part_starts(text, from, header_reader.line(), std::max<std::size_t>(parts, 1));
+    diags.resize(starts.size());
+    std::vector<char> failed(starts.size(), 0);
+    auto read_part = [&](std::size_t k) {
+        std::size_t end = k + 1 < starts.size() ? starts[k + 1].offset : text.size();
+        std::ispanstream in(std::span<const char>(text.data() + starts[k].offset, end - starts[k].offset));
+        CsvReader reader(in, file, starts[k].line);
+        read_rows(reader, *columns, file, diags[k], [&](DeviceRow& row) { sink(k, row, diags[k]); });
+        failed[k] = reader.failed();
+    };
+    std::vector<std::jthread> threads;
+    for (std::size_t k = 1; k < starts.size(); ++k) threads.emplace_back(read_part, k);
+    read_part(0);
+    threads.clear();  // joins
+    for (std::size_t k = 0; k < starts.size(); ++k)
+        if (failed[k]) return k + 1;
+    return starts.size();
 }
 
 void read_device_jsonl(std::istream& in, const std::string& file, util::Diagnostics& diags,

@@ -9,6 +9,7 @@
 #include <functional>
 #include <istream>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -38,7 +39,7 @@ struct DeviceRow {
 };
 
 /// A device from a CSV row held as text: its labels and spec as canonical JSON, byte-identical to
-/// nlohmann::json::dump() of the same values (what the store keeps and digests).
+/// nlohmann::json::dump() of the same values (what the store keeps and compares).
 struct DeviceRecord {
     std::string name;
     std::string tenant;
@@ -63,6 +64,15 @@ struct DeviceBatch {
 /// Problems of the file and of row syntax go to diags with file:line.
 void read_device_csv(std::istream& in, const std::string& file, util::Diagnostics& diags,
                      const std::function<void(DeviceRow&)>& sink);
+
+/// Reads CSV text of devices as read_device_csv does, in up to `parts` pieces split at record
+/// boundaries, each on its own thread (the first on the caller's): sink(part, row, diags[part]) is
+/// called on that part's thread, in file order within the part. diags gets one collection per part,
+/// in file order. Returns how many leading parts count: a malformed record ends the file, so what
+/// later parts produced must be dropped (and their diags ignored).
+std::size_t read_device_csv_parts(std::string_view text, const std::string& file, std::size_t parts,
+                                  std::vector<util::Diagnostics>& diags,
+                                  const std::function<void(std::size_t, DeviceRow&, util::Diagnostics&)>& sink);
 
 /// The canonical JSON text of a row's labels: {"k":"v",...} with keys sorted.
 std::string canonical_labels(const DeviceRow& row);

@@ -2,11 +2,13 @@
 // The persistence interface that a store backend (SQLite now, PostgreSQL later) implements.
 // It knows nothing of callers or roles: store::Store wraps it and authorizes every call.
 
+#include <array>
 #include <cstdint>
 #include <functional>
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "core/model/object.hpp"
@@ -77,12 +79,41 @@ struct RolloutDevice {
     std::string updated_at;
 };
 
-/// A stored object reduced to what an apply needs to see that it is unchanged: a digest of its
-/// canonical labels, annotations and spec (see content_digest), and its bookkeeping.
-struct StoredDigest {
-    std::string digest;
-    std::int64_t generation = 0;
-    std::string created_at;
+/// A stored object reduced to what an apply needs to see that it is unchanged: its canonical
+/// labels, annotations and spec texts (compared as text, no JSON tree), and its bookkeeping. The
+/// texts share one buffer: a bulk enrollment holds one of these per device of its tenants.
+class StoredContent {
+public:
+    StoredContent() = default;
+    StoredContent(std::string_view labels, std::string_view annotations, std::string_view spec,
+                  std::string_view created_at, std::int64_t generation)
+        : m_generation(generation)
+    {
+        m_text.reserve(labels.size() + annotations.size() + spec.size() + created_at.size());
+        m_text.append(labels).append(annotations).append(spec).append(created_at);
+        m_ends = {labels.size(), labels.size() + annotations.size(), labels.size() + annotations.size() + spec.size()};
+    }
+
+    std::string_view labels() const { return part(0, m_ends[0]); }
+    std::string_view annotations() const { return part(m_ends[0], m_ends[1]); }
+    std::string_view spec() const { return part(m_ends[1], m_ends[2]); }
+    std::string_view created_at() const { return part(m_ends[2], m_text.size()); }
+    std::int64_t generation() const { return m_generation; }
+
+    /// True when the stored texts equal these canonical texts.
+    bool same(std::string_view l, std::string_view a, std::string_view s) const
+    {
+        return spec() == s && labels() == l && annotations() == a;
+    }
+
+private:
+    std::string_view part(std::size_t from, std::size_t to) const
+    {
+        return std::string_view(m_text).substr(from, to - from);
+    }
+    std::string m_text;
+    std::array<std::size_t, 3> m_ends{};
+    std::int64_t m_generation = 0;
 };
 
 /// What the store records about a source besides its objects: the git commit last applied from
@@ -106,9 +137,6 @@ struct ObjectRow {
     std::int64_t generation = 0;
     std::string_view created_at, updated_at;
 };
-
-/// SHA-256 (raw bytes) of an object's canonical labels, annotations and spec texts.
-std::string content_digest(std::string_view labels, std::string_view annotations, std::string_view spec);
 
 /// How a transaction will use the store.
 enum class TxMode {
@@ -134,9 +162,9 @@ public:
     /// holding one object in memory at a time.
     virtual util::Result<void> scan(model::Kind kind, const std::string* tenant,
                                     const std::function<void(model::Object&&)>& visit) = 0;
-    /// Content digests of every object of a kind in one tenant (for tenants: all), keyed by name.
-    virtual util::Result<std::vector<std::pair<std::string, StoredDigest>>> digests(model::Kind kind,
-                                                                                    const std::string& tenant) = 0;
+    /// The content of every object of a kind in one tenant (for tenants: all), keyed by name.
+    virtual util::Result<std::vector<std::pair<std::string, StoredContent>>> contents(model::Kind kind,
+                                                                                      const std::string& tenant) = 0;
     /// One object, or nullopt.
     virtual util::Result<std::optional<model::Object>> get(model::Kind kind, const std::string& tenant,
                                                            const std::string& name) = 0;

@@ -220,8 +220,13 @@ Result<std::unique_ptr<SqliteBackend>> SqliteBackend::open(const std::string& pa
     if (rc != SQLITE_OK) return std::unexpected(backend->db_error("cannot open"));
     sqlite3_busy_timeout(db, busy_timeout_ms);
     sqlite3_extended_result_codes(db, 1);
-    if (create)
+    if (create) {
+        // 8 KiB pages (the default is 4 KiB): a device row with its JSON spec is ~250 bytes, so a bulk
+        // enrollment writes fewer, fuller pages (bench/enroll.sh: ~8% faster). Set before the first
+        // table exists; a store made by an older fleetadm keeps its page size (WAL fixes it).
+        if (auto r = backend->exec("PRAGMA page_size=8192"); !r) return std::unexpected(r.error());
         if (auto r = backend->exec("PRAGMA journal_mode=WAL"); !r) return std::unexpected(r.error());
+    }
     if (auto r = backend->exec("PRAGMA synchronous=NORMAL"); !r) return std::unexpected(r.error());
     // Bulk enrollments touch every index page of a large table in one transaction; a 32 MiB page
     // cache (the default is 2 MiB) keeps most of them from spilling to the WAL before commit.
@@ -373,18 +378,17 @@ Result<std::vector<model::Object>> SqliteBackend::list(model::Kind kind, const s
     return out;
 }
 
-Result<std::vector<std::pair<std::string, StoredDigest>>> SqliteBackend::digests(model::Kind kind,
-                                                                                 const std::string& tenant)
+Result<std::vector<std::pair<std::string, StoredContent>>> SqliteBackend::contents(model::Kind kind,
+                                                                                   const std::string& tenant)
 {
     Statement& st = prepare("SELECT name, labels, annotations, spec, generation, created_at FROM objects "
                             "WHERE kind = ?1 AND tenant = ?2");
     ResetGuard guard{[&] { st.reset(); }};
     st.bind(1, std::string(model::kind_name(kind))).bind(2, kind == model::Kind::tenant ? "" : tenant);
-    std::vector<std::pair<std::string, StoredDigest>> out;
+    std::vector<std::pair<std::string, StoredContent>> out;
     int rc;
     while ((rc = st.step()) == SQLITE_ROW)
-        out.emplace_back(st.text(0), StoredDigest{content_digest(st.view(1), st.view(2), st.view(3)), st.integer(4),
-                                                  st.text(5)});
+        out.emplace_back(st.text(0), StoredContent{st.view(1), st.view(2), st.view(3), st.view(5), st.integer(4)});
     if (rc != SQLITE_DONE) return std::unexpected(db_error("cannot read objects"));
     return out;
 }

@@ -8,21 +8,8 @@
 #include <unordered_set>
 
 #include "core/store/sqlite_backend.hpp"
-#include "core/util/sha256.hpp"
 
 namespace fleet::store {
-
-std::string content_digest(std::string_view labels, std::string_view annotations, std::string_view spec)
-{
-    thread_local util::Sha256 hasher;
-    // Lengths first, so that moving text from one part to the next changes the digest.
-    for (std::string_view part : {labels, annotations, spec}) {
-        std::uint64_t size = part.size();
-        hasher.update(std::string_view(reinterpret_cast<const char*>(&size), sizeof size));
-        hasher.update(part);
-    }
-    return hasher.digest();
-}
 
 using util::ErrorKind;
 using util::fail;
@@ -181,13 +168,14 @@ Result<void> Store::scan(model::Kind kind, const std::string* tenant,
     });
 }
 
-Result<std::vector<std::pair<std::string, StoredDigest>>> Store::digests(model::Kind kind, const std::string& tenant)
+Result<std::vector<std::pair<std::string, StoredContent>>> Store::contents(model::Kind kind,
+                                                                          const std::string& tenant)
 {
     if (kind != model::Kind::tenant) {
         if (auto r = authorize(Action::read, tenant); !r) return std::unexpected(r.error());
-        return m_backend->digests(kind, tenant);
+        return m_backend->contents(kind, tenant);
     }
-    auto all = m_backend->digests(kind, tenant);
+    auto all = m_backend->contents(kind, tenant);
     if (!all) return all;
     std::erase_if(*all, [&](const auto& entry) { return !authorize(Action::read, entry.first); });
     return all;

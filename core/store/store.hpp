@@ -85,8 +85,9 @@ public:
     /// Calls visit for each object of a kind the caller may read, one at a time.
     util::Result<void> scan(model::Kind kind, const std::string* tenant,
                             const std::function<void(model::Object&&)>& visit);
-    /// Content digests of a tenant's objects of a kind (for tenants: all visible).
-    util::Result<std::vector<std::pair<std::string, StoredDigest>>> digests(model::Kind kind, const std::string& tenant);
+    /// The content of a tenant's objects of a kind (for tenants: all visible).
+    util::Result<std::vector<std::pair<std::string, StoredContent>>> contents(model::Kind kind,
+                                                                              const std::string& tenant);
     /// One object; nullopt when it does not exist or the caller may not see it.
     util::Result<std::optional<model::Object>> get(model::Kind kind, const std::string& tenant,
                                                    const std::string& name);

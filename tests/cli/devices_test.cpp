@@ -278,6 +278,58 @@ TEST_CASE("hostile CSV gives clear errors with file:line and writes nothing", "[
     CHECK(device_count(fleet) == 0);
 }
 
+TEST_CASE("a CSV file over 1 MiB, read in parts, keeps line numbers, duplicates and all-or-nothing", "[cli][csv]")
+{
+    Fleet fleet;
+    REQUIRE(fleet({"init"}).exit_code == 0);
+    REQUIRE(fleet({"apply", "-f", "-"}, tenant("d", "provider")).exit_code == 0);
+    // 24,000 rows (~1.3 MiB), every 7th with a serial that spans two lines; optionally a bad device
+    // type (row 20,000) or a repeated name (row 22,000), late in the file where a later part reads them.
+    int line_of_10 = 0, line_of_bad = 0, line_of_dup = 0;
+    auto csv = [&](bool bad_type, bool duplicate) {
+        std::string text = "name,tenant,deviceType,labels,ssh.host,ssh.credential,identity.serial\n";
+        int line = 2;
+        for (int i = 0; i < 24000; ++i) {
+            if (i == 10) line_of_10 = line;
+            if (i == 20000) line_of_bad = line;
+            if (i == 22000) line_of_dup = line;
+            std::string name = duplicate && i == 22000 ? "d-00010" : fmt::format("d-{:05d}", i);
+            std::string type = bad_type && i == 20000 ? "BAD TYPE" : "rpi4";
+            std::string serial = i % 7 == 0 ? "\"first\nsecond\"" : fmt::format("SN{}", i);
+            text += fmt::format("{},d,{},building=b{},10.0.{}.{},ssh,{}\n", name, type, i % 3, i / 250 % 250, i % 250,
+                                serial);
+            line += i % 7 == 0 ? 2 : 1;
+        }
+        REQUIRE(text.size() > (1u << 20));
+        return text;
+    };
+    auto before = fleet.store_digest();
+    auto bad = fleet.dir().write("bad.csv", csv(true, false));
+    auto r = fleet({"device", "enroll", "-f", bad.string()});
+    INFO(r.err.substr(0, 2000));
+    CHECK(r.exit_code == 2);
+    CHECK(contains(r.err, fmt::format("bad.csv:{}: spec.deviceType: \"BAD TYPE\" is not a valid device type", line_of_bad)));
+    CHECK(fleet.store_digest() == before);
+
+    auto dup = fleet.dir().write("dup.csv", csv(false, true));
+    r = fleet({"device", "enroll", "-f", dup.string()});
+    INFO(r.err.substr(0, 2000));
+    CHECK(r.exit_code == 2);
+    CHECK(contains(r.err, fmt::format("dup.csv:{}: metadata.name: device/d-00010 is defined twice (first at {}:{})",
+                                      line_of_dup, dup.string(), line_of_10)));
+    CHECK(fleet.store_digest() == before);
+
+    auto skip = fleet({"device", "enroll", "--skip-invalid", "-f", bad.string()});
+    INFO(skip.err.substr(0, 2000));
+    CHECK(skip.exit_code == 1);
+    CHECK(skip.out == "23999 enrolled, 0 updated, 0 unchanged, 1 rejected\n");
+    CHECK(device_count(fleet, "d") == 23999);
+    auto multi = nlohmann::json::parse(fleet({"get", "device", "d-23996", "--tenant", "d", "-o", "json"}).out);
+    CHECK(multi["spec"]["identity"]["serial"] == "first\nsecond");
+    auto again = fleet({"device", "enroll", "--skip-invalid", "-f", bad.string()});
+    CHECK(again.out == "0 enrolled, 0 updated, 23999 unchanged, 1 rejected\n");
+}
+
 TEST_CASE("BOM, CRLF, quoting, embedded newlines and blank lines are read correctly", "[cli][csv]")
 {
     Fleet fleet;
@@ -485,7 +537,7 @@ TEST_CASE("a device enrolled from CSV is stored exactly as the same device from 
     CHECK(csv_objects == stored(from_yaml));
     CHECK(csv_objects["items"][0]["spec"] == q1["spec"]);
     CHECK(csv_objects["items"][1]["spec"] == q2["spec"]);
-    // And their canonical texts (and so their digests) are: each form finds the other's unchanged.
+    // And their canonical texts are: each form finds the other's unchanged.
     auto yaml_again = from_csv({"device", "enroll", "-f", from_csv.dir().write("q.yaml", yaml).string()});
     CHECK(yaml_again.out == "0 enrolled, 0 updated, 2 unchanged, 0 rejected\n");
     auto csv_again = from_yaml({"apply", "-f", from_yaml.dir().write("q.csv", csv).string()});

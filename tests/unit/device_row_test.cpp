@@ -159,3 +159,110 @@ TEST_CASE("invalid UTF-8 in a CSV cell is an error naming the row and field", "[
     REQUIRE(diags.has_errors());
     CHECK(diags.items()[0].str() == "rows.csv:2: spec.identity.serial: not valid UTF-8 text");
 }
+
+namespace {
+
+/// What a read of CSV text produced: each row's line and cells, then every problem, in order.
+struct CsvRead {
+    std::vector<std::pair<int, std::vector<std::string>>> rows;
+    std::vector<std::string> problems;
+    std::size_t highest_part = 0;  ///< the highest part a row came from (parts read)
+    bool operator==(const CsvRead& other) const { return rows == other.rows && problems == other.problems; }
+};
+
+std::pair<int, std::vector<std::string>> row_of(const DeviceRow& row)
+{
+    return {row.line, {row.cells.begin(), row.cells.end()}};
+}
+
+CsvRead read_sequentially(const std::string& csv)
+{
+    CsvRead out;
+    std::istringstream in(csv);
+    fleet::util::Diagnostics diags;
+    fleet::resource::read_device_csv(in, "rows.csv", diags, [&](DeviceRow& row) { out.rows.push_back(row_of(row)); });
+    for (const auto& d : diags.items()) out.problems.push_back(d.str());
+    return out;
+}
+
+CsvRead read_in_parts(const std::string& csv, std::size_t parts)
+{
+    std::vector<std::vector<std::pair<int, std::vector<std::string>>>> rows(parts);
+    std::vector<fleet::util::Diagnostics> diags;
+    std::size_t kept = fleet::resource::read_device_csv_parts(
+        csv, "rows.csv", parts, diags, [&](std::size_t part, DeviceRow& row, fleet::util::Diagnostics& d) {
+            if (row[DeviceRow::name] == "bad-row") d.error({"rows.csv", row.line, 0}, "name", "rejected by the sink");
+            rows.at(part).push_back(row_of(row));
+        });
+    CsvRead out;
+    for (std::size_t k = 0; k < kept; ++k) {
+        if (!rows[k].empty()) out.highest_part = k;
+        out.rows.insert(out.rows.end(), rows[k].begin(), rows[k].end());
+        for (const auto& d : diags.at(k).items()) out.problems.push_back(d.str());
+    }
+    return out;
+}
+
+/// Rows whose quoted cells hold commas, doubled quotes, LF and CRLF, with blank lines between.
+std::string tricky_rows(int count, int first = 0)
+{
+    std::string csv;
+    for (int i = first; i < first + count; ++i) {
+        switch (i % 5) {
+        case 0: csv += "dev-" + std::to_string(i) + ",t1,rpi4,a=b\n"; break;
+        case 1: csv += "\"dev-" + std::to_string(i) + "\",t1,\"say \"\"hi\"\"\",\"x=1;y=2\"\r\n"; break;
+        case 2: csv += "dev-" + std::to_string(i) + ",t1,\"two\nlines\",\n\n"; break;
+        case 3: csv += "dev-" + std::to_string(i) + ",\"t1\",\"a,b\r\nc\"\"\nd\",k=v\r\n"; break;
+        case 4: csv += "\r\ndev-" + std::to_string(i) + ",t1,,\n"; break;
+        }
+    }
+    return csv;
+}
+
+} // namespace
+
+TEST_CASE("a CSV text read in parts on several threads gives what one sequential read gives", "[csv][parts]")
+{
+    const std::string header = "\xEF\xBB\xBFname,tenant,deviceType,labels\r\n";
+    std::vector<std::pair<std::string, std::string>> inputs = {
+        {"valid, quoted newlines everywhere", header + tricky_rows(400)},
+        {"no trailing newline", header + tricky_rows(200) + "last,t1,rpi4,a=b"},
+        {"wrong field counts in every part", header + tricky_rows(100) + "short,t1\n" + tricky_rows(100, 100) +
+                                                 "long,t1,x,a=b,extra\n" + tricky_rows(100, 200)},
+        {"the sink rejects rows in several parts", header + tricky_rows(150) + "bad-row,t1,,\n" + tricky_rows(150, 150) +
+                                                       "bad-row,t1,,\n" + tricky_rows(10, 300)},
+        {"a stray quote ends the file early", header + tricky_rows(120) + "st\"ray,t1,,\n" + tricky_rows(300, 120)},
+        {"a stray quote late in the file", header + tricky_rows(300) + "st\"ray,t1,,\n" + tricky_rows(20, 300)},
+        {"an unterminated quote runs to the end", header + tricky_rows(150) + "\"open,t1,,\n" + tricky_rows(150, 150)},
+        {"a text after a closing quote", header + tricky_rows(200) + "\"x\"y,t1,,\n" + tricky_rows(100, 200)},
+        {"a field over 64 KiB", header + tricky_rows(100) + "big,t1," + std::string(70 * 1024, 'x') + ",\n" +
+                                    tricky_rows(200, 100)},
+        {"bad labels", header + tricky_rows(100) + "lab,t1,,=v\n" + tricky_rows(200, 100)},
+        {"header only", header},
+        {"unknown column", "name,colour\nx,red\n"},
+        {"empty", ""},
+    };
+    for (const auto& [what, csv] : inputs) {
+        INFO(what);
+        CsvRead expected = read_sequentially(csv);
+        for (std::size_t parts : {1u, 2u, 3u, 4u, 7u}) {
+            INFO(parts << " parts");
+            CsvRead got = read_in_parts(csv, parts);
+            // The sink's own rejections are the parallel read's; the sequential read has none.
+            std::erase_if(got.problems, [](const std::string& p) { return p.find("rejected by the sink") != std::string::npos; });
+            CHECK(got == expected);
+        }
+    }
+    // The valid text really is read in parts, and row lines count the newlines inside quotes.
+    CsvRead valid = read_in_parts(header + tricky_rows(400), 4);
+    CHECK(valid.highest_part == 3);
+    CHECK(valid.rows.size() == 400);
+    CHECK(valid.rows.back().first == read_sequentially(header + tricky_rows(400)).rows.back().first);
+    CHECK(valid.rows.back().first > 400);
+    // Problems the sink reports come back in file order, each part's after the one before.
+    CsvRead rejected = read_in_parts(header + tricky_rows(150) + "bad-row,t1,,\n" + tricky_rows(150, 150) +
+                                         "bad-row,t1,,\n" + tricky_rows(10, 300),
+                                     3);
+    REQUIRE(rejected.problems.size() == 2);
+    CHECK(rejected.problems[0] < rejected.problems[1]);
+}
