@@ -4,10 +4,33 @@
 #include <pwd.h>
 #include <unistd.h>
 
+#include <csignal>
 #include <cstdlib>
 #include <iostream>
 
 namespace fleet::cli {
+
+namespace {
+
+std::atomic<bool> g_interrupted{false};
+
+extern "C" void on_interrupt(int signal)
+{
+    // signal() and raise() are async-signal-safe; the second interrupt is not waited on.
+    if (g_interrupted.exchange(true)) {
+        std::signal(signal, SIG_DFL);
+        std::raise(signal);
+    }
+}
+
+} // namespace
+
+const std::atomic<bool>& catch_interrupts()
+{
+    std::signal(SIGINT, on_interrupt);
+    std::signal(SIGTERM, on_interrupt);
+    return g_interrupted;
+}
 
 Format Globals::format() const
 {

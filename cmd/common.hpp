@@ -3,6 +3,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include <atomic>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -65,6 +66,10 @@ std::string os_user();
 util::Result<std::unique_ptr<store::Store>> open_store(const Globals& globals, bool create = false);
 /// Prints each diagnostic to stderr as "fleetadm: error: file:line:col: field: message".
 void print_diagnostics(const util::Diagnostics& diags);
+/// Catches SIGINT and SIGTERM for the rest of the command and returns the flag they set, for
+/// commands that must finish what they started (record results, leave no half-done step): the
+/// first signal sets the flag, a second one ends the process at once by the signal's default action.
+const std::atomic<bool>& catch_interrupts();
 /// Prints a line to stderr when -v is given.
 void log_verbose(const Globals& globals, const std::string& message);
 /// Reads the KIND argument of get, describe and delete; kinds not handled yet are a usage error.

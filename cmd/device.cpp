@@ -61,6 +61,7 @@ Outcome run_check(const CheckOptions& opts, const Globals& g)
     run.timeout = *timeout;
     run.connect_timeout = std::min<std::chrono::milliseconds>(*timeout, std::chrono::seconds(10));
     run.max_parallel = opts.max_parallel;
+    run.interrupted = &catch_interrupts();
     auto results = remote::check(*targets, run, [&](const remote::DeviceResult& r) {
         if (g.format() == Format::json) {
             nlohmann::json line{{"device", r.device},
@@ -76,6 +77,7 @@ Outcome run_check(const CheckOptions& opts, const Globals& g)
         }
     });
     if (auto recorded = remote::record_checks(**store, results); !recorded) return std::unexpected(recorded.error());
+    if (auto stopped = remote::interrupted(results)) return std::unexpected(*stopped);
     bool clean = std::all_of(results.begin(), results.end(), [](const auto& r) { return r.skipped || r.outcome.ok(); });
     return clean ? util::exit_ok : util::exit_non_clean;
 }

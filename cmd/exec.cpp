@@ -101,6 +101,7 @@ Outcome run_exec(const ExecOptions& opts, const Globals& g)
     log_verbose(g, fmt::format("running on {} device(s), at most {} at once", targets->size(), run.max_parallel));
 
     bool json = g.format() == Format::json;
+    run.interrupted = &catch_interrupts();
     auto results = remote::exec(*targets, run, [&](const remote::DeviceResult& r) {
         if (json) std::cout << result_json(r).dump() << std::endl;  // one line per device as it finishes
     });
@@ -119,6 +120,7 @@ Outcome run_exec(const ExecOptions& opts, const Globals& g)
     }
     std::cout.flush();
     if (auto audited = remote::audit(**store, "exec", results); !audited) return std::unexpected(audited.error());
+    if (auto stopped = remote::interrupted(results)) return std::unexpected(*stopped);
     bool all_ok = std::all_of(results.begin(), results.end(), [](const auto& r) { return r.outcome.ok(); });
     return all_ok ? util::exit_ok : util::exit_non_clean;
 }
@@ -146,7 +148,7 @@ void setup_exec(Context& ctx)
     cmd->add_option("command", opts->command, "The command, after --; run by the device's login shell")
         ->type_name("CMD");
     cmd->footer("Devices: those of --tenant, else of every tenant you can see; needs operator on each device's "
-                "tenant. Exit 0 when every device succeeded, 1 when any failed.");
+                "tenant. Exit 0 when every device succeeded, 1 when any failed, 130 when interrupted.");
     cmd->callback([opts, &ctx] { ctx.runner = [opts, &g = ctx.globals] { return run_exec(*opts, g); }; });
 }
 

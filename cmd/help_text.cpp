@@ -134,8 +134,11 @@ const std::vector<Prose>& prose()
                         "credential and run its `versionProbe` (its output is the reported version); a device with "
                         "only an HTTP endpoint gets a GET of its base URL, where any answer means reachable. "
                         "Reachability, last seen and the version are stored and shown by `get devices` and "
-                        "`describe device`; one audit entry per tenant records the run.",
-         .exit_status = {{"1", "A device could not be reached or its probe failed."}},
+                        "`describe device`; one audit entry per tenant records the run. Ctrl-C cancels the devices "
+                        "still being checked (their status is left as it was) and records the others; a second "
+                        "Ctrl-C quits at once.",
+         .exit_status = {{"1", "A device could not be reached or its probe failed."},
+                         {"130", "Interrupted: some devices were cancelled."}},
          .examples = {{"Check one tenant's devices in building a:",
                        "fleetadm device check --tenant acme-prod -l building=a"}}},
         {.path = "exec",
@@ -143,8 +146,11 @@ const std::vector<Prose>& prose()
                         "own tenant; with `--copy` a local file is uploaded first (to a temporary name, then "
                         "renamed). Host keys are checked against the credential's known_hosts file (strict unless "
                         "the credential says accept-new). Prints one row per device, or one JSON object per device "
-                        "as it finishes with `-o json`. Needs the operator role on every matching device's tenant.",
-         .exit_status = {{"1", "The command failed, timed out or could not run on a device."}},
+                        "as it finishes with `-o json`. Needs the operator role on every matching device's tenant. "
+                        "Ctrl-C cancels the devices still running (the connection is closed; queued ones never "
+                        "start), then prints and audits every result; a second Ctrl-C quits at once.",
+         .exit_status = {{"1", "The command failed, timed out or could not run on a device."},
+                         {"130", "Interrupted: some devices were cancelled."}},
          .examples = {{"Ask every gateway for its uptime, 10 seconds at most each:",
                        "fleetadm exec -l role=gateway --timeout 10s -- uptime"},
                       {"Copy a script and run it on one group:",

@@ -5,6 +5,7 @@
 
 #include <fstream>
 #include <iostream>
+#include <optional>
 
 #include "cmd/input.hpp"
 #include "core/apply/run.hpp"
@@ -89,7 +90,11 @@ std::string value_text(const std::optional<json>& v) { return v ? v->dump() : "<
 void print_changes(std::ostream& out, const apply::Plan& plan, bool color)
 {
     for (const auto& c : plan.changes) {
-        const auto& r = *c.resource;
+        if (c.op == apply::Op::unchanged) continue;
+        // A bulk device record (CSV row) is parsed only here, to list its fields.
+        std::optional<model::Resource> parsed;
+        if (!c.resource) parsed = input::device_resource(plan.bulk, *c.record);
+        const auto& r = c.resource ? *c.resource : *parsed;
         switch (c.op) {
         case apply::Op::unchanged: break;
         case apply::Op::create:

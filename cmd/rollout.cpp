@@ -3,7 +3,6 @@
 #include <unistd.h>
 
 #include <atomic>
-#include <csignal>
 #include <iostream>
 #include <thread>
 
@@ -15,10 +14,6 @@
 namespace fleet::cli {
 
 namespace {
-
-std::atomic<bool> g_interrupted{false};
-
-extern "C" void on_interrupt(int) { g_interrupted.store(true); }
 
 struct RolloutOptions {
     std::string name;
@@ -192,12 +187,11 @@ Outcome run_rollout(const RolloutOptions& opts, const Globals& g)
     auto tenant = rollout_tenant(**store, opts.name, g);
     if (!tenant) return std::unexpected(tenant.error());
 
-    std::signal(SIGINT, on_interrupt);
-    std::signal(SIGTERM, on_interrupt);
+    const auto& interrupted = catch_interrupts();
     Display display(g, opts.name);
     rollout::RunOptions options;
     options.max_parallel = opts.max_parallel;
-    options.interrupted = &g_interrupted;
+    options.interrupted = &interrupted;
     rollout::RunStats stats;
     options.stats = &stats;
     auto started = std::chrono::steady_clock::now();
@@ -241,15 +235,16 @@ Outcome run_status(const RolloutOptions& opts, const Globals& g)
     if (!store) return std::unexpected(store.error());
     auto tenant = rollout_tenant(**store, opts.name, g);
     if (!tenant) return std::unexpected(tenant.error());
-    std::signal(SIGINT, on_interrupt);
+    // --watch ends at Ctrl-C after the screen it is drawing.
+    const std::atomic<bool>* interrupted = opts.watch ? &catch_interrupts() : nullptr;
     for (;;) {
         auto p = rollout::progress(**store, *tenant, opts.name);
         if (!p) return std::unexpected(p.error());
         if (opts.watch && ::isatty(STDOUT_FILENO) && g.format() != Format::json) std::cout << "\x1b[H\x1b[2J";
         print_status(*p, *tenant, opts.name, g);
         std::cout << std::flush;
-        if (!opts.watch || p->state == "completed" || p->state == "aborted" || g_interrupted.load()) break;
-        for (int i = 0; i < 10 && !g_interrupted.load(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+        if (!opts.watch || p->state == "completed" || p->state == "aborted" || interrupted->load()) break;
+        for (int i = 0; i < 10 && !interrupted->load(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(100));
         if (!::isatty(STDOUT_FILENO) || g.format() == Format::json) std::cout << "\n";
     }
     return util::exit_ok;

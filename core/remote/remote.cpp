@@ -4,9 +4,12 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+#include <condition_variable>
 #include <map>
 #include <mutex>
 #include <set>
+#include <thread>
 
 #include "core/model/selector.hpp"
 #include "core/query/query.hpp"
@@ -108,6 +111,34 @@ bool session_reached(const transport::Outcome& out)
            out.failure == Failure::transfer;
 }
 
+/// Calls wait_all; meanwhile, once *interrupted is set, calls cancel (once). The flag is set by a
+/// signal handler, which cannot notify: it is looked at every 50 ms until wait_all returns.
+void wait_watching(const std::atomic<bool>* interrupted, const std::function<void()>& wait_all,
+                   const std::function<void()>& cancel)
+{
+    if (!interrupted) return wait_all();
+    std::mutex mutex;
+    std::condition_variable finished;
+    bool done = false;
+    std::jthread watcher([&] {
+        std::unique_lock lock(mutex);
+        while (!done) {
+            if (interrupted->load()) {
+                lock.unlock();
+                cancel();
+                return;
+            }
+            finished.wait_for(lock, std::chrono::milliseconds(50));
+        }
+    });
+    wait_all();
+    {
+        std::lock_guard lock(mutex);
+        done = true;
+    }
+    finished.notify_all();
+}
+
 /// Runs one SSH job per target (those make_job returns one for); the rest are finished at once
 /// with what prepare put into their result. finish completes a result on the worker thread.
 std::vector<DeviceResult> run(const std::vector<Target>& targets, const RunOptions& options,
@@ -123,6 +154,13 @@ std::vector<DeviceResult> run(const std::vector<Target>& targets, const RunOptio
     };
     transport::SshPool pool(options.max_parallel);
     for (std::size_t i = 0; i < targets.size(); ++i) {
+        if (options.interrupted && options.interrupted->load()) {
+            results[i].tenant = targets[i].tenant;
+            results[i].device = targets[i].name;
+            results[i].outcome = failed(transport::Failure::cancelled, "interrupted before it started");
+            deliver(i);
+            continue;
+        }
         results[i].tenant = targets[i].tenant;
         results[i].device = targets[i].name;
         auto job = prepare(targets[i], results[i]);
@@ -138,7 +176,7 @@ std::vector<DeviceResult> run(const std::vector<Target>& targets, const RunOptio
             deliver(i);
         });
     }
-    pool.wait();
+    wait_watching(options.interrupted, [&] { pool.wait(); }, [&] { pool.cancel(); });
     return results;
 }
 
@@ -254,8 +292,11 @@ std::vector<DeviceResult> check(const std::vector<Target>& targets, const RunOpt
             if (!http_only(t)) continue;
             results[i].tenant = t.tenant;
             results[i].device = t.name;
-            if (!t.http_problem.empty()) {
-                results[i].outcome = failed(transport::Failure::credential, fmt::format("{}: {}", t.name, t.http_problem));
+            bool interrupted = options.interrupted && options.interrupted->load();
+            if (interrupted || !t.http_problem.empty()) {
+                results[i].outcome = interrupted ? failed(transport::Failure::cancelled, "interrupted before it started")
+                                                 : failed(transport::Failure::credential,
+                                                          fmt::format("{}: {}", t.name, t.http_problem));
                 std::lock_guard lock(report_mutex);
                 report(results[i]);
                 continue;
@@ -282,12 +323,22 @@ std::vector<DeviceResult> check(const std::vector<Target>& targets, const RunOpt
                 report(results[i]);
             });
         }
-        http.wait();
+        wait_watching(options.interrupted, [&] { http.wait(); }, [&] { http.cancel(); });
     }
     std::size_t next = 0;
     for (std::size_t i = 0; i < targets.size(); ++i)
         if (!http_only(targets[i])) results[i] = std::move(ssh_results[next++]);
     return results;
+}
+
+std::optional<util::Error> interrupted(const std::vector<DeviceResult>& results)
+{
+    auto cancelled = std::count_if(results.begin(), results.end(),
+                                   [](const DeviceResult& r) { return r.outcome.failure == transport::Failure::cancelled; });
+    if (cancelled == 0) return std::nullopt;
+    return util::Error{ErrorKind::interrupted, fmt::format("interrupted: {} of {} device{} cancelled; the results "
+                                                           "above are recorded",
+                                                           cancelled, results.size(), results.size() == 1 ? "" : "s")};
 }
 
 Result<void> audit(store::Store& store, const std::string& action, const std::vector<DeviceResult>& results)
@@ -307,8 +358,10 @@ Result<void> record_checks(store::Store& store, const std::vector<DeviceResult>&
     if (!tx) return std::unexpected(tx.error());
     std::string now = model::now_utc();
     for (const auto& r : results) {
-        // Not tried: nothing was learned about the device.
-        if (r.skipped || r.outcome.failure == transport::Failure::credential) continue;
+        // Not tried or cut short: nothing was learned about the device.
+        if (r.skipped || r.outcome.failure == transport::Failure::credential ||
+            r.outcome.failure == transport::Failure::cancelled)
+            continue;
         if (auto done = store.record_check(r.tenant, r.device, r.reached, r.reached ? now : "", r.version); !done)
             return done;
     }

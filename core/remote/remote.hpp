@@ -4,6 +4,7 @@
 // happened recorded afterwards (audit entries, device status) in one short write transaction,
 // never while devices run.
 
+#include <atomic>
 #include <chrono>
 #include <cstddef>
 #include <functional>
@@ -59,6 +60,9 @@ struct RunOptions {
     std::chrono::milliseconds timeout{300000};         ///< per device, for the command
     std::chrono::milliseconds connect_timeout{10000};  ///< per device
     std::size_t max_parallel = 32;
+    /// Set by a signal handler: devices not finished yet end as cancelled (queued ones never start,
+    /// running ones stop at their next poll) and the call returns; null: not watched.
+    const std::atomic<bool>* interrupted = nullptr;
 };
 
 /// Called once per device as it finishes, one call at a time.
@@ -72,6 +76,10 @@ std::vector<DeviceResult> exec(const std::vector<Target>& targets, const RunOpti
 /// Devices with only an HTTP endpoint get a GET of their base URL: any HTTP answer means reachable
 /// (401/403 is an auth failure); they report no version.
 std::vector<DeviceResult> check(const std::vector<Target>& targets, const RunOptions& options, const Report& report);
+
+/// The error for a run that an interrupt cut short ("interrupted: N of M devices cancelled",
+/// exit 130), or nullopt when no device was cancelled.
+std::optional<util::Error> interrupted(const std::vector<DeviceResult>& results);
 
 /// Appends one audit entry per tenant with the number of devices and their results (never the
 /// command, which may hold secrets), in one write transaction.

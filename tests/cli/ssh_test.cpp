@@ -4,7 +4,10 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include <chrono>
+#include <csignal>
 #include <filesystem>
+#include <map>
 #include <sstream>
 
 #include "tests/support/background.hpp"
@@ -305,4 +308,66 @@ TEST_CASE("no key material in output, store or audit log", "[ssh][cli]")
     CHECK_FALSE(contains(fleet::test::read_file(w.fleet.state()), body));
     if (fs::exists(w.fleet.state().string() + "-wal"))
         CHECK_FALSE(contains(fleet::test::read_file(w.fleet.state().string() + "-wal"), body));
+}
+
+TEST_CASE("Ctrl-C stops exec: devices still running end cancelled, results are recorded, exit 130", "[ssh][cli]")
+{
+    World w;
+    // web-1 answers at once; web-2 sleeps well past the interrupt.
+    std::string command =
+        fmt::format("if [ \"${{SSH_CONNECTION##* }}\" = {} ]; then echo quick; else sleep 60; fi", w.web1.port());
+    fleet::test::BackgroundProcess exec(FLEETADM_BIN,
+                                        {"--state", w.fleet.state().string(), "--as", "carol", "-o", "json", "exec",
+                                         "-l", "role=web", "--", command},
+                                        {{"HOME", w.fleet.dir().path().string()}});
+    exec.wait_for_line("\"device\":\"web-1\"");
+    auto interrupted_at = std::chrono::steady_clock::now();
+    exec.kill(SIGINT);
+    int code = exec.wait();
+    auto took = std::chrono::steady_clock::now() - interrupted_at;
+    auto out = exec.output();
+    INFO(out);
+    CHECK(code == 130);
+    CHECK(took < std::chrono::seconds(10));
+    std::map<std::string, nlohmann::json> by_device;
+    std::istringstream lines(out);
+    for (std::string line; std::getline(lines, line);)
+        if (line.starts_with("{")) {
+            auto o = nlohmann::json::parse(line);
+            by_device[o["device"]] = o;
+        }
+    REQUIRE(by_device.size() == 2);
+    CHECK(by_device["web-1"]["result"] == "ok");
+    CHECK(by_device["web-1"]["stdout"] == "quick\n");
+    CHECK(by_device["web-2"]["result"] == "cancelled");
+    CHECK(contains(out, "interrupted: 1 of 2 devices cancelled"));
+    auto audit = w.fleet({"audit", "--action", "exec", "-A", "-o", "json"});
+    CHECK(contains(audit.out, "2 devices: 1 cancelled, 1 ok"));
+}
+
+TEST_CASE("Ctrl-C stops device check: a cancelled device's status is left as it was", "[ssh][cli]")
+{
+    World w;
+    auto first = w.run({"device", "check", "web-1", "web-2"});
+    REQUIRE(first.exit_code == 1);  // web-2's probe fails
+    auto before = nlohmann::json::parse(w.run({"get", "device", "web-2", "--tenant", "acme", "-o", "json"}).out);
+    // Now web-2's probe hangs; web-1's answers.
+    auto hang = w.fleet({"apply", "-f", "-"},
+                        device("acme", "web-2", "web", w.web2.port(), "sleep 60"));
+    REQUIRE(hang.exit_code == 0);
+    fleet::test::BackgroundProcess check(FLEETADM_BIN,
+                                         {"--state", w.fleet.state().string(), "--as", "carol", "device", "check",
+                                          "web-1", "web-2"},
+                                         {{"HOME", w.fleet.dir().path().string()}});
+    check.wait_for_line("acme/web-1: reachable, version 2.1.0");
+    check.kill(SIGINT);
+    CHECK(check.wait() == 130);
+    auto out = check.output();
+    INFO(out);
+    CHECK(contains(out, "acme/web-2: cancelled"));
+    CHECK(contains(out, "interrupted: 1 of 2 devices cancelled"));
+    auto after = nlohmann::json::parse(w.run({"get", "device", "web-2", "--tenant", "acme", "-o", "json"}).out);
+    CHECK(after["status"] == before["status"]);
+    auto audit = w.fleet({"audit", "--action", "check", "-A", "-o", "json"});
+    CHECK(contains(audit.out, "2 devices: 1 cancelled, 1 ok"));
 }
