@@ -1,5 +1,5 @@
 // Git sources: apply, diff and plan with --git against real repositories made here with the git
-// CLI and reached over file://.
+// CLI and reached over file://, ssh:// (a real sshd) and https:// (git-http-backend behind TLS).
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 
@@ -17,6 +17,7 @@
 #include <future>
 
 #include "core/util/sha256.hpp"
+#include "tests/support/background.hpp"
 #include "tests/support/process.hpp"
 
 using fleet::test::Fleet;
@@ -456,6 +457,61 @@ TEST_CASE("ssh:// remotes authenticate with the user's key and check the host ke
     REQUIRE(applied.exit_code == 0);
     CHECK(contains(applied.out, "tenant/acme created"));
     CHECK(annotation(get_json(fleet, "tenant", "acme"), "fleetadm.io/git-commit") == commit);
+}
+
+TEST_CASE("https:// remotes verify the server certificate; GIT_SSL_CAINFO names a private CA", "[cli][git]")
+{
+    Repo repo;
+    repo.write("fleet/t.yaml", tenant("acme"));
+    auto commit = repo.commit("first");
+    // A CA of the test's own and a server certificate for 127.0.0.1 signed by it.
+    TempDir pki;
+    auto path = [&](const std::string& name) { return (pki.path() / name).string(); };
+    auto openssl = [](const std::vector<std::string>& args) {
+        auto r = fleet::test::run_process("/usr/bin/openssl", args);
+        INFO(r.err);
+        REQUIRE(r.exit_code == 0);
+    };
+    openssl({"req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-keyout",
+             path("ca.key"), "-out", path("ca.crt"), "-days", "2", "-subj", "/CN=fleetadm test CA"});
+    pki.write("server.ext", "subjectAltName=DNS:127.0.0.1,IP:127.0.0.1\nextendedKeyUsage=serverAuth\n");
+    openssl({"req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-keyout",
+             path("server.key"), "-out", path("server.csr"), "-subj", "/CN=127.0.0.1"});
+    openssl({"x509", "-req", "-in", path("server.csr"), "-CA", path("ca.crt"), "-CAkey", path("ca.key"),
+             "-CAcreateserial", "-out", path("server.crt"), "-days", "2", "-extfile", path("server.ext")});
+    // git's own git-http-backend behind a TLS server.
+    fleet::test::BackgroundProcess server("python3", {FLEETADM_SOURCE_DIR "/tests/support/git_https.py", "--root",
+                                                      repo.work().parent_path().string(), "--cert",
+                                                      path("server.crt"), "--key", path("server.key")});
+    std::string url = "https://127.0.0.1:" + server.wait_for_line("PORT ").substr(5) + "/repo";
+    Fleet fleet;
+    init(fleet);
+    auto apply_with_ca = [&](const std::string& ca) {
+        return fleet::test::run_process(FLEETADM_BIN,
+                                        {"--state", fleet.state().string(), "apply", "--git", url, "--path", "fleet"},
+                                        "", {{"HOME", fleet.dir().path().string()}, {"GIT_SSL_CAINFO", ca}});
+    };
+    auto digest = fleet.store_digest();
+
+    // The system's CAs do not know the server: refused, nothing written.
+    auto untrusted = fleet({"apply", "--git", url, "--path", "fleet"});
+    INFO(untrusted.err);
+    CHECK(untrusted.exit_code == 6);
+    CHECK(contains(untrusted.err, "cannot fetch " + url));
+    CHECK(fleet.store_digest() == digest);
+
+    auto missing = apply_with_ca(path("nothing.crt"));
+    CHECK(missing.exit_code == 2);
+    CHECK(contains(missing.err, "GIT_SSL_CAINFO=" + path("nothing.crt") + ": no such file"));
+    CHECK(fleet.store_digest() == digest);
+
+    auto applied = apply_with_ca(path("ca.crt"));
+    INFO(applied.err);
+    REQUIRE(applied.exit_code == 0);
+    CHECK(contains(applied.out, "tenant/acme created"));
+    auto acme = get_json(fleet, "tenant", "acme");
+    CHECK(annotation(acme, "fleetadm.io/git-commit") == commit);
+    CHECK(annotation(acme, "fleetadm.io/git-url") == url);
 }
 
 TEST_CASE("recording a source's commit needs the roles to manage its objects", "[cli][git]")
