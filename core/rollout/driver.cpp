@@ -9,7 +9,9 @@ namespace {
 
 class TransportDriver final : public Driver {
 public:
-    explicit TransportDriver(std::size_t max_parallel) : m_ssh(max_parallel), m_http(max_parallel) {}
+    // SSH sessions are kept between the steps of a device (upload, install, verify): one handshake
+    // per device instead of three.
+    explicit TransportDriver(std::size_t max_parallel) : m_ssh(max_parallel, true), m_http(max_parallel) {}
 
     void start(Step step, std::function<void(transport::Outcome)> done) override
     {

@@ -55,6 +55,10 @@ struct SessionFree {
         ssh_free(s);
     }
 };
+using Session = std::unique_ptr<ssh_session_struct, SessionFree>;
+
+/// How long a pool keeps an idle session of a device for its next job (see SshPool::reuse_sessions).
+constexpr milliseconds idle_session_limit{10000};
 struct ChannelFree {
     void operator()(ssh_channel c) const { ssh_channel_free(c); }
 };
@@ -166,15 +170,23 @@ private:
 /// One job on one device.
 class Job {
 public:
-    Job(const SshJob& job, const std::atomic<bool>& cancel) : m_job(job), m_cancel(cancel) {}
+    /// A job on a new connection, or on reused: a session of an earlier job to the same endpoint,
+    /// already connected, verified and authenticated.
+    Job(const SshJob& job, const std::atomic<bool>& cancel, Session reused = nullptr)
+        : m_job(job), m_cancel(cancel), m_session(std::move(reused)), m_reused(m_session != nullptr)
+    {
+    }
 
     Outcome run()
     {
         auto start = Clock::now();
-        Step step = configure();
-        if (step) step = checked(&Job::connect);
-        if (step) step = checked(&Job::verify_host);
-        if (step) step = checked(&Job::authenticate);
+        Step step;
+        if (!m_reused) {
+            step = configure();
+            if (step) step = checked(&Job::connect);
+            if (step) step = checked(&Job::verify_host);
+            if (step) step = checked(&Job::authenticate);
+        }
         if (step && !m_job.upload_file.empty()) step = checked(&Job::upload);
         if (step && !m_job.command.empty()) step = checked(&Job::run_command);
         if (!step) {
@@ -182,8 +194,21 @@ public:
             m_out.message = fmt::format("{} ({}): {}", m_job.endpoint.device, where(), step.error().cause);
         }
         m_out.elapsed = std::chrono::duration_cast<milliseconds>(Clock::now() - start);
+        m_failure = m_out.failure;
+        m_exit_status = m_out.exit_status;
         return std::move(m_out);
     }
+
+    /// After run: the reused session was gone before anything reached the device (the device
+    /// closed it while idle, a reboot say); the job should run again on a new connection.
+    bool stale() const { return m_reused && !m_remote_started && m_failure != Failure::cancelled; }
+    /// After run: the session is fit for another job (the job ran to an exit status, nothing broke).
+    bool reusable() const
+    {
+        bool completed = m_failure == Failure::none || (m_failure == Failure::remote && m_exit_status >= 0);
+        return completed && !m_cancel && m_session && ssh_is_connected(m_session.get());
+    }
+    Session take_session() { return std::move(m_session); }
 
 private:
     Step checked(Step (Job::*next)())
@@ -364,6 +389,7 @@ private:
         std::unique_ptr<sftp_session_struct, SftpFree> sftp(sftp_new(m_session.get()));
         if (!sftp || sftp_init(sftp.get()) != SSH_OK)
             return failed(Failure::transfer, "the device offers no SFTP: " + error());
+        m_remote_started = true;
         auto slash = target.rfind('/');
         std::string dir = slash == std::string::npos ? "" : target.substr(0, slash + 1);
         std::string base = slash == std::string::npos ? target : target.substr(slash + 1);
@@ -456,6 +482,7 @@ private:
         ssh_set_channel_callbacks(channel.get(), &callbacks);
         if (ssh_channel_request_exec(channel.get(), command.c_str()) != SSH_OK)
             return fault(Failure::remote, "the device refused to run the command: " + error());
+        m_remote_started = true;
 
         std::unique_ptr<ssh_event_struct, EventFree> event(ssh_event_new());
         if (!event || ssh_event_add_session(event.get(), s) != SSH_OK)
@@ -498,7 +525,11 @@ private:
 
     const SshJob& m_job;
     const std::atomic<bool>& m_cancel;
-    std::unique_ptr<ssh_session_struct, SessionFree> m_session;
+    Session m_session;
+    bool m_reused = false;
+    bool m_remote_started = false;  ///< an SFTP session or a command was started on the device
+    Failure m_failure = Failure::none;
+    int m_exit_status = -1;
     std::string m_known_hosts;
     Outcome m_out;
     bool m_eof = false;
@@ -514,7 +545,7 @@ struct SshPool::Impl {
         std::function<void(Outcome)> done;
     };
 
-    explicit Impl(std::size_t max) : max_parallel(std::max<std::size_t>(max, 1))
+    explicit Impl(std::size_t max, bool reuse) : max_parallel(std::max<std::size_t>(max, 1)), reuse(reuse)
     {
         static std::once_flag initialized;
         std::call_once(initialized, [] { ssh_init(); });
@@ -537,7 +568,7 @@ struct SshPool::Impl {
                 outcome.failure = Failure::cancelled;
                 outcome.message = fmt::format("{}: cancelled before it started", item.job.endpoint.device);
             } else {
-                outcome = Job(item.job, cancel_running).run();
+                outcome = run(item.job);
             }
             item.done(std::move(outcome));
             lock.lock();
@@ -545,7 +576,81 @@ struct SshPool::Impl {
         }
     }
 
+    /// Runs a job, on an idle session to its endpoint when the pool keeps them.
+    Outcome run(const SshJob& job)
+    {
+        if (!reuse) return Job(job, cancel_running).run();
+        std::string key = endpoint_key(job);
+        Session idle = take_idle(key);
+        bool had_idle = idle != nullptr;
+        Job first(job, cancel_running, std::move(idle));
+        Outcome outcome = first.run();
+        if (!had_idle || !first.stale()) {
+            if (first.reusable()) put_idle(key, first.take_session());
+            return outcome;
+        }
+        Job fresh(job, cancel_running);
+        outcome = fresh.run();
+        if (fresh.reusable()) put_idle(key, fresh.take_session());
+        return outcome;
+    }
+
+    /// Everything a session's connection depends on: a session is reused only for the same.
+    static std::string endpoint_key(const SshJob& job)
+    {
+        const auto& e = job.endpoint;
+        std::string key = fmt::format("{}\x1f{}\x1f{}\x1f{}", e.host, e.port, e.user, job.connect_timeout.count());
+        if (const auto& c = e.credential)
+            key += fmt::format("\x1f{}\x1f{}\x1f{}\x1f{}\x1f{}\x1f{}", c->name, c->type, c->private_key_file,
+                               c->from_env, c->known_hosts_file, c->host_key_policy);
+        return key;
+    }
+
+    Session take_idle(const std::string& key)
+    {
+        std::vector<Session> closing;  // disconnected after the lock is released
+        std::lock_guard lock(mutex);
+        expire_idle(closing);
+        for (auto it = idle_sessions.begin(); it != idle_sessions.end(); ++it)
+            if (it->key == key) {
+                Session s = std::move(it->session);
+                idle_sessions.erase(it);
+                return s;
+            }
+        return nullptr;
+    }
+
+    void put_idle(std::string key, Session session)
+    {
+        std::vector<Session> closing;
+        std::lock_guard lock(mutex);
+        expire_idle(closing);
+        if (idle_sessions.size() >= max_parallel) {
+            closing.push_back(std::move(idle_sessions.front().session));
+            idle_sessions.pop_front();
+        }
+        idle_sessions.push_back({std::move(key), std::move(session), Clock::now()});
+    }
+
+    /// Moves sessions idle for longer than idle_session_limit to closing; the caller holds the mutex.
+    void expire_idle(std::vector<Session>& closing)
+    {
+        auto now = Clock::now();
+        while (!idle_sessions.empty() && now - idle_sessions.front().since > idle_session_limit) {
+            closing.push_back(std::move(idle_sessions.front().session));
+            idle_sessions.pop_front();
+        }
+    }
+
+    struct IdleSession {
+        std::string key;
+        Session session;
+        Clock::time_point since;
+    };
+
     std::size_t max_parallel;
+    bool reuse;
+    std::deque<IdleSession> idle_sessions;  ///< oldest first
     std::mutex mutex;
     std::condition_variable work;
     std::condition_variable finished;
@@ -558,7 +663,10 @@ struct SshPool::Impl {
     std::atomic<bool> cancel_running{false};
 };
 
-SshPool::SshPool(std::size_t max_parallel) : m_impl(std::make_unique<Impl>(max_parallel)) {}
+SshPool::SshPool(std::size_t max_parallel, bool reuse_sessions)
+    : m_impl(std::make_unique<Impl>(max_parallel, reuse_sessions))
+{
+}
 
 SshPool::~SshPool()
 {
@@ -569,6 +677,7 @@ SshPool::~SshPool()
     }
     m_impl->work.notify_all();
     for (auto& t : m_impl->threads) t.join();
+    m_impl->idle_sessions.clear();
 }
 
 void SshPool::submit(SshJob job, std::function<void(Outcome)> done)

@@ -38,7 +38,12 @@ struct SshJob {
 class SshPool {
 public:
     /// A pool of at most max_parallel worker threads (at least one), started as jobs arrive.
-    explicit SshPool(std::size_t max_parallel);
+    /// With reuse_sessions, a session whose job ran to completion is kept open (up to max_parallel
+    /// of them, each at most 10 s) for the next job to the same endpoint with the same credential:
+    /// a rollout's upload, install and verify then share one connection. A kept session the
+    /// device has closed meanwhile (a reboot) is noticed before anything runs, and the job runs
+    /// on a new connection.
+    explicit SshPool(std::size_t max_parallel, bool reuse_sessions = false);
     /// Cancels what has not started and waits for running jobs.
     ~SshPool();
     SshPool(const SshPool&) = delete;

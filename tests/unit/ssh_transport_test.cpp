@@ -1,6 +1,7 @@
 // The SSH transport against real OpenSSH servers on loopback (tests/support/sshd.hpp).
 #include <catch2/catch.hpp>
 
+#include <csignal>
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
@@ -398,4 +399,87 @@ TEST_CASE("SSH: cancel ends queued and running jobs as cancelled", "[ssh]")
     pool.wait();
     CHECK(failures == std::vector<Failure>(3, Failure::cancelled));
     CHECK(Clock::now() - start < std::chrono::seconds(8));
+}
+
+namespace {
+
+/// Runs jobs one after another on pool, each waited for; their outcomes.
+std::vector<Outcome> run_in_turn(transport::SshPool& pool, const std::vector<SshJob>& jobs)
+{
+    std::vector<Outcome> outcomes;
+    for (const auto& job : jobs) {
+        Outcome outcome;
+        pool.submit(job, [&](Outcome o) { outcome = std::move(o); });
+        pool.wait();
+        outcomes.push_back(std::move(outcome));
+    }
+    return outcomes;
+}
+
+} // namespace
+
+TEST_CASE("SSH: a pool that keeps sessions runs a device's jobs on one connection, and reconnects when the "
+          "device closed it",
+          "[ssh]")
+{
+    ScopedHome home;
+    test::Sshd server;
+    test::TempDir local;
+    auto known = local.write("known_hosts", server.known_hosts_line());
+    auto file = local.write("payload.bin", random_bytes(100 * 1024));
+    // $PPID of a command is the server's process for its connection: equal PPIDs, one connection.
+    SshJob upload = job_for(server, known);
+    upload.upload_file = file.string();
+    upload.upload_path = (server.dir() / "payload.bin").string();
+    SshJob ppid = job_for(server, known);
+    ppid.command = "echo $PPID";
+    SshJob failing = job_for(server, known);
+    failing.command = "echo $PPID; exit 3";
+
+    SECTION("kept: upload, then commands, all on one connection; a non-zero exit keeps it too")
+    {
+        transport::SshPool pool(2, true);
+        auto out = run_in_turn(pool, {upload, ppid, failing, ppid});
+        for (const auto& o : out) INFO(o.message);
+        REQUIRE(out[0].ok());
+        REQUIRE(out[1].ok());
+        CHECK(out[2].failure == Failure::remote);
+        REQUIRE(out[3].ok());
+        CHECK(out[1].stdout_tail == out[2].stdout_tail);
+        CHECK(out[1].stdout_tail == out[3].stdout_tail);
+        CHECK(test::read_file(upload.upload_path) == test::read_file(file));
+    }
+    SECTION("not kept by default: each job connects anew")
+    {
+        transport::SshPool pool(2);
+        auto out = run_in_turn(pool, {ppid, ppid});
+        REQUIRE(out[0].ok());
+        REQUIRE(out[1].ok());
+        CHECK(out[0].stdout_tail != out[1].stdout_tail);
+    }
+    SECTION("the device closed the kept connection (a reboot): the next job reconnects and succeeds")
+    {
+        transport::SshPool pool(2, true);
+        auto first = run_in_turn(pool, {ppid});
+        REQUIRE(first[0].ok());
+        auto pid = std::stoi(first[0].stdout_tail);
+        REQUIRE(::kill(pid, SIGKILL) == 0);  // the server's process for that connection
+        auto out = run_in_turn(pool, {ppid, upload, ppid});
+        for (const auto& o : out) INFO(o.message);
+        REQUIRE(out[0].ok());
+        CHECK(out[0].stdout_tail != first[0].stdout_tail);
+        REQUIRE(out[1].ok());
+        REQUIRE(out[2].ok());
+        CHECK(out[2].stdout_tail == out[0].stdout_tail);
+    }
+    SECTION("a session is only kept for the same endpoint and credential")
+    {
+        transport::SshPool pool(2, true);
+        SshJob other = ppid;
+        other.endpoint.credential->name = "another-credential";
+        auto out = run_in_turn(pool, {ppid, other});
+        REQUIRE(out[0].ok());
+        REQUIRE(out[1].ok());
+        CHECK(out[0].stdout_tail != out[1].stdout_tail);
+    }
 }
