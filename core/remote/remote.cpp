@@ -362,8 +362,11 @@ Result<void> record_checks(store::Store& store, const std::vector<DeviceResult>&
         if (r.skipped || r.outcome.failure == transport::Failure::credential ||
             r.outcome.failure == transport::Failure::cancelled)
             continue;
-        if (auto done = store.record_check(r.tenant, r.device, r.reached, r.reached ? now : "", r.version); !done)
-            return done;
+        store::StatusUpdate update;
+        update.reachable = r.reached;
+        if (r.reached) update.last_seen = now;
+        update.reported_version = r.version;
+        if (auto done = store.update_device_status(r.tenant, r.device, update); !done) return done;
     }
     for (const auto& [tenant, summary] : summaries(results))
         if (auto r = store.record_event(tenant, "check", "devices", summary); !r) return r;

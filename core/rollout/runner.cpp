@@ -512,13 +512,10 @@ Result<void> Runner::fail_attempt(RolloutDevice& d, const std::string& what, con
     if (d.attempts <= m_retries) return save(d, "pending", reason);
     const auto& rollout = m_l.rollout.resource.name;
     return save(d, "failed", reason, [&]() -> Result<void> {
-        auto status = m_store.device_status(&d.tenant);
-        if (!status) return std::unexpected(status.error());
-        store::DeviceStatus st;
-        if (auto it = status->find({d.tenant, d.device}); it != status->end()) st = it->second;
-        st.last_rollout = rollout + ": failed";
-        if (o.failure == transport::Failure::unreachable) st.reachable = false;
-        if (auto w = m_store.set_device_status(d.tenant, d.device, st); !w) return w;
+        store::StatusUpdate update;
+        update.last_rollout = rollout + ": failed";
+        if (o.failure == transport::Failure::unreachable) update.reachable = false;
+        if (auto w = m_store.update_device_status(d.tenant, d.device, update); !w) return w;
         return m_store.record_event(d.tenant, "rollout-device-failed", "device/" + d.device,
                               fmt::format("rollout {}: {}", rollout, transport::failure_name(o.failure)));
     });
@@ -554,12 +551,12 @@ Result<void> Runner::finish(Done done)
     m_recovering.erase(d.device);
     const auto& rollout = m_l.rollout.resource.name;
     return save(d, "succeeded", "", [&]() -> Result<void> {
-        store::DeviceStatus st;
-        st.reported_version = m_run.artifact_version;
-        st.last_seen = model::now_utc();
-        st.reachable = true;
-        st.last_rollout = rollout + ": succeeded";
-        if (auto w = m_store.set_device_status(d.tenant, d.device, st); !w) return w;
+        store::StatusUpdate update;
+        update.reported_version = m_run.artifact_version;
+        update.last_seen = model::now_utc();
+        update.reachable = true;
+        update.last_rollout = rollout + ": succeeded";
+        if (auto w = m_store.update_device_status(d.tenant, d.device, update); !w) return w;
         return m_store.record_event(d.tenant, "rollout-device-succeeded", "device/" + d.device,
                               fmt::format("rollout {}: installed version {}", rollout, m_run.artifact_version));
     });

@@ -50,6 +50,15 @@ struct DeviceStatus {
     std::string last_rollout;       ///< "rollout-name: succeeded|failed"
 };
 
+/// What was just learned about a device: the fields set replace the stored ones, the others keep
+/// theirs (a device without a status row gets the defaults for them).
+struct StatusUpdate {
+    std::optional<std::string> reported_version;
+    std::optional<std::string> last_seen;
+    std::optional<bool> reachable;
+    std::optional<std::string> last_rollout;
+};
+
 /// The runtime state of a rollout: what its runner has done so far. The Rollout object holds
 /// what the user asked for; this holds where the run stands, committed at every step.
 struct RolloutRun {
@@ -190,18 +199,12 @@ public:
     /// Status of the devices of one tenant (or all, when tenant is null), keyed by (tenant, name).
     virtual util::Result<std::map<std::pair<std::string, std::string>, DeviceStatus>> device_status(
         const std::string* tenant) = 0;
-    /// Records what reaching a device found: reachable, when it was seen (kept when empty) and the
-    /// version it reported (kept when nullopt); its last rollout is left as it is.
-    virtual util::Result<void> record_check(const std::string& tenant, const std::string& name, bool reachable,
-                                            const std::string& seen_at,
-                                            const std::optional<std::string>& reported_version) = 0;
+    /// Updates a device's status with the fields of update that are set (one upsert).
+    virtual util::Result<void> update_device_status(const std::string& tenant, const std::string& name,
+                                                    const StatusUpdate& update) = 0;
     /// Moves a device's status with the device to another tenant.
     virtual util::Result<void> move_device_status(const std::string& from, const std::string& name,
                                                   const std::string& to) = 0;
-
-    /// Replaces what fleetadm last learned about one device.
-    virtual util::Result<void> set_device_status(const std::string& tenant, const std::string& name,
-                                                 const DeviceStatus& status) = 0;
 
     /// A rollout's runtime state, or nullopt when it never ran.
     virtual util::Result<std::optional<RolloutRun>> rollout_run(const std::string& tenant, const std::string& name) = 0;

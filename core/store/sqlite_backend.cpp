@@ -644,38 +644,32 @@ Result<std::map<std::pair<std::string, std::string>, DeviceStatus>> SqliteBacken
     return out;
 }
 
-Result<void> SqliteBackend::set_device_status(const std::string& tenant, const std::string& name,
-                                              const DeviceStatus& status)
+Result<void> SqliteBackend::update_device_status(const std::string& tenant, const std::string& name,
+                                                 const StatusUpdate& update)
 {
-    Statement& st = prepare("INSERT OR REPLACE INTO device_status (tenant, name, reported_version, last_seen, reachable, "
-                            "last_rollout) VALUES (?1, ?2, ?3, ?4, ?5, ?6)");
-    ResetGuard guard{[&] { st.reset(); }};
-    st.bind(1, tenant).bind(2, name).bind(3, status.reported_version).bind(4, status.last_seen);
-    if (status.reachable)
-        st.bind(5, static_cast<std::int64_t>(*status.reachable ? 1 : 0));
-    else
-        st.bind_null(5);
-    st.bind(6, status.last_rollout);
-    if (st.step() != SQLITE_DONE) return std::unexpected(db_error("cannot record the status of device " + name));
-    return {};
-}
-
-Result<void> SqliteBackend::record_check(const std::string& tenant, const std::string& name, bool reachable,
-                                         const std::string& seen_at,
-                                         const std::optional<std::string>& reported_version)
-{
+    // ?3..?6 are NULL for fields the update leaves as stored; ?7 says whether reachable is set
+    // (its NULL is also a value: never checked).
     Statement& st = prepare(
-        "INSERT INTO device_status (tenant, name, reported_version, last_seen, reachable) "
-        "VALUES (?1, ?2, coalesce(?5, ''), ?4, ?3) ON CONFLICT (tenant, name) DO UPDATE SET "
-        "reachable = excluded.reachable, "
-        "last_seen = CASE WHEN ?4 <> '' THEN ?4 ELSE last_seen END, "
-        "reported_version = coalesce(?5, reported_version)");
+        "INSERT INTO device_status (tenant, name, reported_version, last_seen, reachable, last_rollout) "
+        "VALUES (?1, ?2, coalesce(?3, ''), coalesce(?4, ''), ?5, coalesce(?6, '')) ON CONFLICT (tenant, name) DO "
+        "UPDATE SET reported_version = coalesce(?3, reported_version), last_seen = coalesce(?4, last_seen), "
+        "reachable = CASE WHEN ?7 THEN ?5 ELSE reachable END, last_rollout = coalesce(?6, last_rollout)");
     ResetGuard guard{[&] { st.reset(); }};
-    st.bind(1, tenant).bind(2, name).bind(3, std::int64_t{reachable}).bind(4, seen_at);
-    if (reported_version)
-        st.bind(5, *reported_version);
+    st.bind(1, tenant).bind(2, name);
+    auto text = [&](int i, const std::optional<std::string>& v) {
+        if (v)
+            st.bind(i, *v);
+        else
+            st.bind_null(i);
+    };
+    text(3, update.reported_version);
+    text(4, update.last_seen);
+    if (update.reachable)
+        st.bind(5, static_cast<std::int64_t>(*update.reachable ? 1 : 0));
     else
         st.bind_null(5);
+    text(6, update.last_rollout);
+    st.bind(7, static_cast<std::int64_t>(update.reachable.has_value()));
     if (st.step() != SQLITE_DONE) return std::unexpected(db_error("cannot record the status of device " + name));
     return {};
 }

@@ -47,8 +47,6 @@ public:
     util::Result<std::int64_t> object_count(const std::string& tenant) override;
     util::Result<std::map<std::pair<std::string, std::string>, DeviceStatus>> device_status(
         const std::string* tenant) override;
-    util::Result<void> set_device_status(const std::string& tenant, const std::string& name,
-                                         const DeviceStatus& status) override;
     util::Result<std::optional<RolloutRun>> rollout_run(const std::string& tenant, const std::string& name) override;
     util::Result<void> put_rollout_run(const RolloutRun& run) override;
     util::Result<std::vector<RolloutDevice>> rollout_devices(const std::string& tenant,
@@ -57,9 +55,8 @@ public:
     util::Result<std::vector<std::string>> active_rollouts_of(const std::string& tenant,
                                                               const std::string& device) override;
     util::Result<void> remove_rollout_runtime(const std::string& tenant, const std::string& name) override;
-    util::Result<void> record_check(const std::string& tenant, const std::string& name, bool reachable,
-                                    const std::string& seen_at,
-                                    const std::optional<std::string>& reported_version) override;
+    util::Result<void> update_device_status(const std::string& tenant, const std::string& name,
+                                            const StatusUpdate& update) override;
     util::Result<void> move_device_status(const std::string& from, const std::string& name,
                                           const std::string& to) override;
     util::Result<std::optional<std::string>> meta(const std::string& key) override;

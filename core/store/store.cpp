@@ -317,13 +317,6 @@ Result<std::map<std::pair<std::string, std::string>, DeviceStatus>> Store::devic
     return status;
 }
 
-Result<void> Store::set_device_status(const std::string& tenant, const std::string& name, const DeviceStatus& status)
-{
-    if (auto r = authorize(Action::write, tenant); !r) return r;
-    m_dirty = true;
-    return m_backend->set_device_status(tenant, name, status);
-}
-
 Result<std::optional<RolloutRun>> Store::rollout_run(const std::string& tenant, const std::string& name)
 {
     if (auto r = authorize(Action::read, tenant); !r) return std::unexpected(r.error());
@@ -364,11 +357,11 @@ std::string Store::artifact_dir(const std::string& tenant) const
 
 Result<void> Store::permit(Action action, const std::string& tenant) { return authorize(action, tenant); }
 
-Result<void> Store::record_check(const std::string& tenant, const std::string& device, bool reachable,
-                                 const std::string& seen_at, const std::optional<std::string>& reported_version)
+Result<void> Store::update_device_status(const std::string& tenant, const std::string& device,
+                                         const StatusUpdate& update)
 {
     if (auto r = authorize(Action::write, tenant); !r) return r;
-    return m_backend->record_check(tenant, device, reachable, seen_at, reported_version);
+    return m_backend->update_device_status(tenant, device, update);
 }
 
 Result<void> Store::record_event(const std::string& tenant, const std::string& action, const std::string& object,

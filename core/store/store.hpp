@@ -122,20 +122,18 @@ public:
     /// Checks, before anything is done, that the caller may do action in tenant: not_found for a
     /// tenant the caller cannot see, permission denied for a visible one without the role.
     util::Result<void> permit(Action action, const std::string& tenant);
-    /// Records what reaching a device found (see Backend::record_check). Needs write on the device's
-    /// tenant. Not audited per device: it is an observation, not a change anyone made, and
-    /// `device check` appends one entry per tenant for the whole run (record_event). It does not
-    /// advance the store revision, so saved plans stay valid.
-    util::Result<void> record_check(const std::string& tenant, const std::string& device, bool reachable,
-                                    const std::string& seen_at, const std::optional<std::string>& reported_version);
+    /// Records what reaching a device found (`device check`, a rollout): the fields of update that
+    /// are set, the others kept. Needs write on the device's tenant. Not audited per device here:
+    /// it is an observation, not a change anyone made (the callers audit their runs), and it does
+    /// not advance the store revision, so saved plans stay valid.
+    util::Result<void> update_device_status(const std::string& tenant, const std::string& device,
+                                            const StatusUpdate& update);
     /// Appends an entry to a tenant's audit log for something done to its devices rather than to
     /// its objects (exec, device check). Needs write on tenant; does not advance the revision.
     util::Result<void> record_event(const std::string& tenant, const std::string& action, const std::string& object,
                                     const std::string& summary);
     /// Moves a device (with its status) to another tenant; audited in both tenants.
     util::Result<void> move_device(const model::Object& device, const std::string& to);
-    /// Replaces what fleetadm last learned about a device (reaching it is a write on its tenant).
-    util::Result<void> set_device_status(const std::string& tenant, const std::string& name, const DeviceStatus& status);
     /// A rollout's runtime state; nullopt when it never ran.
     util::Result<std::optional<RolloutRun>> rollout_run(const std::string& tenant, const std::string& name);
     /// Records a rollout's runtime state.

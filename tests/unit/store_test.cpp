@@ -127,3 +127,44 @@ TEST_CASE("read transactions cannot write; committed writes advance the revision
     CHECK((*history)[0].actor == "tester");
     CHECK((*history)[0].hash.size() == 64);
 }
+
+TEST_CASE("a device status update changes the fields it sets and keeps the others; the revision stays", "[store]")
+{
+    fleet::test::TempDir dir;
+    auto store = create(dir);
+    std::int64_t revision = 0;
+    {
+        auto tx = store->begin(TxMode::read);
+        revision = store->revision().value();
+    }
+    auto update = [&](const fleet::store::StatusUpdate& u) {
+        auto tx = store->begin(TxMode::write);
+        REQUIRE(store->update_device_status("provider", "d1", u));
+        REQUIRE(tx->commit());
+        auto read = store->begin(TxMode::read);
+        auto all = store->device_status(nullptr);
+        REQUIRE(all);
+        REQUIRE(all->contains({"provider", "d1"}));
+        return all->at({"provider", "d1"});
+    };
+    // A first update: the fields not set get their defaults (reachable: never checked).
+    auto s = update({.last_rollout = "up: failed"});
+    CHECK(s.last_rollout == "up: failed");
+    CHECK(s.reported_version.empty());
+    CHECK(s.last_seen.empty());
+    CHECK_FALSE(s.reachable.has_value());
+    // A check that reached it and read a version keeps the last rollout.
+    s = update({.reported_version = "2.1.0", .last_seen = "2026-11-23T10:00:00Z", .reachable = true});
+    CHECK(s.reported_version == "2.1.0");
+    CHECK(s.last_seen == "2026-11-23T10:00:00Z");
+    CHECK(s.reachable == std::optional<bool>(true));
+    CHECK(s.last_rollout == "up: failed");
+    // Unreachable now: the version and when it was last seen stay.
+    s = update({.reachable = false});
+    CHECK(s.reachable == std::optional<bool>(false));
+    CHECK(s.reported_version == "2.1.0");
+    CHECK(s.last_seen == "2026-11-23T10:00:00Z");
+    CHECK(s.last_rollout == "up: failed");
+    auto tx = store->begin(TxMode::read);
+    CHECK(store->revision().value() == revision);
+}
