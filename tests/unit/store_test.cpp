@@ -148,19 +148,27 @@ TEST_CASE("a device status update changes the fields it sets and keeps the other
         return all->at({"provider", "d1"});
     };
     // A first update: the fields not set get their defaults (reachable: never checked).
-    auto s = update({.last_rollout = "up: failed"});
+    fleet::store::StatusUpdate u;
+    u.last_rollout = "up: failed";
+    auto s = update(u);
     CHECK(s.last_rollout == "up: failed");
     CHECK(s.reported_version.empty());
     CHECK(s.last_seen.empty());
     CHECK_FALSE(s.reachable.has_value());
     // A check that reached it and read a version keeps the last rollout.
-    s = update({.reported_version = "2.1.0", .last_seen = "2026-11-23T10:00:00Z", .reachable = true});
+    u = {};
+    u.reported_version = "2.1.0";
+    u.last_seen = "2026-11-23T10:00:00Z";
+    u.reachable = true;
+    s = update(u);
     CHECK(s.reported_version == "2.1.0");
     CHECK(s.last_seen == "2026-11-23T10:00:00Z");
     CHECK(s.reachable == std::optional<bool>(true));
     CHECK(s.last_rollout == "up: failed");
     // Unreachable now: the version and when it was last seen stay.
-    s = update({.reachable = false});
+    u = {};
+    u.reachable = false;
+    s = update(u);
     CHECK(s.reachable == std::optional<bool>(false));
     CHECK(s.reported_version == "2.1.0");
     CHECK(s.last_seen == "2026-11-23T10:00:00Z");
