@@ -37,22 +37,19 @@ util::Result<std::set<std::string>> visible_names(const NamesOptions& opts, cons
     if (!store) return std::unexpected(store.error());
     auto tx = (*store)->begin(store::TxMode::read);
     if (!tx) return std::unexpected(tx.error());
-    // Contents are the store's cheapest authorized listing: names without parsing any object.
-    auto tenants = (*store)->contents(model::Kind::tenant, "");
+    // Names come from the key index, authorized like every read; no object is read.
+    auto tenants = (*store)->names(model::Kind::tenant, "");
     if (!tenants) return std::unexpected(tenants.error());
     if (*kind == model::Kind::tenant) {
-        for (const auto& t : *tenants) keep(t.first);
+        for (const auto& t : *tenants) keep(t);
         return names;
     }
     std::vector<std::string> owners{g.default_tenant()};
-    if (owners.front().empty()) {
-        owners.clear();
-        for (const auto& t : *tenants) owners.push_back(t.first);
-    }
+    if (owners.front().empty()) owners = *tenants;
     for (const auto& owner : owners) {
-        auto objects = (*store)->contents(*kind, owner);
+        auto objects = (*store)->names(*kind, owner);
         if (!objects) return std::unexpected(objects.error());
-        for (const auto& o : *objects) keep(o.first);
+        for (const auto& name : *objects) keep(name);
     }
     return names;
 }

@@ -171,6 +171,8 @@ public:
     /// holding one object in memory at a time.
     virtual util::Result<void> scan(model::Kind kind, const std::string* tenant,
                                     const std::function<void(model::Object&&)>& visit) = 0;
+    /// The names of every object of a kind in one tenant (for tenants: all), read from the key index.
+    virtual util::Result<std::vector<std::string>> names(model::Kind kind, const std::string& tenant) = 0;
     /// The content of every object of a kind in one tenant (for tenants: all), keyed by name.
     virtual util::Result<std::vector<std::pair<std::string, StoredContent>>> contents(model::Kind kind,
                                                                                       const std::string& tenant) = 0;

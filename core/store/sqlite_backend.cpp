@@ -378,6 +378,18 @@ Result<std::vector<model::Object>> SqliteBackend::list(model::Kind kind, const s
     return out;
 }
 
+Result<std::vector<std::string>> SqliteBackend::names(model::Kind kind, const std::string& tenant)
+{
+    Statement& st = prepare("SELECT name FROM objects WHERE kind = ?1 AND tenant = ?2 ORDER BY name");
+    ResetGuard guard{[&] { st.reset(); }};
+    st.bind(1, std::string(model::kind_name(kind))).bind(2, kind == model::Kind::tenant ? "" : tenant);
+    std::vector<std::string> out;
+    int rc;
+    while ((rc = st.step()) == SQLITE_ROW) out.push_back(st.text(0));
+    if (rc != SQLITE_DONE) return std::unexpected(db_error("cannot list names"));
+    return out;
+}
+
 Result<std::vector<std::pair<std::string, StoredContent>>> SqliteBackend::contents(model::Kind kind,
                                                                                    const std::string& tenant)
 {

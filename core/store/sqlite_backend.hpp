@@ -31,6 +31,7 @@ public:
     util::Result<std::vector<model::Object>> list(model::Kind kind, const std::string* tenant) override;
     util::Result<void> scan(model::Kind kind, const std::string* tenant,
                             const std::function<void(model::Object&&)>& visit) override;
+    util::Result<std::vector<std::string>> names(model::Kind kind, const std::string& tenant) override;
     util::Result<std::vector<std::pair<std::string, StoredContent>>> contents(model::Kind kind,
                                                                               const std::string& tenant) override;
     util::Result<std::optional<model::Object>> get(model::Kind kind, const std::string& tenant,

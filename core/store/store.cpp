@@ -181,6 +181,18 @@ Result<std::vector<std::pair<std::string, StoredContent>>> Store::contents(model
     return all;
 }
 
+Result<std::vector<std::string>> Store::names(model::Kind kind, const std::string& tenant)
+{
+    if (kind != model::Kind::tenant) {
+        if (auto r = authorize(Action::read, tenant); !r) return std::unexpected(r.error());
+        return m_backend->names(kind, tenant);
+    }
+    auto all = m_backend->names(kind, tenant);
+    if (!all) return all;
+    std::erase_if(*all, [&](const std::string& name) { return !authorize(Action::read, name); });
+    return all;
+}
+
 Result<std::optional<model::Object>> Store::get(model::Kind kind, const std::string& tenant, const std::string& name)
 {
     auto object = m_backend->get(kind, tenant, name);

@@ -85,6 +85,8 @@ public:
     /// Calls visit for each object of a kind the caller may read, one at a time.
     util::Result<void> scan(model::Kind kind, const std::string* tenant,
                             const std::function<void(model::Object&&)>& visit);
+    /// The names of a tenant's objects of a kind (for tenants: all visible), sorted.
+    util::Result<std::vector<std::string>> names(model::Kind kind, const std::string& tenant);
     /// The content of a tenant's objects of a kind (for tenants: all visible).
     util::Result<std::vector<std::pair<std::string, StoredContent>>> contents(model::Kind kind,
                                                                               const std::string& tenant);
