@@ -14,19 +14,7 @@ noaudit="$bench_root/build-bench-noaudit/fleetadm"
 
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-python3 - "$work" "$devices" <<'PY'
-import sys
-work, n = sys.argv[1], int(sys.argv[2])
-t = 1000
-with open(f"{work}/tenants.yaml", "w") as f:
-    for i in range(t):
-        f.write(f"---\napiVersion: fleetadm/v1\nkind: Tenant\nmetadata: {{name: t{i:04d}}}\n")
-        f.write(f"---\napiVersion: fleetadm/v1\nkind: Credential\nmetadata: {{name: ssh, tenant: t{i:04d}}}\nspec: {{type: ssh-agent}}\n")
-with open(f"{work}/devices.csv", "w") as f:
-    f.write("name,tenant,deviceType,labels,ssh.host,ssh.credential\n")
-    for i in range(n):
-        f.write(f"dev-{i:06d},t{i % t:04d},rpi4,building=b{i % 7},10.0.{i // 256 % 256}.{i % 256},ssh\n")
-PY
+python3 "$bench_root/bench/gen_fleet.py" "$work" --devices "$devices" --tenants 1000
 store="$work/state.db"
 fresh() { echo "rm -f $store $store-wal $store-shm; FLEETADM_STATE=$store $1 init -q && FLEETADM_STATE=$store $1 apply -q -f $work/tenants.yaml"; }
 

@@ -16,32 +16,8 @@ bench_build
 
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-python3 - "$work" "$devices" "$tenants" "$yaml_devices" <<'PY'
-import sys
-work, n, t, ny = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
-with open(f"{work}/tenants.yaml", "w") as f:
-    for i in range(t):
-        f.write(f"---\napiVersion: fleetadm/v1\nkind: Tenant\nmetadata: {{name: t{i:04d}}}\nspec: {{deviceLimit: {2 * n // t + 10}}}\n")
-        f.write(f"---\napiVersion: fleetadm/v1\nkind: Credential\nmetadata: {{name: ssh, tenant: t{i:04d}}}\nspec: {{type: ssh-agent}}\n")
-with open(f"{work}/devices.csv", "w") as f:
-    f.write("name,tenant,deviceType,labels,ssh.host,ssh.port,ssh.user,ssh.credential,identity.serial\n")
-    for i in range(n):
-        f.write(f"dev-{i:06d},t{i % t:04d},rpi4,building=b{i % 7};channel=stable,10.{i // 65536 % 256}.{i // 256 % 256}.{i % 256},22,root,ssh,SN{i:08d}\n")
-with open(f"{work}/devices.yaml", "w") as f:
-    for i in range(ny):
-        f.write(f"""---
-apiVersion: fleetadm/v1
-kind: Device
-metadata:
-  name: ydev-{i:06d}
-  tenant: t{i % t:04d}
-  labels: {{building: b{i % 7}, channel: stable}}
-spec:
-  deviceType: rpi4
-  identity: {{serial: YSN{i:08d}}}
-  ssh: {{host: 10.1.{i // 256 % 256}.{i % 256}, port: 22, user: root, credential: ssh}}
-""")
-PY
+python3 "$bench_root/bench/gen_fleet.py" "$work" --devices "$devices" --tenants "$tenants" \
+    --device-limit $((2 * devices / tenants + 10)) --yaml-devices "$yaml_devices"
 store="$work/state.db"
 fresh="rm -f $store $store-wal $store-shm; FLEETADM_STATE=$store $FLEETADM init -q && FLEETADM_STATE=$store $FLEETADM apply -q -f $work/tenants.yaml"
 import_db="$work/import.db"

@@ -52,7 +52,7 @@ TOOL
   echo "$name,acme-prod,rpi4,$labels,127.0.0.1,$port,$user,acme-ssh,,," >> "$csv"
   echo "device/$name: OpenSSH on 127.0.0.1:$port"
 done
-http_port=$(loopback_http "$src")
+loopback_http http_port "$src"
 echo "gateways: HTTP endpoint on 127.0.0.1:$http_port"
 for gw in gw-eu-01:role=gateway\;site=rotterdam gw-eu-02:role=gateway\;site=hamburg; do
   echo "${gw%%:*},globex-eu,imx8,${gw#*:},,,,,http://127.0.0.1:$http_port,globex-http,generic" >> "$csv"

@@ -43,9 +43,11 @@ loopback_sshd() {
   echo "[127.0.0.1]:$port $(cut -d' ' -f1,2 "$dir/host_key.pub")"
 }
 
-# loopback_http SOURCE_DIR [ARGS...]: starts tests/support/http_device.py; prints its port.
+# loopback_http VAR SOURCE_DIR [ARGS...]: starts tests/support/http_device.py and sets VAR to its
+# port. (A variable, not stdout: in a $(...) subshell the server's pid would not reach
+# loopback_pids, and loopback_stop_all would leave the server running.)
 loopback_http() {
-  local src=$1; shift
+  local var=$1 src=$2; shift 2
   local log
   log=$(mktemp)
   python3 "$src/tests/support/http_device.py" "$@" > "$log" 2>&1 &
@@ -55,7 +57,9 @@ loopback_http() {
     grep -q "^PORT " "$log" && break
     sleep 0.05
   done
-  grep "^PORT " "$log" | head -1 | cut -d' ' -f2
+  printf -v "$var" '%s' "$(grep "^PORT " "$log" | head -1 | cut -d' ' -f2)"
+  rm -f "$log"
+  [ -n "${!var}" ] || { echo "loopback_http: the HTTP endpoint did not start" >&2; return 1; }
 }
 
 loopback_stop_all() {
