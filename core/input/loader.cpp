@@ -341,10 +341,9 @@ public:
         std::size_t kept = resource::read_device_csv_parts(
             text, name, parts, diags,
             [&](std::size_t part, resource::DeviceRow& row, util::Diagnostics& d) { accept_row(row, d, &records[part]); });
-        for (std::size_t k = 0; k < kept; ++k) {
+        for (std::size_t k = 0; k < kept; ++k) {  // kept <= parts
             m_diags.merge(diags[k]);
-            if (k < records.size())
-                std::move(records[k].begin(), records[k].end(), std::back_inserter(m_rows.records));
+            std::move(records[k].begin(), records[k].end(), std::back_inserter(m_rows.records));
         }
     }
 

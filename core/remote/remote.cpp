@@ -154,15 +154,13 @@ std::vector<DeviceResult> run(const std::vector<Target>& targets, const RunOptio
     };
     transport::SshPool pool(options.max_parallel);
     for (std::size_t i = 0; i < targets.size(); ++i) {
+        results[i].tenant = targets[i].tenant;
+        results[i].device = targets[i].name;
         if (options.interrupted && options.interrupted->load()) {
-            results[i].tenant = targets[i].tenant;
-            results[i].device = targets[i].name;
             results[i].outcome = failed(transport::Failure::cancelled, "interrupted before it started");
             deliver(i);
             continue;
         }
-        results[i].tenant = targets[i].tenant;
-        results[i].device = targets[i].name;
         auto job = prepare(targets[i], results[i]);
         if (!job) {
             deliver(i);

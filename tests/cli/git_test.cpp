@@ -18,6 +18,7 @@
 
 #include "core/util/sha256.hpp"
 #include "tests/support/background.hpp"
+#include "tests/support/pki.hpp"
 #include "tests/support/process.hpp"
 
 using fleet::test::Fleet;
@@ -465,24 +466,13 @@ TEST_CASE("https:// remotes verify the server certificate; GIT_SSL_CAINFO names 
     repo.write("fleet/t.yaml", tenant("acme"));
     auto commit = repo.commit("first");
     // A CA of the test's own and a server certificate for 127.0.0.1 signed by it.
-    TempDir pki;
-    auto path = [&](const std::string& name) { return (pki.path() / name).string(); };
-    auto openssl = [](const std::vector<std::string>& args) {
-        auto r = fleet::test::run_process("/usr/bin/openssl", args);
-        INFO(r.err);
-        REQUIRE(r.exit_code == 0);
-    };
-    openssl({"req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-keyout",
-             path("ca.key"), "-out", path("ca.crt"), "-days", "2", "-subj", "/CN=fleetadm test CA"});
-    pki.write("server.ext", "subjectAltName=DNS:127.0.0.1,IP:127.0.0.1\nextendedKeyUsage=serverAuth\n");
-    openssl({"req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-keyout",
-             path("server.key"), "-out", path("server.csr"), "-subj", "/CN=127.0.0.1"});
-    openssl({"x509", "-req", "-in", path("server.csr"), "-CA", path("ca.crt"), "-CAkey", path("ca.key"),
-             "-CAcreateserial", "-out", path("server.crt"), "-days", "2", "-extfile", path("server.ext")});
+    fleet::test::Pki pki;
+    pki.make_ca("ca");
+    pki.make_cert("server", "ca", "127.0.0.1", "subjectAltName=DNS:127.0.0.1,IP:127.0.0.1\nextendedKeyUsage=serverAuth\n");
     // git's own git-http-backend behind a TLS server.
     fleet::test::BackgroundProcess server("python3", {FLEETADM_SOURCE_DIR "/tests/support/git_https.py", "--root",
                                                       repo.work().parent_path().string(), "--cert",
-                                                      path("server.crt"), "--key", path("server.key")});
+                                                      pki.path("server.crt"), "--key", pki.path("server.key")});
     std::string url = "https://127.0.0.1:" + server.wait_for_line("PORT ").substr(5) + "/repo";
     Fleet fleet;
     init(fleet);
@@ -500,12 +490,12 @@ TEST_CASE("https:// remotes verify the server certificate; GIT_SSL_CAINFO names 
     CHECK(contains(untrusted.err, "cannot fetch " + url));
     CHECK(fleet.store_digest() == digest);
 
-    auto missing = apply_with_ca(path("nothing.crt"));
+    auto missing = apply_with_ca(pki.path("nothing.crt"));
     CHECK(missing.exit_code == 2);
-    CHECK(contains(missing.err, "GIT_SSL_CAINFO=" + path("nothing.crt") + ": no such file"));
+    CHECK(contains(missing.err, "GIT_SSL_CAINFO=" + pki.path("nothing.crt") + ": no such file"));
     CHECK(fleet.store_digest() == digest);
 
-    auto applied = apply_with_ca(path("ca.crt"));
+    auto applied = apply_with_ca(pki.path("ca.crt"));
     INFO(applied.err);
     REQUIRE(applied.exit_code == 0);
     CHECK(contains(applied.out, "tenant/acme created"));

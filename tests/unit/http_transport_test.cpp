@@ -15,6 +15,7 @@
 #include "core/transport/swupdate_ws.hpp"
 #include "core/util/sha256.hpp"
 #include "tests/support/background.hpp"
+#include "tests/support/pki.hpp"
 #include "tests/support/process.hpp"
 
 using namespace fleet;
@@ -64,32 +65,9 @@ nlohmann::json received(const Outcome& outcome)
     return nlohmann::json::parse(outcome.stdout_tail);
 }
 
-void openssl(const std::vector<std::string>& args)
-{
-    auto r = test::run_process("/usr/bin/openssl", args);
-    INFO(r.err);
-    REQUIRE(r.exit_code == 0);
-}
-
 /// A CA, a server certificate for localhost/127.0.0.1 and a client certificate, all signed by it,
 /// and a second CA the client does not know with its own server certificate.
-struct Pki {
-    test::TempDir dir;
-    std::string path(const std::string& name) const { return (dir.path() / name).string(); }
-
-    void make_ca(const std::string& name)
-    {
-        openssl({"req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-keyout",
-                 path(name + ".key"), "-out", path(name + ".crt"), "-days", "2", "-subj", "/CN=" + name});
-    }
-    void make_cert(const std::string& name, const std::string& ca, const std::string& cn, const std::string& ext)
-    {
-        dir.write(name + ".ext", ext);
-        openssl({"req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-keyout",
-                 path(name + ".key"), "-out", path(name + ".csr"), "-subj", "/CN=" + cn});
-        openssl({"x509", "-req", "-in", path(name + ".csr"), "-CA", path(ca + ".crt"), "-CAkey", path(ca + ".key"),
-                 "-CAcreateserial", "-out", path(name + ".crt"), "-days", "2", "-extfile", path(name + ".ext")});
-    }
+struct Pki : test::Pki {
     Pki()
     {
         make_ca("ca");
