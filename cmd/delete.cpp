@@ -30,7 +30,7 @@ Outcome run_delete(const DeleteOptions& opts, const Globals& g)
     if (!opts.files.empty()) {
         if (!opts.kind.empty()) return util::fail(util::ErrorKind::usage, "pass either KIND NAME... or -f PATH");
         util::Diagnostics diags;
-        auto resources = read_resources(opts.files, opts.recursive, g.default_tenant(), diags);
+        auto resources = read_resources(opts.files, opts.recursive, g, diags);
         print_diagnostics(diags);
         if (diags.has_errors())
             return util::fail(util::ErrorKind::usage, fmt::format("{} problem(s) found; nothing was deleted",

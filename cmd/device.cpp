@@ -94,7 +94,7 @@ Outcome run_enroll(const EnrollOptions& opts, const Globals& g)
 {
     util::Diagnostics diags;
     apply::Request request;
-    request.desired = read_resources(opts.files, false, g.default_tenant(), diags, true, parse_format(opts.format),
+    request.desired = read_resources(opts.files, false, g, diags, true, parse_format(opts.format),
                                      &request.bulk);
     request.source = input::source_key(opts.files);
     request.skip_invalid = opts.skip_invalid;

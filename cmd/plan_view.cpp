@@ -44,7 +44,7 @@ util::Result<apply::Request> make_request(const SourceOptions& opts, const Globa
     request.prune = opts.prune;
     request.confirm_prune = opts.confirm_prune;
     if (opts.git.empty()) {
-        request.desired = read_resources(opts.files, opts.recursive, g.default_tenant(), diags, false,
+        request.desired = read_resources(opts.files, opts.recursive, g, diags, false,
                                          input::Format::automatic, bulk ? &request.bulk : nullptr);
         request.source = input::source_key(opts.files);
         return request;
@@ -58,6 +58,7 @@ util::Result<apply::Request> make_request(const SourceOptions& opts, const Globa
                                snapshot->files.size()));
     input::LoadRequest load;
     load.default_tenant = g.default_tenant();
+    load.required_tenant = g.tenant;
     for (auto& file : snapshot->files)
         load.memory_files.push_back(
             {gitsource::display_name(*spec, snapshot->commit, file.path), file.path, std::move(file.content)});

@@ -21,7 +21,7 @@ struct ValidateOptions {
 Outcome run_validate(const ValidateOptions& opts, const Globals& g)
 {
     util::Diagnostics diags;
-    auto resources = read_resources(opts.files, opts.recursive, g.default_tenant(), diags);
+    auto resources = read_resources(opts.files, opts.recursive, g, diags);
     std::size_t count = resources.size();
     input::warn_missing_credential_files(resources, diags);
     // With a store, references (parents, limits) are checked against it too, in a read-only transaction.

@@ -33,7 +33,12 @@ std::string default_path()
 util::Result<Config> load(const std::string& path)
 {
     Config config;
-    std::ifstream in(path);
+    // Not a regular file (a FIFO, a device, a folder): opening or reading it could block or never end.
+    std::error_code ec;
+    auto status = fs::status(path, ec);
+    if (!ec && fs::exists(status) && !fs::is_regular_file(status))
+        return fail(ErrorKind::usage, fmt::format("{}: not a regular file", path));
+    std::ifstream in(path, std::ios::binary);
     if (!in) return config;
     util::Diagnostics diags;
     resource::YamlReader reader(in, path);

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <array>
+#include <atomic>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -307,10 +308,15 @@ public:
     {
         using C = resource::DeviceRow::Column;
         util::Location where{m_rows.files.back(), row.line, 0};
+        ++m_documents;
         if (!schema::validate_device_row(row, where, diags)) return;
         resource::DeviceRecord record;
         record.name = row[C::name];
         record.tenant = row[C::tenant].empty() ? m_request.default_tenant : row[C::tenant];
+        if (!m_request.required_tenant.empty() && record.tenant != m_request.required_tenant) {
+            diags.error(where, "metadata.tenant", other_tenant(record.tenant));
+            return;
+        }
         if (record.tenant.empty()) {
             diags.error(where, "metadata.tenant",
                           fmt::format("device/{} names no tenant: set metadata.tenant or pass --tenant", record.name));
@@ -349,12 +355,17 @@ public:
 
     void accept(Document& doc, bool devices_only)
     {
+        ++m_documents;
         if (devices_only && doc.value.is_object() && doc.value.value("kind", json()) != "Device") {
             m_diags.error(doc.start(), "kind", "only Device records may appear here");
             return;
         }
         if (auto kind = m_validator.validate(doc, m_diags)) {
             m_out.push_back(decode(*kind, doc, m_request.default_tenant, m_in_memory, m_diags));
+            const auto& r = m_out.back();
+            if (r.kind != model::Kind::tenant && !m_request.required_tenant.empty() &&
+                r.tenant != m_request.required_tenant)
+                m_diags.error(r.location("/metadata/tenant"), "metadata.tenant", other_tenant(r.tenant));
             check_semantics(m_out.back(), m_diags);
         }
     }
@@ -387,11 +398,21 @@ public:
 
     std::vector<model::Resource> take() { return std::move(m_out); }
 
+    /// Documents (and CSV rows) read, valid or not.
+    std::size_t documents() const { return m_documents; }
+
     /// Whether the files read next are in memory (see LoadRequest::memory_files).
     void set_in_memory(bool in_memory) { m_in_memory = in_memory; }
 
 private:
+    std::string other_tenant(const std::string& tenant) const
+    {
+        return fmt::format("tenant \"{}\" is not the tenant given with --tenant ({}); drop one of them",
+                           tenant, m_request.required_tenant);
+    }
+
     bool m_in_memory = false;
+    std::atomic<std::size_t> m_documents = 0;  // CSV parts count their rows on their own threads
     const LoadRequest& m_request;
     resource::DeviceBatch m_local;
     resource::DeviceBatch& m_rows;  // the CSV files read, and with request.bulk their records
@@ -474,6 +495,21 @@ std::vector<model::Resource> load(const LoadRequest& request, util::Diagnostics&
         std::istringstream in(file.content);
         Format format = format_of(file.path);
         reader.read(in, file.name, format == Format::automatic ? Format::yaml : format);
+    }
+    // An empty input is a mistake (a folder of folders without -R, an empty file), never "nothing to
+    // do": with --prune it would delete everything the source applied.
+    if (reader.documents() == 0 && !diags.has_errors()) {
+        std::string where = request.paths.empty() ? "input" : request.paths.front();
+        bool folder = false;
+        for (const auto& path : request.paths) {
+            std::error_code ec;
+            folder = folder || fs::is_directory(path, ec);
+        }
+        diags.error({where, 0, 0}, "",
+                    folder && !request.recursive
+                        ? "no resource document read: a folder given with -f is read for the .yaml, .yml, .json, "
+                          ".csv and .jsonl files directly in it; -R also reads its subfolders"
+                        : "no resource document read");
     }
     return reader.take();
 }

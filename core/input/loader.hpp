@@ -29,6 +29,8 @@ struct LoadRequest {
     std::istream* stdin_stream = nullptr;
     Format stdin_format = Format::automatic;  ///< automatic: CSV if the first line has a comma and no colon, JSONL if it starts with '{'
     std::string default_tenant;      ///< owning tenant of objects that name none
+    /// The tenant given with --tenant, when it was: an object naming another tenant is an error.
+    std::string required_tenant;
     bool devices_only = false;       ///< every document must be a Device (device enroll)
     /// Read after paths. They have no folder on this machine, so a relative credential file path
     /// in them is an error rather than resolved.
@@ -40,6 +42,7 @@ struct LoadRequest {
 
 /// Reads and schema-validates every document of every input, one document at a time.
 /// All problems of all files are reported into diags; the result holds the valid resources.
+/// Reading no document at all (an empty file, a folder without resource files) is an error.
 std::vector<model::Resource> load(const LoadRequest& request, util::Diagnostics& diags);
 
 /// The resource a bulk device record stands for (its labels and spec parsed from their canonical text).

@@ -12,6 +12,7 @@
 #include <thread>
 
 #include "core/resource/csv_reader.hpp"
+#include "core/resource/utf8.hpp"
 
 namespace fleet::resource {
 
@@ -104,32 +105,7 @@ bool DeviceRow::has_http() const
     return !cells[http_url].empty() || !cells[http_credential].empty() || !cells[http_profile].empty();
 }
 
-bool valid_utf8(std::string_view s)
-{
-    std::size_t i = 0;
-    while (i < s.size()) {
-        auto c = static_cast<unsigned char>(s[i]);
-        if (c < 0x80) {
-            ++i;
-            continue;
-        }
-        std::size_t extra;
-        std::uint32_t min, cp;
-        if ((c & 0xE0) == 0xC0) extra = 1, min = 0x80, cp = c & 0x1F;
-        else if ((c & 0xF0) == 0xE0) extra = 2, min = 0x800, cp = c & 0x0F;
-        else if ((c & 0xF8) == 0xF0) extra = 3, min = 0x10000, cp = c & 0x07;
-        else return false;
-        if (i + extra >= s.size()) return false;
-        for (std::size_t k = 1; k <= extra; ++k) {
-            auto d = static_cast<unsigned char>(s[i + k]);
-            if ((d & 0xC0) != 0x80) return false;
-            cp = (cp << 6) | (d & 0x3F);
-        }
-        if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return false;
-        i += extra + 1;
-    }
-    return true;
-}
+bool valid_utf8(std::string_view s) { return !invalid_utf8_at(s); }
 
 void append_json_string(std::string& out, std::string_view s)
 {
@@ -349,6 +325,33 @@ std::size_t read_device_csv_parts(std::string_view text, const std::string& file
     return starts.size();
 }
 
+namespace {
+
+/// Where a JSON text nests deeper than max_depth (byte offset), found without parsing it: nlohmann's
+/// parser would build the tree, and its serializer and the schema validator recurse per level.
+std::optional<std::size_t> too_deep_at(std::string_view text, int max_depth)
+{
+    int depth = 0;
+    bool in_string = false, escaped = false;
+    for (std::size_t i = 0; i < text.size(); ++i) {
+        char c = text[i];
+        if (in_string) {
+            if (escaped) escaped = false;
+            else if (c == '\\') escaped = true;
+            else if (c == '"') in_string = false;
+        } else if (c == '"') {
+            in_string = true;
+        } else if (c == '[' || c == '{') {
+            if (++depth > max_depth) return i;
+        } else if (c == ']' || c == '}') {
+            --depth;
+        }
+    }
+    return std::nullopt;
+}
+
+} // namespace
+
 void read_device_jsonl(std::istream& in, const std::string& file, util::Diagnostics& diags,
                        const std::function<void(Document&&)>& sink)
 {
@@ -358,10 +361,25 @@ void read_device_jsonl(std::istream& in, const std::string& file, util::Diagnost
     while (std::getline(in, line)) {
         ++number;
         if (!line.empty() && line.back() == '\r') line.pop_back();
+        if (number == 1 && line.starts_with("\xEF\xBB\xBF")) line.erase(0, 3);  // a byte order mark
         if (line.find_first_not_of(" \t") == std::string::npos) continue;
-        json doc = json::parse(line, nullptr, false);
-        if (doc.is_discarded()) {
-            diags.error({file, number, 0}, "", "invalid JSON");
+        if (auto bad = invalid_utf8_at(line)) {
+            diags.error({file, number, utf8_column(line, *bad)}, "",
+                        fmt::format("not UTF-8 text: invalid byte 0x{:02x}", static_cast<unsigned char>(line[*bad])));
+            continue;
+        }
+        if (auto deep = too_deep_at(line, max_json_depth)) {
+            diags.error({file, number, utf8_column(line, *deep)}, "",
+                        fmt::format("nesting deeper than {} levels", max_json_depth));
+            continue;
+        }
+        json doc;
+        try {
+            doc = json::parse(line);
+        } catch (const json::parse_error& e) {
+            // e.byte is 1-based and points just past the byte that broke the parse.
+            std::size_t at = e.byte > 0 ? e.byte - 1 : 0;
+            diags.error({file, number, utf8_column(line, at)}, "", "invalid JSON");
             continue;
         }
         if (doc.is_object() && !doc.contains("kind")) doc["kind"] = "Device";

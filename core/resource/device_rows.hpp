@@ -85,7 +85,11 @@ void append_json_string(std::string& out, std::string_view s);
 /// True when s is well-formed UTF-8.
 bool valid_utf8(std::string_view s);
 
-/// Reads a JSONL file (one Device document per line); calls sink for each line's document.
+/// The deepest nesting of arrays and objects a JSONL line may have (as YAML documents: YamlLimits).
+inline constexpr int max_json_depth = 64;
+
+/// Reads a JSONL file (one Device document per line); calls sink for each line's document. A line
+/// that is not UTF-8, nests deeper than max_json_depth or is not JSON is reported with line:column.
 void read_device_jsonl(std::istream& in, const std::string& file, util::Diagnostics& diags,
                        const std::function<void(Document&&)>& sink);
 

@@ -6,10 +6,14 @@
 // written (for a map entry: where its key is). Plain scalars are typed by the
 // YAML 1.2 core schema (null, bool, int, float, else string); quoted and block
 // scalars are always strings. Anchors are remembered per document and aliases
-// copy the anchored value, counted against the node budget so that an alias bomb
-// stops with an error instead of exhausting memory.
+// copy the anchored value, counted against the node and byte budgets so that an
+// alias bomb stops with an error, before the copy is made, instead of exhausting
+// memory. The input passes through a UTF-8 filter that ends it at the first byte
+// that is not text; the reader then reports that byte instead of what yaml-cpp saw.
 
 #include "core/resource/yaml_reader.hpp"
+
+#include "core/resource/utf8.hpp"
 
 #include <fmt/format.h>
 #include <yaml-cpp/eventhandler.h>
@@ -24,6 +28,9 @@ namespace fleet::resource {
 namespace {
 
 using nlohmann::json;
+
+/// What a node costs in the byte budget besides its text (the JSON value and its container entry).
+constexpr std::size_t node_bytes = 48;
 
 bool is_null_plain(const std::string& v)
 {
@@ -114,14 +121,17 @@ public:
     bool failed() const { return m_failed; }
     bool empty() const { return !m_have_root || m_root.is_null(); }
     Document take() { return Document{std::move(m_root), std::move(m_marks)}; }
+    /// Where the document's first token is.
+    const YAML::Mark& start() const { return m_start; }
 
-    void OnDocumentStart(const YAML::Mark&) override {}
+    void OnDocumentStart(const YAML::Mark& mark) override { m_start = mark; }
     void OnDocumentEnd() override {}
 
     void OnNull(const YAML::Mark& mark, YAML::anchor_t anchor) override
     {
         if (key_expected(mark, "null")) return;
-        add(json(), mark, anchor, 1);
+        charge(1, node_bytes, mark);
+        add(json(), mark, anchor, 1, node_bytes);
     }
 
     void OnAlias(const YAML::Mark& mark, YAML::anchor_t anchor) override
@@ -135,24 +145,32 @@ public:
             error(mark, "an alias cannot be used as a map key");
             return;
         }
-        add(it->second.first, mark, 0, it->second.second);
+        const Anchored& anchored = it->second;
+        // Charged before the copy is made: a copy over budget is never built.
+        if (m_failed || !charge(anchored.nodes, anchored.bytes, mark)) {
+            add(json(), mark, 0, 1, node_bytes);
+            return;
+        }
+        add(anchored.value, mark, 0, anchored.nodes, anchored.bytes);
     }
 
     void OnScalar(const YAML::Mark& mark, const std::string& tag, YAML::anchor_t anchor,
                   const std::string& value) override
     {
         if (!m_stack.empty() && m_stack.back().value.is_object() && !m_stack.back().key) {
-            if (m_failed) return;
+            // The key is taken even after an error, so that what follows is still read as its value
+            // (and not as the next key, which would bury the first error under false ones).
             Frame& frame = m_stack.back();
-            if (frame.value.contains(value)) {
-                error(mark, "duplicate key \"" + value + "\"");
-                return;
-            }
+            if (!m_failed && frame.value.contains(value)) error(mark, "duplicate key \"" + value + "\"");
             frame.key = value;
             frame.key_mark = mark;
+            frame.bytes += value.size();
+            charge(0, value.size(), mark);
             return;
         }
-        add(resolve(mark, tag, value), mark, anchor, 1);
+        std::size_t bytes = node_bytes + value.size();
+        if (!charge(1, bytes, mark)) return add(json(), mark, anchor, 1, node_bytes);
+        add(resolve(mark, tag, value), mark, anchor, 1, bytes);
     }
 
     void OnSequenceStart(const YAML::Mark& mark, const std::string&, YAML::anchor_t anchor,
@@ -177,7 +195,34 @@ private:
         std::size_t nodes = 1;
         std::optional<std::string> key;  // set between a map key and its value
         YAML::Mark key_mark;
+        std::size_t bytes = node_bytes;  // of the value, as an alias copying it would charge
+        YAML::Mark mark;                 // where the map or sequence starts
     };
+
+    /// An anchored value kept for its aliases, with what a copy of it costs.
+    struct Anchored {
+        json value;
+        std::size_t nodes = 1;
+        std::size_t bytes = node_bytes;
+    };
+
+    /// Counts nodes and bytes against the document's budgets; false (reported once, at mark) when over.
+    bool charge(std::size_t nodes, std::size_t bytes, const YAML::Mark& mark)
+    {
+        m_total_nodes += nodes;
+        m_total_bytes += bytes;
+        if (m_total_nodes > m_limits.max_nodes || m_total_bytes > m_limits.max_bytes) {
+            if (!m_budget_reported) {
+                m_budget_reported = true;
+                error(mark, m_total_nodes > m_limits.max_nodes
+                                ? fmt::format("document has more than {} nodes (aliases expanded)", m_limits.max_nodes)
+                                : fmt::format("document is larger than {} MiB (aliases expanded)",
+                                              m_limits.max_bytes >> 20));
+            }
+            return false;
+        }
+        return true;
+    }
 
     bool key_expected(const YAML::Mark& mark, const char* what)
     {
@@ -237,16 +282,17 @@ private:
     {
         if (key_expected(mark, "map or sequence")) {
             // Keep the stack balanced so that the matching end event pops this frame.
-            m_stack.push_back(Frame{std::move(empty), "", 0, 1, std::string("\x01complex-key"), mark});
+            m_stack.push_back(Frame{std::move(empty), "", 0, 1, std::string("\x01complex-key"), mark, node_bytes, mark});
             return;
         }
+        charge(1, node_bytes, mark);
         if (static_cast<int>(m_stack.size()) >= m_limits.max_depth) {
             error(mark, fmt::format("nesting deeper than {} levels", m_limits.max_depth));
         }
         YAML::Mark where;
         std::string pointer = child_pointer(mark, where);
-        m_marks.add(pointer, where.line + 1, where.column + 1);
-        m_stack.push_back(Frame{std::move(empty), std::move(pointer), anchor, 1, std::nullopt, {}});
+        add_mark(pointer, where, mark);
+        m_stack.push_back(Frame{std::move(empty), std::move(pointer), anchor, 1, std::nullopt, {}, node_bytes, mark});
     }
 
     void close()
@@ -254,26 +300,34 @@ private:
         Frame frame = std::move(m_stack.back());
         m_stack.pop_back();
         if (frame.key && *frame.key == "\x01complex-key") return;
-        attach(std::move(frame.value), frame.anchor, frame.nodes);
+        attach(std::move(frame.value), frame.mark, frame.anchor, frame.nodes, frame.bytes);
     }
 
-    void add(json value, const YAML::Mark& mark, YAML::anchor_t anchor, std::size_t nodes)
+    /// Records where a node is; the pointer text counts against the byte budget, as it is kept per node.
+    void add_mark(const std::string& pointer, const YAML::Mark& where, const YAML::Mark& mark)
+    {
+        if (!charge(0, pointer.size() + node_bytes, mark)) return;
+        m_marks.add(pointer, where.line + 1, where.column + 1);
+    }
+
+    void add(json value, const YAML::Mark& mark, YAML::anchor_t anchor, std::size_t nodes, std::size_t bytes)
     {
         YAML::Mark where;
         std::string pointer = child_pointer(mark, where);
-        m_marks.add(pointer, where.line + 1, where.column + 1);
-        attach(std::move(value), anchor, nodes);
+        add_mark(pointer, where, mark);
+        attach(std::move(value), mark, anchor, nodes, bytes);
     }
 
-    void attach(json value, YAML::anchor_t anchor, std::size_t nodes)
+    void attach(json value, const YAML::Mark& mark, YAML::anchor_t anchor, std::size_t nodes, std::size_t bytes)
     {
-        m_total_nodes += nodes;
-        if (m_total_nodes > m_limits.max_nodes && !m_node_limit_reported) {
-            m_node_limit_reported = true;
-            error(YAML::Mark{}, fmt::format("document has more than {} nodes (aliases expanded)", m_limits.max_nodes));
-        }
         if (m_failed) value = json();  // stop growing a document that is already rejected
-        if (anchor != 0) m_anchors[anchor] = {value, nodes};
+        // The copy kept for aliases is memory too.
+        if (anchor != 0) {
+            if (!m_failed && charge(0, bytes, mark))
+                m_anchors[anchor] = Anchored{value, nodes, bytes};
+            else
+                m_anchors[anchor] = Anchored{};
+        }
         if (m_stack.empty()) {
             m_root = std::move(value);
             m_have_root = true;
@@ -281,6 +335,7 @@ private:
         }
         Frame& parent = m_stack.back();
         parent.nodes += nodes;
+        parent.bytes += bytes;
         if (parent.value.is_array()) {
             parent.value.push_back(std::move(value));
         } else if (parent.key) {
@@ -301,12 +356,14 @@ private:
     util::Diagnostics& m_diags;
     const std::string& m_file;
     std::vector<Frame> m_stack;
-    std::unordered_map<YAML::anchor_t, std::pair<json, std::size_t>> m_anchors;
+    std::unordered_map<YAML::anchor_t, Anchored> m_anchors;
     json m_root;
+    YAML::Mark m_start;
     bool m_have_root = false;
     bool m_failed = false;
-    bool m_node_limit_reported = false;
+    bool m_budget_reported = false;
     std::size_t m_total_nodes = 0;
+    std::size_t m_total_bytes = 0;
 };
 
 } // namespace
@@ -319,7 +376,8 @@ bool plain_scalar_is_string(const std::string& text)
 }
 
 YamlReader::YamlReader(std::istream& in, std::string file, YamlLimits limits)
-    : m_in(in), m_file(std::move(file)), m_limits(limits)
+    : m_file(std::move(file)), m_limits(limits), m_filter(std::make_unique<Utf8Filter>(in.rdbuf())),
+      m_text(std::make_unique<std::istream>(m_filter.get()))
 {
 }
 
@@ -328,18 +386,46 @@ YamlReader::~YamlReader() = default;
 std::optional<Document> YamlReader::next(util::Diagnostics& diags)
 {
     while (!m_done) {
-        DocumentBuilder builder(m_file, m_limits, diags);
+        // The document's own problems are kept apart: when the text turns out not to be UTF-8, the
+        // document was cut at that byte and what yaml-cpp made of the rest means nothing.
+        util::Diagnostics own;
+        DocumentBuilder builder(m_file, m_limits, own);
+        std::optional<YAML::Mark> syntax_error;
+        std::string syntax_message;
+        bool more = true;
         try {
-            if (!m_parser) m_parser = std::make_unique<YAML::Parser>(m_in);
-            if (!m_parser->HandleNextDocument(builder)) {
-                m_done = true;
-                return std::nullopt;
-            }
+            if (!m_parser) m_parser = std::make_unique<YAML::Parser>(*m_text);
+            more = m_parser->HandleNextDocument(builder);
         } catch (const YAML::Exception& e) {
+            syntax_error = e.mark;
+            syntax_message = "invalid YAML: " + e.msg;
+        }
+        if (m_filter->failed()) {
             m_done = true;
-            diags.error({m_file, e.mark.line + 1, e.mark.column + 1}, "", "invalid YAML: " + e.msg);
+            diags.error({m_file, m_filter->line(), m_filter->column()}, "", m_filter->message());
             return std::nullopt;
         }
+        if (syntax_error) {
+            m_done = true;
+            diags.merge(own);
+            diags.error({m_file, syntax_error->line + 1, syntax_error->column + 1}, "", syntax_message);
+            return std::nullopt;
+        }
+        if (!more) {
+            m_done = true;
+            return std::nullopt;
+        }
+        // yaml-cpp reads a token it cannot start a node with (a ',' outside [ ] or { }) as an empty
+        // document and leaves it in place: the next call would return the same document for ever.
+        auto start = static_cast<std::size_t>(builder.start().pos);
+        if (m_last_start && *m_last_start == start) {
+            m_done = true;
+            diags.error({m_file, builder.start().line + 1, builder.start().column + 1}, "",
+                        "invalid YAML: unexpected ',' (outside [ ] or { }, a comma separates nothing)");
+            return std::nullopt;
+        }
+        m_last_start = start;
+        diags.merge(own);
         if (builder.failed() || builder.empty()) continue;
         return builder.take();
     }

@@ -132,7 +132,7 @@ bool validate_device_row(const resource::DeviceRow& row, const util::Location& w
         }
     }
     if (row.has_http()) {
-        c.string(row[C::http_url], "/spec/http/url", true, 2048, url_rule, "is not an http:// or https:// URL");
+        c.string(row[C::http_url], "/spec/http/url", true, 1024, url_rule, "is not an http:// or https:// URL");
         c.string(row[C::http_credential], "/spec/http/credential", false, 63, name_rule, name_text);
         c.string(row[C::http_profile], "/spec/http/profile", false, 16, profile_rule, "is not one of: generic, swupdate");
     }

@@ -16,6 +16,7 @@
 #include <map>
 
 #include "core/schema/embedded.hpp"
+#include "core/schema/length_guard.hpp"
 
 namespace fleet::schema {
 namespace {
@@ -218,18 +219,42 @@ std::optional<model::Kind> Validator::validate(const resource::Document& doc, ut
         return std::nullopt;
     }
 
+    // valijson matches patterns with std::regex, whose recursion grows with the string: a string too
+    // long for its pattern is reported here, and valijson sees a copy in which it is empty (a key:
+    // absent), its own findings about those places dropped.
+    auto long_strings = check_pattern_lengths(schema->text, doc, diags);
+    json trimmed;
+    if (!long_strings.empty()) {
+        trimmed = value;
+        for (const auto& s : long_strings) {
+            json::json_pointer at(s.pointer);
+            if (s.key)
+                trimmed.at(at.parent_pointer()).erase(at.back());
+            else
+                trimmed.at(at) = "";
+        }
+    }
+    const json& checked = long_strings.empty() ? value : trimmed;
+    auto replaced = [&](const std::string& pointer) {
+        for (const auto& s : long_strings)
+            if (pointer == s.pointer || pointer.starts_with(s.pointer + "/")) return true;
+        return false;
+    };
+
     valijson::ValidationResults results;
-    valijson::adapters::NlohmannJsonAdapter target(value);
-    if (m_impl->validator.validate(schema->schema, target, &results)) return kind;
+    valijson::adapters::NlohmannJsonAdapter target(checked);
+    if (m_impl->validator.validate(schema->schema, target, &results) && long_strings.empty()) return kind;
 
     std::size_t before = diags.error_count();
     valijson::ValidationResults::Error error;
     while (results.popError(error)) {
         if (is_summary(error.description)) continue;
-        std::string pointer = context_pointer(error.context, value);
-        std::string message = explain(error.description, pointer, value, schema->text);
+        std::string pointer = context_pointer(error.context, checked);
+        std::string message = explain(error.description, pointer, checked, schema->text);
+        if (replaced(pointer)) continue;
         diags.error(doc.marks.locate(pointer), resource::field_path(pointer), message);
     }
+    if (!long_strings.empty()) return std::nullopt;
     if (diags.error_count() == before)
         diags.error(doc.start(), "", "document does not match the " + std::string(model::kind_name(*kind)) + " schema");
     return std::nullopt;

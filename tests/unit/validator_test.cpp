@@ -3,6 +3,8 @@
 #include <sstream>
 
 #include "core/input/loader.hpp"
+#include "core/schema/length_guard.hpp"
+#include "core/schema/validator.hpp"
 
 namespace {
 
@@ -139,4 +141,43 @@ spec:
     CHECK(text.find("metadata.labels.-dash: invalid label key") != std::string::npos);
     CHECK(text.find("metadata.labels.UPPER.com/x: invalid label key") != std::string::npos);
     CHECK(text.find("spec.settings.9lives: invalid settings key") != std::string::npos);
+}
+
+TEST_CASE("a string too long for its pattern is reported by length and never reaches the regex", "[schema][hostile]")
+{
+    // 30,000 characters overflowed std::regex's recursion inside valijson.
+    std::string huge(30'000, 'a');
+    auto l = load("apiVersion: fleetadm/v1\nkind: Device\nmetadata:\n  name: d1\n  tenant: acme\n"
+                  "  labels: {tier: " + huge + "}\nspec:\n  deviceType: " + huge +
+                  "\n  ssh: {host: " + huge + ", port: 0}\n");
+    INFO(messages(l.diags));
+    CHECK(l.resources.empty());
+    REQUIRE(l.diags.error_count() == 4);  // three lengths and the port
+    CHECK(messages(l.diags).find("t.yaml:6:12: metadata.labels.tier: longer than 63 characters\n") != std::string::npos);
+    CHECK(messages(l.diags).find("t.yaml:8:3: spec.deviceType: longer than 128 characters\n") != std::string::npos);
+    CHECK(messages(l.diags).find("t.yaml:9:9: spec.ssh.host: longer than 253 characters\n") != std::string::npos);
+    // The document's other problems are still found.
+    CHECK(messages(l.diags).find(": spec.ssh.port: ") != std::string::npos);
+}
+
+TEST_CASE("every patterned string of every schema has a maxLength the length guard can hold", "[schema]")
+{
+    for (auto kind : {fleet::model::Kind::tenant, fleet::model::Kind::device, fleet::model::Kind::device_group,
+                      fleet::model::Kind::credential, fleet::model::Kind::artifact, fleet::model::Kind::rollout}) {
+        auto text = fleet::schema::Validator::schema_text(kind);
+        REQUIRE(text);
+        nlohmann::json schema = nlohmann::json::parse(*text);
+        std::vector<std::string> unbounded;
+        nlohmann::json flat = schema.flatten();
+        for (const auto& [pointer, value] : flat.items()) {
+            if (!pointer.ends_with("/pattern")) continue;
+            std::string node = pointer.substr(0, pointer.size() - 8);
+            auto bound = schema.value(nlohmann::json::json_pointer(node + "/maxLength"), nlohmann::json());
+            if (!bound.is_number_unsigned() || bound.get<std::size_t>() > fleet::schema::max_pattern_length)
+                unbounded.push_back(node);
+            CHECK_FALSE(schema.at(nlohmann::json::json_pointer(node)).contains("format"));
+        }
+        INFO(fleet::model::kind_name(kind));
+        CHECK(unbounded.empty());
+    }
 }

@@ -148,3 +148,85 @@ TEST_CASE("written YAML reads back to the same values", "[yaml]")
     REQUIRE(docs.size() == 1);
     CHECK(docs[0].value == value);
 }
+
+TEST_CASE("a stray comma ends the stream with an error instead of reading empty documents for ever", "[yaml][hostile]")
+{
+    for (std::string text : {",", "{},", ",\n,\n", "--- ,\n", "a: 1\n--- ,"}) {
+        INFO(text);
+        fleet::util::Diagnostics diags;
+        read_all(text, diags);  // returning at all is the point: this used to loop
+        REQUIRE(diags.has_errors());
+        CHECK(diags.items().back().where.line >= 1);
+        CHECK(diags.items().back().where.column >= 1);
+    }
+    fleet::util::Diagnostics diags;
+    read_all("{},", diags);
+    REQUIRE(diags.error_count() == 1);
+    CHECK(diags.items()[0].str() == "t.yaml:1:3: invalid YAML: unexpected ',' (outside [ ] or { }, a comma separates nothing)");
+}
+
+TEST_CASE("bytes that are not UTF-8 are refused with the line and column of the first one", "[yaml][hostile]")
+{
+    struct Case {
+        std::string text;
+        std::string expected;
+    };
+    for (const auto& c : {Case{"a: 1\nb: \"x\xff\"\n", "t.yaml:2:6: not UTF-8 text: invalid byte 0xff"},
+                          Case{"a: \xc3\xa9\xc3\n", "t.yaml:1:5: not UTF-8 text: invalid byte 0xc3"},
+                          Case{"a: \xc0\xafx\n", "t.yaml:1:4: not UTF-8 text: invalid byte 0xc0"},  // overlong '/'
+                          Case{"a: \xed\xa0\x80\n", "t.yaml:1:4: not UTF-8 text: invalid byte 0xed"},  // a surrogate
+                          Case{"a: x\xe2\x82", "t.yaml:1:5: not UTF-8 text: the file ends inside a multi-byte character"},
+                          Case{"a: \"x\x01\"\n", "t.yaml:1:6: control character U+0001 is not allowed in the text (write it escaped)"},
+                          Case{"# \xfe comment\na: 1\n", "t.yaml:1:3: not UTF-8 text: invalid byte 0xfe"}}) {
+        INFO(c.text);
+        fleet::util::Diagnostics diags;
+        auto docs = read_all(c.text, diags);
+        CHECK(docs.empty());
+        REQUIRE(diags.error_count() == 1);
+        CHECK(diags.items()[0].str() == c.expected);
+    }
+    fleet::util::Diagnostics diags;
+    auto docs = read_all("\xef\xbb\xbf" "a: caf\xc3\xa9 \xf0\x9f\x9a\x80\tok\n", diags);  // BOM, é, an emoji, a tab
+    INFO((diags.items().empty() ? std::string() : diags.items()[0].str()));
+    REQUIRE_FALSE(diags.has_errors());
+    REQUIRE(docs.size() == 1);
+    CHECK(docs[0].value["a"] == "caf\xc3\xa9 \xf0\x9f\x9a\x80\tok");
+}
+
+TEST_CASE("a large leaf aliased many times hits the byte budget before it is copied", "[yaml][hostile]")
+{
+    std::string leaf(100'000, 'x');
+    std::string bomb = "leaf: &l " + leaf + "\n";
+    bomb += "a: &a [*l, *l, *l, *l, *l, *l, *l, *l, *l, *l]\n";
+    bomb += "b: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a, *a]\n";
+    bomb += "c: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b, *b]\n";
+    bomb += "d: &d [*c, *c, *c, *c, *c, *c, *c, *c, *c, *c]\n";
+    fleet::util::Diagnostics diags;
+    fleet::resource::YamlLimits limits;
+    limits.max_bytes = 4u << 20;
+    auto docs = read_all(bomb, diags, limits);
+    CHECK(docs.empty());
+    REQUIRE(diags.error_count() == 1);
+    CHECK(diags.items()[0].message == "document is larger than 4 MiB (aliases expanded)");
+    CHECK(diags.items()[0].where.line == 3);  // the first alias of b, where a's copies pass 4 MiB
+
+    fleet::util::Diagnostics fine;
+    auto ok = read_all("leaf: &l " + leaf + "\na: [*l, *l, *l]\n", fine, limits);
+    REQUIRE_FALSE(fine.has_errors());
+    REQUIRE(ok.size() == 1);
+    CHECK(ok[0].value["a"][2].get<std::string>().size() == leaf.size());
+}
+
+TEST_CASE("positions count against the byte budget: long keys nested deep cannot multiply", "[yaml][hostile]")
+{
+    std::string key(1000, 'k');
+    std::string text;
+    for (int depth = 0; depth < 40; ++depth) text += std::string(depth * 2, ' ') + key + std::to_string(depth) + ":\n";
+    for (int i = 0; i < 200; ++i) text += std::string(80, ' ') + "x" + std::to_string(i) + ": 1\n";
+    fleet::util::Diagnostics diags;
+    fleet::resource::YamlLimits limits;
+    limits.max_bytes = 4u << 20;  // 200 leaves each with a 40 KB position key: 8 MB
+    read_all(text, diags, limits);
+    REQUIRE(diags.error_count() == 1);
+    CHECK(diags.items()[0].message == "document is larger than 4 MiB (aliases expanded)");
+}
