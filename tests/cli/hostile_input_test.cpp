@@ -19,6 +19,8 @@ bool contains(const std::string& haystack, const std::string& needle)
 }
 
 /// A run that cannot hang the test: `timeout` kills fleetadm after 20 s (exit 124), and the time taken is kept.
+/// The reader's own work is milliseconds; an ASan build starting on a loaded machine takes seconds of wall
+/// time (2.8 s at a load average of 20 on 2 cores, 0.7 s of CPU), so the bound checked is fast_enough.
 struct Timed {
     RunResult result;
     double seconds = 0;
@@ -42,6 +44,8 @@ void init(const Fleet& fleet)
     REQUIRE(r.exit_code == 0);
 }
 
+constexpr double fast_enough = 10.0;  // seconds; a hang runs into the 20 s timeout instead
+
 const std::string tenant_doc = "apiVersion: fleetadm/v1\nkind: Tenant\nmetadata:\n  name: acme\nspec:\n  deviceLimit: 10\n";
 
 /// Runs validate, diff, plan, apply --dry-run and apply on file: each exits 2 with expected on stderr,
@@ -58,7 +62,7 @@ void refused_everywhere(const Fleet& fleet, const std::filesystem::path& file, c
         CHECK(run.result.exit_code == 2);
         CHECK(contains(run.result.err, expected));
         CHECK_FALSE(contains(run.result.err, "internal error"));
-        CHECK(run.seconds < 5);
+        CHECK(run.seconds < fast_enough);
     }
     CHECK(fleet.store_digest() == before);
 }
@@ -76,7 +80,7 @@ TEST_CASE("a YAML file holding only ',' or '{},' exits 2 at once instead of hang
         auto run = run_bounded(fleet, {"validate", "-f", file.string()});
         INFO(run.result.err);
         REQUIRE(run.result.exit_code == 2);  // 124: killed by timeout, the reader hung
-        CHECK(run.seconds < 1.0);
+        CHECK(run.seconds < fast_enough);
         CHECK(contains(run.result.err, std::string(where) + "invalid YAML: unexpected ','"));
         refused_everywhere(fleet, file, std::string(where) + "invalid YAML: unexpected ','");
     }
@@ -91,7 +95,7 @@ TEST_CASE("a config.yaml holding only ',' makes every command exit 2 naming it, 
         auto run = run_bounded(fleet, command);
         INFO(run.result.err);
         CHECK(run.result.exit_code == 2);
-        CHECK(run.seconds < 1.0);
+        CHECK(run.seconds < fast_enough);
         CHECK(contains(run.result.err, config.string() + ":1:1: invalid YAML: unexpected ','"));
     }
     fleet.dir().write(".config/fleetadm/config.yaml", "current-context: \"caf\xe9\"\n");
@@ -126,7 +130,7 @@ TEST_CASE("a ',' file in a git source makes diff --git exit 2 instead of hanging
         auto run = run_bounded(fleet, {command, "--git", "file://" + repo.string(), "--ref", "main"});
         INFO(command << ": " << run.result.err);
         CHECK(run.result.exit_code == 2);
-        CHECK(run.seconds < 5);
+        CHECK(run.seconds < fast_enough);
         CHECK(contains(run.result.err, ":bad.yaml:1:3: invalid YAML: unexpected ','"));
     }
     CHECK(fleet.store_digest() == before);
@@ -210,19 +214,25 @@ TEST_CASE("an alias bomb with a 100 KB leaf exits 2 with its location in bounded
     }
     auto file = fleet.dir().write("bomb.yaml", bomb);
     auto before = fleet.store_digest();
-    auto run = fleet::test::run_process("/usr/bin/time", {"-v", "/usr/bin/timeout", "-k", "2", "60", FLEETADM_BIN,
-                                                          "--state", fleet.state().string(), "apply", "-f",
-                                                          file.string()},
-                                        "", {{"HOME", fleet.dir().path().string()}});
+    // Peak RSS from /usr/bin/time, for the bomb and for `version`: an ASan build starts at about 220 MiB,
+    // so what the document may add is checked against that baseline.
+    auto peak_kib = [&](std::vector<std::string> args, RunResult& run) {
+        args.insert(args.begin(), {"-v", "/usr/bin/timeout", "-k", "2", "60", FLEETADM_BIN, "--state",
+                                   fleet.state().string()});
+        run = fleet::test::run_process("/usr/bin/time", args, "", {{"HOME", fleet.dir().path().string()}});
+        const std::string label = "Maximum resident set size (kbytes): ";
+        auto at = run.err.find(label);
+        REQUIRE(at != std::string::npos);
+        return std::stol(run.err.substr(at + label.size()));
+    };
+    RunResult baseline_run, run;
+    auto baseline = peak_kib({"version"}, baseline_run);
+    auto peak = peak_kib({"apply", "-f", file.string()}, run);
     INFO(run.err);
     CHECK(run.exit_code == 2);
     CHECK(contains(run.err, "bomb.yaml:9:"));
     CHECK(contains(run.err, "document is larger than 64 MiB (aliases expanded)"));
-    const std::string label = "Maximum resident set size (kbytes): ";
-    auto at = run.err.find(label);
-    REQUIRE(at != std::string::npos);
-    auto peak_kib = std::stol(run.err.substr(at + label.size()));
-    WARN("peak RSS of apply on the alias bomb: " << peak_kib / 1024 << " MiB");
-    CHECK(peak_kib < 300 * 1024);
+    WARN("peak RSS: apply on the alias bomb " << peak / 1024 << " MiB, version " << baseline / 1024 << " MiB");
+    CHECK(peak - baseline < 128 * 1024);  // 74 MiB measured; 5.9 GB before the byte budget
     CHECK(fleet.store_digest() == before);
 }
