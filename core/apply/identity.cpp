@@ -14,6 +14,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <set>
 #include <unordered_map>
 
 namespace fleet::apply {
@@ -57,14 +58,17 @@ Result<void> find_moves(store::Store& store, const std::string& source, std::vec
         return {};
     auto devices = store.source_devices(source);
     if (!devices) return std::unexpected(devices.error());
+    if (devices->empty()) return {};
     std::unordered_multimap<std::string_view, const store::SourceDevice*> by_name;
     for (const auto& d : *devices) by_name.emplace(d.name, &d);
     std::vector<std::string> found;
+    std::set<const store::SourceDevice*> moving;  // a stored device moves to one place only
     for (auto& claim : claims) {
         if (!claim.created) continue;
+        auto [first, last] = by_name.equal_range(claim.name);
+        if (first == last) continue;
         std::string name(claim.name);
         std::vector<const store::SourceDevice*> before;
-        auto [first, last] = by_name.equal_range(claim.name);
         // A stored device whose serial or MAC differs from the claim's is another physical device.
         auto differs = [](std::string_view stored, const std::string& claimed) {
             return !stored.empty() && !claimed.empty() && stored != claimed;
@@ -72,7 +76,7 @@ Result<void> find_moves(store::Store& store, const std::string& source, std::vec
         std::string mac = lower(claim.mac);
         for (auto it = first; it != last; ++it) {
             const auto* d = it->second;
-            if (d->tenant != claim.tenant && !declared(d->tenant, name) &&
+            if (d->tenant != claim.tenant && !declared(d->tenant, name) && !moving.contains(d) &&
                 !differs(d->serial, std::string(claim.serial)) && !differs(d->mac, mac))
                 before.push_back(d);
         }
@@ -94,6 +98,7 @@ Result<void> find_moves(store::Store& store, const std::string& source, std::vec
                                         ref));
         } else {
             claim.moved_from = d->tenant;
+            moving.insert(d);
         }
     }
     return conflicts(found);

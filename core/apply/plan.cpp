@@ -14,6 +14,7 @@
 #include "core/apply/plan.hpp"
 #include "core/apply/artifacts.hpp"
 #include "core/apply/identity.hpp"
+#include "core/apply/in_use.hpp"
 
 #include <fmt/format.h>
 
@@ -373,53 +374,40 @@ Result<void> check_tenants(store::Store& store, const Plan& plan, const std::str
     return {};
 }
 
-/// Credentials that are pruned while a device that stays still uses them.
+/// Objects that are pruned while an object that stays still uses them: a credential used by a device, an
+/// artifact or group named by a rollout. Names every user (the first few), all in the pruned object's tenant.
 Result<void> check_pruned_in_use(Snapshot& snapshot, const Outcome& outcome)
 {
     for (const auto& key : outcome.pruned) {
         const auto& [kind, tenant, name] = key;
-        if (kind == model::Kind::artifact || kind == model::Kind::device_group) {
-            auto rollouts = snapshot.bucket(model::Kind::rollout, tenant);
-            if (!rollouts) return std::unexpected(rollouts.error());
-            for (auto& [rollout_name, entry] : **rollouts) {
-                Key rollout_key{model::Kind::rollout, tenant, rollout_name};
-                if (outcome.gone(rollout_key)) continue;
-                auto parsed = snapshot.parse(model::Kind::rollout, tenant, rollout_name, entry);
-                if (!parsed) return std::unexpected(parsed.error());
-                const model::Resource* r = *parsed;
-                if (auto it = outcome.desired.find(rollout_key); it != outcome.desired.end()) r = it->second;
-                bool uses = kind == model::Kind::artifact ? r->spec.value("artifact", "") == name
-                                                          : r->spec["targets"].value("group", "") == name;
-                if (uses)
-                    return fail(ErrorKind::conflict,
-                                fmt::format("{}/{} cannot be pruned: rollout/{} in tenant \"{}\" uses it",
-                                            model::kind_short(kind), name, rollout_name, tenant));
-            }
-            continue;
-        }
-        if (kind != model::Kind::credential) continue;
-        auto devices = snapshot.bucket(model::Kind::device, tenant);
-        if (!devices) return std::unexpected(devices.error());
-        for (auto& [device_name, entry] : **devices) {
-            Key device_key{model::Kind::device, tenant, device_name};
-            if (outcome.gone(device_key) || outcome.moved_out.contains(device_key)) continue;
-            if (auto rec = outcome.records.find({tenant, device_name}); rec != outcome.records.end()) {
+        auto users_kind = user_kind(kind);
+        if (!users_kind) continue;
+        auto users = snapshot.bucket(*users_kind, tenant);
+        if (!users) return std::unexpected(users.error());
+        std::vector<std::string> refs;
+        for (auto& [user_name, entry] : **users) {
+            Key user_key{*users_kind, tenant, user_name};
+            if (outcome.gone(user_key) || outcome.moved_out.contains(user_key)) continue;
+            if (auto rec = outcome.records.find({tenant, user_name}); rec != outcome.records.end()) {
                 if (rec->second->ssh_credential == name || rec->second->http_credential == name)
-                    return fail(ErrorKind::conflict,
-                                fmt::format("credential/{} cannot be pruned: device/{} in tenant \"{}\" uses it", name,
-                                            device_name, tenant));
+                    refs.push_back("device/" + user_name);
                 continue;
             }
-            auto parsed = snapshot.parse(model::Kind::device, tenant, device_name, entry);
-            if (!parsed) return std::unexpected(parsed.error());
-            const model::Resource* r = *parsed;
-            if (auto it = outcome.desired.find(device_key); it != outcome.desired.end()) r = it->second;
-            for (const char* transport : {"ssh", "http"})
-                if (r->spec.contains(transport) && (*r).spec[transport].value("credential", "") == name)
-                    return fail(ErrorKind::conflict,
-                                fmt::format("credential/{} cannot be pruned: device/{} in tenant \"{}\" uses it", name,
-                                            device_name, tenant));
+            const model::Resource* r = nullptr;
+            if (auto it = outcome.desired.find(user_key); it != outcome.desired.end()) {
+                r = it->second;
+            } else {
+                auto parsed = snapshot.parse(*users_kind, tenant, user_name, entry);
+                if (!parsed) return std::unexpected(parsed.error());
+                r = *parsed;
+            }
+            if (uses(*r, kind, name)) refs.push_back(r->ref());
         }
+        if (refs.empty()) continue;
+        std::sort(refs.begin(), refs.end());
+        return fail(ErrorKind::conflict, fmt::format("{}/{} cannot be pruned: {} in tenant \"{}\" {} it",
+                                                     model::kind_short(kind), name, users_text(refs), tenant,
+                                                     refs.size() == 1 ? "uses" : "use"));
     }
     return {};
 }

@@ -140,7 +140,7 @@ TEST_CASE("device move of a source's device needs --detach, and the source canno
     CHECK(fleet.store_digest() == before);
     CHECK(devices(fleet) == "acme-staging/hvac-0001\nacme-staging/hvac-0002\n");
 
-    // Declaring them where they are now adopts them again.
+    // Declaring them where they are now is fine.
     fleet.dir().write("fleet.yaml", device("hvac-0001", "acme-staging", "SN-1") + device("hvac-0002", "acme-staging"));
     auto adopted = fleet({"apply", "-f", src.string()});
     INFO(adopted.err);

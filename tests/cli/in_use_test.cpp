@@ -102,7 +102,7 @@ spec: {type: ssh-agent}
 )");
     auto prune = fleet({"apply", "-f", creds.string(), "--prune", "--confirm-prune"});
     CHECK(prune.exit_code == 5);
-    CHECK(contains(prune.err, "credential/acme-ssh cannot be pruned: device/hvac-000"));
+    CHECK(contains(prune.err, "credential/acme-ssh cannot be pruned: " + users + " in tenant \"acme\" use it"));
     CHECK(fleet.store_digest() == before);
 
     // Deleted together with its users, it goes.
