@@ -388,7 +388,9 @@ Result<void> check_pruned_in_use(Snapshot& snapshot, const Outcome& outcome)
         for (auto& [user_name, entry] : **users) {
             Key user_key{*users_kind, tenant, user_name};
             if (outcome.gone(user_key) || outcome.moved_out.contains(user_key)) continue;
-            if (auto rec = outcome.records.find({tenant, user_name}); rec != outcome.records.end()) {
+            auto rec = *users_kind == model::Kind::device ? outcome.records.find({tenant, user_name})
+                                                          : outcome.records.end();
+            if (rec != outcome.records.end()) {
                 if (rec->second->ssh_credential == name || rec->second->http_credential == name)
                     refs.push_back("device/" + user_name);
                 continue;
