@@ -209,8 +209,9 @@ TEST_CASE("two sources declaring one device in two tenants: the second is refuse
     auto before = fleet.store_digest();
     auto r = fleet({"apply", "-f", b.string()});
     CHECK(r.exit_code == 5);
-    CHECK(contains(r.err, "b.yaml:1:1: device/hvac-0001 in tenant \"acme-staging\": identity.serial \"SN-1\" belongs "
-                          "to device/hvac-0001 in tenant \"acme-prod\""));
+    CHECK(contains(r.err, "b.yaml:"));
+    CHECK(contains(r.err, "device/hvac-0001 in tenant \"acme-staging\": identity.serial \"SN-1\" belongs to "
+                          "device/hvac-0001 in tenant \"acme-prod\""));
     CHECK(fleet.store_digest() == before);
     // Nor can the second source take it over by moving it: it is the first source's.
     CHECK(fleet({"--tenant", "acme-staging", "get", "device", "hvac-0001"}).exit_code == 4);
