@@ -175,9 +175,8 @@ void setup_device(Context& ctx)
         ctx.runner = [move, &g = ctx.globals]() -> Outcome {
             auto store = open_store(g);
             if (!store) return std::unexpected(store.error());
-            return print_lines(apply::move_devices(**store, {move->names, g.default_tenant(), move->dry_run, move->detach},
-                                                   move->to),
-                               g, move->dry_run);
+            apply::DeviceSelection selection{move->names, g.default_tenant(), move->dry_run, move->detach};
+            return print_lines(apply::move_devices(**store, selection, move->to), g, move->dry_run);
         };
     });
 
