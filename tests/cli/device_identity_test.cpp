@@ -64,7 +64,8 @@ std::string devices(const Fleet& fleet)
     auto r = fleet({"get", "devices", "-A", "-o", "json"});
     REQUIRE(r.exit_code == 0);
     std::string out;
-    for (const auto& item : nlohmann::json::parse(r.out)["items"])
+    auto list = nlohmann::json::parse(r.out);
+    for (const auto& item : list["items"])
         out += item["metadata"]["tenant"].get<std::string>() + "/" + item["metadata"]["name"].get<std::string>() + "\n";
     return out;
 }
