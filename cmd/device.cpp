@@ -25,6 +25,7 @@ struct MoveOptions {
     std::vector<std::string> names;
     std::string to;
     bool dry_run = false;
+    bool detach = false;
 };
 
 struct CheckOptions {
@@ -168,12 +169,14 @@ void setup_device(Context& ctx)
     m->add_option("names", move->names, "Devices to move")->required();
     m->add_option("--to", move->to, "Destination tenant")->required()->type_name("TENANT");
     m->add_flag("--dry-run", move->dry_run, "Check; write nothing");
+    m->add_flag("--detach", move->detach,
+                "Take devices applied from a source out of it, so that its next apply cannot create them again");
     m->callback([move, &ctx] {
         ctx.runner = [move, &g = ctx.globals]() -> Outcome {
             auto store = open_store(g);
             if (!store) return std::unexpected(store.error());
-            return print_lines(apply::move_devices(**store, {move->names, g.default_tenant(), move->dry_run}, move->to),
-                               g, move->dry_run);
+            apply::DeviceSelection selection{move->names, g.default_tenant(), move->dry_run, move->detach};
+            return print_lines(apply::move_devices(**store, selection, move->to), g, move->dry_run);
         };
     });
 

@@ -129,8 +129,11 @@ const std::vector<Prose>& prose()
                        "fleetadm device enroll -f devices.csv\nfleetadm device enroll -f - --format csv < devices.csv"}}},
         {.path = "device move",
          .description = "Move devices to another tenant. The destination and its ancestors must have room, and the "
-                        "credentials the devices use must exist there.",
-         .examples = {{"Move one device:", "fleetadm device move hvac-0003 --to acme-staging"}}},
+                        "credentials the devices use must exist there. A device applied from a source (a file, a "
+                        "git path, an enrollment) is moved by changing its metadata.tenant there and applying; "
+                        "`--detach` moves it here and takes it out of that source, whose next apply then cannot "
+                        "create it again (exit 5 without it).",
+         .examples = {{"Move one device:", "fleetadm device move hvac-0003 --to acme-staging --detach"}}},
         {.path = "device decommission", .description = "Remove devices and free their tenants' quota."},
         {.path = "device check",
          .description = "Reach devices and record what was found: over SSH, connect with the device's own tenant's "

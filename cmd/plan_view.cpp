@@ -106,7 +106,12 @@ void print_changes(std::ostream& out, const apply::Plan& plan, bool color)
                 out << paint(color, "32", fmt::format("    + spec.{}: {}", key, value.dump())) << "\n";
             break;
         case apply::Op::configure:
-            out << paint(color, "33", fmt::format("~ {} (configure)", r.ref())) << "\n";
+        case apply::Op::move:
+            out << paint(color, "33",
+                         c.op == apply::Op::move
+                             ? fmt::format("~ {} (move from tenant \"{}\" to \"{}\")", r.ref(), c.from, r.tenant)
+                             : fmt::format("~ {} (configure)", r.ref()))
+                << "\n";
             for (const auto& f : c.fields) {
                 if (!f.before)
                     out << paint(color, "32", fmt::format("    + {}: {}", f.path, value_text(f.after))) << "\n";

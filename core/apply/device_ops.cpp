@@ -56,6 +56,12 @@ Result<std::vector<std::string>> move_devices(store::Store& store, const DeviceS
     for (const auto& d : *devices) {
         const auto& r = d.resource;
         if (r.tenant == to) continue;
+        if (!d.origin.source.empty() && !selection.detach)
+            return fail(ErrorKind::conflict,
+                        fmt::format("{} in tenant \"{}\" is applied from source \"{}\", whose next apply would create "
+                                    "it there again: change its metadata.tenant in the source and apply, or pass "
+                                    "--detach to take it out of the source",
+                                    r.ref(), r.tenant, d.origin.source));
         auto clash = store.get(model::Kind::device, to, r.name);
         if (!clash) return std::unexpected(clash.error());
         if (*clash)
@@ -73,7 +79,8 @@ Result<std::vector<std::string>> move_devices(store::Store& store, const DeviceS
         }
         --check.delta[r.tenant];
         ++check.delta[to];
-        lines.push_back(fmt::format("{} moved from {} to {}", r.ref(), r.tenant, to));
+        lines.push_back(fmt::format("{} moved from {} to {}{}", r.ref(), r.tenant, to,
+                                    d.origin.source.empty() ? "" : " (detached from its source)"));
     }
     if (auto over = tenancy::limit_violations(tree, check, [&](const std::string& t) { return store.visible(t); });
         !over.empty())
@@ -81,7 +88,7 @@ Result<std::vector<std::string>> move_devices(store::Store& store, const DeviceS
     if (selection.dry_run) return lines;
     for (const auto& d : *devices)
         if (d.resource.tenant != to)
-            if (auto r = store.move_device(d, to); !r) return std::unexpected(r.error());
+            if (auto r = store.move_device(d, to, selection.detach); !r) return std::unexpected(r.error());
     if (auto r = tx->commit(); !r) return std::unexpected(r.error());
     return lines;
 }

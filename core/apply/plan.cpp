@@ -13,9 +13,12 @@
 
 #include "core/apply/plan.hpp"
 #include "core/apply/artifacts.hpp"
+#include "core/apply/identity.hpp"
+#include "core/apply/in_use.hpp"
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <array>
 #include <deque>
 #include <map>
@@ -44,6 +47,7 @@ std::string_view op_verb(Op op)
     case Op::configure: return "configured";
     case Op::prune: return "pruned";
     case Op::unchanged: return "unchanged";
+    case Op::move: return "moved";
     }
     return "unchanged";
 }
@@ -54,7 +58,8 @@ Counts Plan::counts() const
     for (const auto& change : changes) {
         switch (change.op) {
         case Op::create: ++c.created; break;
-        case Op::configure: ++c.configured; break;
+        case Op::configure:
+        case Op::move: ++c.configured; break;
         case Op::prune: ++c.pruned; break;
         case Op::unchanged: ++c.unchanged; break;
         }
@@ -171,6 +176,7 @@ struct Outcome {
     std::map<Key, const model::Resource*> desired;  ///< created, configured or unchanged
     std::unordered_map<DeviceKey, const resource::DeviceRecord*, DeviceKeyHash> records;  ///< bulk devices
     std::set<Key> pruned;
+    std::set<Key> moved_out;  ///< stored devices that this plan moves to another tenant
 
     bool gone(const Key& key) const { return pruned.contains(key); }
     /// True when the input has this device, as a resource or a bulk record.
@@ -315,13 +321,14 @@ Result<void> check_tenants(store::Store& store, const Plan& plan, const std::str
     std::set<std::string> pruned;
     std::map<std::string, std::int64_t> delta;  // devices added (+) or removed (-) per tenant
     for (const auto& change : plan.changes) {
+        if (change.op == Op::move) --delta[change.from];
         if (change.record) {
-            if (change.op == Op::create) ++delta[change.record->tenant];
+            if (change.op == Op::create || change.op == Op::move) ++delta[change.record->tenant];
             continue;
         }
         const auto& r = *change.resource;
         if (r.kind == model::Kind::device) {
-            if (change.op == Op::create) ++delta[r.tenant];
+            if (change.op == Op::create || change.op == Op::move) ++delta[r.tenant];
             if (change.op == Op::prune) --delta[r.tenant];
         }
         if (r.kind != model::Kind::tenant) continue;
@@ -367,55 +374,144 @@ Result<void> check_tenants(store::Store& store, const Plan& plan, const std::str
     return {};
 }
 
-/// Credentials that are pruned while a device that stays still uses them.
+/// Objects that are pruned while an object that stays still uses them: a credential used by a device, an
+/// artifact or group named by a rollout. Names every user (the first few), all in the pruned object's tenant.
 Result<void> check_pruned_in_use(Snapshot& snapshot, const Outcome& outcome)
 {
     for (const auto& key : outcome.pruned) {
         const auto& [kind, tenant, name] = key;
-        if (kind == model::Kind::artifact || kind == model::Kind::device_group) {
-            auto rollouts = snapshot.bucket(model::Kind::rollout, tenant);
-            if (!rollouts) return std::unexpected(rollouts.error());
-            for (auto& [rollout_name, entry] : **rollouts) {
-                Key rollout_key{model::Kind::rollout, tenant, rollout_name};
-                if (outcome.gone(rollout_key)) continue;
-                auto parsed = snapshot.parse(model::Kind::rollout, tenant, rollout_name, entry);
-                if (!parsed) return std::unexpected(parsed.error());
-                const model::Resource* r = *parsed;
-                if (auto it = outcome.desired.find(rollout_key); it != outcome.desired.end()) r = it->second;
-                bool uses = kind == model::Kind::artifact ? r->spec.value("artifact", "") == name
-                                                          : r->spec["targets"].value("group", "") == name;
-                if (uses)
-                    return fail(ErrorKind::conflict,
-                                fmt::format("{}/{} cannot be pruned: rollout/{} in tenant \"{}\" uses it",
-                                            model::kind_short(kind), name, rollout_name, tenant));
-            }
-            continue;
-        }
-        if (kind != model::Kind::credential) continue;
-        auto devices = snapshot.bucket(model::Kind::device, tenant);
-        if (!devices) return std::unexpected(devices.error());
-        for (auto& [device_name, entry] : **devices) {
-            Key device_key{model::Kind::device, tenant, device_name};
-            if (outcome.gone(device_key)) continue;
-            if (auto rec = outcome.records.find({tenant, device_name}); rec != outcome.records.end()) {
+        auto users_kind = user_kind(kind);
+        if (!users_kind) continue;
+        auto users = snapshot.bucket(*users_kind, tenant);
+        if (!users) return std::unexpected(users.error());
+        std::vector<std::string> refs;
+        for (auto& [user_name, entry] : **users) {
+            Key user_key{*users_kind, tenant, user_name};
+            if (outcome.gone(user_key) || outcome.moved_out.contains(user_key)) continue;
+            auto rec = *users_kind == model::Kind::device ? outcome.records.find({tenant, user_name})
+                                                          : outcome.records.end();
+            if (rec != outcome.records.end()) {
                 if (rec->second->ssh_credential == name || rec->second->http_credential == name)
-                    return fail(ErrorKind::conflict,
-                                fmt::format("credential/{} cannot be pruned: device/{} in tenant \"{}\" uses it", name,
-                                            device_name, tenant));
+                    refs.push_back("device/" + user_name);
                 continue;
             }
-            auto parsed = snapshot.parse(model::Kind::device, tenant, device_name, entry);
-            if (!parsed) return std::unexpected(parsed.error());
-            const model::Resource* r = *parsed;
-            if (auto it = outcome.desired.find(device_key); it != outcome.desired.end()) r = it->second;
-            for (const char* transport : {"ssh", "http"})
-                if (r->spec.contains(transport) && (*r).spec[transport].value("credential", "") == name)
-                    return fail(ErrorKind::conflict,
-                                fmt::format("credential/{} cannot be pruned: device/{} in tenant \"{}\" uses it", name,
-                                            device_name, tenant));
+            const model::Resource* r = nullptr;
+            if (auto it = outcome.desired.find(user_key); it != outcome.desired.end()) {
+                r = it->second;
+            } else {
+                auto parsed = snapshot.parse(*users_kind, tenant, user_name, entry);
+                if (!parsed) return std::unexpected(parsed.error());
+                r = *parsed;
+            }
+            if (uses(*r, kind, name)) refs.push_back(r->ref());
         }
+        if (refs.empty()) continue;
+        std::sort(refs.begin(), refs.end());
+        return fail(ErrorKind::conflict, fmt::format("{}/{} cannot be pruned: {} in tenant \"{}\" {} it",
+                                                     model::kind_short(kind), name, users_text(refs), tenant,
+                                                     refs.size() == 1 ? "uses" : "use"));
     }
     return {};
+}
+
+/// The identity a device resource gives, or empty views.
+std::pair<std::string_view, std::string_view> identity_of(const model::Resource& r)
+{
+    auto identity = r.spec.find("identity");
+    if (identity == r.spec.end() || !identity->is_object()) return {};
+    auto text = [&](const char* field) -> std::string_view {
+        auto it = identity->find(field);
+        return it != identity->end() && it->is_string() ? std::string_view(it->get_ref<const std::string&>())
+                                                        : std::string_view();
+    };
+    return {text("serial"), text("mac")};
+}
+
+/// One device, one tenant: a create of a device that its source declared in another tenant before
+/// becomes a move (and that device is no longer pruned), and no device may take an identity that
+/// another one holds. Runs before the prunes join the changes.
+Result<void> settle_devices(store::Store& store, Snapshot& snapshot, Outcome& outcome,
+                            const resource::DeviceBatch& batch, Plan& plan, util::Diagnostics& diags)
+{
+    std::vector<DeviceClaim> claims;
+    std::vector<std::size_t> index;  // the change of each claim
+    for (std::size_t i = 0; i < plan.changes.size(); ++i) {
+        const auto& c = plan.changes[i];
+        bool new_identity = c.op == Op::configure && std::any_of(c.fields.begin(), c.fields.end(), [](const auto& f) {
+                                return f.path.starts_with("spec.identity");
+                            });
+        if (c.op != Op::create && !new_identity) continue;
+        if (const auto* rec = c.record) {
+            claims.push_back({rec->tenant, rec->name, rec->serial, rec->mac, batch.location(*rec), c.op == Op::create, {}});
+        } else if (c.resource->kind == model::Kind::device) {
+            const auto& r = *c.resource;
+            auto [serial, mac] = identity_of(r);
+            claims.push_back({r.tenant, r.name, serial, mac, r.location(), c.op == Op::create, {}});
+        } else {
+            continue;
+        }
+        index.push_back(i);
+    }
+    if (claims.empty()) return {};
+    auto declared = [&](const std::string& tenant, const std::string& name) { return outcome.has_device(tenant, name); };
+    if (auto r = find_moves(store, plan.source, claims, declared); !r) return r;
+    for (std::size_t k = 0; k < claims.size(); ++k) {
+        const auto& claim = claims[k];
+        if (claim.moved_from.empty()) continue;
+        Change& c = plan.changes[index[k]];
+        std::string name(claim.name);
+        auto stored = snapshot.entry(model::Kind::device, claim.moved_from, name);
+        if (!stored) return std::unexpected(stored.error());
+        if (!*stored) return fail(ErrorKind::runtime, fmt::format("device/{} vanished during the transaction", name));
+        auto before = snapshot.parse(model::Kind::device, claim.moved_from, name, **stored);
+        if (!before) return std::unexpected(before.error());
+        c.op = Op::move;
+        c.from = claim.moved_from;
+        c.generation = (*stored)->stored.generation();
+        c.created_at = std::string((*stored)->stored.created_at());
+        c.fields = compare(**before, c.record ? input::device_resource(batch, *c.record) : *c.resource);
+        Key old{model::Kind::device, claim.moved_from, name};
+        outcome.moved_out.insert(old);
+        if (outcome.pruned.erase(old) > 0)
+            std::erase_if(plan.pruned, [&](const model::Resource& r) {
+                return r.kind == model::Kind::device && r.tenant == claim.moved_from && r.name == name;
+            });
+    }
+    auto leaving = [&](const std::string& tenant, const std::string& name) {
+        return outcome.gone({model::Kind::device, tenant, name});
+    };
+    return check_identities(store, claims, leaving, diags);
+}
+
+/// Once a rollout has started, what it installs and where are fixed (SPEC §4): a change to its
+/// artifact or targets is refused; strategy and schedule may change.
+Result<void> check_started_rollouts(store::Store& store, const Plan& plan)
+{
+    std::vector<std::string> refused;
+    for (const auto& c : plan.changes) {
+        if (c.op != Op::configure || !c.resource || c.resource->kind != model::Kind::rollout) continue;
+        std::vector<std::string> fixed;
+        for (const auto& f : c.fields)
+            for (const char* field : {"spec.artifact", "spec.targets"})
+                if ((f.path == field || f.path.starts_with(std::string(field) + ".")) &&
+                    std::find(fixed.begin(), fixed.end(), field) == fixed.end())
+                    fixed.emplace_back(field);
+        if (fixed.empty()) continue;
+        auto run = store.rollout_run(c.resource->tenant, c.resource->name);
+        if (!run) return std::unexpected(run.error());
+        if (!*run) continue;
+        std::string fields;
+        for (const auto& f : fixed) fields += (fields.empty() ? "" : " and ") + f;
+        auto where = c.resource->location().str();
+        refused.push_back(fmt::format("{}{} in tenant \"{}\": {} cannot change once the rollout has started (it is "
+                                      "{}); make a new rollout",
+                                      where.empty() ? "" : where + ": ", c.resource->ref(), c.resource->tenant, fields,
+                                      (*run)->state));
+    }
+    if (refused.empty()) return {};
+    std::string message;
+    for (const auto& r : refused) message += (message.empty() ? "" : "; ") + r;
+    return fail(ErrorKind::conflict, message);
 }
 
 } // namespace
@@ -546,6 +642,9 @@ Result<Plan> make_plan(store::Store& store, Request request, util::Diagnostics& 
     if (auto r = plan_records(snapshot, outcome, tenants, request.bulk, plan, reference_diags); !r)
         return std::unexpected(r.error());
     if (diags.has_errors()) return fail(ErrorKind::usage, "invalid references");
+    if (auto r = settle_devices(store, snapshot, outcome, request.bulk, plan, diags); !r)
+        return std::unexpected(r.error());
+    if (auto r = check_started_rollouts(store, plan); !r) return std::unexpected(r.error());
     for (const auto& r : plan.pruned) plan.changes.push_back({Op::prune, &r, {}, 0, {}});
 
     if (auto r = check_tenants(store, plan, *provider, *structure, diags); !r) return std::unexpected(r.error());
@@ -581,8 +680,25 @@ Result<void> execute(store::Store& store, const Plan& plan)
         for (const auto& f : c.fields) summary += (summary.empty() ? "changed " : ", ") + f.path;
         return summary;
     };
+    // A moved device keeps its row, status and history; it is then configured if its fields changed.
+    auto move = [&](const Change& c) -> Result<void> {
+        const std::string& name = c.record ? c.record->name : c.resource->name;
+        const std::string& to = c.record ? c.record->tenant : c.resource->tenant;
+        auto stored = store.get(model::Kind::device, c.from, name);
+        if (!stored) return std::unexpected(stored.error());
+        if (!*stored) return fail(ErrorKind::runtime, fmt::format("device/{} vanished during the transaction", name));
+        return store.move_device(**stored, to);
+    };
     for (const auto& c : plan.changes) {
         if (c.op == Op::unchanged) continue;
+        if (c.op == Op::move) {
+            if (auto r = flush(); !r) return r;
+            if (auto r = move(c); !r) return r;
+            if (c.fields.empty()) continue;
+        }
+        // The generation the write leaves; a move already advanced it once.
+        std::int64_t generation = c.generation + (c.op == Op::move ? 2 : 1);
+        std::string_view action = c.op == Op::move ? op_verb(Op::configure) : op_verb(c.op);
         if (const auto* rec = c.record) {
             store::DeviceWrite d;
             d.tenant = rec->tenant;
@@ -591,9 +707,9 @@ Result<void> execute(store::Store& store, const Plan& plan)
             d.spec = rec->spec;
             d.file = plan.bulk.files[rec->file];
             d.line = rec->line;
-            d.generation = c.generation + 1;
+            d.generation = generation;
             d.created_at = c.op == Op::create ? now : c.created_at;
-            d.action = op_verb(c.op);
+            d.action = action;
             if (!c.fields.empty()) d.summary = summaries.emplace_back(summary_of(c));
             devices.push_back(d);
             continue;
@@ -608,10 +724,10 @@ Result<void> execute(store::Store& store, const Plan& plan)
         auto where = c.resource->location();
         object.origin = {plan.source, where.line > 0 ? fmt::format("{}:{}", where.file, where.line) : where.file,
                          plan.commit};
-        object.generation = c.generation + 1;
+        object.generation = generation;
         object.created_at = c.op == Op::create ? now : c.created_at;
         object.updated_at = now;
-        if (auto w = store.put(object, std::string(op_verb(c.op)), summary_of(c)); !w) return w;
+        if (auto w = store.put(object, std::string(action), summary_of(c)); !w) return w;
         // After put, which authorized the write; a failed copy rolls the transaction back.
         if (c.resource->kind == model::Kind::artifact) {
             const auto& spec = c.resource->spec;

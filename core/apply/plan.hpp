@@ -14,10 +14,11 @@
 
 namespace fleet::apply {
 
-/// What happens to one object.
-enum class Op { create, configure, prune, unchanged };
+/// What happens to one object. A move is a device that its source now declares in another tenant
+/// (Change::from): moved with its status, then configured if its fields differ.
+enum class Op { create, configure, prune, unchanged, move };
 
-/// The verb apply prints for an operation: "created", "configured", "pruned", "unchanged".
+/// The verb apply prints for an operation: "created", "configured", "pruned", "unchanged", "moved".
 std::string_view op_verb(Op op);
 
 /// One object's change, with the fields that differ for a configure.
@@ -30,12 +31,13 @@ struct Change {
     std::int64_t generation = 0;  ///< stored generation; 0 for a create
     std::string created_at;       ///< stored creation time of a configured object; else empty
     const resource::DeviceRecord* record = nullptr;  ///< a device read as text (in Plan::bulk), or null
+    std::string from{};           ///< a move: the tenant the device is stored in now
 
     /// "device/name", as apply prints it.
     std::string ref() const;
 };
 
-/// Counts per operation, for the summary line.
+/// Counts per operation, for the summary line; a move counts as configured.
 struct Counts {
     std::size_t created = 0, configured = 0, pruned = 0, unchanged = 0;
 };

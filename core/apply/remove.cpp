@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <set>
 
+#include "core/apply/in_use.hpp"
 #include "core/tenancy/view.hpp"
 
 namespace fleet::apply {
@@ -25,14 +26,25 @@ Result<void> remove_tenant(store::Store& store, const tenancy::TenantView& view,
     if (name == view.tree.provider())
         return fail(ErrorKind::conflict, fmt::format("the provider tenant \"{}\" cannot be deleted", name));
     auto subtree = view.tree.subtree(name);
-    std::size_t children = subtree.size() - 1;
-    auto owned = store.object_count(name);
-    if (!owned) return std::unexpected(owned.error());
-    if (!cascade && (children > 0 || *owned > 0))
-        return fail(ErrorKind::conflict,
-                    fmt::format("tenant \"{}\" is not empty ({} child tenant(s), {} object(s)); delete those first "
-                                "or pass --cascade",
-                                name, children, *owned));
+    if (!cascade) {
+        // Its users: child tenants (visible, as the subtree of a visible tenant) and its objects.
+        std::vector<std::string> users;
+        for (std::size_t i = 1; i < subtree.size(); ++i)
+            if (view.tenants.at(subtree[i]).resource.spec.value("parent", "") == name)
+                users.push_back("tenant/" + subtree[i]);
+        std::size_t objects = 0;
+        for (auto kind : owned_kinds) {
+            auto names = store.names(kind, name);
+            if (!names) return std::unexpected(names.error());
+            objects += names->size();
+            for (const auto& n : *names) users.push_back(fmt::format("{}/{}", model::kind_short(kind), n));
+        }
+        if (!users.empty())
+            return fail(ErrorKind::conflict,
+                        fmt::format("tenant \"{}\" is not empty ({} child tenant(s), {} object(s)): in use by {}; "
+                                    "delete those first or pass --cascade",
+                                    name, subtree.size() - 1, objects, users_text(users)));
+    }
     // Deepest tenants first, each after the objects it owns.
     std::reverse(subtree.begin(), subtree.end());
     for (const auto& tenant : subtree) {
@@ -69,23 +81,25 @@ Result<std::vector<std::string>> delete_objects(store::Store& store, const Delet
             doomed.push_back(std::move(*found));
         }
     }
-    // An artifact or group that a rollout staying behind still names is in use.
+    // A credential that a device staying behind uses, or an artifact or group that a rollout staying
+    // behind names, is in use. Users are of the object's own tenant, which the caller can see.
     std::set<std::string> doomed_keys;
     for (const auto& o : doomed) doomed_keys.insert(o.resource.ref() + "@" + o.resource.tenant);
     for (const auto& o : doomed) {
         const auto& r = o.resource;
-        if (r.kind != model::Kind::artifact && r.kind != model::Kind::device_group) continue;
-        auto rollouts = store.list(model::Kind::rollout, &r.tenant);
-        if (!rollouts) return std::unexpected(rollouts.error());
-        for (const auto& ro : *rollouts) {
-            if (doomed_keys.contains(ro.resource.ref() + "@" + ro.resource.tenant)) continue;
-            const auto& spec = ro.resource.spec;
-            bool uses = r.kind == model::Kind::artifact ? spec.value("artifact", "") == r.name
-                                                        : spec["targets"].value("group", "") == r.name;
-            if (uses)
-                return fail(ErrorKind::conflict, fmt::format("{} is in use by {} in tenant \"{}\"; delete that first",
-                                                             r.ref(), ro.resource.ref(), r.tenant));
-        }
+        auto users_kind = user_kind(r.kind);
+        if (!users_kind) continue;
+        std::vector<std::string> users;
+        auto scanned = store.scan(*users_kind, &r.tenant, [&](model::Object&& user) {
+            if (!doomed_keys.contains(user.resource.ref() + "@" + user.resource.tenant) &&
+                uses(user.resource, r.kind, r.name))
+                users.push_back(user.resource.ref());
+        });
+        if (!scanned) return std::unexpected(scanned.error());
+        if (!users.empty())
+            return fail(ErrorKind::conflict, fmt::format("{} in tenant \"{}\" is in use by {}; delete or change those "
+                                                         "first",
+                                                         r.ref(), r.tenant, users_text(users)));
     }
     std::vector<std::string> deleted;
     std::set<std::string> done;

@@ -326,6 +326,8 @@ public:
         record.spec = resource::canonical_spec(row);
         record.ssh_credential = row[C::ssh_credential];
         record.http_credential = row[C::http_credential];
+        record.serial = row[C::identity_serial];
+        record.mac = row[C::identity_mac];
         record.file = static_cast<std::uint32_t>(m_rows.files.size() - 1);
         record.line = row.line;
         if (records)

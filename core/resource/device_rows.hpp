@@ -47,6 +47,8 @@ struct DeviceRecord {
     std::string spec;             ///< canonical JSON object
     std::string ssh_credential;   ///< empty: none
     std::string http_credential;  ///< empty: none
+    std::string serial;           ///< identity.serial; empty: none
+    std::string mac;              ///< identity.mac; empty: none
     std::uint32_t file = 0;       ///< index into DeviceBatch::files
     int line = 0;
 };

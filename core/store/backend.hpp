@@ -132,6 +132,20 @@ struct SourceState {
     std::string applied_at;  ///< RFC 3339 UTC of the apply that recorded commit
 };
 
+/// A device that holds a serial number or MAC address, which SPEC §4 makes unique across the store.
+struct IdentityHolder {
+    std::string tenant, name;
+    std::string field;  ///< "serial" or "mac"
+    std::string value;  ///< the value looked up (MAC addresses in lower case)
+};
+
+/// A device recorded as applied from a source, or taken out of it by `device move --detach`.
+struct SourceDevice {
+    std::string tenant, name;
+    std::string serial, mac;  ///< its identity (MAC in lower case); empty: none
+    bool detached = false;
+};
+
 /// An object's row as text, as put writes it: labels, annotations and spec as canonical JSON.
 /// The views must stay valid for the call.
 struct ObjectRow {
@@ -194,6 +208,15 @@ public:
     /// Records the commit last applied from a source; keeps applied_at when the commit is the same.
     virtual util::Result<void> set_source_commit(const std::string& source, const std::string& commit,
                                                  const std::string& at) = 0;
+    /// The devices of every tenant that hold any of these serial numbers or (lower-case) MAC addresses.
+    virtual util::Result<std::vector<IdentityHolder>> identity_holders(const std::vector<std::string>& serials,
+                                                                       const std::vector<std::string>& macs) = 0;
+    /// The devices of every tenant applied from source, or detached from it by a move.
+    virtual util::Result<std::vector<SourceDevice>> source_devices(const std::string& source) = 0;
+    /// Moves a device's row (keeping its bookkeeping) and status to tenant `to`; with detach the device
+    /// leaves its source, which is remembered so that the source cannot create it again.
+    virtual util::Result<void> move_device(const std::string& from, const std::string& name, const std::string& to,
+                                           bool detach, const std::string& at) = 0;
     /// Number of devices owned directly by each tenant that has any.
     virtual util::Result<std::map<std::string, std::int64_t>> device_counts() = 0;
     /// Number of objects of any kind other than Tenant owned by tenant.

@@ -5,6 +5,7 @@
 
 #include <array>
 #include <filesystem>
+#include <unordered_set>
 
 #include "core/store/audit_chain.hpp"
 
@@ -106,6 +107,19 @@ CREATE TABLE rollout_devices (
     PRIMARY KEY (tenant, rollout, device)
 ) WITHOUT ROWID;
 CREATE INDEX rollout_devices_by_device ON rollout_devices(tenant, device);
+)SQL",
+    // 3 → 4: device identity, unique across the store (SPEC §4), found through indexes on columns computed
+    // from the spec (MACs compared in lower case), and the source a device was detached from by
+    // `device move --detach`, so that source cannot create it again.
+    R"SQL(
+ALTER TABLE objects ADD COLUMN identity_serial TEXT
+    GENERATED ALWAYS AS (CASE WHEN kind = 'Device' THEN json_extract(spec, '$.identity.serial') END) VIRTUAL;
+ALTER TABLE objects ADD COLUMN identity_mac TEXT
+    GENERATED ALWAYS AS (CASE WHEN kind = 'Device' THEN lower(json_extract(spec, '$.identity.mac')) END) VIRTUAL;
+ALTER TABLE objects ADD COLUMN detached_source_id INTEGER REFERENCES sources(id);
+CREATE INDEX objects_by_serial ON objects(identity_serial) WHERE identity_serial IS NOT NULL;
+CREATE INDEX objects_by_mac ON objects(identity_mac) WHERE identity_mac IS NOT NULL;
+CREATE INDEX objects_by_detached_source ON objects(detached_source_id) WHERE detached_source_id IS NOT NULL;
 )SQL",
 };
 
@@ -465,7 +479,8 @@ Result<void> SqliteBackend::put_row(const ObjectRow& row)
         "?12, ?13) ON CONFLICT (kind, tenant, name) DO UPDATE SET parent = excluded.parent, labels = "
         "excluded.labels, annotations = excluded.annotations, spec = excluded.spec, source_id = excluded.source_id, "
         "source_file = excluded.source_file, source_commit = excluded.source_commit, generation = "
-        "excluded.generation, updated_at = excluded.updated_at");
+        "excluded.generation, updated_at = excluded.updated_at, detached_source_id = CASE WHEN excluded.source_id IS "
+        "NULL THEN objects.detached_source_id END");
     ResetGuard guard{[&] { st.reset(); }};
     st.bind_view(1, model::kind_name(row.kind)).bind_view(2, row.tenant).bind_view(3, row.name);
     if (row.parent)
@@ -551,6 +566,75 @@ Result<std::vector<model::Object>> SqliteBackend::find_by_name(model::Kind kind,
     while ((rc = st.step()) == SQLITE_ROW) out.push_back(read_object(st));
     if (rc != SQLITE_DONE) return std::unexpected(db_error("cannot find objects by name"));
     return out;
+}
+
+Result<std::vector<IdentityHolder>> SqliteBackend::identity_holders(const std::vector<std::string>& serials,
+                                                                    const std::vector<std::string>& macs)
+{
+    std::vector<IdentityHolder> out;
+    // Few values: one index lookup each. Many (a bulk enrollment): one pass over the two indexes, which
+    // costs less than a lookup per device and nothing on an empty store.
+    constexpr std::size_t lookups = 512;
+    for (auto [field, values] : {std::pair<const char*, const std::vector<std::string>*>{"serial", &serials},
+                                 {"mac", &macs}}) {
+        bool serial = field == std::string_view("serial");
+        if (values->empty()) continue;
+        if (values->size() <= lookups) {
+            Statement& st = prepare(serial ? "SELECT tenant, name FROM objects WHERE identity_serial = ?1"
+                                           : "SELECT tenant, name FROM objects WHERE identity_mac = ?1");
+            for (const auto& value : *values) {
+                ResetGuard guard{[&] { st.reset(); }};
+                st.bind(1, value);
+                int rc;
+                while ((rc = st.step()) == SQLITE_ROW) out.push_back({st.text(0), st.text(1), field, value});
+                if (rc != SQLITE_DONE) return std::unexpected(db_error("cannot look up device identities"));
+            }
+            continue;
+        }
+        std::unordered_set<std::string_view> wanted(values->begin(), values->end());
+        Statement& st = prepare(serial ? "SELECT tenant, name, identity_serial FROM objects WHERE identity_serial IS "
+                                         "NOT NULL"
+                                       : "SELECT tenant, name, identity_mac FROM objects WHERE identity_mac IS NOT NULL");
+        ResetGuard guard{[&] { st.reset(); }};
+        int rc;
+        while ((rc = st.step()) == SQLITE_ROW)
+            if (wanted.contains(st.view(2))) out.push_back({st.text(0), st.text(1), field, st.text(2)});
+        if (rc != SQLITE_DONE) return std::unexpected(db_error("cannot look up device identities"));
+    }
+    return out;
+}
+
+Result<std::vector<SourceDevice>> SqliteBackend::source_devices(const std::string& source)
+{
+    Statement& st = prepare(
+        "SELECT o.tenant, o.name, coalesce(o.identity_serial, ''), coalesce(o.identity_mac, ''), 0 FROM objects o "
+        "JOIN sources s ON s.id = o.source_id WHERE s.key = ?1 AND o.kind = 'Device' UNION ALL "
+        "SELECT o.tenant, o.name, coalesce(o.identity_serial, ''), coalesce(o.identity_mac, ''), 1 FROM objects o "
+        "JOIN sources s ON s.id = o.detached_source_id WHERE s.key = ?1 AND o.kind = 'Device'");
+    ResetGuard guard{[&] { st.reset(); }};
+    st.bind(1, source);
+    std::vector<SourceDevice> out;
+    int rc;
+    while ((rc = st.step()) == SQLITE_ROW) out.push_back({st.text(0), st.text(1), st.text(2), st.text(3), st.integer(4) != 0});
+    if (rc != SQLITE_DONE) return std::unexpected(db_error("cannot list the devices of source " + source));
+    return out;
+}
+
+Result<void> SqliteBackend::move_device(const std::string& from, const std::string& name, const std::string& to,
+                                        bool detach, const std::string& at)
+{
+    if (auto r = move_device_status(from, name, to); !r) return r;
+    Statement& st = prepare(
+        "UPDATE objects SET tenant = ?3, generation = generation + 1, updated_at = ?4, "
+        "detached_source_id = CASE WHEN ?5 AND source_id IS NOT NULL THEN source_id ELSE detached_source_id END, "
+        "source_id = CASE WHEN ?5 THEN NULL ELSE source_id END, "
+        "source_file = CASE WHEN ?5 THEN '' ELSE source_file END, "
+        "source_commit = CASE WHEN ?5 THEN '' ELSE source_commit END "
+        "WHERE kind = 'Device' AND tenant = ?1 AND name = ?2");
+    ResetGuard guard{[&] { st.reset(); }};
+    st.bind(1, from).bind(2, name).bind(3, to).bind(4, at).bind(5, std::int64_t{detach ? 1 : 0});
+    if (st.step() != SQLITE_DONE) return std::unexpected(db_error("cannot move device " + name));
+    return {};
 }
 
 Result<std::map<std::string, std::int64_t>> SqliteBackend::device_counts()

@@ -15,7 +15,7 @@ struct sqlite3_stmt;
 namespace fleet::store {
 
 /// The schema version this build writes; older stores are migrated forward, newer ones refused.
-inline constexpr int schema_version = 3;
+inline constexpr int schema_version = 4;
 
 /// Backend on a local SQLite database.
 class SqliteBackend final : public Backend {
@@ -44,6 +44,11 @@ public:
     util::Result<std::optional<SourceState>> source_state(const std::string& source) override;
     util::Result<void> set_source_commit(const std::string& source, const std::string& commit,
                                          const std::string& at) override;
+    util::Result<std::vector<IdentityHolder>> identity_holders(const std::vector<std::string>& serials,
+                                                               const std::vector<std::string>& macs) override;
+    util::Result<std::vector<SourceDevice>> source_devices(const std::string& source) override;
+    util::Result<void> move_device(const std::string& from, const std::string& name, const std::string& to,
+                                   bool detach, const std::string& at) override;
     util::Result<std::map<std::string, std::int64_t>> device_counts() override;
     util::Result<std::int64_t> object_count(const std::string& tenant) override;
     util::Result<std::map<std::pair<std::string, std::string>, DeviceStatus>> device_status(

@@ -384,25 +384,32 @@ Result<void> Store::record_event(const std::string& tenant, const std::string& a
     return m_backend->append_audit(AuditEntry{0, model::now_utc(), m_caller.user, tenant, action, object, summary, "", ""});
 }
 
-Result<void> Store::move_device(const model::Object& device, const std::string& to)
+Result<void> Store::move_device(const model::Object& device, const std::string& to, bool detach)
 {
     const auto& from = device.resource.tenant;
     if (auto r = authorize(Action::write, from); !r) return r;
     if (auto r = authorize(Action::write, to); !r) return r;
-    if (auto r = m_backend->move_device_status(from, device.resource.name, to); !r) return r;
-    if (auto r = m_backend->remove(model::Kind::device, from, device.resource.name); !r) return r;
-    model::Object moved = device;
-    moved.resource.tenant = to;
-    moved.generation += 1;
-    moved.updated_at = model::now_utc();
-    if (auto r = m_backend->put(moved); !r) return r;
+    std::string now = model::now_utc();
+    if (auto r = m_backend->move_device(from, device.resource.name, to, detach, now); !r) return r;
     m_dirty = true;
-    if (auto r = m_backend->append_audit(AuditEntry{0, moved.updated_at, m_caller.user, from, "moved",
-                                                    device.resource.ref(), "moved to tenant " + to, "", ""});
+    std::string detached = detach && !device.origin.source.empty() ? "; detached from its source" : "";
+    if (auto r = m_backend->append_audit(AuditEntry{0, now, m_caller.user, from, "moved", device.resource.ref(),
+                                                    "moved to tenant " + to + detached, "", ""});
         !r)
         return r;
-    return m_backend->append_audit(AuditEntry{0, moved.updated_at, m_caller.user, to, "moved",
-                                              device.resource.ref(), "moved from tenant " + from, "", ""});
+    return m_backend->append_audit(AuditEntry{0, now, m_caller.user, to, "moved", device.resource.ref(),
+                                              "moved from tenant " + from + detached, "", ""});
+}
+
+Result<std::vector<IdentityHolder>> Store::identity_holders(const std::vector<std::string>& serials,
+                                                            const std::vector<std::string>& macs)
+{
+    return m_backend->identity_holders(serials, macs);
+}
+
+Result<std::vector<SourceDevice>> Store::source_devices(const std::string& source)
+{
+    return m_backend->source_devices(source);
 }
 
 Result<void> Store::audit(const std::string* tenant, const AuditFilter& filter,

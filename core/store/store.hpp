@@ -105,6 +105,13 @@ public:
     /// apply changed it, so that a viewer's no-op apply records nothing.
     util::Result<void> record_source_commit(const std::string& source, const std::string& commit,
                                             const std::vector<model::Resource>& applied);
+    /// The devices of every tenant, visible or not, holding any of these serial numbers or (lower-case) MAC
+    /// addresses: identity is unique across the store. Messages may name only holders in visible tenants.
+    util::Result<std::vector<IdentityHolder>> identity_holders(const std::vector<std::string>& serials,
+                                                               const std::vector<std::string>& macs);
+    /// The devices of every tenant applied from source or detached from it, for recognizing a device that
+    /// its source moved to another tenant. Messages may name only devices in visible tenants.
+    util::Result<std::vector<SourceDevice>> source_devices(const std::string& source);
     /// Devices owned directly by each tenant.
     util::Result<std::map<std::string, std::int64_t>> device_counts();
     /// Number of non-tenant objects owned by tenant.
@@ -134,8 +141,9 @@ public:
     /// its objects (exec, device check). Needs write on tenant; does not advance the revision.
     util::Result<void> record_event(const std::string& tenant, const std::string& action, const std::string& object,
                                     const std::string& summary);
-    /// Moves a device (with its status) to another tenant; audited in both tenants.
-    util::Result<void> move_device(const model::Object& device, const std::string& to);
+    /// Moves a device (with its status) to another tenant; audited in both tenants. With detach the device
+    /// leaves the source it was applied from, which then can no longer create it.
+    util::Result<void> move_device(const model::Object& device, const std::string& to, bool detach = false);
     /// A rollout's runtime state; nullopt when it never ran.
     util::Result<std::optional<RolloutRun>> rollout_run(const std::string& tenant, const std::string& name);
     /// Records a rollout's runtime state.

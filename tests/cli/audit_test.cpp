@@ -28,7 +28,7 @@ void populate(const Fleet& fleet)
     REQUIRE(fleet({"device", "enroll", "-f", "-"},
                   "name,tenant,deviceType,ssh.host,ssh.credential\nd1,t,rpi4,h,k\nd2,t,rpi4,h,k\nd3,t,rpi4,h,k\n")
                 .exit_code == 0);
-    REQUIRE(fleet({"device", "move", "d3", "--to", "u"}).exit_code == 0);
+    REQUIRE(fleet({"device", "move", "d3", "--to", "u", "--detach"}).exit_code == 0);
     REQUIRE(fleet({"device", "decommission", "d2"}).exit_code == 0);
 }
 

@@ -139,7 +139,7 @@ TEST_CASE("move and decommission keep usage right and check the destination's li
     REQUIRE(fleet({"device", "enroll", "-f", d5.string()}).exit_code == 0);
 
     // b holds 3 (in c); moving 5 more into b would make 8: fine. Moving the 6th is over b's limit.
-    auto moved = fleet({"device", "move", "d-000", "d-001", "d-002", "d-003", "d-004", "--to", "b"});
+    auto moved = fleet({"device", "move", "d-000", "d-001", "d-002", "d-003", "d-004", "--to", "b", "--detach"});
     INFO(moved.err);
     CHECK(moved.exit_code == 0);
     CHECK(contains(moved.out, "device/d-000 moved from d to b"));
@@ -151,7 +151,7 @@ TEST_CASE("move and decommission keep usage right and check the destination's li
     CHECK(root["children"][0]["devices"] == 8);                 // a
     CHECK(root["children"][0]["children"][0]["devices"] == 8);  // b: its own 5 and c's 3
 
-    auto back = fleet({"device", "move", "c-000", "--to", "d"});
+    auto back = fleet({"device", "move", "c-000", "--to", "d", "--detach"});
     CHECK(back.exit_code == 0);
     auto over = fleet({"device", "move", "d-000", "--to", "c", "--tenant", "b"});
     CHECK(over.exit_code == 0);  // within b's subtree: b's usage does not change
@@ -185,7 +185,7 @@ TEST_CASE("a move needs the device's credentials in the destination tenant", "[c
                 .exit_code == 0);
     auto f = fleet.dir().write("s.csv", header + rows("src", "s", 0, 1));
     REQUIRE(fleet({"device", "enroll", "-f", f.string()}).exit_code == 0);
-    auto r = fleet({"device", "move", "s-000", "--to", "bare"});
+    auto r = fleet({"device", "move", "s-000", "--to", "bare", "--detach"});
     CHECK(r.exit_code == 5);
     CHECK(contains(r.err, "uses credential \"ssh\", which tenant \"bare\" does not have"));
 }
