@@ -620,8 +620,8 @@ Result<void> execute(store::Store& store, const Plan& plan, ArtifactCopies& copi
             ArtifactSource source{spec.value("file", ""), nullptr};
             if (auto it = plan.artifact_contents.find(sha256); it != plan.artifact_contents.end())
                 source.content = &it->second;
-            else if (plan.source.starts_with("git:"))
-                source.file.clear();  // a git source's files are never read from this machine
+            else if (plan.source.starts_with("git:") && !std::filesystem::path(source.file).is_absolute())
+                source.file.clear();  // a path in the tree: its bytes come from the commit, never from this machine
             auto stored = store_artifact(store.artifact_dir(c.resource->tenant), source, sha256, copies);
             if (!stored) return std::unexpected(stored.error());
         }

@@ -311,8 +311,8 @@ TEST_CASE("a git source's artifacts come from its commit; paths outside the tree
     Repo repo;
     repo.write("fw/fw.bin", "firmware from the commit");
     repo.write("other/notes.txt", "notes");
-    for (const std::string path : {"~/.ssh/id_ed25519", key.string(), "../outside.bin", "fw/../../x.bin",
-                                   "fw/../fw/../../../etc/passwd"}) {
+    for (const std::string& path : std::vector<std::string>{"~/.ssh/id_ed25519", key.string(), "../outside.bin",
+                                                             "fw/../../x.bin", "fw/../fw/../../../etc/passwd"}) {
         repo.write("site.yaml", std::string(tenant_doc) + artifact_doc("fw", path));
         repo.commit();
         auto r = fleet({"apply", "--git", repo.url()});
@@ -347,7 +347,8 @@ TEST_CASE("--artifact-dir lets a git source name files of one local folder, and 
     Repo repo;
     auto builds = (fleet.dir().path() / "builds").string();
 
-    for (const std::string path : {outside.string(), builds + "/../private/key", builds + "/link.bin"}) {
+    for (const std::string& path :
+         std::vector<std::string>{outside.string(), builds + "/../private/key", builds + "/link.bin"}) {
         repo.write("site.yaml", std::string(tenant_doc) + artifact_doc("fw", path));
         repo.commit();
         auto r = fleet({"apply", "--git", repo.url(), "--artifact-dir", builds});

@@ -8,7 +8,8 @@ namespace fs = std::filesystem;
 
 TEST_CASE("a name becomes a path component only when it is exactly one", "[util][path]")
 {
-    for (std::string_view bad : {"", ".", "..", "a/b", "/", "../x", std::string_view("a\0b", 3)}) {
+    using namespace std::string_view_literals;
+    for (std::string_view bad : {""sv, "."sv, ".."sv, "a/b"sv, "/"sv, "../x"sv, "a\0b"sv}) {
         INFO(std::string(bad));
         CHECK_FALSE(util::valid_path_component(bad));
         auto p = util::child_path("/store/artifacts", bad, "tenant");
@@ -27,7 +28,8 @@ TEST_CASE("a relative path stays inside its folder or is refused", "[util][path]
 {
     CHECK(util::path_inside("/repo", "fw/a.bin").value() == "/repo/fw/a.bin");
     CHECK(util::path_inside("/repo", "fw/../b.bin").value() == "/repo/b.bin");
-    for (std::string_view bad : {"", "/etc/passwd", "..", "../x", "fw/../../x", std::string_view("a\0b", 3)}) {
+    using namespace std::string_view_literals;
+    for (std::string_view bad : {""sv, "/etc/passwd"sv, ".."sv, "../x"sv, "fw/../../x"sv, "a\0b"sv}) {
         INFO(std::string(bad));
         CHECK_FALSE(util::path_inside("/repo", bad));
     }
