@@ -11,6 +11,7 @@
 #include "core/apply/run.hpp"
 #include "core/gitsource/source.hpp"
 #include "core/input/loader.hpp"
+#include "core/util/files.hpp"
 
 namespace fleet::cli {
 
@@ -29,6 +30,12 @@ void add_source_options(CLI::App& command, SourceOptions& opts)
         ->type_name("REF")
         ->needs(git);
     command.add_option("--path", opts.path, "Folder inside the git repository, read recursively (default: its root)")
+        ->type_name("DIR")
+        ->needs(git);
+    command
+        .add_option("--artifact-dir", opts.artifact_dir,
+                    "With --git: a local folder whose files the repository's artifacts may name by an absolute or ~/ "
+                    "path (by default an artifact's file must be a file of the commit)")
         ->type_name("DIR")
         ->needs(git);
     command.add_flag("--prune", opts.prune, "Also delete objects applied earlier from the same source and no longer in it");
@@ -52,13 +59,23 @@ util::Result<apply::Request> make_request(const SourceOptions& opts, const Globa
     auto spec = gitsource::parse_spec(opts.git, opts.ref, opts.path);
     if (!spec) return std::unexpected(spec.error());
     auto state_dir = std::filesystem::path(g.state_path()).parent_path();
-    auto snapshot = gitsource::read_snapshot(*spec, (state_dir.empty() ? "." : state_dir) / "git-cache");
+    auto cache_root = (state_dir.empty() ? "." : state_dir) / "git-cache";
+    auto snapshot = gitsource::read_snapshot(*spec, cache_root);
     if (!snapshot) return std::unexpected(snapshot.error());
     log_verbose(g, fmt::format("{} at {}: {} file(s)", gitsource::source_key(*spec), snapshot->commit,
                                snapshot->files.size()));
     input::LoadRequest load;
     load.default_tenant = g.default_tenant();
     load.required_tenant = g.tenant;
+    // Artifacts come from the same commit: a repository never names a file of this machine,
+    // except inside the folder the operator allows with --artifact-dir.
+    load.read_tree_file = [&](const std::string& tree_path) -> util::Result<std::string> {
+        auto max_size = util::max_artifact_size();
+        if (!max_size) return std::unexpected(max_size.error());
+        return gitsource::read_tree_file(*spec, cache_root, snapshot->commit, tree_path, *max_size);
+    };
+    load.artifact_dir = opts.artifact_dir;
+    load.artifact_contents = &request.artifact_contents;
     for (auto& file : snapshot->files)
         load.memory_files.push_back(
             {gitsource::display_name(*spec, snapshot->commit, file.path), file.path, std::move(file.content)});

@@ -17,11 +17,12 @@ struct SourceOptions {
     std::string git;   ///< --git URL: read the inputs from a git remote instead of -f
     std::string ref;   ///< --ref: branch, tag or commit; empty: the remote's default branch
     std::string path;  ///< --path: folder inside the repository; empty: its root
+    std::string artifact_dir;  ///< --artifact-dir: a local folder the git source's artifacts may name
     bool prune = false;
     bool confirm_prune = false;
 };
 
-/// Adds -f, -R, --git, --ref, --path, --prune and --confirm-prune.
+/// Adds -f, -R, --git, --ref, --path, --artifact-dir, --prune and --confirm-prune.
 void add_source_options(CLI::App& command, SourceOptions& opts);
 
 /// True when opts name any input (-f or --git).

@@ -29,7 +29,9 @@ Outcome run_validate(const ValidateOptions& opts, const Globals& g)
     if (!diags.has_errors() && have_store) {
         auto store = open_store(g);
         if (!store) return std::unexpected(store.error());
-        auto plan = apply::run(**store, {std::move(resources), "", "", false, false}, {}, diags);
+        apply::Request request;
+        request.desired = std::move(resources);
+        auto plan = apply::run(**store, std::move(request), {}, diags);
         if (!plan && !diags.has_errors()) return std::unexpected(plan.error());
     }
     print_diagnostics(diags);

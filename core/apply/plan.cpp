@@ -659,10 +659,11 @@ Result<Plan> make_plan(store::Store& store, Request request, util::Diagnostics& 
     // The vectors' buffers move with them: change pointers stay valid.
     plan.desired = std::move(request.desired);
     plan.bulk = std::move(request.bulk);
+    plan.artifact_contents = std::move(request.artifact_contents);
     return plan;
 }
 
-Result<void> execute(store::Store& store, const Plan& plan)
+Result<void> execute(store::Store& store, const Plan& plan, ArtifactCopies& copies)
 {
     std::string now = model::now_utc();
     // Consecutive bulk device changes are written together: their tenants are authorized once each.
@@ -731,8 +732,13 @@ Result<void> execute(store::Store& store, const Plan& plan)
         // After put, which authorized the write; a failed copy rolls the transaction back.
         if (c.resource->kind == model::Kind::artifact) {
             const auto& spec = c.resource->spec;
-            auto stored = store_artifact(store.artifact_dir(c.resource->tenant), spec["file"].get<std::string>(),
-                                         spec["sha256"].get<std::string>());
+            auto sha256 = spec.value("sha256", "");
+            ArtifactSource source{spec.value("file", ""), nullptr};
+            if (auto it = plan.artifact_contents.find(sha256); it != plan.artifact_contents.end())
+                source.content = &it->second;
+            else if (plan.source.starts_with("git:") && !std::filesystem::path(source.file).is_absolute())
+                source.file.clear();  // a path in the tree: its bytes come from the commit, never from this machine
+            auto stored = store_artifact(store.artifact_dir(c.resource->tenant), source, sha256, copies);
             if (!stored) return std::unexpected(stored.error());
         }
     }

@@ -2,9 +2,11 @@
 // What `apply` would change, computed against the store inside one transaction.
 
 #include <cstdint>
+#include <map>
 #include <string>
 #include <vector>
 
+#include "core/apply/artifacts.hpp"
 #include "core/apply/diff.hpp"
 #include "core/model/resource.hpp"
 #include "core/resource/device_rows.hpp"
@@ -60,6 +62,7 @@ struct Plan {
     std::vector<model::Resource> desired;   ///< the input, kept so that a saved plan can be applied
     std::vector<model::Resource> pruned;    ///< stored objects that prune deletes
     resource::DeviceBatch bulk;             ///< devices of the input read as text (CSV rows)
+    std::map<std::string, std::string> artifact_contents;  ///< SHA-256 → bytes of artifacts read from a git tree
     std::vector<Change> changes;
     util::Diagnostics rejected;             ///< with skip_invalid: why objects were left out
 
@@ -80,6 +83,9 @@ struct Request {
     /// Devices read as text (CSV rows through input::LoadRequest::bulk): planned and written without
     /// JSON trees; their changes point at records instead of resources.
     resource::DeviceBatch bulk{};
+    /// Artifacts of a git source, read from its tree (SHA-256 → bytes): stored from here, never
+    /// from a path on this machine.
+    std::map<std::string, std::string> artifact_contents;
 };
 
 /// Computes the plan for request within the store's open transaction. Invalid input
@@ -87,7 +93,8 @@ struct Request {
 /// limits, objects in use and over-large prunes fail with a conflict.
 util::Result<Plan> make_plan(store::Store& store, Request request, util::Diagnostics& diags);
 
-/// Writes the plan's changes within the store's open write transaction.
-util::Result<void> execute(store::Store& store, const Plan& plan);
+/// Writes the plan's changes within the store's open write transaction; artifact files it copies
+/// into the area are recorded in copies, which removes them unless the transaction commits.
+util::Result<void> execute(store::Store& store, const Plan& plan, ArtifactCopies& copies);
 
 } // namespace fleet::apply

@@ -8,6 +8,7 @@
 
 #include "core/resource/yaml_reader.hpp"
 #include "core/resource/yaml_writer.hpp"
+#include "core/util/files.hpp"
 
 namespace fleet::config {
 
@@ -89,18 +90,10 @@ util::Result<void> save(const std::string& path, const Config& config)
     }
     json doc = {{"contexts", contexts}};
     if (!config.current.empty()) doc["current-context"] = config.current;
-    std::error_code ec;
-    fs::create_directories(fs::path(path).parent_path(), ec);
-    std::string tmp = path + ".tmp";
-    {
-        std::ofstream out(tmp, std::ios::trunc);
-        out << "# fleetadm contexts; edit with `fleetadm config set-context` and `use-context`\n"
-            << resource::to_yaml(doc);
-        if (!out.flush()) return fail(ErrorKind::runtime, fmt::format("cannot write {}", tmp));
-    }
-    fs::rename(tmp, path, ec);
-    if (ec) return fail(ErrorKind::runtime, fmt::format("cannot replace {}: {}", path, ec.message()));
-    return {};
+    // Owner-only: contexts name stores and users (SPEC §5).
+    if (auto made = util::make_private_dirs(fs::path(path).parent_path()); !made) return made;
+    return util::write_private_file(path, "# fleetadm contexts; edit with `fleetadm config set-context` and "
+                                          "`use-context`\n" + resource::to_yaml(doc));
 }
 
 } // namespace fleet::config

@@ -7,6 +7,7 @@
 
 #include "core/resource/yaml_writer.hpp"
 #include "core/tenancy/view.hpp"
+#include "core/util/safe_path.hpp"
 
 namespace fleet::exporter {
 
@@ -66,7 +67,7 @@ std::size_t remove_stale(const fs::path& dir, const std::set<fs::path>& written)
     std::size_t removed = 0;
     std::error_code ec;
     for (auto it = fs::directory_iterator(dir, ec); !ec && it != fs::directory_iterator(); it.increment(ec)) {
-        if (!it->is_directory()) continue;
+        if (it->is_symlink() || !it->is_directory()) continue;  // never follow a link out of dir
         for (const char* name : tree_files) {
             auto file = it->path() / name;
             std::error_code exists_ec;
@@ -111,7 +112,13 @@ Result<Summary> write_tree(store::Store& store, const Options& options)
     Summary summary;
     std::set<fs::path> written;
     for (const auto& name : tenants) {
-        auto folder = options.dir / name;
+        // A tenant name becomes a folder: it must be one path component, whatever wrote it.
+        auto child = util::child_path(options.dir, name, "tenant");
+        if (!child) return std::unexpected(child.error());
+        auto folder = *child;
+        if (fs::is_symlink(folder, ec))
+            return fail(ErrorKind::conflict,
+                        fmt::format("{} is a symbolic link: export writes only into folders of its own", folder.string()));
         fs::create_directories(folder, ec);
         if (ec) return fail(ErrorKind::runtime, fmt::format("cannot create {}: {}", folder.string(), ec.message()));
         ++summary.tenants;

@@ -27,6 +27,7 @@
 
 #include "core/gitsource/known_hosts.hpp"
 #include "core/gitsource/libgit2.hpp"
+#include "core/util/files.hpp"
 #include "core/util/sha256.hpp"
 
 namespace fleet::gitsource {
@@ -353,11 +354,11 @@ Result<std::vector<File>> read_files(git_repository* repo, git_commit* commit, c
 Result<Snapshot> read_snapshot(const Spec& spec, const fs::path& cache_root)
 {
     ensure_libgit2();
-    std::error_code ec;
-    fs::create_directories(cache_root, ec);
-    if (ec)
-        return fail(ErrorKind::runtime,
-                    fmt::format("cannot create git cache folder {}: {}", cache_root.string(), ec.message()));
+    // Owner-only: the cache holds every tenant's resources; libgit2's own file modes follow the
+    // umask, so the folder around them is what keeps other users out.
+    if (auto made = util::make_private_dirs(cache_root); !made)
+        return fail(ErrorKind::runtime, "cannot create the git cache folder: " + made.error().message);
+    util::make_owner_only(cache_root);
     std::string name = util::sha256_hex(spec.url).substr(0, 24);
     FileLock lock(cache_root / (name + ".lock"));
     if (!lock.acquire())
@@ -381,6 +382,57 @@ Result<Snapshot> read_snapshot(const Spec& spec, const fs::path& cache_root)
     if (!files) return std::unexpected(files.error());
     snapshot.files = std::move(*files);
     return snapshot;
+}
+
+Result<std::string> read_tree_file(const Spec& spec, const fs::path& cache_root, const std::string& commit,
+                                   const std::string& path, std::uint64_t max_size)
+{
+    ensure_libgit2();
+    std::string name = util::sha256_hex(spec.url).substr(0, 24);
+    FileLock lock(cache_root / (name + ".lock"));
+    if (!lock.acquire())
+        return fail(ErrorKind::runtime, fmt::format("cannot lock the git cache {}", (cache_root / name).string()));
+    git_repository* raw_repo = nullptr;
+    if (git_repository_open_bare(&raw_repo, (cache_root / name).c_str()) != 0)
+        return fail(ErrorKind::runtime, fmt::format("cannot open the git cache of {}: {}", spec.url, last_git_error()));
+    RepositoryPtr repo(raw_repo);
+    auto at = commit_of_id(repo.get(), commit);
+    if (!at) return fail(ErrorKind::runtime, fmt::format("commit {} is not in the git cache", short_commit(commit)));
+    std::string where = fmt::format("{} at {}", spec.url, short_commit(commit));
+    git_tree* raw_tree = nullptr;
+    if (git_commit_tree(&raw_tree, at.get()) != 0)
+        return fail(ErrorKind::runtime, fmt::format("cannot read {}: {}", where, last_git_error()));
+    TreePtr tree(raw_tree);
+    git_tree_entry* raw_entry = nullptr;
+    if (git_tree_entry_bypath(&raw_entry, tree.get(), path.c_str()) != 0)
+        return fail(ErrorKind::usage, fmt::format("no file \"{}\" in {}", path, where));
+    TreeEntryPtr entry(raw_entry);
+    auto mode = git_tree_entry_filemode(entry.get());
+    if (mode == GIT_FILEMODE_LINK)
+        return fail(ErrorKind::usage, fmt::format("\"{}\" is a symbolic link in {}; an artifact must be a file of the "
+                                                  "tree",
+                                                  path, where));
+    if (mode != GIT_FILEMODE_BLOB && mode != GIT_FILEMODE_BLOB_EXECUTABLE)
+        return fail(ErrorKind::usage, fmt::format("\"{}\" is not a file in {}", path, where));
+    // The size from the object's header first, so that an oversized blob is never loaded.
+    git_odb* raw_odb = nullptr;
+    std::size_t size = 0;
+    git_object_t type = GIT_OBJECT_INVALID;
+    if (git_repository_odb(&raw_odb, repo.get()) != 0)
+        return fail(ErrorKind::runtime, fmt::format("cannot read {}: {}", where, last_git_error()));
+    int header = git_odb_read_header(&size, &type, raw_odb, git_tree_entry_id(entry.get()));
+    git_odb_free(raw_odb);
+    if (header != 0) return fail(ErrorKind::runtime, fmt::format("cannot read \"{}\" in {}: {}", path, where, last_git_error()));
+    if (size > max_size)
+        return fail(ErrorKind::usage, fmt::format("\"{}\" in {} is {} bytes, more than the {} allowed (raise "
+                                                  "FLEETADM_MAX_ARTIFACT_SIZE)",
+                                                  path, where, size, max_size));
+    git_blob* raw_blob = nullptr;
+    if (git_blob_lookup(&raw_blob, repo.get(), git_tree_entry_id(entry.get())) != 0)
+        return fail(ErrorKind::runtime, fmt::format("cannot read \"{}\" in {}: {}", path, where, last_git_error()));
+    BlobPtr blob(raw_blob);
+    return std::string(static_cast<const char*>(git_blob_rawcontent(blob.get())),
+                       static_cast<std::size_t>(git_blob_rawsize(blob.get())));
 }
 
 } // namespace fleet::gitsource

@@ -4,6 +4,7 @@
 // resource files under the folder read from that commit's tree as blobs: nothing is checked out,
 // and nothing is written outside the cache. Uses only util; the files then go through core/input.
 
+#include <cstdint>
 #include <filesystem>
 #include <string>
 #include <vector>
@@ -52,5 +53,12 @@ std::string short_commit(const std::string& commit);
 /// spec.path. An unknown ref or a missing path is a usage error; a remote that cannot be reached
 /// or authenticated against, or a host key that does not match known_hosts, is a runtime error.
 util::Result<Snapshot> read_snapshot(const Spec& spec, const std::filesystem::path& cache_root);
+
+/// Reads one file of a commit already in the cache (by read_snapshot) by its path in the tree, for
+/// the artifacts a git source names: their bytes come from the commit, never from this machine. A
+/// path that is missing, a folder, a symbolic link or a submodule, or a file over max_size bytes,
+/// is a usage error.
+util::Result<std::string> read_tree_file(const Spec& spec, const std::filesystem::path& cache_root,
+                                         const std::string& commit, const std::string& path, std::uint64_t max_size);
 
 } // namespace fleet::gitsource

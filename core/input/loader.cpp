@@ -20,7 +20,9 @@
 #include "core/schema/validator.hpp"
 #include "core/model/template.hpp"
 #include "core/util/duration.hpp"
+#include "core/util/files.hpp"
 #include "core/util/paths.hpp"
+#include "core/util/safe_path.hpp"
 #include "core/util/sha256.hpp"
 
 namespace fleet::input {
@@ -105,17 +107,10 @@ model::Resource decode(model::Kind kind, Document& doc, const std::string& defau
     if (doc.value.contains("spec") && !doc.value["spec"].is_null()) r.spec = std::move(doc.value["spec"]);
     fs::path base = doc.marks.file() == "<stdin>" || in_memory ? fs::current_path()
                                                                : fs::absolute(doc.marks.file()).parent_path();
-    if (kind == model::Kind::artifact) {
+    if (kind == model::Kind::artifact && !in_memory) {  // a memory file's artifacts: see check_artifact
         auto value = r.spec["file"].get<std::string>();
-        if (!value.starts_with("~") && fs::path(value).is_relative()) {
-            if (in_memory)
-                diags.error(doc.marks.locate("/spec/file"), "spec.file",
-                            fmt::format("relative path \"{}\" cannot be resolved: this file has no folder on this "
-                                        "machine; give an absolute path or one starting with ~/",
-                                        value));
-            else
-                r.spec["file"] = (base / value).lexically_normal().string();
-        }
+        if (!value.starts_with("~") && fs::path(value).is_relative())
+            r.spec["file"] = (base / value).lexically_normal().string();
     }
     if (kind == model::Kind::credential) {
         for (const char* field : credential_paths) {
@@ -152,25 +147,81 @@ void check_window_zones(const model::Resource& r, const json& windows, const std
     }
 }
 
-/// Reads an artifact's file: it must exist, match spec.sha256 when given, and its SHA-256 is
-/// recorded in the spec (so that a changed file shows as a change of the artifact).
-void check_artifact(model::Resource& r, util::Diagnostics& diags)
+/// Where an artifact's file may come from: this machine, or (for memory files) the tree they were read from.
+struct ArtifactContext {
+    const LoadRequest* request = nullptr;
+    bool in_memory = false;
+    std::string tree_path;  ///< for a memory file: its path in the tree
+};
+
+/// The SHA-256 of a regular file of this machine, read up to the size cap; a FIFO, a device or a
+/// file over the cap is refused without waiting on it.
+util::Result<std::string> hash_local_file(const std::string& file)
 {
-    auto file = util::expand_home(r.spec["file"].get<std::string>());
-    std::ifstream in(file, std::ios::binary);
-    if (!in) {
-        diags.error(r.location("/spec/file"), "spec.file", fmt::format("{}: cannot read {}", r.ref(), file));
-        return;
-    }
+    auto max_size = util::max_artifact_size();
+    if (!max_size) return std::unexpected(max_size.error());
+    auto opened = util::open_regular(file, *max_size);
+    if (!opened) return std::unexpected(opened.error());
     util::Sha256 hash;
-    std::vector<char> buffer(1 << 16);
-    while (in.read(buffer.data(), static_cast<std::streamsize>(buffer.size())) || in.gcount() > 0)
-        hash.update({buffer.data(), static_cast<std::size_t>(in.gcount())});
-    if (in.bad()) {
-        diags.error(r.location("/spec/file"), "spec.file", fmt::format("{}: cannot read {}", r.ref(), file));
+    auto read = util::read_chunks(opened->fd.get(), *max_size, [&](std::string_view chunk) {
+        hash.update(chunk);
+        return true;
+    });
+    if (!read) return util::fail(read.error().kind, fmt::format("cannot read {}: {}", file, read.error().message));
+    return util::to_hex(hash.digest());
+}
+
+/// The file of a git source's artifact: a path relative to its YAML file, inside the tree; an
+/// absolute or ~ path only inside --artifact-dir. Sets spec.file to what apply copies from and
+/// returns the SHA-256; the bytes of a tree file go to request.artifact_contents.
+util::Result<std::string> hash_source_file(model::Resource& r, const ArtifactContext& ctx)
+{
+    const LoadRequest& request = *ctx.request;
+    auto value = r.spec["file"].get<std::string>();
+    if (value.find('\0') != std::string::npos) return util::fail(util::ErrorKind::usage, "the path holds NUL");
+    if (value.starts_with("~") || fs::path(value).is_absolute()) {
+        if (request.artifact_dir.empty())
+            return util::fail(util::ErrorKind::usage,
+                              fmt::format("\"{}\" is outside the repository: the artifacts of a git source are files "
+                                          "of its commit, named relative to their YAML file; pass --artifact-dir DIR "
+                                          "to allow the files of a local folder",
+                                          value));
+        std::error_code ec;
+        auto dir = fs::canonical(util::expand_home(request.artifact_dir), ec);
+        if (ec) return util::fail(util::ErrorKind::usage, fmt::format("--artifact-dir {}: {}", request.artifact_dir, ec.message()));
+        auto real = fs::canonical(util::expand_home(value), ec);
+        if (ec) return util::fail(util::ErrorKind::usage, fmt::format("cannot read {}: {}", value, ec.message()));
+        if (!util::lexically_inside(dir, real) || real == dir)
+            return util::fail(util::ErrorKind::usage, fmt::format("{} is not inside --artifact-dir {}", value,
+                                                                  request.artifact_dir));
+        r.spec["file"] = real.string();
+        return hash_local_file(real.string());
+    }
+    auto in_tree = (fs::path(ctx.tree_path).parent_path() / value).lexically_normal();
+    if (in_tree.empty() || in_tree.is_absolute() || *in_tree.begin() == ".." || in_tree == ".")
+        return util::fail(util::ErrorKind::usage, fmt::format("\"{}\" leaves the repository", value));
+    if (!request.read_tree_file)
+        return util::fail(util::ErrorKind::usage, "this input has no repository to read the file from");
+    auto content = request.read_tree_file(in_tree.generic_string());
+    if (!content) return std::unexpected(content.error());
+    auto sha256 = util::sha256_hex(*content);
+    r.spec["file"] = in_tree.generic_string();
+    if (request.artifact_contents) (*request.artifact_contents)[sha256] = std::move(*content);
+    return sha256;
+}
+
+/// Reads an artifact's file: it must be a regular file, match spec.sha256 when given, and its SHA-256 is
+/// recorded in the spec (so that a changed file shows as a change of the artifact).
+void check_artifact(model::Resource& r, const ArtifactContext& ctx, util::Diagnostics& diags)
+{
+    auto hashed = ctx.in_memory ? hash_source_file(r, ctx)
+                                : hash_local_file(util::expand_home(r.spec["file"].get<std::string>()));
+    if (!hashed) {
+        diags.error(r.location("/spec/file"), "spec.file", fmt::format("{}: {}", r.ref(), hashed.error().message));
         return;
     }
-    auto actual = util::to_hex(hash.digest());
+    auto file = r.spec["file"].get<std::string>();
+    const auto& actual = *hashed;
     if (auto given = r.spec.find("sha256"); given != r.spec.end() && given->get<std::string>() != actual) {
         diags.error(r.location("/spec/sha256"), "spec.sha256",
                     fmt::format("{}: {} has SHA-256 {}, not the {} given", r.ref(), file, actual,
@@ -261,7 +312,6 @@ void check_semantics(model::Resource& r, util::Diagnostics& diags)
         diags.error(r.location("/metadata"), "metadata.tenant",
                     fmt::format("{} names no tenant: set metadata.tenant or pass --tenant", r.ref()));
     if (r.kind == model::Kind::credential) check_credential(r, diags);
-    if (r.kind == model::Kind::artifact) check_artifact(r, diags);
     if (r.kind == model::Kind::rollout) check_rollout(r, diags);
     if (r.kind == model::Kind::device_group && r.spec.contains("selector")) {
         auto selector = model::Selector::parse(r.spec["selector"].get<std::string>());
@@ -369,6 +419,8 @@ public:
                 r.tenant != m_request.required_tenant)
                 m_diags.error(r.location("/metadata/tenant"), "metadata.tenant", other_tenant(r.tenant));
             check_semantics(m_out.back(), m_diags);
+            if (*kind == model::Kind::artifact)
+                check_artifact(m_out.back(), {&m_request, m_in_memory, m_tree_path}, m_diags);
         }
     }
 
@@ -405,6 +457,8 @@ public:
 
     /// Whether the files read next are in memory (see LoadRequest::memory_files).
     void set_in_memory(bool in_memory) { m_in_memory = in_memory; }
+    /// The path in its tree of the memory file read next.
+    void set_tree_path(std::string path) { m_tree_path = std::move(path); }
 
 private:
     std::string other_tenant(const std::string& tenant) const
@@ -415,6 +469,7 @@ private:
 
     bool m_in_memory = false;
     std::atomic<std::size_t> m_documents = 0;  // CSV parts count their rows on their own threads
+    std::string m_tree_path;
     const LoadRequest& m_request;
     resource::DeviceBatch m_local;
     resource::DeviceBatch& m_rows;  // the CSV files read, and with request.bulk their records
@@ -495,6 +550,7 @@ std::vector<model::Resource> load(const LoadRequest& request, util::Diagnostics&
     reader.set_in_memory(true);
     for (const auto& file : request.memory_files) {
         std::istringstream in(file.content);
+        reader.set_tree_path(file.path);
         Format format = format_of(file.path);
         reader.read(in, file.name, format == Format::automatic ? Format::yaml : format);
     }

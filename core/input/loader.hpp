@@ -2,13 +2,16 @@
 // Reads resources from the paths given with -f: files, directories and "-" for stdin; the step that
 // turns documents of every format into schema-checked resources.
 
+#include <functional>
 #include <istream>
+#include <map>
 #include <string>
 #include <vector>
 
 #include "core/model/resource.hpp"
 #include "core/resource/device_rows.hpp"
 #include "core/util/diagnostics.hpp"
+#include "core/util/error.hpp"
 
 namespace fleet::input {
 
@@ -38,6 +41,15 @@ struct LoadRequest {
     /// When set, CSV rows that pass their checks are appended here as text (for bulk enrollment)
     /// instead of becoming resources of the result.
     resource::DeviceBatch* bulk = nullptr;
+    /// For the artifacts of memory files (a git source): reads a file of the same tree by its path
+    /// there, so that an artifact's bytes come from the commit, never from this machine. An artifact
+    /// names its file relative to its YAML file; unset, such artifacts are refused.
+    std::function<util::Result<std::string>(const std::string& tree_path)> read_tree_file;
+    /// A local folder (--artifact-dir) whose files the artifacts of memory files may also name, by an
+    /// absolute or ~/ path; empty: none, such paths are refused.
+    std::string artifact_dir;
+    /// Receives the bytes of the artifacts read through read_tree_file, by SHA-256 (apply stores them).
+    std::map<std::string, std::string>* artifact_contents = nullptr;
 };
 
 /// Reads and schema-validates every document of every input, one document at a time.

@@ -25,6 +25,7 @@ public:
             job.endpoint.credential = step.credential;
             if (step.kind == Step::Kind::transfer) {
                 job.upload_file = step.local_file;
+                job.upload_sha256 = step.sha256;
                 job.upload_path = step.remote_path;
             } else {
                 job.command = step.command;
@@ -44,6 +45,7 @@ public:
         job.timeout = step.timeout;
         if (step.kind == Step::Kind::transfer) {
             job.upload_file = step.local_file;
+            job.upload_sha256 = step.sha256;
             job.form_field = step.form;
         }
         m_http.submit(std::move(job), std::move(done));

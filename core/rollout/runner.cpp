@@ -18,6 +18,7 @@
 #include "core/model/template.hpp"
 #include "core/query/query.hpp"
 #include "core/util/duration.hpp"
+#include "core/util/safe_path.hpp"
 
 namespace fleet::rollout {
 
@@ -446,7 +447,12 @@ Result<void> Runner::start_step(RolloutDevice& d, Step::Kind kind)
     std::string label;
     if (kind == Step::Kind::transfer) {
         label = "transferring";
-        step.local_file = m_store.artifact_dir(d.tenant) + "/" + m_run.artifact_sha256;
+        auto area = m_store.artifact_dir(d.tenant);  // "" for a tenant name that cannot be a folder
+        auto file = area.empty() ? util::child_path(area, d.tenant, "tenant")
+                                 : util::child_path(area, m_run.artifact_sha256, "artifact");
+        if (!file) return std::unexpected(file.error());
+        step.local_file = file->string();
+        step.sha256 = m_run.artifact_sha256;
         if (transport_name == "ssh") {
             auto dir = render(upload_dir, false);
             if (!dir) return std::unexpected(dir.error());

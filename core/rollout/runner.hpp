@@ -31,6 +31,7 @@ struct Step {
     model::Resource endpoint;              ///< the Device (its spec.ssh / spec.http)
     std::optional<transport::Credential> credential;
     std::string local_file;                ///< transfer: the artifact in the store's area
+    std::string sha256;                    ///< transfer: the artifact's SHA-256, checked while it is sent
     std::string remote_path;               ///< ssh transfer: where it goes on the device
     std::string command;                   ///< ssh install/verify: rendered, shell-quoted command
     std::string method;                    ///< http transfer: POST | PUT

@@ -8,6 +8,7 @@
 #include <unordered_set>
 
 #include "core/store/audit_chain.hpp"
+#include "core/util/files.hpp"
 
 namespace fleet::store {
 
@@ -223,10 +224,14 @@ Result<std::unique_ptr<SqliteBackend>> SqliteBackend::open(const std::string& pa
         return fail(ErrorKind::runtime,
                     fmt::format("no state store at {}: run `fleetadm init` first, or pass --state", path));
     if (create) {
-        fs::path parent = fs::path(path).parent_path();
-        if (!parent.empty()) fs::create_directories(parent, ec);
-        if (ec) return fail(ErrorKind::runtime, fmt::format("cannot create {}: {}", parent.string(), ec.message()));
+        if (auto made = util::make_private_dirs(fs::path(path).parent_path()); !made) return std::unexpected(made.error());
+        // SQLite creates its file with 0644 less the umask and gives the -wal and -shm files the
+        // database's mode: a database made 0600 first keeps all three owner-only (SPEC §5).
+        if (auto made = util::create_private_file(path); !made && !fs::exists(path, ec))
+            return std::unexpected(made.error());
     }
+    // A store made by an older fleetadm is tightened when it is ours (roles are only as strong as file access).
+    for (const char* suffix : {"", "-wal", "-shm"}) util::make_owner_only(path + suffix);
     sqlite3* db = nullptr;
     int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX | (create ? SQLITE_OPEN_CREATE : 0);
     int rc = sqlite3_open_v2(path.c_str(), &db, flags, nullptr);

@@ -8,6 +8,7 @@
 #include <unordered_set>
 
 #include "core/store/sqlite_backend.hpp"
+#include "core/util/safe_path.hpp"
 
 namespace fleet::store {
 
@@ -364,7 +365,10 @@ Result<std::vector<std::string>> Store::active_rollouts_of(const std::string& te
 std::string Store::artifact_dir(const std::string& tenant) const
 {
     namespace fs = std::filesystem;
-    return (fs::absolute(m_location).parent_path() / "artifacts" / tenant).string();
+    // A tenant name that is not exactly one path component (whatever let it in) gets no folder:
+    // "" tells the caller to refuse it rather than build a path outside the area.
+    auto dir = util::child_path(fs::absolute(m_location).parent_path() / "artifacts", tenant, "tenant");
+    return dir ? dir->string() : std::string();
 }
 
 Result<void> Store::permit(Action action, const std::string& tenant) { return authorize(action, tenant); }

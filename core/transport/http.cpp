@@ -12,15 +12,22 @@
 // status: SUCCESS is ok, FAILURE is remote; the upload's 200 alone is not success.
 #include "core/transport/http.hpp"
 
+#include "core/util/files.hpp"
 #include "core/util/paths.hpp"
+#include "core/util/sha256.hpp"
 
 #include <curl/curl.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <fmt/format.h>
 #include <openssl/evp.h>
 
 #include <algorithm>
 #include <condition_variable>
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <deque>
 #include <filesystem>
 #include <map>
@@ -84,6 +91,11 @@ struct Transfer {
     char error[CURL_ERROR_SIZE] = {};
     bool in_multi = false;
     bool response_started = false;  ///< a byte of the response arrived
+    // A stored artifact's body is hashed as curl reads it (see on_read).
+    std::unique_ptr<util::Sha256> hash;
+    std::uint64_t body_size = 0, body_read = 0;
+    bool body_verified = false;
+    std::string integrity_error;    ///< why the body was cut short: it is not the artifact it claims to be
 
     // swupdate profile
     enum class Phase {
@@ -119,11 +131,46 @@ std::size_t on_header(char*, std::size_t size, std::size_t count, void* user)
     return size * count;
 }
 
+/// Feeds the body to curl. A stored artifact is hashed on the way, and its last chunk is handed
+/// over only when the whole file has the expected SHA-256: on a mismatch the request is aborted
+/// before the device has the complete body, so it can never install it.
 std::size_t on_read(char* buffer, std::size_t size, std::size_t count, void* user)
 {
-    auto* file = static_cast<std::FILE*>(user);
+    auto* t = static_cast<Transfer*>(user);
+    std::FILE* file = t->file.get();
     std::size_t n = std::fread(buffer, size, count, file);
-    return n == 0 && std::ferror(file) ? CURL_READFUNC_ABORT : n;
+    if (n == 0 && std::ferror(file)) return CURL_READFUNC_ABORT;
+    if (!t->hash) return n;
+    const std::string& path = t->job->spec.upload_file;
+    std::size_t bytes = n * size;
+    t->body_read += bytes;
+    if (t->body_verified ? bytes > 0 : t->body_read > t->body_size || (bytes == 0 && t->body_read < t->body_size)) {
+        t->integrity_error = fmt::format("stored artifact {} changed size while it was sent: not installed", path);
+        return CURL_READFUNC_ABORT;
+    }
+    if (t->body_verified) return n;
+    t->hash->update({buffer, bytes});
+    if (t->body_read < t->body_size) return n;
+    t->body_verified = true;
+    if (auto actual = util::to_hex(t->hash->digest()); actual != t->job->spec.upload_sha256) {
+        t->integrity_error = fmt::format("stored artifact {} has SHA-256 {}, not {}: it was changed in the store; "
+                                         "not installed",
+                                         path, actual, t->job->spec.upload_sha256);
+        return CURL_READFUNC_ABORT;
+    }
+    return n;
+}
+
+/// Rewinds the body for curl (a resend after a redirect or an auth round trip).
+int on_seek(void* user, curl_off_t offset, int origin)
+{
+    auto* t = static_cast<Transfer*>(user);
+    if (offset != 0 || origin != SEEK_SET || std::fseek(t->file.get(), 0, SEEK_SET) != 0)
+        return CURL_SEEKFUNC_CANTSEEK;
+    if (t->hash) t->hash->digest();  // starts over
+    t->body_read = 0;
+    t->body_verified = false;
+    return CURL_SEEKFUNC_OK;
 }
 
 std::string trim_secret(std::string secret)
@@ -298,19 +345,29 @@ std::optional<Verdict> apply_body(Transfer& t)
 
     curl_off_t size = 0;
     if (!spec.upload_file.empty()) {
-        std::error_code ec;
-        auto bytes = std::filesystem::file_size(spec.upload_file, ec);
-        t.file.reset(ec ? nullptr : std::fopen(spec.upload_file.c_str(), "rb"));
+        // A stored artifact is content: never read through a link, only a regular file, hashed as sent.
+        bool artifact = !spec.upload_sha256.empty();
+        util::Fd fd(::open(spec.upload_file.c_str(), O_RDONLY | O_CLOEXEC | (artifact ? O_NOFOLLOW | O_NONBLOCK : 0)));
+        struct stat st {};
+        if (fd.get() < 0 || ::fstat(fd.get(), &st) != 0 || !S_ISREG(st.st_mode))
+            return Verdict{Failure::transfer, fmt::format("cannot read {}: {}", spec.upload_file,
+                                                          fd.get() < 0 ? std::strerror(errno) : "not a regular file")};
+        ::fcntl(fd.get(), F_SETFL, ::fcntl(fd.get(), F_GETFL) & ~O_NONBLOCK);
+        t.file.reset(::fdopen(fd.get(), "rb"));
         if (!t.file) return Verdict{Failure::transfer, fmt::format("cannot read {}", spec.upload_file)};
-        size = static_cast<curl_off_t>(bytes);
+        fd.release();  // the FILE owns the descriptor now
+        size = static_cast<curl_off_t>(st.st_size);
+        t.body_size = static_cast<std::uint64_t>(st.st_size);
+        if (artifact) t.hash = std::make_unique<util::Sha256>();
     }
     if (!spec.form_field.empty()) {
         t.mime.reset(curl_mime_init(easy));
         curl_mimepart* part = curl_mime_addpart(t.mime.get());
         curl_mime_name(part, spec.form_field.c_str());
         if (t.file) {
-            t.file.reset();  // curl_mime_filedata streams the file itself
-            curl_mime_filedata(part, spec.upload_file.c_str());
+            // Streamed through on_read (not curl_mime_filedata) so that the artifact is hashed as it goes.
+            curl_mime_data_cb(part, size, &on_read, &on_seek, nullptr, &t);
+            curl_mime_filename(part, std::filesystem::path(spec.upload_file).filename().c_str());
             curl_mime_type(part, "application/octet-stream");
         } else {
             curl_mime_data(part, "", 0);
@@ -325,7 +382,9 @@ std::optional<Verdict> apply_body(Transfer& t)
         return std::nullopt;
     }
     curl_easy_setopt(easy, CURLOPT_READFUNCTION, &on_read);
-    curl_easy_setopt(easy, CURLOPT_READDATA, t.file.get());
+    curl_easy_setopt(easy, CURLOPT_READDATA, &t);
+    curl_easy_setopt(easy, CURLOPT_SEEKFUNCTION, &on_seek);
+    curl_easy_setopt(easy, CURLOPT_SEEKDATA, &t);
     if (put) {
         curl_easy_setopt(easy, CURLOPT_UPLOAD, 1L);
         curl_easy_setopt(easy, CURLOPT_INFILESIZE_LARGE, size);
@@ -502,6 +561,7 @@ void HttpClient::Impl::on_curl_done(Transfer& t, CURLcode code)
     curl_easy_getinfo(t.easy.get(), CURLINFO_RESPONSE_CODE, &t.outcome.http_status);
     Verdict verdict = code == CURLE_OK ? verdict_for_status(t.outcome.http_status) : verdict_for_error(t, code);
     std::uint64_t id = t.job->id;
+    if (!t.integrity_error.empty()) return end_attempt(id, {Failure::transfer, t.integrity_error});
     if (t.job->spec.profile == "swupdate") {
         // The device's verdict wins over the upload's: FAILURE may cut the upload short.
         if (t.device_result == Failure::remote || (verdict.failure == Failure::none && t.device_result)) {

@@ -22,6 +22,9 @@ struct HttpJob {
     std::string path = "/";      ///< appended to base_url (swupdate profile: /upload; websocket at /ws)
     std::string method = "POST"; ///< GET | POST | PUT
     std::string upload_file;     ///< streamed from disk, never read whole into memory; empty: no body
+    /// When set, upload_file is a stored artifact: opened without following links and hashed while
+    /// it is sent; a different SHA-256 aborts the request before its last byte, and the job fails.
+    std::string upload_sha256;
     std::string form_field;      ///< non-empty: multipart/form-data with this field name; empty: raw body
     std::vector<std::string> headers;      ///< "Name: value" lines
     std::optional<Credential> credential;  ///< http-bearer | http-basic | tls-client (+ caFile for any)

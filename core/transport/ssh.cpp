@@ -9,6 +9,7 @@
 #include "core/transport/ssh.hpp"
 
 #include "core/util/paths.hpp"
+#include "core/util/sha256.hpp"
 
 #include <fcntl.h>
 #include <libssh/callbacks.h>
@@ -367,10 +368,16 @@ private:
     Step upload()
     {
         const std::string& local = m_job.upload_file;
-        Fd fd{::open(local.c_str(), O_RDONLY | O_CLOEXEC)};
+        // A stored artifact is content: never read through a link, and only a regular file.
+        bool artifact = !m_job.upload_sha256.empty();
+        Fd fd{::open(local.c_str(), O_RDONLY | O_CLOEXEC | (artifact ? O_NOFOLLOW | O_NONBLOCK : 0))};
         struct stat st {};
         if (fd.fd < 0 || fstat(fd.fd, &st) != 0)
             return fault(Failure::transfer, fmt::format("cannot read {}: {}", local, std::strerror(errno)));
+        if (artifact && !S_ISREG(st.st_mode))
+            return fault(Failure::transfer, fmt::format("stored artifact {} is not a regular file: not sent", local));
+        if (artifact) ::fcntl(fd.fd, F_SETFL, ::fcntl(fd.fd, F_GETFL) & ~O_NONBLOCK);
+        util::Sha256 hash;
         const std::string& target = m_job.upload_path;
         // libssh 0.10 waits for SFTP replies without a timeout: the watchdog ends an upload that
         // made no progress for the command's time limit.
@@ -410,6 +417,7 @@ private:
             ssize_t n = ::read(fd.fd, buffer.data(), buffer.size());
             if (n < 0) return abandon(Failure::transfer, fmt::format("cannot read {}: {}", local, std::strerror(errno)));
             if (n == 0) break;
+            if (artifact) hash.update({buffer.data(), static_cast<std::size_t>(n)});
             for (ssize_t off = 0; off < n;) {
                 ssize_t w = sftp_write(file.get(), buffer.data() + off, static_cast<std::size_t>(n - off));
                 if (w <= 0)
@@ -419,6 +427,14 @@ private:
                 sent += static_cast<std::uint64_t>(w);
                 progress();
             }
+        }
+        if (artifact) {
+            // Checked before the rename: a file that is not what its name says never reaches the target.
+            if (auto actual = util::to_hex(hash.digest()); actual != m_job.upload_sha256)
+                return abandon(Failure::transfer,
+                               fmt::format("stored artifact {} has SHA-256 {}, not {}: it was changed in the store; "
+                                           "not installed",
+                                           local, actual, m_job.upload_sha256));
         }
         if (sftp_close(file.release()) != SSH_OK)
             return abandon(Failure::transfer,

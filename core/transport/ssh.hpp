@@ -28,6 +28,9 @@ struct SshEndpoint {
 struct SshJob {
     SshEndpoint endpoint;
     std::string upload_file;   ///< local file to copy first; empty: none
+    /// When set, upload_file is a stored artifact: opened without following links and hashed while
+    /// it is sent; a different SHA-256 fails the upload and nothing reaches upload_path.
+    std::string upload_sha256;
     std::string upload_path;   ///< final remote path; written to a temporary name in the same directory, then renamed
     std::string command;       ///< remote command run after the upload; empty: none
     std::chrono::milliseconds connect_timeout{10000};  ///< also bounds each blocking protocol step
