@@ -154,8 +154,8 @@ TEST_CASE("fuzz harness: a crash, a hang, runaway memory and an escaping excepti
     std::vector<std::string> inputs{"ok", "crash", "ok", "hang", "throw", "memory", "internal", "ok"};
     DriverLimits limits;
     limits.count = inputs.size();
-    limits.cpu_limit = std::chrono::milliseconds(300);
-    limits.memory_limit_mb = 200;
+    limits.cpu_limit = std::chrono::milliseconds(1000);
+    limits.memory_limit_mb = 40;  // page faults on a loaded machine run at ~100 MB/s: well within the CPU limit
     limits.log_file = (out_dir() / "harness-self-test.log").string();
     auto report = run_inputs([&](std::uint64_t i) { return inputs[i]; },
                              [](std::string_view in) -> Verdict {
