@@ -196,9 +196,9 @@ DriverReport run_inputs(const std::function<std::string(std::uint64_t)>& input_o
             std::uint64_t at = shared->current.load();
             auto cpu = cpu_time(pid);
             std::size_t mb = resident_mb(pid);
-            if (base_mb == 0) base_mb = mb;
-            if (at != watched) {
+            if (at != watched) {  // growth is measured per input: ASan's quarantine keeps freed memory for a while
                 watched = at;
+                base_mb = mb;
                 cpu_start = cpu;
                 wall_start = Clock::now();
                 continue;

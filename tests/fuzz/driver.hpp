@@ -44,7 +44,7 @@ struct DriverLimits {
     std::uint64_t count = 0;                        ///< how many inputs
     std::chrono::milliseconds cpu_limit{2000};      ///< CPU time one input may take
     std::chrono::milliseconds wall_limit{20000};    ///< wall time one input may take (blocked, not busy)
-    std::size_t memory_limit_mb = 512;              ///< growth of the worker's resident memory over its start
+    std::size_t memory_limit_mb = 512;              ///< growth of the worker's resident memory during one input
     std::string log_file;                           ///< where the workers' stderr goes (sanitizer reports)
 };
 
