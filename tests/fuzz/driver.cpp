@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <csignal>
 #include <cstdio>
 #include <exception>
 #include <fstream>
@@ -89,9 +90,15 @@ void send_failure(int fd, std::uint64_t index, FailureKind kind, std::string det
                          const std::function<Verdict(std::string_view)>& target, std::uint64_t from,
                          std::uint64_t to, Shared* shared, int report_fd, const std::string& log_file)
 {
+    // The test framework's fatal-signal handler would report a crash of this worker as the parent's
+    // failed test: the worker's output goes to the log, and an abort ends it at once.
+    std::signal(SIGABRT, SIG_DFL);
     if (!log_file.empty()) {
         int log = open(log_file.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
-        if (log >= 0) dup2(log, 2);
+        if (log >= 0) {
+            dup2(log, 1);
+            dup2(log, 2);
+        }
     }
     for (std::uint64_t i = from; i < to; ++i) {
         shared->current.store(i);
