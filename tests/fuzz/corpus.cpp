@@ -100,6 +100,17 @@ std::string KnownFailures::reason(std::string_view key) const
     return "";
 }
 
+std::string KnownFailures::match(std::string_view parser, std::string_view kind, std::string_view detail) const
+{
+    std::string prefix = std::string(parser) + ":" + std::string(kind);
+    for (const auto& [key, reason] : m_entries) {
+        if (key == prefix) return key;
+        if (key.starts_with(prefix + ":") && detail.find(std::string_view(key).substr(prefix.size() + 1)) != std::string_view::npos)
+            return key;
+    }
+    return "";
+}
+
 std::uint64_t env_number(const char* name, std::uint64_t fallback)
 {
     const char* value = std::getenv(name);

@@ -11,6 +11,7 @@
 #include <csignal>
 #include <cstdio>
 #include <exception>
+#include <filesystem>
 #include <fstream>
 #include <optional>
 #include <sstream>
@@ -88,7 +89,8 @@ void send_failure(int fd, std::uint64_t index, FailureKind kind, std::string det
 
 [[noreturn]] void worker(const std::function<std::string(std::uint64_t)>& input_of,
                          const std::function<Verdict(std::string_view)>& target, std::uint64_t from,
-                         std::uint64_t to, Shared* shared, int report_fd, const std::string& log_file)
+                         std::uint64_t to, Shared* shared, int report_fd, const std::string& log_file,
+                         std::optional<Clock::time_point> deadline)
 {
     // The test framework's fatal-signal handler would report a crash of this worker as the parent's
     // failed test: the worker's output goes to the log, and an abort ends it at once.
@@ -102,6 +104,7 @@ void send_failure(int fd, std::uint64_t index, FailureKind kind, std::string det
     }
     for (std::uint64_t i = from; i < to; ++i) {
         shared->current.store(i);
+        if (deadline && Clock::now() > *deadline) _exit(0);  // the parent reads "stopped at i"
         Verdict verdict;
         try {
             verdict = target(input_of(i));
@@ -114,6 +117,23 @@ void send_failure(int fd, std::uint64_t index, FailureKind kind, std::string det
     }
     shared->current.store(to);
     _exit(0);  // no atexit handlers: the parent's Catch2 and LeakSanitizer belong to the parent
+}
+
+/// What a sanitizer report in log (from offset on) says about where the crash was: the library whose
+/// recursion overflowed the stack, else its SUMMARY line.
+std::string crash_signature(const std::string& log, std::streamoff offset)
+{
+    std::ifstream in(log, std::ios::binary);
+    in.seekg(offset);
+    std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    if (text.find("std::__detail::_Executor") != std::string::npos) return "stack overflow in std::regex";
+    if (text.find("nlohmann::") != std::string::npos && text.find("SEGV") != std::string::npos)
+        return "stack overflow in nlohmann::json (depth)";
+    if (text.find("YAML::") != std::string::npos && text.find("SEGV") != std::string::npos)
+        return "stack overflow in yaml-cpp (depth)";
+    auto summary = text.find("SUMMARY:");
+    if (summary == std::string::npos) return "";
+    return text.substr(summary, std::min<std::size_t>(text.find('\n', summary) - summary, 200));
 }
 
 /// Reads the report lines available on fd into failures; partial is the unfinished last line.
@@ -163,18 +183,24 @@ DriverReport run_inputs(const std::function<std::string(std::uint64_t)>& input_o
     DriverReport report;
     auto started = Clock::now();
     SharedPage shared;
+    std::optional<Clock::time_point> deadline;
+    if (limits.time_budget.count() > 0) deadline = started + limits.time_budget;
     const std::uint64_t end = limits.first + limits.count;
     std::uint64_t next = limits.first;
+    std::uint64_t done = limits.first;  // inputs before this number have run
     while (next < end) {
         int fds[2];
         if (pipe2(fds, O_CLOEXEC | O_NONBLOCK)) throw std::runtime_error("pipe failed");
         shared->current.store(next);
         std::fflush(nullptr);
+        std::error_code ec;
+        auto log_offset = limits.log_file.empty() ? 0 : static_cast<std::streamoff>(std::filesystem::file_size(limits.log_file, ec));
+        if (ec) log_offset = 0;
         pid_t pid = fork();
         if (pid < 0) throw std::runtime_error("fork failed");
         if (pid == 0) {
             close(fds[0]);
-            worker(input_of, target, next, end, shared.get(), fds[1], limits.log_file);
+            worker(input_of, target, next, end, shared.get(), fds[1], limits.log_file, deadline);
         }
         close(fds[1]);
         std::string partial;
@@ -190,13 +216,17 @@ DriverReport run_inputs(const std::function<std::string(std::uint64_t)>& input_o
             if (waitpid(pid, &status, WNOHANG) == pid) {
                 drain(fds[0], partial, report.failures);
                 std::uint64_t at = shared->current.load();
-                if (WIFEXITED(status) && WEXITSTATUS(status) == 0 && at >= end) {
+                if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
                     next = end;
+                    done = at;  // at < end: stopped by the time budget
                 } else {
                     std::string how = WIFSIGNALED(status) ? "signal " + std::to_string(WTERMSIG(status))
                                                           : "exit status " + std::to_string(WEXITSTATUS(status));
+                    if (!limits.log_file.empty())
+                        if (auto signature = crash_signature(limits.log_file, log_offset); !signature.empty())
+                            how += ": " + signature;
                     report.failures.push_back({at, FailureKind::crash, how});
-                    next = at + 1;
+                    next = done = at + 1;
                 }
                 break;
             }
@@ -223,13 +253,14 @@ DriverReport run_inputs(const std::function<std::string(std::uint64_t)>& input_o
                 waitpid(pid, &status, 0);
                 drain(fds[0], partial, report.failures);
                 report.failures.push_back(*failure);
-                next = at + 1;
+                next = done = at + 1;
                 break;
             }
         }
         close(fds[0]);
+        if (next < end && deadline && Clock::now() > *deadline) break;
     }
-    report.inputs = next - limits.first;
+    report.inputs = done - limits.first;
     report.seconds = std::chrono::duration<double>(Clock::now() - started).count();
     return report;
 }

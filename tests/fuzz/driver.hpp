@@ -46,11 +46,12 @@ struct DriverLimits {
     std::chrono::milliseconds wall_limit{20000};    ///< wall time one input may take (blocked, not busy)
     std::size_t memory_limit_mb = 512;              ///< growth of the worker's resident memory during one input
     std::string log_file;                           ///< where the workers' stderr goes (sanitizer reports)
+    std::chrono::seconds time_budget{0};            ///< when positive: start no input after this long
 };
 
 /// The figures of a run.
 struct DriverReport {
-    std::uint64_t inputs = 0;   ///< inputs started
+    std::uint64_t inputs = 0;   ///< inputs run (fewer than asked when the time budget ran out)
     std::vector<Failure> failures;
     double seconds = 0;
     std::size_t count(FailureKind kind) const;
