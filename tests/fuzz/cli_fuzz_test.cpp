@@ -56,10 +56,12 @@ public:
                  fs::copy_options::recursive);
     }
 
-    /// A fresh copy of the pristine store in work/store.
+    /// A fresh copy of the pristine store in work/store; whatever an earlier run wrote beside it is removed.
     void reset() const
     {
-        fs::remove_all(work() / "store");
+        for (const auto& entry : fs::directory_iterator(work()))
+            if (entry.path().filename() != "inputs") fs::remove_all(entry.path());
+        fs::create_directories(work() / "home");
         fs::copy(m_root.path() / "pristine", work() / "store", fs::copy_options::recursive);
     }
 
