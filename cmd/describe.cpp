@@ -6,6 +6,7 @@
 #include "cmd/commands.hpp"
 #include "cmd/output.hpp"
 #include "core/query/query.hpp"
+#include "core/tenancy/inheritance.hpp"
 #include "core/tenancy/view.hpp"
 
 namespace fleet::cli {
@@ -37,8 +38,16 @@ void common_tail(std::ostream& out, const model::Object& o, const std::optional<
     for (const auto& e : events) out << fmt::format("  {}  {:<12}{:<15}{}\n", e.at, e.actor, e.action, e.summary);
 }
 
+/// Where an effective value comes from, naming only tenants the caller can see.
+std::string origin_text(const tenancy::TenantView& view, const std::string& tenant, const std::string& from)
+{
+    if (from == tenant) return "own";
+    return view.tenants.contains(from) ? "inherited from " + from : "inherited from an ancestor";
+}
+
 void describe_tenant(std::ostream& out, const tenancy::TenantView& view, const model::Object& t,
-                     const std::optional<store::SourceState>& source, const std::vector<store::AuditEntry>& events)
+                     const tenancy::Policy& policy, const std::optional<store::SourceState>& source,
+                     const std::vector<store::AuditEntry>& events)
 {
     const auto& r = t.resource;
     const auto& spec = r.spec;
@@ -57,13 +66,15 @@ void describe_tenant(std::ostream& out, const tenancy::TenantView& view, const m
     if (!spec.contains("members") || spec["members"].empty()) out << "  <none>\n";
     for (const auto& m : spec.value("members", nlohmann::json::array()))
         out << fmt::format("  {:<20}{}\n", m["user"].get<std::string>(), m["role"].get<std::string>());
+    // Effective values (SPEC §4): own, or inherited from the nearest ancestor that sets them.
     out << "Settings:\n";
-    if (!spec.contains("settings") || spec["settings"].empty()) out << "  <none>\n";
-    const auto settings = spec.value("settings", nlohmann::json::object());
-    for (const auto& [k, v] : settings.items())
-        out << fmt::format("  {}: {}\n", k, v.is_string() ? v.get<std::string>() : v.dump());
-    out << "Maintenance Windows:\n";
-    auto windows = spec.value("updatePolicy", nlohmann::json::object()).value("windows", nlohmann::json::array());
+    if (policy.settings.empty()) out << "  <none>\n";
+    for (const auto& [k, v] : policy.settings)
+        out << fmt::format("  {}: {} ({})\n", k, v.value.is_string() ? v.value.get<std::string>() : v.value.dump(),
+                           origin_text(view, r.name, v.from));
+    out << "Maintenance Windows:"
+        << (policy.windows ? " (" + origin_text(view, r.name, policy.windows->from) + ")" : std::string()) << "\n";
+    auto windows = policy.windows_json();
     if (windows.empty()) out << "  <none> (installs may start at any time)\n";
     for (const auto& w : windows) {
         std::string days;
@@ -158,7 +169,10 @@ Outcome run_describe(const DescribeOptions& opts, const Globals& g)
         if (!events) return std::unexpected(events.error());
         auto source = (*store)->source_state(it->second.origin.source);
         if (!source) return std::unexpected(source.error());
-        describe_tenant(std::cout, *view, it->second, *source, *events);
+        auto structure = (*store)->tenant_structure();  // ancestors the caller may not see lend values too
+        if (!structure) return std::unexpected(structure.error());
+        auto policy = tenancy::effective_policy(opts.name, *structure);
+        describe_tenant(std::cout, *view, it->second, policy, *source, *events);
         return util::exit_ok;
     }
     std::optional<std::pair<model::Object, nlohmann::json>> found;

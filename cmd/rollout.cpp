@@ -235,7 +235,8 @@ Outcome run_status(const RolloutOptions& opts, const Globals& g)
     if (!store) return std::unexpected(store.error());
     auto tenant = rollout_tenant(**store, opts.name, g);
     if (!tenant) return std::unexpected(tenant.error());
-    // --watch ends at Ctrl-C after the screen it is drawing.
+    // --watch ends when the rollout ends or pauses (nothing changes until someone acts), and at
+    // Ctrl-C after the screen it is drawing (exit 130).
     const std::atomic<bool>* interrupted = opts.watch ? &catch_interrupts() : nullptr;
     for (;;) {
         auto p = rollout::progress(**store, *tenant, opts.name);
@@ -243,8 +244,9 @@ Outcome run_status(const RolloutOptions& opts, const Globals& g)
         if (opts.watch && ::isatty(STDOUT_FILENO) && g.format() != Format::json) std::cout << "\x1b[H\x1b[2J";
         print_status(*p, *tenant, opts.name, g);
         std::cout << std::flush;
-        if (!opts.watch || p->state == "completed" || p->state == "aborted" || interrupted->load()) break;
+        if (!opts.watch || p->state == "completed" || p->state == "aborted" || p->state == "paused") break;
         for (int i = 0; i < 10 && !interrupted->load(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+        if (interrupted->load()) return util::fail(util::ErrorKind::interrupted, "interrupted");
         if (!::isatty(STDOUT_FILENO) || g.format() == Format::json) std::cout << "\n";
     }
     return util::exit_ok;
@@ -279,7 +281,7 @@ void setup_rollout(Context& ctx)
     auto status = std::make_shared<RolloutOptions>();
     auto* s = cmd->add_subcommand("status", "Per-phase and per-device progress of a rollout");
     s->add_option("name", status->name, "Rollout")->required()->type_name("ROLLOUT");
-    s->add_flag("-w,--watch", status->watch, "Refresh every second until the rollout completes or aborts");
+    s->add_flag("-w,--watch", status->watch, "Refresh every second until the rollout completes, aborts or pauses");
     s->callback([status, &ctx] { ctx.runner = [status, &g = ctx.globals] { return run_status(*status, g); }; });
 
     for (auto [action, help] : {std::pair{"pause", "Stop starting new devices; in-flight devices finish"},

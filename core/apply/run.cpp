@@ -2,6 +2,9 @@
 
 #include <fmt/format.h>
 
+#include "core/apply/order.hpp"
+#include "core/apply/settings_check.hpp"
+
 namespace fleet::apply {
 
 using nlohmann::json;
@@ -15,6 +18,9 @@ Result<Plan> run(store::Store& store, Request request, const RunOptions& options
     if (!tx) return std::unexpected(tx.error());
     auto plan = make_plan(store, std::move(request), diags);
     if (!plan) return plan;
+    if (auto c = check_rollout_settings(store, *plan, diags); !c) return std::unexpected(c.error());
+    // The order apply writes in, also for a dry run, so that both print the same lines.
+    order_for_execution(*plan);
     if (options.expect_revision && *options.expect_revision != plan->revision)
         return fail(ErrorKind::conflict,
                     fmt::format("the saved plan is stale: the store changed since it was made (revision {} → {}); "

@@ -264,8 +264,8 @@ void check_rollout(const model::Resource& r, util::Diagnostics& diags)
                                 "/spec/verify/http/expect"}) {
         auto value = spec.value(json::json_pointer(std::string(pointer).substr(5)), json());
         if (!value.is_string()) continue;
-        if (auto t = model::check_template(value.get<std::string>()); !t)
-            diags.error(r.location(pointer), field_path(pointer), t.error().message);
+        for (const auto& problem : model::template_problems(value.get<std::string>()))
+            diags.error(r.location(pointer), field_path(pointer), problem);
     }
     if (auto windows = spec.value(json::json_pointer("/schedule/windows"), json()); windows.is_array())
         check_window_zones(r, windows, "/spec/schedule/windows", diags);

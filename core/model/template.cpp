@@ -56,6 +56,28 @@ util::Result<void> check_template(std::string_view text)
     return walk(text, [](std::string_view) {}, check_name);
 }
 
+std::vector<std::string> template_problems(std::string_view text)
+{
+    std::vector<std::string> problems;
+    auto r = walk(text, [](std::string_view) {}, [&](std::string_view name) -> util::Result<void> {
+        if (auto c = check_name(name); !c) problems.push_back(c.error().message);
+        return {};  // go on: every unknown variable is reported
+    });
+    if (!r) problems.push_back(r.error().message);
+    return problems;
+}
+
+std::vector<std::string> template_settings(std::string_view text)
+{
+    std::vector<std::string> keys;
+    auto r = walk(text, [](std::string_view) {}, [&](std::string_view name) -> util::Result<void> {
+        if (name.starts_with(settings_prefix)) keys.emplace_back(name.substr(settings_prefix.size()));
+        return {};
+    });
+    if (!r) return {};
+    return keys;
+}
+
 std::string shell_quote(std::string_view value)
 {
     std::string out = "'";

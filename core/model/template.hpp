@@ -6,6 +6,7 @@
 #include <map>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "core/util/error.hpp"
 
@@ -19,6 +20,13 @@ inline constexpr std::string_view template_variables[] = {
 
 /// Checks a template's syntax and variable names; a usage error names the first problem.
 util::Result<void> check_template(std::string_view text);
+
+/// Every problem of a template: a syntax error, or each unknown variable; empty when there is none.
+std::vector<std::string> template_problems(std::string_view text);
+
+/// The keys of the `tenant.settings.KEY` variables a template uses, in order; empty for a template
+/// with a syntax error (reported by template_problems).
+std::vector<std::string> template_settings(std::string_view text);
 
 /// Quotes a value for a POSIX shell: 'value', with each ' written as '\''.
 std::string shell_quote(std::string_view value);

@@ -17,6 +17,7 @@
 #include "core/model/selector.hpp"
 #include "core/model/template.hpp"
 #include "core/query/query.hpp"
+#include "core/tenancy/inheritance.hpp"
 #include "core/util/duration.hpp"
 #include "core/util/safe_path.hpp"
 
@@ -98,8 +99,19 @@ struct Loaded {
     model::Object artifact;
     model::Object tenant;
     json strategy;
-    json windows;  ///< effective maintenance windows; empty: any time
+    json windows;   ///< effective maintenance windows; empty: any time
+    json settings;  ///< the tenant's effective settings, inherited ones included
 };
+
+/// The windows a rollout's schedule asks for: its own list, none, or (inherit) its tenant's
+/// effective windows, which may come from an ancestor.
+json rollout_windows(const json& rollout_spec, const tenancy::Policy& policy)
+{
+    json windows = rollout_spec.value(json::json_pointer("/schedule/windows"), json("inherit"));
+    if (windows == "inherit") return policy.windows_json();
+    if (windows == "none") return json::array();
+    return windows;
+}
 
 Result<Loaded> load(store::Store& store, const std::string& tenant, const std::string& name)
 {
@@ -121,13 +133,12 @@ Result<Loaded> load(store::Store& store, const std::string& tenant, const std::s
     if (!*owner) return fail(ErrorKind::not_found, fmt::format("tenant/{} not found", tenant));
     l.tenant = std::move(**owner);
     l.strategy = spec.value("strategy", json::object());
-    json windows = spec.value(json::json_pointer("/schedule/windows"), json("inherit"));
-    if (windows == "inherit")
-        l.windows = l.tenant.resource.spec.value(json::json_pointer("/updatePolicy/windows"), json::array());
-    else if (windows == "none")
-        l.windows = json::array();
-    else
-        l.windows = windows;
+    // Inherited from ancestors the caller may not see: the values apply to this tenant.
+    auto structure = store.tenant_structure();
+    if (!structure) return std::unexpected(structure.error());
+    auto policy = tenancy::effective_policy(tenant, *structure);
+    l.windows = rollout_windows(spec, policy);
+    l.settings = policy.settings_json();
     return l;
 }
 
@@ -159,8 +170,7 @@ model::TemplateValues template_values(const Loaded& l, const model::Object& devi
     v.values["device.name"] = device.resource.name;
     v.values["device.type"] = device.resource.spec.value("deviceType", "");
     v.values["tenant.name"] = l.tenant.resource.name;
-    const json settings = l.tenant.resource.spec.value("settings", json::object());
-    for (const auto& [key, value] : settings.items())
+    for (const auto& [key, value] : l.settings.items())
         v.settings[key] = value.is_string() ? value.get<std::string>() : value.dump();
     return v;
 }
@@ -609,8 +619,11 @@ bool Runner::may_start_new()
     std::string why;
     if (m_not_before && now < *m_not_before)
         why = fmt::format("waiting until notBefore {}", m_l.rollout.resource.spec["schedule"]["notBefore"].get<std::string>());
-    else if (!inside_window(m_l.windows, now))
-        why = "waiting for a maintenance window";
+    else if (!inside_window(m_l.windows, now)) {
+        auto opens = next_window_open(m_l.windows, now);
+        why = opens ? "waiting until the next maintenance window opens at " + format_utc(*opens)
+                    : std::string("waiting for a maintenance window; none opens in the next week");
+    }
     if (why.empty()) {
         m_waiting_reported = false;
         return true;
@@ -930,9 +943,24 @@ Result<Progress> progress(store::Store& store, const std::string& tenant, const 
     if (!run) return std::unexpected(run.error());
     auto devices = store.rollout_devices(tenant, name);
     if (!devices) return std::unexpected(devices.error());
-    auto strategy = (*rollout)->resource.spec.value("strategy", json::object());
+    const json& spec = (*rollout)->resource.spec;
+    auto strategy = spec.value("strategy", json::object());
     auto phases = make_phases(strategy, eligible_count(*devices));
-    return summarize(*run ? &**run : nullptr, phases, *devices, true);
+    auto p = summarize(*run ? &**run : nullptr, phases, *devices, true);
+    // The stored state says what the last runner decided; what is true now also depends on the
+    // clock (notBefore, windows) and on whether a live runner holds the lease.
+    auto structure = store.tenant_structure();
+    if (!structure) return std::unexpected(structure.error());
+    Timing timing;
+    timing.windows = rollout_windows(spec, tenancy::effective_policy(tenant, *structure));
+    if (auto nb = spec.value(json::json_pointer("/schedule/notBefore"), json()); nb.is_string())
+        if (auto t = parse_utc(nb.get<std::string>())) timing.not_before = *t;
+    bool leased = *run && !(*run)->lease_owner.empty() && (*run)->lease_expires > unix_now() &&
+                  !owner_dead((*run)->lease_owner);
+    auto state = reported_state(*run ? (*run)->state : "", *run ? (*run)->reason : "", leased, timing, Clock::now());
+    p.state = state.state;
+    p.reason = state.reason;
+    return p;
 }
 
 Result<std::string> control(store::Store& store, const std::string& tenant, const std::string& name,

@@ -67,7 +67,7 @@ struct PhaseProgress {
 
 /// A snapshot of a rollout's progress.
 struct Progress {
-    std::string state;      ///< running | paused | aborted | completed (or "not started")
+    std::string state;      ///< progress(): reported_state(); the runner's own events: the stored state
     std::string reason;
     std::size_t phase = 0;
     std::vector<PhaseProgress> phases;

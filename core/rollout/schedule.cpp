@@ -51,9 +51,10 @@ std::size_t allowed_failures(const json& strategy, std::size_t devices)
 
 namespace {
 
-/// Local broken-down time of t in a time zone. glibc reads the zone from TZ only, so the switch
-/// is serialized and TZ restored; only the runner's thread asks.
-std::tm local_time(std::chrono::system_clock::time_point t, const std::string& zone)
+/// Runs body with TZ set to a time zone. glibc reads the zone from TZ only, so the switch is
+/// serialized and TZ restored.
+template <class Body>
+auto in_zone(const std::string& zone, Body body)
 {
     static std::mutex mutex;
     std::lock_guard lock(mutex);
@@ -61,15 +62,24 @@ std::tm local_time(std::chrono::system_clock::time_point t, const std::string& z
     std::string saved = old ? old : "";
     ::setenv("TZ", zone.empty() ? "UTC" : zone.c_str(), 1);
     ::tzset();
-    std::time_t secs = std::chrono::system_clock::to_time_t(t);
-    std::tm tm{};
-    ::localtime_r(&secs, &tm);
+    auto result = body();
     if (old)
         ::setenv("TZ", saved.c_str(), 1);
     else
         ::unsetenv("TZ");
     ::tzset();
-    return tm;
+    return result;
+}
+
+/// Local broken-down time of t in a time zone.
+std::tm local_time(std::chrono::system_clock::time_point t, const std::string& zone)
+{
+    return in_zone(zone, [&] {
+        std::time_t secs = std::chrono::system_clock::to_time_t(t);
+        std::tm tm{};
+        ::localtime_r(&secs, &tm);
+        return tm;
+    });
 }
 
 int minutes_of(const std::string& hhmm) { return std::stoi(hhmm.substr(0, 2)) * 60 + std::stoi(hhmm.substr(3, 2)); }
@@ -103,6 +113,64 @@ bool inside_window(const json& windows, std::chrono::system_clock::time_point t)
         }
     }
     return false;
+}
+
+std::optional<std::chrono::system_clock::time_point> next_window_open(const json& windows,
+                                                                     std::chrono::system_clock::time_point t)
+{
+    if (inside_window(windows, t)) return t;
+    std::optional<std::chrono::system_clock::time_point> next;
+    for (const auto& w : windows) {
+        std::string zone = w.value("timezone", "UTC");
+        int start = minutes_of(w["start"].get<std::string>());
+        std::tm now = local_time(t, zone);
+        // The window's start on each of the next eight local days; mktime normalizes the day
+        // overflow and, with tm_isdst -1, daylight saving time.
+        for (int day = 0; day <= 8; ++day) {
+            auto opens = in_zone(zone, [&] {
+                std::tm tm{};
+                tm.tm_year = now.tm_year;
+                tm.tm_mon = now.tm_mon;
+                tm.tm_mday = now.tm_mday + day;
+                tm.tm_hour = start / 60;
+                tm.tm_min = start % 60;
+                tm.tm_isdst = -1;
+                std::time_t secs = ::mktime(&tm);
+                return std::pair(std::chrono::system_clock::from_time_t(secs), tm.tm_wday);
+            });
+            if (opens.first <= t || !opens_on(w, opens.second)) continue;
+            if (!next || opens.first < *next) next = opens.first;
+            break;
+        }
+    }
+    return next;
+}
+
+std::string format_utc(std::chrono::system_clock::time_point t)
+{
+    std::time_t secs = std::chrono::system_clock::to_time_t(t);
+    std::tm tm{};
+    ::gmtime_r(&secs, &tm);
+    char text[32];
+    std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    return text;
+}
+
+State reported_state(const std::string& stored, const std::string& reason, bool leased, const Timing& timing,
+                     std::chrono::system_clock::time_point now)
+{
+    if (stored.empty()) return {"not started", ""};
+    if (stored != "running") return {stored, reason};
+    // Runnable: whether anything happens depends on the schedule and on a runner.
+    if (timing.not_before && now < *timing.not_before)
+        return {"waiting", "notBefore " + format_utc(*timing.not_before)};
+    if (!inside_window(timing.windows, now)) {
+        auto opens = next_window_open(timing.windows, now);
+        return {"waiting", opens ? "the next maintenance window opens at " + format_utc(*opens)
+                                 : std::string("no maintenance window opens in the next week")};
+    }
+    if (leased) return {"running", reason};
+    return {"queued", "no runner holds it; `fleetadm rollout run` continues it"};
 }
 
 util::Result<std::chrono::system_clock::time_point> parse_utc(const std::string& text)

@@ -131,7 +131,11 @@ class SqliteBackend::Statement {
 public:
     Statement(sqlite3* db, const char* sql) : m_db(db)
     {
-        if (sqlite3_prepare_v3(db, sql, -1, SQLITE_PREPARE_PERSISTENT, &m_stmt, nullptr) != SQLITE_OK) m_stmt = nullptr;
+        m_prepared = sqlite3_prepare_v3(db, sql, -1, SQLITE_PREPARE_PERSISTENT, &m_stmt, nullptr);
+        if (m_prepared != SQLITE_OK) {
+            sqlite3_finalize(m_stmt);
+            m_stmt = nullptr;
+        }
     }
     ~Statement() { sqlite3_finalize(m_stmt); }
     Statement(const Statement&) = delete;
@@ -160,8 +164,8 @@ public:
         sqlite3_bind_null(m_stmt, i);
         return *this;
     }
-    /// SQLITE_ROW, SQLITE_DONE or an error code.
-    int step() { return sqlite3_step(m_stmt); }
+    /// SQLITE_ROW, SQLITE_DONE or an error code; a statement that failed to prepare returns why.
+    int step() { return m_stmt ? sqlite3_step(m_stmt) : m_prepared; }
     void reset()
     {
         sqlite3_reset(m_stmt);
@@ -184,6 +188,7 @@ public:
 private:
     sqlite3* m_db;
     sqlite3_stmt* m_stmt = nullptr;
+    int m_prepared = SQLITE_OK;
 };
 
 namespace {
@@ -205,15 +210,15 @@ SqliteBackend::SqliteBackend(sqlite3* db, std::string path) : m_db(db), m_path(s
 SqliteBackend::~SqliteBackend()
 {
     m_statements.clear();
+    m_failed.clear();
     sqlite3_close_v2(m_db);
 }
 
 util::Error SqliteBackend::db_error(std::string_view what) const
 {
-    int code = sqlite3_extended_errcode(m_db);
-    ErrorKind kind = (code & 0xff) == SQLITE_BUSY || (code & 0xff) == SQLITE_LOCKED ? ErrorKind::conflict
-                                                                                     : ErrorKind::runtime;
-    return util::Error{kind, fmt::format("state store {}: {}: {}", m_path, what, sqlite3_errmsg(m_db))};
+    // A store still locked after the busy timeout is a database failure at the command level
+    // (exit 6), like a corrupt one; the message names the cause.
+    return util::Error{ErrorKind::runtime, fmt::format("state store {}: {}: {}", m_path, what, sqlite3_errmsg(m_db))};
 }
 
 Result<std::unique_ptr<SqliteBackend>> SqliteBackend::open(const std::string& path, bool create, int busy_timeout_ms)
@@ -300,9 +305,15 @@ Result<void> SqliteBackend::migrate()
 
 SqliteBackend::Statement& SqliteBackend::prepare(const char* sql)
 {
-    auto& slot = m_statements[sql];
-    if (!slot) slot = std::make_unique<Statement>(m_db, sql);
-    return *slot;
+    if (auto it = m_statements.find(sql); it != m_statements.end()) return *it->second;
+    auto statement = std::make_unique<Statement>(m_db, sql);
+    if (!statement->ok()) {
+        // Not cached: a prepare that failed (a locked schema, a corrupt page) is tried again next
+        // time. Its step() returns the error, and db_error() reports the message SQLite left.
+        m_failed.push_back(std::move(statement));
+        return *m_failed.back();
+    }
+    return *m_statements.emplace(sql, std::move(statement)).first->second;
 }
 
 void SqliteBackend::reset_transaction_state() noexcept
@@ -314,10 +325,12 @@ void SqliteBackend::reset_transaction_state() noexcept
 
 Result<void> SqliteBackend::begin(TxMode mode)
 {
+    m_failed.clear();  // before a transaction no caller holds a statement
     if (auto r = exec(mode == TxMode::read ? "PRAGMA query_only=1" : "PRAGMA query_only=0"); !r) return r;
     if (auto r = exec(mode == TxMode::write ? "BEGIN IMMEDIATE" : "BEGIN"); !r) {
-        if (r.error().kind == ErrorKind::conflict)
-            r.error().message = "the state store is locked by another fleetadm process (waited for the busy timeout)";
+        if (auto code = sqlite3_errcode(m_db); code == SQLITE_BUSY || code == SQLITE_LOCKED)
+            r.error().message = fmt::format("state store {} is locked by another process (waited for the busy timeout): {}",
+                                            m_path, sqlite3_errmsg(m_db));
         return r;
     }
     m_in_tx = true;

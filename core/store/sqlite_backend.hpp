@@ -6,6 +6,7 @@
 #include <optional>
 #include <string>
 #include <unordered_map>
+#include <vector>
 
 #include "core/store/backend.hpp"
 
@@ -89,6 +90,8 @@ private:
     sqlite3* m_db;
     std::string m_path;
     std::unordered_map<const char*, std::unique_ptr<Statement>> m_statements;
+    /// Statements that failed to prepare, kept for the callers that hold them until the next transaction begins.
+    std::vector<std::unique_ptr<Statement>> m_failed;
     bool m_in_tx = false;
     /// Head of the audit log during a write transaction: next sequence number and each tenant's
     /// last hash. Valid because a write transaction holds the database's only write lock.

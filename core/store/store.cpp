@@ -69,25 +69,34 @@ Result<Transaction> Store::begin(TxMode mode)
     return Transaction(this);
 }
 
-const AccessMap& Store::access()
+Result<const AccessMap*> Store::access()
 {
     if (!m_access) {
+        // A store that cannot be read (locked, corrupt) fails here with the backend's cause; an
+        // empty map instead would make every tenant "not found".
         auto tenants = m_backend->list(model::Kind::tenant, nullptr);
+        if (!tenants) return std::unexpected(tenants.error());
         auto provider = m_backend->meta("provider");
-        m_access.emplace(tenants ? *tenants : std::vector<model::Object>{}, m_caller.user,
-                         provider && *provider ? **provider : std::string());
+        if (!provider) return std::unexpected(provider.error());
+        m_access.emplace(*tenants, m_caller.user, *provider ? **provider : std::string());
     }
-    return *m_access;
+    return &*m_access;
 }
 
-bool Store::visible(const std::string& tenant) { return access().role_on(tenant) >= Role::viewer; }
+bool Store::visible(const std::string& tenant)
+{
+    auto map = access();
+    return map && (*map)->role_on(tenant) >= Role::viewer;
+}
 
 Result<void> Store::authorize(Action action, const std::string& tenant)
 {
     Role need = action == Action::read ? Role::viewer : action == Action::write ? Role::operator_ : Role::admin;
-    Role have = access().role_on(tenant);
+    auto map = access();
+    if (!map) return std::unexpected(map.error());
+    Role have = (*map)->role_on(tenant);
     if (have >= need) return {};
-    if (have == Role::none || !access().exists(tenant))
+    if (have == Role::none || !(*map)->exists(tenant))
         return fail(ErrorKind::not_found, fmt::format("tenant/{} not found", tenant));
     return fail(ErrorKind::permission,
                 fmt::format("permission denied: {} is {} in tenant \"{}\"; this needs {}", m_caller.user, role_name(have),
@@ -101,11 +110,13 @@ Result<void> Store::authorize_write(const model::Object& object)
     // A tenant is managed from above, by an admin of its parent, so that nobody raises their own limit.
     auto parent = r.spec.value("parent", "");
     if (parent.empty()) return authorize(Action::admin, r.name);  // the provider: its own admins
-    if (auto old = access().parent_of(r.name); old && *old != parent)
+    auto map = access();
+    if (!map) return std::unexpected(map.error());
+    if (auto old = (*map)->parent_of(r.name); old && *old != parent)
         if (auto a = authorize(Action::admin, *old); !a) return a;
-    Role on_parent = access().role_on(parent);
+    Role on_parent = (*map)->role_on(parent);
     if (on_parent >= Role::admin) return {};
-    if (access().exists(r.name) && visible(r.name))
+    if ((*map)->exists(r.name) && visible(r.name))
         return fail(ErrorKind::permission,
                     fmt::format("permission denied: {} may not change tenant \"{}\": that needs admin on its parent "
                                 "tenant{}",
@@ -121,7 +132,9 @@ Result<void> Store::impersonate(const std::string& user)
 {
     auto provider = m_backend->meta("provider");
     if (!provider) return std::unexpected(provider.error());
-    if (!*provider || access().role_on(**provider) < Role::admin)
+    auto map = access();
+    if (!map) return std::unexpected(map.error());
+    if (!*provider || (*map)->role_on(**provider) < Role::admin)
         return fail(ErrorKind::permission,
                     fmt::format("permission denied: only provider admins may act as another user (--as {})", user));
     m_caller.user = user;
@@ -146,7 +159,8 @@ Result<std::string> Store::provider()
 
 Result<std::vector<model::Object>> Store::list(model::Kind kind, const std::string* tenant)
 {
-    access();  // load roles before a statement is open: they are read with the same cached statements
+    // Roles are loaded before a statement is open: they are read with the same cached statements.
+    if (auto map = access(); !map) return std::unexpected(map.error());
     if (tenant)
         if (auto r = authorize(Action::read, *tenant); !r) return std::unexpected(r.error());
     auto objects = m_backend->list(kind, tenant);
@@ -161,7 +175,8 @@ Result<std::vector<model::Object>> Store::list(model::Kind kind, const std::stri
 Result<void> Store::scan(model::Kind kind, const std::string* tenant,
                          const std::function<void(model::Object&&)>& visit)
 {
-    access();  // load roles before a statement is open: they are read with the same cached statements
+    // Roles are loaded before a statement is open: they are read with the same cached statements.
+    if (auto map = access(); !map) return std::unexpected(map.error());
     if (tenant)
         if (auto r = authorize(Action::read, *tenant); !r) return r;
     return m_backend->scan(kind, tenant, [&](model::Object&& o) {
@@ -176,6 +191,7 @@ Result<std::vector<std::pair<std::string, StoredContent>>> Store::contents(model
         if (auto r = authorize(Action::read, tenant); !r) return std::unexpected(r.error());
         return m_backend->contents(kind, tenant);
     }
+    if (auto map = access(); !map) return std::unexpected(map.error());
     auto all = m_backend->contents(kind, tenant);
     if (!all) return all;
     std::erase_if(*all, [&](const auto& entry) { return !authorize(Action::read, entry.first); });
@@ -188,6 +204,7 @@ Result<std::vector<std::string>> Store::names(model::Kind kind, const std::strin
         if (auto r = authorize(Action::read, tenant); !r) return std::unexpected(r.error());
         return m_backend->names(kind, tenant);
     }
+    if (auto map = access(); !map) return std::unexpected(map.error());
     auto all = m_backend->names(kind, tenant);
     if (!all) return all;
     std::erase_if(*all, [&](const std::string& name) { return !authorize(Action::read, name); });
@@ -198,6 +215,7 @@ Result<std::optional<model::Object>> Store::get(model::Kind kind, const std::str
 {
     auto object = m_backend->get(kind, tenant, name);
     if (!object || !*object) return object;
+    if (auto map = access(); !map) return std::unexpected(map.error());
     if (!authorize(Action::read, owner_of(**object))) return std::optional<model::Object>();
     return object;
 }
@@ -215,6 +233,7 @@ Result<model::Object> Store::resolve(model::Kind kind, const std::string& name, 
     }
     auto found = m_backend->find_by_name(kind, name);
     if (!found) return std::unexpected(found.error());
+    if (auto map = access(); !map) return std::unexpected(map.error());
     std::erase_if(*found, [&](const model::Object& o) { return !authorize(Action::read, o.resource.tenant); });
     if (found->empty()) return fail(ErrorKind::not_found, ref + " not found");
     if (found->size() > 1)
@@ -225,7 +244,8 @@ Result<model::Object> Store::resolve(model::Kind kind, const std::string& name, 
 
 Result<std::vector<model::Object>> Store::list_by_source(const std::string& source)
 {
-    access();  // load roles before a statement is open: they are read with the same cached statements
+    // Roles are loaded before a statement is open: they are read with the same cached statements.
+    if (auto map = access(); !map) return std::unexpected(map.error());
     auto objects = m_backend->list_by_source(source);
     if (!objects) return objects;
     std::erase_if(*objects, [&](const model::Object& o) { return !authorize(Action::read, owner_of(o)); });
@@ -324,6 +344,7 @@ Result<std::map<std::pair<std::string, std::string>, DeviceStatus>> Store::devic
 {
     if (tenant)
         if (auto r = authorize(Action::read, *tenant); !r) return std::unexpected(r.error());
+    if (auto map = access(); !map) return std::unexpected(map.error());
     auto status = m_backend->device_status(tenant);
     if (!status) return status;
     std::erase_if(*status, [&](const auto& entry) { return !authorize(Action::read, entry.first.first); });
@@ -419,7 +440,8 @@ Result<std::vector<SourceDevice>> Store::source_devices(const std::string& sourc
 Result<void> Store::audit(const std::string* tenant, const AuditFilter& filter,
                           const std::function<void(AuditEntry&&)>& visit)
 {
-    access();  // load roles before a statement is open: they are read with the same cached statements
+    // Roles are loaded before a statement is open: they are read with the same cached statements.
+    if (auto map = access(); !map) return std::unexpected(map.error());
     if (tenant)
         if (auto r = authorize(Action::read, *tenant); !r) return r;
     return m_backend->scan_audit(tenant, filter, [&](AuditEntry&& e) {

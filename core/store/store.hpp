@@ -179,8 +179,9 @@ private:
     util::Result<void> authorize(Action action, const std::string& tenant);
     /// Authorizes writing an object: for a tenant, admin on its parent (old and new); else write on its tenant.
     util::Result<void> authorize_write(const model::Object& object);
-    /// The roles of the caller, read once per transaction and again after a tenant changes.
-    const AccessMap& access();
+    /// The roles of the caller, read once per transaction; fails with the backend's error when the
+    /// store cannot be read.
+    util::Result<const AccessMap*> access();
     /// The tenant whose audit log and permissions an object falls under.
     static const std::string& owner_of(const model::Object& object);
 

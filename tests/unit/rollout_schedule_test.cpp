@@ -78,3 +78,39 @@ TEST_CASE("templates: known variables only, shell values quoted", "[rollout]")
     REQUIRE_FALSE(missing);
     CHECK(missing.error().message.find("tenant.settings.absent") != std::string::npos);
 }
+
+TEST_CASE("the next maintenance window: its opening in its own time zone, on one of its days", "[rollout][state]")
+{
+    // 2026-12-01 is a Tuesday; Berlin is UTC+1 in December.
+    json weekdays = json::parse(
+        R"([{"days": ["mon", "tue", "wed", "thu", "fri"], "start": "02:00", "end": "04:00", "timezone": "Europe/Berlin"}])");
+    CHECK(rollout::format_utc(*rollout::next_window_open(weekdays, at("2026-12-01T10:00:00Z"))) == "2026-12-02T01:00:00Z");
+    CHECK(rollout::format_utc(*rollout::next_window_open(weekdays, at("2026-12-04T10:00:00Z"))) == "2026-12-07T01:00:00Z");
+    auto inside = at("2026-12-01T01:30:00Z");
+    CHECK(rollout::next_window_open(weekdays, inside) == inside);
+    CHECK(rollout::next_window_open(json::array(), inside) == inside);
+    json never = json::parse(R"([{"days": [], "start": "02:00", "end": "04:00"}])");
+    CHECK_FALSE(rollout::next_window_open(never, inside));
+}
+
+TEST_CASE("a rollout's reported state: running only with a runner, waiting with until when", "[rollout][state]")
+{
+    rollout::Timing any;
+    auto now = at("2026-12-01T10:00:00Z");
+    CHECK(rollout::reported_state("", "", false, any, now).state == "not started");
+    CHECK(rollout::reported_state("running", "", true, any, now).state == "running");
+    CHECK(rollout::reported_state("running", "", false, any, now).state == "queued");
+    CHECK(rollout::reported_state("paused", "paused by bob", true, any, now).reason == "paused by bob");
+    CHECK(rollout::reported_state("completed", "", false, any, now).state == "completed");
+    rollout::Timing later;
+    later.not_before = at("2026-12-24T00:00:00Z");
+    auto waiting = rollout::reported_state("running", "", true, later, now);
+    CHECK(waiting.state == "waiting");
+    CHECK(waiting.reason == "notBefore 2026-12-24T00:00:00Z");
+    rollout::Timing nights;
+    nights.windows = json::parse(R"([{"start": "22:00", "end": "04:00"}])");
+    auto night = rollout::reported_state("running", "", false, nights, now);
+    CHECK(night.state == "waiting");
+    CHECK(night.reason == "the next maintenance window opens at 2026-12-01T22:00:00Z");
+    CHECK(rollout::reported_state("running", "", true, nights, at("2026-12-01T23:00:00Z")).state == "running");
+}
