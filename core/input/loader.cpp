@@ -212,8 +212,13 @@ void check_rollout(const model::Resource& r, util::Diagnostics& diags)
                                 "/spec/verify/http/expect"}) {
         auto value = spec.value(json::json_pointer(std::string(pointer).substr(5)), json());
         if (!value.is_string()) continue;
-        if (auto t = model::check_template(value.get<std::string>()); !t)
+        bool shell = std::string_view(pointer).ends_with("/command");
+        if (auto t = model::check_template(value.get<std::string>(), shell); !t)
             diags.error(r.location(pointer), field_path(pointer), t.error().message);
+        else if (std::string_view(pointer).ends_with("/uploadDir") &&
+                 model::template_uses(value.get<std::string>(), "artifact.path"))
+            diags.error(r.location(pointer), field_path(pointer),
+                        "uploadDir cannot use {{artifact.path}}: the path is made from uploadDir");
     }
     if (auto windows = spec.value(json::json_pointer("/schedule/windows"), json()); windows.is_array())
         check_window_zones(r, windows, "/spec/schedule/windows", diags);
@@ -474,6 +479,10 @@ std::vector<model::Resource> load(const LoadRequest& request, util::Diagnostics&
         std::istringstream in(file.content);
         Format format = format_of(file.path);
         reader.read(in, file.name, format == Format::automatic ? Format::yaml : format);
+    }
+    for (const auto& document : request.documents) {
+        Document copy = document;
+        reader.accept(copy, request.devices_only);
     }
     return reader.take();
 }
