@@ -27,7 +27,7 @@ Outcome run_apply(const ApplyOptions& opts, const Globals& g)
     if (!store) return std::unexpected(store.error());
     util::Diagnostics diags;
     apply::Request request;
-    apply::RunOptions run{!opts.dry_run, std::nullopt, std::nullopt};
+    apply::RunOptions run{!opts.dry_run, std::nullopt};
     if (!opts.plan_file.empty()) {
         auto saved = apply::read_saved_plan(opts.plan_file, diags);
         if (!saved) {
@@ -36,8 +36,7 @@ Outcome run_apply(const ApplyOptions& opts, const Globals& g)
             return std::unexpected(saved.error());
         }
         request = std::move(saved->request);
-        run.expect_revision = saved->revision;
-        run.expect_changes = std::move(saved->changes);
+        run.saved = apply::SavedCheck{saved->revision, std::move(saved->changes)};
     } else {
         auto made = make_request(opts.source, g, diags, true);
         if (!made) {

@@ -15,12 +15,12 @@ Result<Plan> run(store::Store& store, Request request, const RunOptions& options
     if (!tx) return std::unexpected(tx.error());
     auto plan = make_plan(store, std::move(request), diags);
     if (!plan) return plan;
-    if (options.expect_revision && *options.expect_revision != plan->revision)
+    if (options.saved && options.saved->revision != plan->revision)
         return fail(ErrorKind::conflict,
                     fmt::format("the saved plan is stale: the store changed since it was made (revision {} → {}); "
                                 "run `fleetadm plan` again",
-                                *options.expect_revision, plan->revision));
-    if (options.expect_changes && plan_to_json(*plan)["changes"] != *options.expect_changes)
+                                options.saved->revision, plan->revision));
+    if (options.saved && plan_to_json(*plan)["changes"] != options.saved->changes)
         return fail(ErrorKind::usage, "the saved plan's changes are not what applying its objects changes: the file "
                                       "was edited; run `fleetadm plan` again");
     // A git source's commit is recorded even when no object changed: objects keep the commit that

@@ -8,11 +8,16 @@
 
 namespace fleet::apply {
 
+/// What a saved plan showed; applying it is refused when the store or the plan's effect moved on.
+struct SavedCheck {
+    std::int64_t revision = 0;  ///< the store revision the plan was made at
+    nlohmann::json changes;     ///< the changes it listed
+};
+
 /// How far to go.
 struct RunOptions {
-    bool write = false;                         ///< false: plan only (diff, plan, dry run)
-    std::optional<std::int64_t> expect_revision;///< from a saved plan: refuse when the store moved on
-    std::optional<nlohmann::json> expect_changes;///< from a saved plan: refuse when it would change other things
+    bool write = false;                ///< false: plan only (diff, plan, dry run)
+    std::optional<SavedCheck> saved;   ///< from a saved plan: refuse when the store or its changes differ
 };
 
 /// Plans request in one transaction and, with options.write, writes it in that same transaction.

@@ -135,8 +135,12 @@ std::optional<resource::Document> read_document(const std::string& path, util::D
         diags.error({path, line, 0}, "", "not UTF-8 text");
         return std::nullopt;
     }
+    // A plan of many devices has more nodes than a hand-written file; JSON cannot hold more nodes
+    // than bytes, so the cap follows the file's size (aliases of a YAML impostor stay bounded).
+    resource::YamlLimits limits;
+    limits.max_nodes = std::max(limits.max_nodes, text.size() / 2);
     std::istringstream in(std::move(text));
-    resource::YamlReader reader(in, path);
+    resource::YamlReader reader(in, path, limits);
     auto doc = reader.next(diags);
     if (!doc) {
         if (!diags.has_errors()) diags.error({path, 0, 0}, "", "empty plan file");

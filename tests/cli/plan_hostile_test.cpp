@@ -136,7 +136,7 @@ TEST_CASE("hostile names in a saved plan are refused by the name rule before any
     {
         json p = site.plan;
         document(p, "Device", "d1")["metadata"]["name"] = std::string("d1\0x", 4);
-        site.refused_plan("nul.json", redigest(p), "metadata.name");
+        site.refused_plan("nul.json", redigest(p), "nul.json:");
     }
     // Still applies untouched afterwards: nothing above moved the store on.
     auto applied = site.fleet({"apply", site.plan_file.string()});
@@ -176,7 +176,7 @@ TEST_CASE("objects of a saved plan are validated exactly as -f documents", "[cli
     {
         json p = site.plan;
         document(p, "Device", "d1")["spec"]["surprise"] = true;
-        site.refused_plan("unknown.json", redigest(p), "spec.surprise");
+        site.refused_plan("unknown.json", redigest(p), "unknown field \"surprise\"");
     }
     {
         json p = site.plan;
