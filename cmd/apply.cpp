@@ -2,12 +2,12 @@
 #include <fmt/format.h>
 #include <unistd.h>
 
-#include <fstream>
 #include <iostream>
 
 #include "cmd/commands.hpp"
 #include "cmd/plan_view.hpp"
 #include "core/apply/run.hpp"
+#include "core/apply/saved_plan.hpp"
 
 namespace fleet::cli {
 
@@ -19,17 +19,6 @@ struct ApplyOptions {
     std::string plan_file;
 };
 
-util::Result<std::pair<apply::Request, std::int64_t>> read_plan(const std::string& path)
-{
-    std::ifstream in(path);
-    if (!in) return util::fail(util::ErrorKind::usage, fmt::format("{}: cannot open plan file", path));
-    auto saved = nlohmann::json::parse(in, nullptr, false);
-    if (saved.is_discarded()) return util::fail(util::ErrorKind::usage, fmt::format("{}: not a JSON plan file", path));
-    auto plan = apply::plan_from_json(saved);
-    if (!plan) plan.error().message = path + ": " + plan.error().message;
-    return plan;
-}
-
 Outcome run_apply(const ApplyOptions& opts, const Globals& g)
 {
     if (opts.plan_file.empty() == !has_input(opts.source))
@@ -40,10 +29,14 @@ Outcome run_apply(const ApplyOptions& opts, const Globals& g)
     apply::Request request;
     apply::RunOptions run{!opts.dry_run, std::nullopt};
     if (!opts.plan_file.empty()) {
-        auto saved = read_plan(opts.plan_file);
-        if (!saved) return std::unexpected(saved.error());
-        request = std::move(saved->first);
-        run.expect_revision = saved->second;
+        auto saved = apply::read_saved_plan(opts.plan_file, diags);
+        if (!saved) {
+            print_diagnostics(diags);
+            saved.error().message += "; nothing was written";
+            return std::unexpected(saved.error());
+        }
+        request = std::move(saved->request);
+        run.saved = apply::SavedCheck{saved->revision, std::move(saved->changes)};
     } else {
         auto made = make_request(opts.source, g, diags, true);
         if (!made) {
@@ -66,7 +59,6 @@ Outcome run_apply(const ApplyOptions& opts, const Globals& g)
     const char* dry = opts.dry_run ? " (dry run)" : "";
     if (g.format() == Format::json) {
         nlohmann::json printed = apply::plan_to_json(*plan);
-        printed.erase("objects");
         printed["dryRun"] = opts.dry_run;
         std::cout << printed.dump(2) << "\n";
     } else if (!g.quiet) {

@@ -9,6 +9,7 @@
 
 #include "cmd/input.hpp"
 #include "core/apply/run.hpp"
+#include "core/apply/saved_plan.hpp"
 #include "core/gitsource/source.hpp"
 #include "core/input/loader.hpp"
 #include "core/util/files.hpp"
@@ -167,14 +168,12 @@ Outcome run_preview(const SourceOptions& opts, const Globals& g, const std::stri
     if (!plan) return std::unexpected(plan.error());
     if (!out_file.empty()) {
         std::ofstream out(out_file, std::ios::trunc);
-        out << apply::plan_to_json(*plan).dump(2) << "\n";
+        out << apply::saved_plan_text(*plan);
         if (!out.flush())
             return util::fail(util::ErrorKind::runtime, fmt::format("cannot write plan to {}", out_file));
     }
     if (g.format() == Format::json) {
-        json printed = apply::plan_to_json(*plan);
-        printed.erase("objects");
-        std::cout << printed.dump(2) << "\n";
+        std::cout << apply::plan_to_json(*plan).dump(2) << "\n";
     } else if (!g.quiet) {
         if (auto line = commit_line(*plan); !line.empty()) std::cout << line << "\n";
         print_changes(std::cout, *plan, g.color(STDOUT_FILENO));

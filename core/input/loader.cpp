@@ -264,8 +264,16 @@ void check_rollout(const model::Resource& r, util::Diagnostics& diags)
                                 "/spec/verify/http/expect"}) {
         auto value = spec.value(json::json_pointer(std::string(pointer).substr(5)), json());
         if (!value.is_string()) continue;
-        for (const auto& problem : model::template_problems(value.get<std::string>()))
-            diags.error(r.location(pointer), field_path(pointer), problem);
+        bool shell = std::string_view(pointer).ends_with("/command");
+        auto problems = model::template_problems(value.get<std::string>());
+        for (const auto& problem : problems) diags.error(r.location(pointer), field_path(pointer), problem);
+        if (!problems.empty()) continue;
+        if (auto t = model::check_template(value.get<std::string>(), shell); !t)
+            diags.error(r.location(pointer), field_path(pointer), t.error().message);
+        else if (std::string_view(pointer).ends_with("/uploadDir") &&
+                 model::template_uses(value.get<std::string>(), "artifact.path"))
+            diags.error(r.location(pointer), field_path(pointer),
+                        "uploadDir cannot use {{artifact.path}}: the path is made from uploadDir");
     }
     if (auto windows = spec.value(json::json_pointer("/schedule/windows"), json()); windows.is_array())
         check_window_zones(r, windows, "/spec/schedule/windows", diags);
@@ -553,6 +561,10 @@ std::vector<model::Resource> load(const LoadRequest& request, util::Diagnostics&
         reader.set_tree_path(file.path);
         Format format = format_of(file.path);
         reader.read(in, file.name, format == Format::automatic ? Format::yaml : format);
+    }
+    for (const auto& document : request.documents) {
+        Document copy = document;
+        reader.accept(copy, request.devices_only);
     }
     // An empty input is a mistake (a folder of folders without -R, an empty file), never "nothing to
     // do": with --prune it would delete everything the source applied.

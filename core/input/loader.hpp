@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "core/model/resource.hpp"
+#include "core/resource/document.hpp"
 #include "core/resource/device_rows.hpp"
 #include "core/util/diagnostics.hpp"
 #include "core/util/error.hpp"
@@ -38,6 +39,9 @@ struct LoadRequest {
     /// Read after paths. They have no folder on this machine, so a relative credential file path
     /// in them is an error rather than resolved.
     std::vector<MemoryFile> memory_files;
+    /// Documents already parsed (the objects of a saved plan), read last and validated exactly as a
+    /// file's documents, as in memory (no folder to resolve relative paths against).
+    std::vector<resource::Document> documents;
     /// When set, CSV rows that pass their checks are appended here as text (for bulk enrollment)
     /// instead of becoming resources of the result.
     resource::DeviceBatch* bulk = nullptr;

@@ -1,7 +1,14 @@
 #pragma once
 // Template variables in rollout commands, paths and expectations: {{artifact.path}},
-// {{device.name}}, {{tenant.settings.KEY}}, ... Values substituted into a shell command are
-// single-quoted, so a device name or a setting can never inject shell syntax.
+// {{device.name}}, {{tenant.settings.KEY}}, ...
+//
+// Values never become shell syntax. In a shell command each variable is replaced by a reference to a
+// shell variable that a prefix written by fleetadm defines with strict single quotes:
+//   mender install {{artifact.path}}   →   FLEET_V1='/tmp/fw.mender'; mender install "${FLEET_V1}"
+// The reference is "${FLEET_Vn}" outside quotes and ${FLEET_Vn} inside double quotes; both expand
+// the value once, as data. Where no reference can be safe (inside single quotes, $'…', backquotes,
+// arithmetic, ${…}, or right after a backslash or '$') the template is refused. Values holding
+// control characters (NUL, newline, ...) are refused in every context.
 
 #include <map>
 #include <string>
@@ -18,8 +25,12 @@ inline constexpr std::string_view template_variables[] = {
     "device.name",   "device.type",   "tenant.name",
 };
 
-/// Checks a template's syntax and variable names; a usage error names the first problem.
-util::Result<void> check_template(std::string_view text);
+/// Checks a template's syntax and variable names, and with shell where each variable stands in the
+/// command; a usage error names the first problem and its character offset.
+util::Result<void> check_template(std::string_view text, bool shell = false);
+
+/// True when the template uses the variable name (e.g. "artifact.path").
+bool template_uses(std::string_view text, std::string_view name);
 
 /// Every problem of a template: a syntax error, or each unknown variable; empty when there is none.
 std::vector<std::string> template_problems(std::string_view text);
@@ -37,8 +48,9 @@ struct TemplateValues {
     std::map<std::string, std::string, std::less<>> settings;  ///< "timezone" -> "Europe/Berlin"
 };
 
-/// Substitutes the variables; with shell, every value is shell-quoted. A setting the tenant does
-/// not have is a usage error naming it.
+/// Substitutes the variables; with shell, as shell variable references defined by a quoted prefix
+/// (see above). A setting the tenant does not have, a value with a control character, or a variable
+/// in an unsafe shell context is a usage error naming it.
 util::Result<std::string> render_template(std::string_view text, const TemplateValues& values, bool shell);
 
 } // namespace fleet::model

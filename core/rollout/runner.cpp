@@ -449,10 +449,16 @@ Result<void> Runner::start_step(RolloutDevice& d, Step::Kind kind)
     }
     const json install = rspec.value("install", json::object()).value(transport_name, json::object());
     std::string file_name = std::filesystem::path(m_l.artifact.resource.spec.value("file", "")).filename().string();
-    std::string upload_dir = install.value("uploadDir", "/tmp");
-    std::string remote_path = transport_name == "ssh" ? upload_dir + "/" + file_name : file_name;
-    auto values = template_values(m_l, device, remote_path);
+    auto values = template_values(m_l, device, file_name);
     auto render = [&](const std::string& text, bool shell) { return model::render_template(text, values, shell); };
+    // {{artifact.path}} is where the file lands: the rendered uploadDir (which cannot use it) and the name.
+    std::string remote_path = file_name;
+    if (transport_name == "ssh") {
+        auto dir = render(install.value("uploadDir", "/tmp"), false);
+        if (!dir) return std::unexpected(dir.error());
+        remote_path = *dir + "/" + file_name;
+        values.values["artifact.path"] = remote_path;
+    }
 
     std::string label;
     if (kind == Step::Kind::transfer) {
@@ -464,9 +470,7 @@ Result<void> Runner::start_step(RolloutDevice& d, Step::Kind kind)
         step.local_file = file->string();
         step.sha256 = m_run.artifact_sha256;
         if (transport_name == "ssh") {
-            auto dir = render(upload_dir, false);
-            if (!dir) return std::unexpected(dir.error());
-            step.remote_path = *dir + "/" + file_name;
+            step.remote_path = remote_path;
         } else {
             auto path = render(install.value("path", "/upload"), false);
             if (!path) return std::unexpected(path.error());
@@ -874,12 +878,15 @@ Result<Ending> run(store::Store& store, const std::string& tenant, const std::st
             // Every template must render for this tenant before anything is pushed.
             const json& spec = loaded.rollout.resource.spec;
             model::Object probe;
-            auto values = template_values(loaded, probe, "");
+            // The file name stands for {{artifact.path}}, so that a control character in it is found here.
+            auto values = template_values(
+                loaded, probe, std::filesystem::path(loaded.artifact.resource.spec.value("file", "")).filename().string());
             for (const char* p : {"/install/ssh/command", "/install/ssh/uploadDir", "/install/http/path",
                                   "/verify/ssh/command", "/verify/ssh/expect", "/verify/http/path", "/verify/http/expect"}) {
                 auto text = spec.value(json::json_pointer(p), json());
                 if (!text.is_string()) continue;
-                if (auto r = model::render_template(text.get<std::string>(), values, false); !r)
+                bool shell = std::string_view(p).ends_with("/command");
+                if (auto r = model::render_template(text.get<std::string>(), values, shell); !r)
                 {
                     std::string field = std::string("spec") + p;
                     std::replace(field.begin(), field.end(), '/', '.');

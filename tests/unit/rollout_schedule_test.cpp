@@ -72,7 +72,7 @@ TEST_CASE("templates: known variables only, shell values quoted", "[rollout]")
     v.settings["region"] = "$(reboot)";
     auto shell = model::render_template("install {{artifact.path}} --region={{tenant.settings.region}}", v, true);
     REQUIRE(shell);
-    CHECK(*shell == "install '/tmp/fw it'\\''s.bin' --region='$(reboot)'");
+    CHECK(*shell == "FLEET_V1='/tmp/fw it'\\''s.bin' FLEET_V2='$(reboot)'; install \"${FLEET_V1}\" --region=\"${FLEET_V2}\"");
     CHECK(model::render_template("{{device.name}}", v, false).value() == "hvac-1");
     auto missing = model::render_template("{{tenant.settings.absent}}", v, true);
     REQUIRE_FALSE(missing);
