@@ -52,6 +52,12 @@ constexpr std::size_t chunk_size = 32 * 1024;
 constexpr const char* pgid_marker = "\x1e" "fleetadm-pgid ";
 /// How long ending a cancelled or timed-out command may take (TERM, then KILL after a second).
 constexpr milliseconds end_wait{3000};
+/// Run before every command: fd 3 keeps the channel's stdin for a background watcher that ends the
+/// process group when a line arrives there (and exits quietly at EOF, when the channel closes).
+constexpr const char* watcher_script =
+    "exec 3<&0 0</dev/null\n"
+    "{ trap '' TERM; if read -r _ <&3; then kill -TERM 0; sleep 1; kill -KILL 0; fi; } >/dev/null 2>&1 &\n"
+    "exec 3<&-\n";
 
 struct SessionFree {
     void operator()(ssh_session s) const
@@ -488,7 +494,11 @@ private:
         m_pgid = 0;
         m_pgid_line.clear();
         m_pgid_pending = true;
-        std::string wrapped = std::string("printf '") + pgid_marker + "%s\\n' $$\n" + command;
+        // The wrapper reports its process group, then leaves a watcher on the channel's stdin (the
+        // command reads /dev/null): a line written there ends the group, TERM then KILL a second
+        // later, without waiting for a new shell (measured: a second channel's shell took 1-4 s to
+        // start on a loaded machine, and OpenSSH refuses signal requests without privilege separation).
+        std::string wrapped = std::string("printf '") + pgid_marker + "%s\\n' $$\n" + watcher_script + command;
         if (ssh_channel_request_exec(channel.get(), wrapped.c_str()) != SSH_OK)
             return fault(Failure::remote, "the device refused to run the command: " + error());
         m_remote_started = true;
@@ -571,8 +581,14 @@ private:
         ssh_session s = m_session.get();
         if (!ssh_is_connected(s)) return "the connection is gone, so the command may still run on the device";
         ssh_channel_request_send_signal(channel, "TERM");
-        bool killed = false;
-        if (m_pgid > 1) {
+        // The wrapper's watcher: works even when the command has not started yet (the line waits in the pipe).
+        ssh_channel_write(channel, "end\n", 4);
+        auto ended = [&] { return m_closed || (m_eof && (m_out.exit_status >= 0 || !m_exit_signal.empty())); };
+        auto first = Clock::now() + end_wait;
+        while (!ended() && Clock::now() < first && ssh_is_connected(s))
+            if (ssh_event_dopoll(event, static_cast<int>(poll_slice.count())) == SSH_ERROR) break;
+        bool killed = ended();
+        if (!killed && m_pgid > 1) {
             std::unique_ptr<ssh_channel_struct, ChannelFree> killer(ssh_channel_new(s));
             std::string script = fmt::format(
                 "p={}; kill -TERM -$p 2>/dev/null || exit 0; i=0; while kill -0 -$p 2>/dev/null; do "
@@ -598,7 +614,7 @@ private:
         std::string how = !m_exit_signal.empty() ? fmt::format(" (signal {})", m_exit_signal)
                           : m_out.exit_status >= 0 ? fmt::format(" (exit status {})", m_out.exit_status)
                                                    : "";
-        if (killed) return fmt::format("ended on the device: process group {} stopped{}", m_pgid, how);
+        if (killed) return fmt::format("ended on the device: its process group was stopped{}", how);
         return fmt::format("sent TERM to it on the device{}", how);
     }
 
