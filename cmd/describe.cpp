@@ -4,6 +4,7 @@
 #include <iostream>
 
 #include "cmd/commands.hpp"
+#include "cmd/device_output.hpp"
 #include "cmd/output.hpp"
 #include "core/query/query.hpp"
 #include "core/tenancy/inheritance.hpp"
@@ -143,6 +144,14 @@ void describe_other(std::ostream& out, const model::Object& o, const nlohmann::j
     }
 }
 
+/// The step outputs recorded for a device (its rollouts', its last exec and check), newest first.
+util::Result<std::vector<store::DeviceOutput>> outputs_of(store::Store& store, const model::Object& device)
+{
+    auto tx = store.begin(store::TxMode::read);
+    if (!tx) return std::unexpected(tx.error());
+    return store.device_outputs(device.resource.tenant, device.resource.name, "");
+}
+
 Outcome run_describe(const DescribeOptions& opts, const Globals& g)
 {
     auto kind = kind_argument(opts.kind);
@@ -151,9 +160,20 @@ Outcome run_describe(const DescribeOptions& opts, const Globals& g)
     if (!store) return std::unexpected(store.error());
     if (g.format() != Format::table && g.format() != Format::wide) {
         ObjectPrinter printer(std::cout, g.format(), *kind, true);
+        std::vector<std::pair<model::Object, nlohmann::json>> found;
         auto count = query::for_each(**store, {*kind, g.default_tenant(), {opts.name}, ""},
-                                     [&](model::Object&& o, nlohmann::json&& s) { printer.add(std::move(o), std::move(s)); });
+                                     [&](model::Object&& o, nlohmann::json&& s) { found.emplace_back(std::move(o), std::move(s)); });
         if (!count) return std::unexpected(count.error());
+        for (auto& [object, status] : found) {
+            if (*kind == model::Kind::device && g.format() == Format::json) {
+                auto outputs = outputs_of(**store, object);
+                if (!outputs) return std::unexpected(outputs.error());
+                auto list = nlohmann::json::array();
+                for (const auto& o : *outputs) list.push_back(output_json(o));
+                if (!list.empty()) status["outputs"] = std::move(list);
+            }
+            printer.add(std::move(object), std::move(status));
+        }
         printer.finish();
         return util::exit_ok;
     }
@@ -184,6 +204,11 @@ Outcome run_describe(const DescribeOptions& opts, const Globals& g)
     auto source = (*store)->source_state(found->first.origin.source);
     if (!source) return std::unexpected(source.error());
     describe_other(std::cout, found->first, found->second);
+    if (*kind == model::Kind::device) {
+        auto outputs = outputs_of(**store, found->first);
+        if (!outputs) return std::unexpected(outputs.error());
+        print_outputs(std::cout, *outputs, false);
+    }
     common_tail(std::cout, found->first, *source, *events);
     return util::exit_ok;
 }

@@ -4,6 +4,7 @@
 #include <iostream>
 
 #include "cmd/commands.hpp"
+#include "cmd/device_output.hpp"
 #include "cmd/input.hpp"
 #include "core/apply/device_ops.hpp"
 #include "core/apply/run.hpp"
@@ -71,10 +72,20 @@ Outcome run_check(const CheckOptions& opts, const Globals& g)
                                 {"reachable", r.skipped ? nlohmann::json(nullptr) : nlohmann::json(r.reached)},
                                 {"version", r.version ? nlohmann::json(*r.version) : nlohmann::json(nullptr)},
                                 {"elapsedMs", r.outcome.elapsed.count()},
-                                {"message", r.outcome.message}};
+                                {"exit", r.outcome.exit_status >= 0 ? nlohmann::json(r.outcome.exit_status)
+                                                                    : nlohmann::json(nullptr)},
+                                {"stdout", valid_utf8(r.outcome.stdout_tail)},
+                                {"stderr", valid_utf8(r.outcome.stderr_tail)},
+                                {"message", valid_utf8(r.outcome.message)}};
             std::cout << line.dump() << std::endl;
         } else if (!g.quiet) {
-            std::cout << check_line(r) << std::endl;
+            std::cout << check_line(r) << "\n";
+            // A failed probe: every line it printed, so that the failure says why.
+            if (!r.skipped && !r.outcome.ok()) {
+                print_lines(std::cout, r.outcome.stdout_tail, "  stdout | ");
+                print_lines(std::cout, r.outcome.stderr_tail, "  stderr | ");
+            }
+            std::cout << std::flush;
         }
     });
     if (auto recorded = remote::record_checks(**store, results); !recorded) return std::unexpected(recorded.error());

@@ -5,6 +5,7 @@
 #include <iostream>
 
 #include "cmd/commands.hpp"
+#include "cmd/device_output.hpp"
 #include "cmd/output.hpp"
 #include "core/remote/remote.hpp"
 #include "core/util/duration.hpp"
@@ -52,9 +53,9 @@ nlohmann::json result_json(const remote::DeviceResult& r)
             {"result", transport::failure_name(o.failure)},
             {"exit", o.exit_status >= 0 ? nlohmann::json(o.exit_status) : nlohmann::json(nullptr)},
             {"elapsedMs", o.elapsed.count()},
-            {"stdout", o.stdout_tail},
-            {"stderr", o.stderr_tail},
-            {"message", o.message}};
+            {"stdout", valid_utf8(o.stdout_tail)},
+            {"stderr", valid_utf8(o.stderr_tail)},
+            {"message", valid_utf8(o.message)}};
 }
 
 /// Splits LOCAL:REMOTE at its last colon; a REMOTE ending in / gets LOCAL's file name.
@@ -113,10 +114,20 @@ Outcome run_exec(const ExecOptions& opts, const Globals& g)
                        o.exit_status >= 0 ? std::to_string(o.exit_status) : "-",
                        fmt::format("{:.1f}s", static_cast<double>(o.elapsed.count()) / 1000.0), output_cell(o)});
         }
-        if (g.format() == Format::csv)
+        if (g.format() == Format::csv) {
             table.print_csv(std::cout);
-        else
+        } else {
             table.print(std::cout);
+            // Then every line each device printed (its last 4 KiB of each stream), device by device.
+            for (const auto& r : results) {
+                const auto& o = r.outcome;
+                if (o.stdout_tail.empty() && o.stderr_tail.empty()) continue;
+                std::cout << fmt::format("\n{}/{}: {}{}\n", r.tenant, r.device, transport::failure_name(o.failure),
+                                         o.exit_status >= 0 ? fmt::format(", exit {}", o.exit_status) : "");
+                print_lines(std::cout, o.stdout_tail, "  stdout | ");
+                print_lines(std::cout, o.stderr_tail, "  stderr | ");
+            }
+        }
     }
     std::cout.flush();
     if (auto audited = remote::audit(**store, "exec", results); !audited) return std::unexpected(audited.error());

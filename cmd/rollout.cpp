@@ -7,6 +7,7 @@
 #include <thread>
 
 #include "cmd/commands.hpp"
+#include "cmd/device_output.hpp"
 #include "cmd/output.hpp"
 #include "core/rollout/driver.hpp"
 #include "core/rollout/runner.hpp"
@@ -56,6 +57,10 @@ nlohmann::json progress_json(const rollout::Progress& p, const std::string& tena
         if (d.phase >= 0 && static_cast<std::size_t>(d.phase) < p.phases.size())
             j["phase"] = p.phases[static_cast<std::size_t>(d.phase)].name;
         if (!d.reason.empty()) j["reason"] = d.reason;
+        nlohmann::json steps = nlohmann::json::array();
+        for (const auto& o : p.outputs)
+            if (o.device == d.device) steps.push_back(output_json(o));
+        if (!steps.empty()) j["steps"] = std::move(steps);
         devices.push_back(std::move(j));
     }
     return {{"rollout", name}, {"tenant", tenant},     {"state", p.state},     {"reason", p.reason},
@@ -93,6 +98,7 @@ void print_status(const rollout::Progress& p, const std::string& tenant, const s
         std::cout << "\n";
         devices.print(std::cout);
     }
+    if (wide) print_outputs(std::cout, p.outputs, true);
 }
 
 /// A runner event other than a device's, in words: "started (phase canary)", "phase canary done".

@@ -225,6 +225,22 @@ std::map<std::string, std::string> summaries(const std::vector<DeviceResult>& re
     return out;
 }
 
+/// Records each device's output tails under source ("exec", "check"), replacing the last run's;
+/// devices never run on (skipped, no usable credential) keep theirs. Inside a write transaction.
+Result<void> record_outputs(store::Store& store, const std::string& source, const std::vector<DeviceResult>& results)
+{
+    std::string now = model::now_utc();
+    for (const auto& r : results) {
+        if (r.skipped || r.outcome.failure == transport::Failure::credential) continue;
+        const auto& o = r.outcome;
+        store::DeviceOutput output{r.tenant,      r.device,  source,        source,        now,
+                                   transport::failure_name(o.failure), o.exit_status, o.message, o.stdout_tail,
+                                   o.stderr_tail};
+        if (auto w = store.put_device_output(output); !w) return w;
+    }
+    return {};
+}
+
 } // namespace
 
 Result<std::vector<Target>> resolve(store::Store& store, const Selection& selection)
@@ -346,6 +362,7 @@ Result<void> audit(store::Store& store, const std::string& action, const std::ve
     if (!tx) return std::unexpected(tx.error());
     for (const auto& [tenant, summary] : summaries(results))
         if (auto r = store.record_event(tenant, action, "devices", summary); !r) return r;
+    if (auto r = record_outputs(store, action, results); !r) return r;
     return tx->commit();
 }
 
@@ -368,6 +385,7 @@ Result<void> record_checks(store::Store& store, const std::vector<DeviceResult>&
     }
     for (const auto& [tenant, summary] : summaries(results))
         if (auto r = store.record_event(tenant, "check", "devices", summary); !r) return r;
+    if (auto r = record_outputs(store, "check", results); !r) return r;
     return tx->commit();
 }
 

@@ -82,11 +82,12 @@ std::vector<DeviceResult> check(const std::vector<Target>& targets, const RunOpt
 std::optional<util::Error> interrupted(const std::vector<DeviceResult>& results);
 
 /// Appends one audit entry per tenant with the number of devices and their results (never the
-/// command, which may hold secrets), in one write transaction.
+/// command, which may hold secrets), and records each device's output tails under action (its
+/// last `exec`), in one write transaction.
 util::Result<void> audit(store::Store& store, const std::string& action, const std::vector<DeviceResult>& results);
 
-/// Records reachability, last seen and the reported version of checked devices, and one audit
-/// entry per tenant, in one write transaction. Skipped devices are left as they were.
+/// Records reachability, last seen and the reported version of checked devices, their output
+/// tails (their last `check`), and one audit entry per tenant, in one write transaction. Skipped devices are left as they were.
 util::Result<void> record_checks(store::Store& store, const std::vector<DeviceResult>& results);
 
 } // namespace fleet::remote

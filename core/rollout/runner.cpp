@@ -147,14 +147,19 @@ std::pair<std::string, std::string> pick_transport(const json& rollout_spec, con
 {
     auto wanted = rollout_spec.value("transport", "auto");
     const json install = rollout_spec.value("install", json::object());
-    auto usable = [&](const char* t) { return device_spec.contains(t) && install.contains(t); };
+    // A swupdate device's profile brings its install step (SPEC §7): no install.http needed.
+    auto installs = [&](const std::string& t) {
+        return install.contains(t) || (t == "http" && device_spec.contains("http") &&
+                                       device_spec["http"].value("profile", "generic") == "swupdate");
+    };
+    auto usable = [&](const char* t) { return device_spec.contains(t) && installs(t); };
     if (wanted == "auto") {
         if (usable("ssh")) return {"ssh", ""};
         if (usable("http")) return {"http", ""};
         return {"", "no endpoint with an install step of this rollout"};
     }
     if (!device_spec.contains(wanted)) return {"", fmt::format("no {} endpoint", wanted)};
-    if (!install.contains(wanted)) return {"", fmt::format("the rollout has no {} install step", wanted)};
+    if (!installs(wanted)) return {"", fmt::format("the rollout has no {} install step", wanted)};
     return {wanted, ""};
 }
 
@@ -340,12 +345,21 @@ private:
         d.updated_at = model::now_utc();
         auto r = write(m_store, [&]() -> Result<void> {
             if (auto w = m_store.put_rollout_device(d); !w) return w;
+            if (auto w = flush_output(); !w) return w;
             if (also) return also();
             return {};
         });
         if (!r) return r;
         emit({"device", d.device, state, phase_name(d.phase), reason});
         return {};
+    }
+    /// Writes the output of the step that just ended, if not written yet; inside a transaction.
+    Result<void> flush_output()
+    {
+        if (!m_output) return {};
+        auto w = m_store.put_device_output(*m_output);
+        m_output.reset();
+        return w;
     }
     Result<void> save_run()
     {
@@ -360,6 +374,7 @@ private:
     Result<void> dispatch(RolloutDevice& d);
     Result<void> start_step(RolloutDevice& d, Step::Kind kind);
     Result<void> finish(Done done);
+    Result<void> finish_step(RolloutDevice& d, const char* what, const transport::Outcome& o);
     Result<void> fail_attempt(RolloutDevice& d, const std::string& what, const transport::Outcome& o);
     Result<bool> check_control();
     Result<void> renew_lease();
@@ -393,6 +408,7 @@ private:
     Clock::time_point m_last_lease = Clock::now();
     Clock::time_point m_last_control{};  // the epoch: the first loop reads the control state
     bool m_waiting_reported = false;
+    std::optional<store::DeviceOutput> m_output;  ///< the step just finished, written with its device's next state
 };
 
 Result<void> Runner::start_step(RolloutDevice& d, Step::Kind kind)
@@ -524,6 +540,11 @@ Result<void> Runner::fail_attempt(RolloutDevice& d, const std::string& what, con
     std::string reason = fmt::format("{}: {}: {}", what, transport::failure_name(o.failure), o.message);
     if (o.failure == transport::Failure::remote && o.exit_status >= 0 && o.message.empty())
         reason = fmt::format("{}: exit status {}", what, o.exit_status);
+    if (o.failure == transport::Failure::cancelled && (what == "install" || what == "verify")) {
+        // The command was ended on the device, but it may have installed before that: the device
+        // keeps its state, so that the next run verifies it before installing again.
+        return save(d, d.state, reason + "; the next run verifies the device before installing again");
+    }
     if (o.failure == transport::Failure::cancelled || m_recovering.erase(d.device) > 0) {
         // Interrupted, not failed: the attempt does not count.
         if (d.attempts > 0) --d.attempts;
@@ -548,12 +569,25 @@ Result<void> Runner::finish(Done done)
     const char* what = done.kind == Step::Kind::transfer  ? "transfer"
                        : done.kind == Step::Kind::install ? "install"
                                                           : "verify";
+    m_output = store::DeviceOutput{d.tenant,      d.device,       "rollout/" + m_run.name,
+                                   what,          model::now_utc(), transport::failure_name(o.failure),
+                                   o.exit_status, o.message,      o.stdout_tail,
+                                   o.stderr_tail};
+    auto result = finish_step(d, what, o);
+    if (result && m_output) result = write(m_store, [&] { return flush_output(); });
+    m_output.reset();
+    return result;
+}
+
+Result<void> Runner::finish_step(RolloutDevice& d, const char* what, const transport::Outcome& o)
+{
     if (!o.ok()) return fail_attempt(d, what, o);
     auto transport_name = pick_transport(m_l.rollout.resource.spec, m_devices.at(d.device).resource.spec).first;
     bool has_verify = m_verify.contains(transport_name);
-    if (done.kind == Step::Kind::transfer && transport_name == "ssh") return start_step(d, Step::Kind::install);
-    if (done.kind != Step::Kind::verify && has_verify) return start_step(d, Step::Kind::verify);
-    if (done.kind == Step::Kind::verify) {
+    std::string_view kind = what;
+    if (kind == "transfer" && transport_name == "ssh") return start_step(d, Step::Kind::install);
+    if (kind != "verify" && has_verify) return start_step(d, Step::Kind::verify);
+    if (kind == "verify") {
         auto expect = m_verify[transport_name].value("expect", "");
         if (!expect.empty()) {
             auto device = m_devices.at(d.device);
@@ -564,6 +598,10 @@ Result<void> Runner::finish(Done done)
                 transport::Outcome mismatch = o;
                 mismatch.failure = transport::Failure::remote;
                 mismatch.message = fmt::format("output does not contain \"{}\"", *wanted);
+                if (m_output) {
+                    m_output->result = transport::failure_name(mismatch.failure);
+                    m_output->message = mismatch.message;
+                }
                 return fail_attempt(d, "verify", mismatch);
             }
         }
@@ -954,6 +992,9 @@ Result<Progress> progress(store::Store& store, const std::string& tenant, const 
     auto strategy = spec.value("strategy", json::object());
     auto phases = make_phases(strategy, eligible_count(*devices));
     auto p = summarize(*run ? &**run : nullptr, phases, *devices, true);
+    auto outputs = store.device_outputs(tenant, "", "rollout/" + name);
+    if (!outputs) return std::unexpected(outputs.error());
+    p.outputs = std::move(*outputs);
     // The stored state says what the last runner decided; what is true now also depends on the
     // clock (notBefore, windows) and on whether a live runner holds the lease.
     auto structure = store.tenant_structure();

@@ -73,6 +73,7 @@ struct Progress {
     std::vector<PhaseProgress> phases;
     std::size_t skipped = 0;
     std::vector<store::RolloutDevice> devices;
+    std::vector<store::DeviceOutput> outputs;  ///< each device's step outputs (progress() only), newest first
 };
 
 /// How a run ended.

@@ -88,6 +88,21 @@ struct RolloutDevice {
     std::string updated_at;
 };
 
+/// The output tails of one step run on a device: a rollout's transfer, install or verify, or the
+/// last `exec` or `device check` run on it. Kept so that a failure says why (SPEC §7, §8).
+struct DeviceOutput {
+    std::string tenant;
+    std::string device;
+    std::string source;      ///< "rollout/NAME", "exec" or "check"
+    std::string step;        ///< transfer | install | verify (rollouts); exec | check
+    std::string at;          ///< RFC 3339 UTC when it ended
+    std::string result;      ///< transport::failure_name: ok, remote, timeout, cancelled, …
+    std::int64_t exit_status = -1;  ///< -1: none
+    std::string message;     ///< one line for people
+    std::string stdout_tail; ///< at most 4 KiB
+    std::string stderr_tail; ///< at most 4 KiB
+};
+
 /// A stored object reduced to what an apply needs to see that it is unchanged: its canonical
 /// labels, annotations and spec texts (compared as text, no JSON tree), and its bookkeeping. The
 /// texts share one buffer: a bulk enrollment holds one of these per device of its tenants.
@@ -245,6 +260,11 @@ public:
                                                                       const std::string& device) = 0;
     /// Forgets a rollout's runtime state and targets.
     virtual util::Result<void> remove_rollout_runtime(const std::string& tenant, const std::string& name) = 0;
+    /// Inserts or replaces the output of one step on one device (keyed by tenant, device, source, step).
+    virtual util::Result<void> put_device_output(const DeviceOutput& output) = 0;
+    /// The outputs recorded for one device (source empty) or for one source, of one tenant, newest first.
+    virtual util::Result<std::vector<DeviceOutput>> device_outputs(const std::string& tenant, const std::string& device,
+                                                                   const std::string& source) = 0;
 
     /// A value of the store's metadata table.
     virtual util::Result<std::optional<std::string>> meta(const std::string& key) = 0;

@@ -122,6 +122,23 @@ CREATE INDEX objects_by_serial ON objects(identity_serial) WHERE identity_serial
 CREATE INDEX objects_by_mac ON objects(identity_mac) WHERE identity_mac IS NOT NULL;
 CREATE INDEX objects_by_detached_source ON objects(detached_source_id) WHERE detached_source_id IS NOT NULL;
 )SQL",
+    // 4 → 5: the output tails of each step run on a device (rollout steps, the last exec and check).
+    R"SQL(
+CREATE TABLE device_outputs (
+    tenant      TEXT NOT NULL,
+    device      TEXT NOT NULL,
+    source      TEXT NOT NULL,            -- rollout/NAME | exec | check
+    step        TEXT NOT NULL,            -- transfer | install | verify | exec | check
+    at          TEXT NOT NULL,
+    result      TEXT NOT NULL,
+    exit_status INTEGER NOT NULL DEFAULT -1,
+    message     TEXT NOT NULL DEFAULT '',
+    stdout_tail BLOB NOT NULL DEFAULT '',
+    stderr_tail BLOB NOT NULL DEFAULT '',
+    PRIMARY KEY (tenant, device, source, step)
+) WITHOUT ROWID;
+CREATE INDEX device_outputs_by_source ON device_outputs(tenant, source);
+)SQL",
 };
 
 } // namespace
@@ -523,10 +540,13 @@ Result<void> SqliteBackend::remove(model::Kind kind, const std::string& tenant, 
     if (kind == model::Kind::rollout)
         if (auto r = remove_rollout_runtime(tenant, name); !r) return r;
     if (kind == model::Kind::device) {
-        Statement& st = prepare("DELETE FROM device_status WHERE tenant = ?1 AND name = ?2");
-        ResetGuard guard{[&] { st.reset(); }};
-        st.bind(1, tenant).bind(2, name);
-        if (st.step() != SQLITE_DONE) return std::unexpected(db_error("cannot delete device status of " + name));
+        for (const char* sql : {"DELETE FROM device_status WHERE tenant = ?1 AND name = ?2",
+                                "DELETE FROM device_outputs WHERE tenant = ?1 AND device = ?2"}) {
+            Statement& st = prepare(sql);
+            ResetGuard guard{[&] { st.reset(); }};
+            st.bind(1, tenant).bind(2, name);
+            if (st.step() != SQLITE_DONE) return std::unexpected(db_error("cannot delete device status of " + name));
+        }
     }
     Statement& st = prepare("DELETE FROM objects WHERE kind = ?1 AND tenant = ?2 AND name = ?3");
     ResetGuard guard{[&] { st.reset(); }};
@@ -856,6 +876,7 @@ Result<std::vector<std::string>> SqliteBackend::active_rollouts_of(const std::st
 Result<void> SqliteBackend::remove_rollout_runtime(const std::string& tenant, const std::string& name)
 {
     for (const char* sql : {"DELETE FROM rollout_devices WHERE tenant = ?1 AND rollout = ?2",
+                            "DELETE FROM device_outputs WHERE tenant = ?1 AND source = 'rollout/' || ?2",
                             "DELETE FROM rollout_runs WHERE tenant = ?1 AND name = ?2"}) {
         Statement& st = prepare(sql);
         ResetGuard guard{[&] { st.reset(); }};
@@ -868,11 +889,46 @@ Result<void> SqliteBackend::remove_rollout_runtime(const std::string& tenant, co
 Result<void> SqliteBackend::move_device_status(const std::string& from, const std::string& name,
                                                const std::string& to)
 {
-    Statement& st = prepare("UPDATE device_status SET tenant = ?3 WHERE tenant = ?1 AND name = ?2");
-    ResetGuard guard{[&] { st.reset(); }};
-    st.bind(1, from).bind(2, name).bind(3, to);
-    if (st.step() != SQLITE_DONE) return std::unexpected(db_error("cannot move device status"));
+    // The outputs of exec and check go with the device; its rollouts' stay with their rollout.
+    for (const char* sql : {"UPDATE device_status SET tenant = ?3 WHERE tenant = ?1 AND name = ?2",
+                            "UPDATE device_outputs SET tenant = ?3 WHERE tenant = ?1 AND device = ?2 AND source IN "
+                            "('exec', 'check')"}) {
+        Statement& st = prepare(sql);
+        ResetGuard guard{[&] { st.reset(); }};
+        st.bind(1, from).bind(2, name);
+        if (sql[0] == 'U') st.bind(3, to);
+        if (st.step() != SQLITE_DONE) return std::unexpected(db_error("cannot move device status"));
+    }
     return {};
+}
+
+Result<void> SqliteBackend::put_device_output(const DeviceOutput& o)
+{
+    Statement& st = prepare("INSERT OR REPLACE INTO device_outputs (tenant, device, source, step, at, result, "
+                            "exit_status, message, stdout_tail, stderr_tail) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, "
+                            "?9, ?10)");
+    ResetGuard guard{[&] { st.reset(); }};
+    st.bind(1, o.tenant).bind(2, o.device).bind(3, o.source).bind(4, o.step).bind(5, o.at).bind(6, o.result);
+    st.bind(7, o.exit_status).bind(8, o.message).bind(9, o.stdout_tail).bind(10, o.stderr_tail);
+    if (st.step() != SQLITE_DONE) return std::unexpected(db_error("cannot record the output of device " + o.device));
+    return {};
+}
+
+Result<std::vector<DeviceOutput>> SqliteBackend::device_outputs(const std::string& tenant, const std::string& device,
+                                                                const std::string& source)
+{
+    Statement& st = prepare("SELECT device, source, step, at, result, exit_status, message, stdout_tail, stderr_tail "
+                            "FROM device_outputs WHERE tenant = ?1 AND (?2 = '' OR device = ?2) AND (?3 = '' OR "
+                            "source = ?3) ORDER BY at DESC, device, source, step");
+    ResetGuard guard{[&] { st.reset(); }};
+    st.bind(1, tenant).bind(2, device).bind(3, source);
+    std::vector<DeviceOutput> out;
+    int rc;
+    while ((rc = st.step()) == SQLITE_ROW)
+        out.push_back({tenant, st.text(0), st.text(1), st.text(2), st.text(3), st.text(4), st.integer(5), st.text(6),
+                       st.text(7), st.text(8)});
+    if (rc != SQLITE_DONE) return std::unexpected(db_error("cannot read the outputs of devices"));
+    return out;
 }
 
 Result<void> SqliteBackend::scan_audit(const std::string* tenant, const AuditFilter& filter,

@@ -16,7 +16,7 @@ struct sqlite3_stmt;
 namespace fleet::store {
 
 /// The schema version this build writes; older stores are migrated forward, newer ones refused.
-inline constexpr int schema_version = 4;
+inline constexpr int schema_version = 5;
 
 /// Backend on a local SQLite database.
 class SqliteBackend final : public Backend {
@@ -62,6 +62,9 @@ public:
     util::Result<std::vector<std::string>> active_rollouts_of(const std::string& tenant,
                                                               const std::string& device) override;
     util::Result<void> remove_rollout_runtime(const std::string& tenant, const std::string& name) override;
+    util::Result<void> put_device_output(const DeviceOutput& output) override;
+    util::Result<std::vector<DeviceOutput>> device_outputs(const std::string& tenant, const std::string& device,
+                                                           const std::string& source) override;
     util::Result<void> update_device_status(const std::string& tenant, const std::string& name,
                                             const StatusUpdate& update) override;
     util::Result<void> move_device_status(const std::string& from, const std::string& name,

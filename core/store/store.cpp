@@ -377,6 +377,19 @@ Result<void> Store::put_rollout_device(const RolloutDevice& device)
     return m_backend->put_rollout_device(device);
 }
 
+Result<void> Store::put_device_output(const DeviceOutput& output)
+{
+    if (auto r = authorize(Action::write, output.tenant); !r) return r;
+    return m_backend->put_device_output(output);
+}
+
+Result<std::vector<DeviceOutput>> Store::device_outputs(const std::string& tenant, const std::string& device,
+                                                        const std::string& source)
+{
+    if (auto r = authorize(Action::read, tenant); !r) return std::unexpected(r.error());
+    return m_backend->device_outputs(tenant, device, source);
+}
+
 Result<std::vector<std::string>> Store::active_rollouts_of(const std::string& tenant, const std::string& device)
 {
     if (auto r = authorize(Action::read, tenant); !r) return std::unexpected(r.error());

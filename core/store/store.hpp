@@ -152,6 +152,13 @@ public:
     util::Result<std::vector<RolloutDevice>> rollout_devices(const std::string& tenant, const std::string& rollout);
     /// Records one target device's progress.
     util::Result<void> put_rollout_device(const RolloutDevice& device);
+    /// Records the output tails of one step run on a device; needs write on its tenant. Not audited
+    /// and not a revision change: an observation, like update_device_status.
+    util::Result<void> put_device_output(const DeviceOutput& output);
+    /// Outputs recorded in tenant for device (empty: every device) and source (empty: every
+    /// source: "rollout/NAME", "exec", "check"), newest first. Needs read on tenant.
+    util::Result<std::vector<DeviceOutput>> device_outputs(const std::string& tenant, const std::string& device,
+                                                           const std::string& source);
     /// Other running or paused rollouts in which a device has not finished.
     util::Result<std::vector<std::string>> active_rollouts_of(const std::string& tenant, const std::string& device);
     /// Directory holding a tenant's artifacts, addressed by SHA-256: beside the store file.

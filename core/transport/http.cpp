@@ -538,7 +538,17 @@ void HttpClient::Impl::start(std::unique_ptr<Job> job)
     Transfer& ref = *t;
     active.emplace(id, std::move(t));
     if (swupdate) {
-        if (!watcher) watcher = std::make_unique<WsWatcher>([this] { curl_multi_wakeup(multi); });
+        if (!watcher) {
+            auto created = WsWatcher::create([this] { curl_multi_wakeup(multi); });
+            if (!created) {
+                // No websocket, no install result: the job fails here, on the client's thread.
+                auto job = std::move(ref.job);
+                active.erase(id);
+                finish(std::move(job), failed(Failure::transfer, created.error().message));
+                return;
+            }
+            watcher = std::move(*created);
+        }
         ref.phase = Transfer::Phase::websocket;
         ref.deadline = now + spec.connect_timeout;
         ref.ws_open = true;

@@ -48,6 +48,17 @@ constexpr milliseconds poll_slice{200};
 /// Upload chunk, read from disk and written over SFTP one at a time (never the whole file): every
 /// SFTP server takes 32 KiB writes, and larger ones measured no faster against OpenSSH.
 constexpr std::size_t chunk_size = 32 * 1024;
+/// First line a command's wrapper prints on stdout, before the command runs: this, then the pid of
+/// the remote shell (the leader of the command's process group), removed from the output.
+constexpr const char* pgid_marker = "\x1e" "fleetadm-pgid ";
+/// How long ending a cancelled or timed-out command may take (TERM, then KILL after a second).
+constexpr milliseconds end_wait{3000};
+/// Run before every command: fd 3 keeps the channel's stdin for a background watcher that ends the
+/// process group when a line arrives there (and exits quietly at EOF, when the channel closes).
+constexpr const char* watcher_script =
+    "exec 3<&0 0</dev/null\n"
+    "{ trap '' TERM; if read -r _ <&3; then kill -TERM 0; sleep 1; kill -KILL 0; fi; } >/dev/null 2>&1 &\n"
+    "exec 3<&-\n";
 
 struct SessionFree {
     void operator()(ssh_session s) const
@@ -496,7 +507,15 @@ private:
         };
         ssh_callbacks_init(&callbacks);
         ssh_set_channel_callbacks(channel.get(), &callbacks);
-        if (ssh_channel_request_exec(channel.get(), command.c_str()) != SSH_OK)
+        m_pgid = 0;
+        m_pgid_line.clear();
+        m_pgid_pending = true;
+        // The wrapper reports its process group, then leaves a watcher on the channel's stdin (the
+        // command reads /dev/null): a line written there ends the group, TERM then KILL a second
+        // later, without waiting for a new shell (measured: a second channel's shell took 1-4 s to
+        // start on a loaded machine, and OpenSSH refuses signal requests without privilege separation).
+        std::string wrapped = std::string("printf '") + pgid_marker + "%s\\n' $$\n" + watcher_script + command;
+        if (ssh_channel_request_exec(channel.get(), wrapped.c_str()) != SSH_OK)
             return fault(Failure::remote, "the device refused to run the command: " + error());
         m_remote_started = true;
 
@@ -514,11 +533,11 @@ private:
         while (!m_closed && !(m_eof && (m_out.exit_status >= 0 || !m_exit_signal.empty()))) {
             auto now = Clock::now();
             if (m_cancel || now >= deadline) {
-                ssh_channel_request_send_signal(channel.get(), "TERM");
+                std::string ended = end_remote(channel.get(), event.get());
                 ssh_channel_close(channel.get());
-                if (m_cancel) return stop(fault(Failure::cancelled, "cancelled while the command ran"));
-                return stop(fault(Failure::timeout,
-                                  fmt::format("the command did not finish within {}", duration_text(timeout))));
+                if (m_cancel) return stop(fault(Failure::cancelled, "cancelled while the command ran; " + ended));
+                return stop(fault(Failure::timeout, fmt::format("the command did not finish within {}; {}",
+                                                                duration_text(timeout), ended)));
             }
             auto slice = std::min<milliseconds>(poll_slice, std::chrono::duration_cast<milliseconds>(deadline - now) +
                                                                 milliseconds(1));
@@ -535,8 +554,84 @@ private:
     static int on_data(ssh_session, ssh_channel, void* data, uint32_t len, int is_stderr, void* self)
     {
         auto* job = static_cast<Job*>(self);
-        append_tail(is_stderr ? job->m_out.stderr_tail : job->m_out.stdout_tail, static_cast<const char*>(data), len);
+        const char* bytes = static_cast<const char*>(data);
+        std::size_t size = len;
+        if (!is_stderr && job->m_pgid_pending) job->take_pgid(bytes, size);
+        append_tail(is_stderr ? job->m_out.stderr_tail : job->m_out.stdout_tail, bytes, size);
         return static_cast<int>(len);
+    }
+
+    /// Consumes the wrapper's first stdout line (the marker and the remote shell's pid, which is
+    /// its process group: sshd starts every session's command with setsid) from bytes.
+    void take_pgid(const char*& bytes, std::size_t& size)
+    {
+        const std::size_t marker_size = std::strlen(pgid_marker);
+        while (size > 0 && m_pgid_pending) {
+            char c = *bytes;
+            ++bytes;
+            --size;
+            if (c != '\n') {
+                m_pgid_line += c;
+                if (m_pgid_line.size() <= marker_size + 20 &&
+                    std::string_view(pgid_marker).starts_with(std::string_view(m_pgid_line).substr(
+                        0, std::min(m_pgid_line.size(), marker_size))))
+                    continue;
+            } else if (m_pgid_line.starts_with(pgid_marker)) {
+                m_pgid = std::strtol(m_pgid_line.c_str() + marker_size, nullptr, 10);
+                m_pgid_pending = false;
+                return;
+            }
+            // Not the marker (a login shell that prints first): keep it as output.
+            m_pgid_pending = false;
+            if (c == '\n') m_pgid_line += c;
+            append_tail(m_out.stdout_tail, m_pgid_line.data(), m_pgid_line.size());
+        }
+    }
+
+    /// Ends a command still running on the device: a TERM signal request (OpenSSH's sshd sends it
+    /// to the session's process group), then, over a second channel, TERM and after a second KILL
+    /// to the process group the wrapper reported, as sshd may refuse signal requests. Waits up to
+    /// end_wait for the command's channel to report how it ended. Returns what was done, for the message.
+    std::string end_remote(ssh_channel channel, ssh_event event)
+    {
+        ssh_session s = m_session.get();
+        if (!ssh_is_connected(s)) return "the connection is gone, so the command may still run on the device";
+        ssh_channel_request_send_signal(channel, "TERM");
+        // The wrapper's watcher: works even when the command has not started yet (the line waits in the pipe).
+        ssh_channel_write(channel, "end\n", 4);
+        auto ended = [&] { return m_closed || (m_eof && (m_out.exit_status >= 0 || !m_exit_signal.empty())); };
+        auto first = Clock::now() + end_wait;
+        while (!ended() && Clock::now() < first && ssh_is_connected(s))
+            if (ssh_event_dopoll(event, static_cast<int>(poll_slice.count())) == SSH_ERROR) break;
+        bool killed = ended();
+        if (!killed && m_pgid > 1) {
+            std::unique_ptr<ssh_channel_struct, ChannelFree> killer(ssh_channel_new(s));
+            std::string script = fmt::format(
+                "p={}; kill -TERM -$p 2>/dev/null || exit 0; i=0; while kill -0 -$p 2>/dev/null; do "
+                "i=$((i+1)); if [ $i -gt 20 ]; then kill -KILL -$p 2>/dev/null; exit 0; fi; sleep 0.05; done",
+                m_pgid);
+            if (killer && ssh_channel_open_session(killer.get()) == SSH_OK &&
+                ssh_channel_request_exec(killer.get(), script.c_str()) == SSH_OK) {
+                auto until = Clock::now() + end_wait;
+                char sink[256];
+                while (Clock::now() < until && ssh_is_connected(s)) {
+                    int n = ssh_channel_read_timeout(killer.get(), sink, sizeof sink, 0, static_cast<int>(poll_slice.count()));
+                    if (n < 0 || (n == 0 && ssh_channel_is_eof(killer.get()))) break;
+                }
+                killed = true;
+                ssh_channel_close(killer.get());
+            }
+        }
+        // How the command ended: its exit signal or status, when sshd reports it in time.
+        auto until = Clock::now() + end_wait;
+        while (!m_closed && !(m_eof && (m_out.exit_status >= 0 || !m_exit_signal.empty())) && Clock::now() < until &&
+               ssh_is_connected(s))
+            if (ssh_event_dopoll(event, static_cast<int>(poll_slice.count())) == SSH_ERROR) break;
+        std::string how = !m_exit_signal.empty() ? fmt::format(" (signal {})", m_exit_signal)
+                          : m_out.exit_status >= 0 ? fmt::format(" (exit status {})", m_out.exit_status)
+                                                   : "";
+        if (killed) return fmt::format("ended on the device: its process group was stopped{}", how);
+        return fmt::format("sent TERM to it on the device{}", how);
     }
 
     const SshJob& m_job;
@@ -551,6 +646,9 @@ private:
     bool m_eof = false;
     bool m_closed = false;
     std::string m_exit_signal;
+    long m_pgid = 0;             ///< the running command's process group on the device; 0: not known yet
+    bool m_pgid_pending = false; ///< the wrapper's first line is still to come
+    std::string m_pgid_line;
 };
 
 } // namespace

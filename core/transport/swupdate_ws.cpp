@@ -227,9 +227,15 @@ void WsWatcher::Impl::run()
     watches.clear();
 }
 
-WsWatcher::WsWatcher(std::function<void()> wake) : m_impl(std::make_unique<Impl>())
+WsWatcher::WsWatcher(std::unique_ptr<Impl> impl) : m_impl(std::move(impl))
 {
-    m_impl->wake = std::move(wake);
+    m_impl->thread = std::thread([impl = m_impl.get()] { impl->run(); });
+}
+
+util::Result<std::unique_ptr<WsWatcher>> WsWatcher::create(std::function<void()> wake)
+{
+    auto impl = std::make_unique<Impl>();
+    impl->wake = std::move(wake);
     lws_set_log_level(0, nullptr);  // failures reach the caller as events, not as log lines
     lws_context_creation_info info{};
     info.port = CONTEXT_PORT_NO_LISTEN;
@@ -237,10 +243,11 @@ WsWatcher::WsWatcher(std::function<void()> wake) : m_impl(std::make_unique<Impl>
     info.options = LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
     info.gid = -1;
     info.uid = -1;
-    info.user = m_impl.get();
-    m_impl->context = lws_create_context(&info);
-    if (m_impl->context == nullptr) throw std::runtime_error("cannot create the websocket context");
-    m_impl->thread = std::thread([impl = m_impl.get()] { impl->run(); });
+    info.user = impl.get();
+    impl->context = lws_create_context(&info);
+    if (impl->context == nullptr)
+        return util::fail(util::ErrorKind::runtime, "cannot create the websocket context (libwebsockets)");
+    return std::unique_ptr<WsWatcher>(new WsWatcher(std::move(impl)));
 }
 
 WsWatcher::~WsWatcher()

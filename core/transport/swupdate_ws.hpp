@@ -12,6 +12,8 @@
 #include <utility>
 #include <vector>
 
+#include "core/util/error.hpp"
+
 namespace fleet::transport {
 
 /// Where and how to open one websocket.
@@ -51,8 +53,10 @@ SwupdateMessage parse_swupdate_message(const std::string& text);
 /// Owns the libwebsockets context and its service thread; watches any number of websockets.
 class WsWatcher {
 public:
-    /// Starts the service thread; wake is called (from that thread) whenever events are waiting.
-    explicit WsWatcher(std::function<void()> wake);
+    /// Creates the libwebsockets context and starts the service thread; wake is called (from that
+    /// thread) whenever events are waiting. A context libwebsockets cannot create is an error
+    /// (Failure-level: the caller fails its swupdate jobs), never an exception.
+    static util::Result<std::unique_ptr<WsWatcher>> create(std::function<void()> wake);
     /// Closes every connection and stops the thread.
     ~WsWatcher();
     WsWatcher(const WsWatcher&) = delete;
@@ -67,6 +71,7 @@ public:
 
 private:
     struct Impl;
+    explicit WsWatcher(std::unique_ptr<Impl> impl);
     std::unique_ptr<Impl> m_impl;
 };
 

@@ -107,8 +107,10 @@ TEST_CASE("exec runs a command on the matching devices of two tenants and report
     CHECK(contains(r.out, "OUTPUT"));
     std::istringstream lines(r.out);
     std::map<std::string, std::string> rows;
-    for (std::string line; std::getline(lines, line);) rows[line.substr(0, line.find(' '))] = line;
+    // The table, up to the blank line before each device's output lines.
+    for (std::string line; std::getline(lines, line) && !line.empty();) rows[line.substr(0, line.find(' '))] = line;
     REQUIRE(rows.size() == 4);
+    CHECK(contains(r.out, "\nacme/web-1: ok, exit 0\n  stdout | hello from "));
     CHECK(contains(rows["web-1"], "acme"));
     CHECK(contains(rows["web-1"], " ok "));
     CHECK(contains(rows["web-1"], "hello from"));
