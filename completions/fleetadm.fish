@@ -20,6 +20,8 @@ function __fleetadm_takes_value
             return 0
         case 'diff:--path'
             return 0
+        case 'diff:--artifact-dir'
+            return 0
         case 'plan:-f' 'plan:--filename'
             return 0
         case 'plan:--git'
@@ -27,6 +29,8 @@ function __fleetadm_takes_value
         case 'plan:--ref'
             return 0
         case 'plan:--path'
+            return 0
+        case 'plan:--artifact-dir'
             return 0
         case 'plan:--out'
             return 0
@@ -37,6 +41,8 @@ function __fleetadm_takes_value
         case 'apply:--ref'
             return 0
         case 'apply:--path'
+            return 0
+        case 'apply:--artifact-dir'
             return 0
         case 'get:-l' 'get:--selector'
             return 0
@@ -205,6 +211,7 @@ complete -c fleetadm -n '__fleetadm_at diff' -s R -l recursive -d 'Read director
 complete -c fleetadm -n '__fleetadm_at diff' -l git -x -d 'Read the resources from a git remote (file://, https://, ssh://) at --ref, below --path, instead of -f; fetched into a cache beside the state store'
 complete -c fleetadm -n '__fleetadm_at diff' -l ref -x -d 'Branch, tag or commit id to read with --git (default: the remote\'s HEAD)'
 complete -c fleetadm -n '__fleetadm_at diff' -l path -x -a '(__fish_complete_directories)' -d 'Folder inside the git repository, read recursively (default: its root)'
+complete -c fleetadm -n '__fleetadm_at diff' -l artifact-dir -x -a '(__fish_complete_directories)' -d 'With --git: a local folder whose files the repository\'s artifacts may name by an absolute or ~/ path (by default an artifact\'s file must be a file of the commit)'
 complete -c fleetadm -n '__fleetadm_at diff' -l prune -d 'Also delete objects applied earlier from the same source and no longer in it'
 complete -c fleetadm -n '__fleetadm_at diff' -l confirm-prune -d 'Allow --prune to delete more than 25% of the source\'s objects'
 
@@ -214,6 +221,7 @@ complete -c fleetadm -n '__fleetadm_at plan' -s R -l recursive -d 'Read director
 complete -c fleetadm -n '__fleetadm_at plan' -l git -x -d 'Read the resources from a git remote (file://, https://, ssh://) at --ref, below --path, instead of -f; fetched into a cache beside the state store'
 complete -c fleetadm -n '__fleetadm_at plan' -l ref -x -d 'Branch, tag or commit id to read with --git (default: the remote\'s HEAD)'
 complete -c fleetadm -n '__fleetadm_at plan' -l path -x -a '(__fish_complete_directories)' -d 'Folder inside the git repository, read recursively (default: its root)'
+complete -c fleetadm -n '__fleetadm_at plan' -l artifact-dir -x -a '(__fish_complete_directories)' -d 'With --git: a local folder whose files the repository\'s artifacts may name by an absolute or ~/ path (by default an artifact\'s file must be a file of the commit)'
 complete -c fleetadm -n '__fleetadm_at plan' -l prune -d 'Also delete objects applied earlier from the same source and no longer in it'
 complete -c fleetadm -n '__fleetadm_at plan' -l confirm-prune -d 'Allow --prune to delete more than 25% of the source\'s objects'
 complete -c fleetadm -n '__fleetadm_at plan' -l out -r -F -d 'Save the plan to FILE; `fleetadm apply FILE` applies it unless the store changed'
@@ -224,6 +232,7 @@ complete -c fleetadm -n '__fleetadm_at apply' -s R -l recursive -d 'Read directo
 complete -c fleetadm -n '__fleetadm_at apply' -l git -x -d 'Read the resources from a git remote (file://, https://, ssh://) at --ref, below --path, instead of -f; fetched into a cache beside the state store'
 complete -c fleetadm -n '__fleetadm_at apply' -l ref -x -d 'Branch, tag or commit id to read with --git (default: the remote\'s HEAD)'
 complete -c fleetadm -n '__fleetadm_at apply' -l path -x -a '(__fish_complete_directories)' -d 'Folder inside the git repository, read recursively (default: its root)'
+complete -c fleetadm -n '__fleetadm_at apply' -l artifact-dir -x -a '(__fish_complete_directories)' -d 'With --git: a local folder whose files the repository\'s artifacts may name by an absolute or ~/ path (by default an artifact\'s file must be a file of the commit)'
 complete -c fleetadm -n '__fleetadm_at apply' -l prune -d 'Also delete objects applied earlier from the same source and no longer in it'
 complete -c fleetadm -n '__fleetadm_at apply' -l confirm-prune -d 'Allow --prune to delete more than 25% of the source\'s objects'
 complete -c fleetadm -n '__fleetadm_at apply' -l dry-run -d 'Show what would change; open the store read-only and write nothing'
@@ -269,6 +278,7 @@ complete -c fleetadm -n '__fleetadm_at "device enroll"' -l skip-invalid -d 'Enro
 # fleetadm device move
 complete -c fleetadm -n '__fleetadm_at "device move"' -l to -x -a '(__fleetadm_complete tenant)' -d 'Destination tenant'
 complete -c fleetadm -n '__fleetadm_at "device move"' -l dry-run -d 'Check; write nothing'
+complete -c fleetadm -n '__fleetadm_at "device move"' -l detach -d 'Take devices applied from a source out of it, so that its next apply cannot create them again'
 complete -c fleetadm -n '__fleetadm_at "device move" 0+' -a '(__fleetadm_complete device)' -d 'Devices to move'
 
 # fleetadm device decommission
@@ -293,7 +303,7 @@ complete -c fleetadm -n '__fleetadm_at "rollout run"' -l max-parallel -x -d 'Dev
 complete -c fleetadm -n '__fleetadm_at "rollout run" 0' -a '(__fleetadm_complete rollout)' -d 'Rollout'
 
 # fleetadm rollout status
-complete -c fleetadm -n '__fleetadm_at "rollout status"' -s w -l watch -d 'Refresh every second until the rollout completes or aborts'
+complete -c fleetadm -n '__fleetadm_at "rollout status"' -s w -l watch -d 'Refresh every second until the rollout completes, aborts or pauses'
 complete -c fleetadm -n '__fleetadm_at "rollout status" 0' -a '(__fleetadm_complete rollout)' -d 'Rollout'
 
 # fleetadm rollout pause

@@ -219,7 +219,7 @@ bool template_uses(std::string_view text, std::string_view name)
 std::vector<std::string> template_problems(std::string_view text)
 {
     std::vector<std::string> problems;
-    auto r = walk(text, [](std::string_view) {}, [&](std::string_view name) -> util::Result<void> {
+    auto r = walk(text, [](std::string_view) {}, [&](std::string_view name, std::size_t) -> util::Result<void> {
         if (auto c = check_name(name); !c) problems.push_back(c.error().message);
         return {};  // go on: every unknown variable is reported
     });
@@ -230,7 +230,7 @@ std::vector<std::string> template_problems(std::string_view text)
 std::vector<std::string> template_settings(std::string_view text)
 {
     std::vector<std::string> keys;
-    auto r = walk(text, [](std::string_view) {}, [&](std::string_view name) -> util::Result<void> {
+    auto r = walk(text, [](std::string_view) {}, [&](std::string_view name, std::size_t) -> util::Result<void> {
         if (name.starts_with(settings_prefix)) keys.emplace_back(name.substr(settings_prefix.size()));
         return {};
     });

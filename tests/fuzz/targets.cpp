@@ -8,6 +8,7 @@
 #include <stdexcept>
 
 #include "core/apply/run.hpp"
+#include "core/apply/saved_plan.hpp"
 #include "core/config/contexts.hpp"
 #include "core/input/loader.hpp"
 #include "core/model/selector.hpp"
@@ -105,15 +106,20 @@ Verdict run_csv(std::string_view input)
 
 Verdict run_plan(std::string_view input)
 {
-    // As `apply FILE` reads a saved plan (cmd/apply.cpp).
-    auto saved = json::parse(input, nullptr, false);
-    if (saved.is_discarded()) return {};
-    auto plan = apply::plan_from_json(saved);
+    // As `apply FILE` reads a saved plan (cmd/apply.cpp): from a file, through apply::read_saved_plan.
+    static const std::string path =
+        (std::filesystem::temp_directory_path() / ("fleetadm-fuzz-plan-" + std::to_string(getpid()) + ".json")).string();
+    {
+        std::ofstream out(path, std::ios::binary | std::ios::trunc);
+        out << input;
+    }
+    util::Diagnostics plan_diags;
+    auto plan = apply::read_saved_plan(path, plan_diags);
     if (!plan) return {};
-    if (auto v = storable(plan->first.desired); v.failed) return v;
+    if (auto v = storable(plan->request.desired); v.failed) return v;
     // A saved plan is input too: each object it would write must pass what the same object given
     // with -f passes (schema, names, semantics), or apply writes what validate refuses.
-    for (const auto& r : plan->first.desired) {
+    for (const auto& r : plan->request.desired) {
         json meta = {{"name", r.name}, {"labels", r.labels}, {"annotations", r.annotations}};
         if (r.kind != model::Kind::tenant) meta["tenant"] = r.tenant;
         json doc = {{"apiVersion", model::api_version}, {"kind", model::kind_name(r.kind)}, {"metadata", meta}, {"spec", r.spec}};
