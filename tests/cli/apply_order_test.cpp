@@ -93,7 +93,7 @@ TEST_CASE("tenants listed child first: validate, plan, dry run and apply all acc
     CHECK(again.out == "0 created, 0 configured, 0 pruned, 3 unchanged\n");
 }
 
-TEST_CASE("documents of every kind in any order, one file or many folders, apply; prune undoes them in reverse",
+TEST_CASE("documents of every kind in any order, one file or many folders, apply: prune undoes them in reverse",
           "[cli][apply][order]")
 {
     fleet::test::TempDir scratch;

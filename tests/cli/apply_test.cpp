@@ -41,7 +41,7 @@ bool contains(const std::string& haystack, const std::string& needle)
 
 } // namespace
 
-TEST_CASE("apply creates the examples' tenants; applying again changes nothing", "[cli][apply]")
+TEST_CASE("apply creates the examples' tenants: applying again changes nothing", "[cli][apply]")
 {
     Fleet fleet;
     init(fleet);
@@ -67,7 +67,7 @@ TEST_CASE("apply creates the examples' tenants; applying again changes nothing",
     CHECK(contains(tree.out, "    └── globex-us"));
 }
 
-TEST_CASE("diff exits 1 and names the changed field; apply then configures it", "[cli][diff]")
+TEST_CASE("diff exits 1 and names the changed field: apply then configures it", "[cli][diff]")
 {
     Fleet fleet;
     init(fleet);

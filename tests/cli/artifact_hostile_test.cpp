@@ -197,7 +197,7 @@ TEST_CASE("an artifact file that is a FIFO or a device is refused at once with i
     CHECK_FALSE(fs::exists(fleet.dir().path() / "artifacts"));
 }
 
-TEST_CASE("an artifact over FLEETADM_MAX_ARTIFACT_SIZE is refused; raising the cap accepts it", "[artifact][hostile]")
+TEST_CASE("an artifact over FLEETADM_MAX_ARTIFACT_SIZE is refused: raising the cap accepts it", "[artifact][hostile]")
 {
     test::Fleet fleet;
     REQUIRE(fleet({"init"}).exit_code == 0);
@@ -301,7 +301,7 @@ TEST_CASE("a stored artifact whose bytes changed fails its upload over HTTP, nev
     }
 }
 
-TEST_CASE("a git source's artifacts come from its commit; paths outside the tree are refused", "[artifact][hostile][git]")
+TEST_CASE("a git source's artifacts come from its commit: paths outside the tree are refused", "[artifact][hostile][git]")
 {
     test::Fleet fleet;
     REQUIRE(fleet({"init"}).exit_code == 0);

@@ -72,7 +72,7 @@ std::string devices(const Fleet& fleet)
 
 } // namespace
 
-TEST_CASE("changing a device's tenant in its source moves it, keeping its history; limits hold", "[cli][identity]")
+TEST_CASE("changing a device's tenant in its source moves it, keeping its history: limits hold", "[cli][identity]")
 {
     Fleet fleet;
     setup(fleet);

@@ -65,7 +65,7 @@ std::pair<std::string, std::vector<std::string>> tree(const fs::path& dir)
 
 } // namespace
 
-TEST_CASE("export then apply reports no changes; into a fresh store it recreates the same objects", "[cli][export]")
+TEST_CASE("export then apply reports no changes: into a fresh store it recreates the same objects", "[cli][export]")
 {
     Fleet fleet;
     init_with_examples(fleet);

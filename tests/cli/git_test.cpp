@@ -193,7 +193,7 @@ private:
 
 } // namespace
 
-TEST_CASE("apply --git records the commit; diff names the new one; apply records it", "[cli][git]")
+TEST_CASE("apply --git records the commit: diff names the new one: apply records it", "[cli][git]")
 {
     Repo repo;
     repo.write("fleet/tenants.yaml", tenant("acme") + "---\n" + tenant("acme-dev"));
@@ -460,7 +460,7 @@ TEST_CASE("ssh:// remotes authenticate with the user's key and check the host ke
     CHECK(annotation(get_json(fleet, "tenant", "acme"), "fleetadm.io/git-commit") == commit);
 }
 
-TEST_CASE("https:// remotes verify the server certificate; GIT_SSL_CAINFO names a private CA", "[cli][git]")
+TEST_CASE("https:// remotes verify the server certificate: GIT_SSL_CAINFO names a private CA", "[cli][git]")
 {
     Repo repo;
     repo.write("fleet/t.yaml", tenant("acme"));

@@ -147,7 +147,7 @@ TEST_CASE("an artifact or group used by a rollout, or a tenant with objects or c
     CHECK(contains(cascade.out, "devicegroup/lobby deleted"));
 }
 
-TEST_CASE("a started rollout's artifact and targets are immutable; its strategy may change", "[cli][in-use][rollout]")
+TEST_CASE("a started rollout's artifact and targets are immutable: its strategy may change", "[cli][in-use][rollout]")
 {
     Fleet fleet;
     REQUIRE(fleet({"init"}).exit_code == 0);

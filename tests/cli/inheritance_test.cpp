@@ -97,7 +97,7 @@ TEST_CASE("describe tenant shows effective settings and windows and which tenant
     CHECK(contains(parent.out, "Maintenance Windows: (own)\n"));
 }
 
-TEST_CASE("templates are checked against the effective settings; every unknown variable is reported",
+TEST_CASE("templates are checked against the effective settings: every unknown variable is reported",
           "[cli][inheritance]")
 {
     Fleet fleet;

@@ -33,7 +33,7 @@ void init(const Fleet& fleet)
 
 } // namespace
 
-TEST_CASE("-f DIR reads the files directly in DIR; -R also its subfolders", "[cli][input]")
+TEST_CASE("-f DIR reads the files directly in DIR: -R also its subfolders", "[cli][input]")
 {
     Fleet fleet;
     init(fleet);

@@ -185,7 +185,7 @@ TEST_CASE("objects of a saved plan are validated exactly as -f documents", "[cli
     }
 }
 
-TEST_CASE("a saved plan's own fields have types; wrong ones are named, never internal errors",
+TEST_CASE("a saved plan's own fields have types: wrong ones are named, never internal errors",
           "[cli][plan][hostile]")
 {
     PlanSite site;

@@ -166,7 +166,7 @@ std::string device_state(const json& status, const std::string& device)
 
 } // namespace
 
-TEST_CASE("Ctrl-C during an SSH install ends the remote command; a rerun verifies before installing again",
+TEST_CASE("Ctrl-C during an SSH install ends the remote command: a rerun verifies before installing again",
           "[rollout][ssh][interrupt]")
 {
     Site site;

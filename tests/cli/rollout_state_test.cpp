@@ -91,7 +91,7 @@ spec:
 
 } // namespace
 
-TEST_CASE("rollout status: running only while a runner holds it; queued after Ctrl-C and after resume",
+TEST_CASE("rollout status: running only while a runner holds it: queued after Ctrl-C and after resume",
           "[cli][rollout][state][ssh]")
 {
     Site site(6, "{windows: none}");

@@ -189,7 +189,7 @@ TEST_CASE("a three-phase rollout over SSH installs each device once, skips the r
     CHECK(site.installs("d1") == 1);
 }
 
-TEST_CASE("failing installs pause a rollout at its threshold; retry and run finish it", "[rollout][ssh]")
+TEST_CASE("failing installs pause a rollout at its threshold: retry and run finish it", "[rollout][ssh]")
 {
     SshSite site({"a1", "a2", "abad", "b1", "b2", "b3"});
     std::string fixed = (site.devdir / "fixed").string();
@@ -281,7 +281,7 @@ TEST_CASE("kill -9 of the runner, then run again: every device ends succeeded, n
     }
 }
 
-TEST_CASE("pause from a second shell stops new dispatches within a second; in-flight devices finish",
+TEST_CASE("pause from a second shell stops new dispatches within a second: in-flight devices finish",
           "[rollout][ssh]")
 {
     std::vector<std::string> devices;
@@ -312,7 +312,7 @@ TEST_CASE("pause from a second shell stops new dispatches within a second; in-fl
     for (const auto& d : devices) CHECK(site.installs(d) == 1);
 }
 
-TEST_CASE("a rollout over HTTP uploads to each device's endpoint; a 500 fails that device only", "[rollout][http]")
+TEST_CASE("a rollout over HTTP uploads to each device's endpoint: a 500 fails that device only", "[rollout][http]")
 {
     test::HttpDevice endpoint;
     test::Fleet fleet;

@@ -138,7 +138,7 @@ TEST_CASE("fuzz: every seed, the hostile inputs of issue 18 included, passes unm
     }
 }
 
-TEST_CASE("fuzz harness: inputs are a pure function of their number; seeds come first", "[fuzz][fuzz-harness]")
+TEST_CASE("fuzz harness: inputs are a pure function of their number: seeds come first", "[fuzz][fuzz-harness]")
 {
     MutationSource source{{"apiVersion: fleetadm/v1\nkind: Tenant\n", "a=b,c in (d)"}, {"&a "}};
     CHECK(make_input(source, 7, 0) == source.seeds[0]);

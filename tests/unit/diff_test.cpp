@@ -23,7 +23,7 @@ TEST_CASE("field diffs name each changed, added and removed field", "[diff]")
     CHECK_FALSE(changes[3].before);
 }
 
-TEST_CASE("lists of different length are compared whole; equal values give no changes", "[diff]")
+TEST_CASE("lists of different length are compared whole: equal values give no changes", "[diff]")
 {
     std::vector<FieldChange> changes;
     diff_json(json{{"d", {1, 2}}}, json{{"d", {1, 2, 3}}}, "spec", changes);

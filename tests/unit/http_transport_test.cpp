@@ -92,7 +92,7 @@ transport::Credential tls_client(const Pki& pki)
 
 } // namespace
 
-TEST_CASE("HTTP PUT, raw POST and multipart POST arrive byte-exact; GET keeps the body", "[http]")
+TEST_CASE("HTTP PUT, raw POST and multipart POST arrive byte-exact: GET keeps the body", "[http]")
 {
     test::TempDir dir;
     std::string payload = random_bytes(3 * 1024 * 1024 + 17, 1);
@@ -289,7 +289,7 @@ TEST_CASE("HTTP: a stalled device times out, refused and dropped connections are
     }
 }
 
-TEST_CASE("HTTP: 20 jobs with max_parallel 4 never exceed 4 connections; a slow device holds up no one", "[http]")
+TEST_CASE("HTTP: 20 jobs with max_parallel 4 never exceed 4 connections: a slow device holds up no one", "[http]")
 {
     test::TempDir state;
     test::HttpDevice device({"--state", state.path().string()});

@@ -179,7 +179,7 @@ TEST_CASE("a three-phase rollout installs every compatible device once, phase af
     CHECK(again.installs.empty());
 }
 
-TEST_CASE("failures over the threshold pause the rollout; retry and a new run finish it", "[rollout]")
+TEST_CASE("failures over the threshold pause the rollout: retry and a new run finish it", "[rollout]")
 {
     World w(R"({phases: [{count: 4}, {percent: 100}], failureThreshold: 1, maxParallel: 1})");
     ScriptedDriver failing;
@@ -217,7 +217,7 @@ TEST_CASE("retries re-run a failed device before it counts as failed", "[rollout
     CHECK(p.phases[0].succeeded == 9);
 }
 
-TEST_CASE("a pause phase stops after it until resume; pause and abort change the stored state", "[rollout]")
+TEST_CASE("a pause phase stops after it until resume: pause and abort change the stored state", "[rollout]")
 {
     World w(R"({phases: [{count: 2, pause: true}, {percent: 100}]})");
     ScriptedDriver first;

@@ -89,7 +89,7 @@ std::size_t files_containing(const fs::path& dir, const std::string& part)
 
 } // namespace
 
-TEST_CASE("SSH: upload and run succeed; the file arrives byte-exact and no temporary file is left", "[ssh]")
+TEST_CASE("SSH: upload and run succeed: the file arrives byte-exact and no temporary file is left", "[ssh]")
 {
     ScopedHome home;
     test::Sshd server;

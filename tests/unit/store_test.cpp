@@ -65,7 +65,7 @@ TEST_CASE("initializing twice is a conflict", "[store]")
     CHECK(again.error().kind == ErrorKind::conflict);
 }
 
-TEST_CASE("a store written by a newer fleetadm is refused; a missing one is explained", "[store]")
+TEST_CASE("a store written by a newer fleetadm is refused: a missing one is explained", "[store]")
 {
     fleet::test::TempDir dir;
     create(dir);
@@ -95,7 +95,7 @@ TEST_CASE("an older store is migrated forward on open", "[store]")
     CHECK((*store)->revision().value() == 0);
 }
 
-TEST_CASE("read transactions cannot write; committed writes advance the revision and the audit chain", "[store]")
+TEST_CASE("read transactions cannot write: committed writes advance the revision and the audit chain", "[store]")
 {
     fleet::test::TempDir dir;
     auto store = create(dir);
@@ -128,7 +128,7 @@ TEST_CASE("read transactions cannot write; committed writes advance the revision
     CHECK((*history)[0].hash.size() == 64);
 }
 
-TEST_CASE("a device status update changes the fields it sets and keeps the others; the revision stays", "[store]")
+TEST_CASE("a device status update changes the fields it sets and keeps the others: the revision stays", "[store]")
 {
     fleet::test::TempDir dir;
     auto store = create(dir);

@@ -30,7 +30,7 @@ std::string messages(const fleet::util::Diagnostics& diags)
 
 } // namespace
 
-TEST_CASE("a valid tenant decodes; fleetadm's own metadata and status are ignored", "[schema]")
+TEST_CASE("a valid tenant decodes: fleetadm's own metadata and status are ignored", "[schema]")
 {
     auto l = load(R"(apiVersion: fleetadm/v1
 kind: Tenant

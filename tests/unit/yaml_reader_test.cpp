@@ -99,7 +99,7 @@ TEST_CASE("duplicate keys are errors", "[yaml]")
     CHECK(diags.items()[0].where.line == 3);
 }
 
-TEST_CASE("aliases copy the anchored value; an alias bomb hits the node budget", "[yaml]")
+TEST_CASE("aliases copy the anchored value: an alias bomb hits the node budget", "[yaml]")
 {
     fleet::util::Diagnostics diags;
     auto docs = read_all("base: &b {x: 1}\ncopy: *b\n", diags);
