@@ -152,6 +152,7 @@ struct ArtifactContext {
     const LoadRequest* request = nullptr;
     bool in_memory = false;
     std::string tree_path;  ///< for a memory file: its path in the tree
+    bool from_plan = false; ///< a saved plan's object: its file is an absolute path of this machine
 };
 
 /// The SHA-256 of a regular file of this machine, read up to the size cap; a FIFO, a device or a
@@ -214,8 +215,19 @@ util::Result<std::string> hash_source_file(model::Resource& r, const ArtifactCon
 /// recorded in the spec (so that a changed file shows as a change of the artifact).
 void check_artifact(model::Resource& r, const ArtifactContext& ctx, util::Diagnostics& diags)
 {
-    auto hashed = ctx.in_memory ? hash_source_file(r, ctx)
-                                : hash_local_file(util::expand_home(r.spec["file"].get<std::string>()));
+    if (ctx.from_plan) {
+        auto value = r.spec["file"].get<std::string>();
+        if (!value.starts_with("~") && fs::path(value).is_relative()) {
+            diags.error(r.location("/spec/file"), "spec.file",
+                        fmt::format("{}: \"{}\" is not a file of this machine (a plan of a git source): apply "
+                                    "the source again instead of the saved plan",
+                                    r.ref(), value));
+            return;
+        }
+    }
+    auto hashed = ctx.in_memory && !ctx.from_plan
+                      ? hash_source_file(r, ctx)
+                      : hash_local_file(util::expand_home(r.spec["file"].get<std::string>()));
     if (!hashed) {
         diags.error(r.location("/spec/file"), "spec.file", fmt::format("{}: {}", r.ref(), hashed.error().message));
         return;
@@ -428,7 +440,7 @@ public:
                 m_diags.error(r.location("/metadata/tenant"), "metadata.tenant", other_tenant(r.tenant));
             check_semantics(m_out.back(), m_diags);
             if (*kind == model::Kind::artifact)
-                check_artifact(m_out.back(), {&m_request, m_in_memory, m_tree_path}, m_diags);
+                check_artifact(m_out.back(), {&m_request, m_in_memory, m_tree_path, m_from_plan}, m_diags);
         }
     }
 
@@ -465,6 +477,8 @@ public:
 
     /// Whether the files read next are in memory (see LoadRequest::memory_files).
     void set_in_memory(bool in_memory) { m_in_memory = in_memory; }
+    /// Whether the documents accepted next are a saved plan's objects (see LoadRequest::documents).
+    void set_from_plan(bool from_plan) { m_from_plan = from_plan; }
     /// The path in its tree of the memory file read next.
     void set_tree_path(std::string path) { m_tree_path = std::move(path); }
 
@@ -476,6 +490,7 @@ private:
     }
 
     bool m_in_memory = false;
+    bool m_from_plan = false;
     std::atomic<std::size_t> m_documents = 0;  // CSV parts count their rows on their own threads
     std::string m_tree_path;
     const LoadRequest& m_request;
@@ -562,6 +577,7 @@ std::vector<model::Resource> load(const LoadRequest& request, util::Diagnostics&
         Format format = format_of(file.path);
         reader.read(in, file.name, format == Format::automatic ? Format::yaml : format);
     }
+    reader.set_from_plan(true);
     for (const auto& document : request.documents) {
         Document copy = document;
         reader.accept(copy, request.devices_only);

@@ -190,7 +190,7 @@ TEST_CASE("invalid input exits 2 with file:line:column and leaves the store byte
     CHECK(contains(missing.err, "none.yaml: no such file or directory"));
 }
 
-TEST_CASE("--dry-run reports the changes and writes nothing", "[cli][apply]")
+TEST_CASE("apply --dry-run reports the changes and writes nothing", "[cli][apply]")
 {
     Fleet fleet;
     init(fleet);

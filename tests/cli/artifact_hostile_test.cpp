@@ -337,7 +337,7 @@ TEST_CASE("a git source's artifacts come from its commit: paths outside the tree
     CHECK(contains(again.out, "0 created, 0 configured, 0 pruned, 2 unchanged"));
 }
 
-TEST_CASE("--artifact-dir lets a git source name files of one local folder, and only those", "[artifact][hostile][git]")
+TEST_CASE("apply --artifact-dir lets a git source name files of one local folder, and only those", "[artifact][hostile][git]")
 {
     test::Fleet fleet;
     REQUIRE(fleet({"init"}).exit_code == 0);

@@ -356,7 +356,7 @@ TEST_CASE("BOM, CRLF, quoting, embedded newlines and blank lines are read correc
     CHECK(d1["spec"]["identity"]["serial"] == "serial, with comma");
 }
 
-TEST_CASE("--skip-invalid also drops rows whose references are broken", "[cli][enroll]")
+TEST_CASE("enroll --skip-invalid also drops rows whose references are broken", "[cli][enroll]")
 {
     Fleet fleet;
     three_levels(fleet);

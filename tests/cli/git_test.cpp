@@ -264,7 +264,7 @@ TEST_CASE("apply --git records the commit: diff names the new one: apply records
     CHECK(std::filesystem::is_directory(fleet.dir().path() / "git-cache"));
 }
 
-TEST_CASE("--ref takes a branch, a lightweight or annotated tag, and a full or short commit id", "[cli][git]")
+TEST_CASE("apply --git --ref takes a branch, a lightweight or annotated tag, and a full or short commit id", "[cli][git]")
 {
     Repo repo;
     repo.write("t.yaml", tenant("acme", 1));

@@ -33,7 +33,7 @@ void init(const Fleet& fleet)
 
 } // namespace
 
-TEST_CASE("-f DIR reads the files directly in DIR: -R also its subfolders", "[cli][input]")
+TEST_CASE("apply -f DIR reads the files directly in DIR: -R also its subfolders", "[cli][input]")
 {
     Fleet fleet;
     init(fleet);
@@ -88,7 +88,7 @@ TEST_CASE("a run that reads no document exits 2 and never prunes", "[cli][input]
     CHECK(fleet.store_digest() == before);
 }
 
-TEST_CASE("--tenant with a document naming another tenant exits 2 naming the document's line", "[cli][input]")
+TEST_CASE("apply --tenant with a document naming another tenant exits 2 naming the document's line", "[cli][input]")
 {
     Fleet fleet;
     init(fleet);
