@@ -96,6 +96,8 @@ struct Transfer {
     std::uint64_t body_size = 0, body_read = 0;
     bool body_verified = false;
     std::string integrity_error;    ///< why the body was cut short: it is not the artifact it claims to be
+    // The secrets sent with this request: a device that echoes them back must not get them stored.
+    std::vector<std::string> secrets;
 
     // swupdate profile
     enum class Phase {
@@ -298,12 +300,15 @@ std::optional<Verdict> apply_credential(Transfer& t, WsTarget* ws)
         auto token = read_secret(cred, cred.token_file);
         if (!token) return refuse(token.error().message);
         std::string value = "Bearer " + trim_secret(std::move(*token));
+        t.secrets.push_back(value.substr(7));
         t.headers.reset(curl_slist_append(t.headers.release(), ("Authorization: " + value).c_str()));
         if (ws) ws->authorization = std::move(value);
     } else if (cred.type == "http-basic") {
         auto password = read_secret(cred, cred.password_file);
         if (!password) return refuse(password.error().message);
         std::string pass = trim_secret(std::move(*password));
+        t.secrets.push_back(pass);
+        t.secrets.push_back(base64(cred.username + ":" + pass));
         curl_easy_setopt(easy, CURLOPT_HTTPAUTH, CURLAUTH_BASIC);
         curl_easy_setopt(easy, CURLOPT_USERNAME, cred.username.c_str());
         curl_easy_setopt(easy, CURLOPT_PASSWORD, pass.c_str());
@@ -675,6 +680,12 @@ void HttpClient::Impl::end_attempt(std::uint64_t id, Verdict verdict)
     Outcome outcome = std::move(t->outcome);
     outcome.failure = verdict.failure;
     outcome.message = std::move(verdict.message);
+    for (const auto& secret : t->secrets) {
+        if (secret.empty()) continue;
+        for (std::string* text : {&outcome.stdout_tail, &outcome.stderr_tail, &outcome.message})
+            for (auto at = text->find(secret); at != std::string::npos; at = text->find(secret, at + 10))
+                text->replace(at, secret.size(), "[redacted]");
+    }
     if (verdict.retry && job->attempts > 1) outcome.message += fmt::format(" (after {} attempts)", job->attempts);
     finish(std::move(job), std::move(outcome));
 }
