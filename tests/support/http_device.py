@@ -104,7 +104,11 @@ class Handler(BaseHTTPRequestHandler):
     def describe(self):
         """What arrived: SHA-256 of the body or of the multipart file part, and credentials."""
         info = {"method": self.command, "path": self.path,
-                "authorization": self.headers.get("Authorization", "")}
+                "authorization": self.headers.get("Authorization", ""),
+                # The header's digest too: fleetadm redacts the credential from what it keeps of
+                # the answer, so tests compare this to prove the header arrived intact.
+                "authorization_sha256": hashlib.sha256(
+                    self.headers.get("Authorization", "").encode()).hexdigest()}
         content_type = self.headers.get("Content-Type", "")
         if content_type.startswith("multipart/form-data"):
             boundary = content_type.split("boundary=")[1].strip('"').encode()
