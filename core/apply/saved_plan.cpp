@@ -39,13 +39,6 @@ json document_of(const model::Resource& r)
     return doc;
 }
 
-/// The digest of a plan's content: SHA-256 of its canonical JSON without the digest member.
-std::string digest_of(json body)
-{
-    body.erase("digest");
-    return std::string(digest_prefix) + util::sha256_hex(body.dump(-1, ' ', false, json::error_handler_t::replace));
-}
-
 bool printable(const std::string& s)
 {
     return std::ranges::none_of(s, [](char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7f; });
@@ -157,6 +150,12 @@ std::optional<resource::Document> read_document(const std::string& path, util::D
 
 } // namespace
 
+std::string saved_plan_digest(json body)
+{
+    if (body.is_object()) body.erase("digest");
+    return std::string(digest_prefix) + util::sha256_hex(body.dump(-1, ' ', false, json::error_handler_t::replace));
+}
+
 std::string saved_plan_text(const Plan& plan)
 {
     json body = plan_to_json(plan);
@@ -167,7 +166,7 @@ std::string saved_plan_text(const Plan& plan)
                            {"origin", {{"file", where.file}, {"line", where.line}, {"column", where.column}}}});
     }
     body["objects"] = std::move(objects);
-    body["digest"] = digest_of(body);
+    body["digest"] = saved_plan_digest(body);
     return body.dump(2) + "\n";
 }
 
@@ -216,7 +215,7 @@ util::Result<SavedPlan> read_saved_plan(const std::string& path, util::Diagnosti
                            static_cast<int>(std::min(column->get<std::int64_t>(), most))});
     }
     if (diags.has_errors()) return problems();
-    if (digest->get<std::string>() != digest_of(doc->value)) {
+    if (digest->get<std::string>() != saved_plan_digest(doc->value)) {
         diags.error(doc->marks.locate("/digest"), "digest",
                     "the plan file was changed after `fleetadm plan --out` saved it; make a new plan");
         return problems();

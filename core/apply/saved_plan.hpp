@@ -24,6 +24,9 @@ struct SavedPlan {
 /// The text `plan --out` writes: the plan's objects as documents, its changes, and its digest.
 std::string saved_plan_text(const Plan& plan);
 
+/// The digest a saved plan carries: SHA-256 of its canonical JSON without the "digest" member.
+std::string saved_plan_digest(nlohmann::json body);
+
 /// Reads and re-validates a saved plan. Problems in the file go to diags (file:line:column: field:
 /// message) and make it a usage error; nothing is written anywhere.
 util::Result<SavedPlan> read_saved_plan(const std::string& path, util::Diagnostics& diags);
