@@ -97,7 +97,7 @@ std::string os_user()
 util::Result<std::unique_ptr<store::Store>> open_store(const Globals& globals, bool create)
 {
     std::string path = globals.state_path();
-    log_verbose(globals, "state store: " + path);
+    log_verbose(globals, "state store: " + store::display_location(path));
     store::OpenOptions options;
     options.create = create;
     auto store = store::Store::open(path, store::Caller{os_user()}, options);

@@ -29,7 +29,7 @@ Outcome run_init(const InitOptions& opts, const Globals& g)
     if (auto r = tx->commit(); !r) return std::unexpected(r.error());
     if (!g.quiet)
         std::cout << fmt::format("initialized state store {} with provider tenant \"{}\" (admin: {})\n",
-                                 g.state_path(), opts.provider, (*store)->caller().user);
+                                 store::display_location(g.state_path()), opts.provider, (*store)->caller().user);
     return util::exit_ok;
 }
 

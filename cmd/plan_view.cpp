@@ -59,7 +59,8 @@ util::Result<apply::Request> make_request(const SourceOptions& opts, const Globa
     }
     auto spec = gitsource::parse_spec(opts.git, opts.ref, opts.path);
     if (!spec) return std::unexpected(spec.error());
-    auto state_dir = std::filesystem::path(g.state_path()).parent_path();
+    auto state_dir = store::is_postgres_url(g.state_path()) ? store::local_state_dir(g.state_path())
+                                                             : std::filesystem::path(g.state_path()).parent_path();
     auto cache_root = (state_dir.empty() ? "." : state_dir) / "git-cache";
     auto snapshot = gitsource::read_snapshot(*spec, cache_root);
     if (!snapshot) return std::unexpected(snapshot.error());

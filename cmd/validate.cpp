@@ -25,7 +25,7 @@ Outcome run_validate(const ValidateOptions& opts, const Globals& g)
     std::size_t count = resources.size();
     input::warn_missing_credential_files(resources, diags);
     // With a store, references (parents, limits) are checked against it too, in a read-only transaction.
-    bool have_store = std::filesystem::exists(g.state_path());
+    bool have_store = store::is_postgres_url(g.state_path()) || std::filesystem::exists(g.state_path());
     if (!diags.has_errors() && have_store) {
         auto store = open_store(g);
         if (!store) return std::unexpected(store.error());

@@ -1,6 +1,7 @@
 // fleetadm version: this build and the libraries it links.
 #include <CLI/Version.hpp>
 #include <fmt/format.h>
+#include <libpq-fe.h>
 #include <openssl/crypto.h>
 #include <sqlite3.h>
 
@@ -16,6 +17,7 @@ Outcome run_version(const Globals& g)
 {
     nlohmann::json libs = {
         {"sqlite", sqlite3_libversion()},
+        {"libpq", fmt::format("{}.{}", PQlibVersion() / 10000, PQlibVersion() % 10000)},
         {"openssl", OpenSSL_version(OPENSSL_VERSION_STRING)},
         {"nlohmann_json", fmt::format("{}.{}.{}", NLOHMANN_JSON_VERSION_MAJOR, NLOHMANN_JSON_VERSION_MINOR,
                                       NLOHMANN_JSON_VERSION_PATCH)},

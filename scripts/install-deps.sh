@@ -8,9 +8,11 @@ packages=(
   g++ cmake ninja-build pkg-config git
   # libraries linked by fleetadm
   libcli11-dev libyaml-cpp-dev nlohmann-json3-dev libvalijson-dev
-  libsqlite3-dev libssl-dev libfmt-dev libssh-dev libcurl4-openssl-dev libwebsockets-dev libgit2-dev
+  libsqlite3-dev libssl-dev libfmt-dev libssh-dev libcurl4-openssl-dev libwebsockets-dev libgit2-dev libpq-dev
   # tests and benchmarks; tzdata: fleetadm checks maintenance windows' time zone names against it
   catch2 sqlite3 python3 time tzdata
+  # the PostgreSQL backend's tests start their own PostgreSQL 15 server
+  postgresql
   # real device endpoints in tests (OpenSSH server, SWUpdate), completion tests, man page checks
   openssh-server openssh-client openssl curl bash-completion zsh fish man-db groff-base
   swupdate

@@ -123,19 +123,7 @@ Result<std::size_t> for_each(store::Store& store, const ListRequest& request,
         }
         return count;
     }
-    if (request.kind == model::Kind::device_group) {
-        // Membership needs its own scan of devices, so groups are read first rather than streamed.
-        auto groups = tenant ? store.list(request.kind, tenant) : store.list(request.kind);
-        if (!groups) return std::unexpected(groups.error());
-        for (auto& g : *groups) {
-            if (!selector->matches(g.resource.labels)) continue;
-            auto status = status_of(g);
-            if (!status) return std::unexpected(status.error());
-            visit(std::move(g), std::move(*status));
-            ++count;
-        }
-        return count;
-    }
+    // A group's status scans its devices from inside this scan: the store allows it (Backend's contract).
     util::Error failure;
     bool failed = false;
     auto scanned = store.scan(request.kind, tenant, [&](model::Object&& o) {

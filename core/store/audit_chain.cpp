@@ -28,6 +28,52 @@ std::string entry_hash(std::string_view prev_hash, std::int64_t seq, const Audit
     return util::to_hex(hasher.digest());
 }
 
+util::Result<void> AuditChain::append(AuditEntry& e)
+{
+#ifdef FLEETADM_BENCH_WITHOUT_AUDIT
+    (void)e;
+    return {};  // bench/audit.sh's baseline build: the audit step skipped
+#endif
+    if (!m_next_seq) {
+        auto next = m_backend.next_audit_seq();
+        if (!next) return std::unexpected(next.error());
+        m_next_seq = *next;
+    }
+    auto last = m_last_hash.find(e.tenant);
+    if (last == m_last_hash.end()) {
+        // The head recorded at the last commit: a key lookup, where the log itself would need an index
+        // (one more write per entry) to find a tenant's newest entry.
+        auto head = m_backend.audit_head(e.tenant);
+        if (!head) return std::unexpected(head.error());
+        last = m_last_hash.emplace(e.tenant, *head ? std::move((*head)->hash) : std::string()).first;
+    }
+    e.seq = *m_next_seq;
+    e.prev_hash = last->second;
+    e.hash = entry_hash(e);
+    if (auto r = m_backend.insert_audit(e); !r) {
+        reset();  // the failed statement may have ended the transaction
+        return r;
+    }
+    ++*m_next_seq;
+    last->second = e.hash;
+    m_heads_written[e.tenant] = AuditHead{e.seq, e.hash};
+    return {};
+}
+
+util::Result<void> AuditChain::record_heads()
+{
+    for (const auto& [tenant, head] : m_heads_written)
+        if (auto r = m_backend.put_audit_head(tenant, head); !r) return r;
+    return {};
+}
+
+void AuditChain::reset() noexcept
+{
+    m_next_seq.reset();
+    m_last_hash.clear();
+    m_heads_written.clear();
+}
+
 std::optional<ChainBreak> verify_chain(const std::vector<AuditEntry>& entries, const std::optional<AuditHead>& head)
 {
     std::string previous;

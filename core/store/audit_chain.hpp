@@ -3,8 +3,10 @@
 // entry's own hash covers its content and that link, so that an edited, removed or reordered
 // entry breaks the chain at a place verify_chain can name.
 
+#include <map>
 #include <optional>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "core/store/backend.hpp"
@@ -25,5 +27,28 @@ struct ChainBreak {
 /// Checks one tenant's entries (in sequence order) against each other and against the head
 /// recorded at the last commit; nullopt when the chain is intact.
 std::optional<ChainBreak> verify_chain(const std::vector<AuditEntry>& entries, const std::optional<AuditHead>& head);
+
+/// Appends entries to the tenants' audit logs through a backend, each chained to its tenant's
+/// previous entry. The log's next sequence number and each tenant's last hash are read once per
+/// write transaction and then kept here, which is sound because write transactions are serialized
+/// (Backend's contract); the heads appended to are recorded when the transaction commits.
+class AuditChain {
+public:
+    /// Appends to the logs of backend, which must outlive this.
+    explicit AuditChain(Backend& backend) : m_backend(backend) {}
+
+    /// Gives entry its sequence number, previous hash and hash, and inserts it.
+    util::Result<void> append(AuditEntry& entry);
+    /// Records the head of every log appended to; called just before the transaction commits.
+    util::Result<void> record_heads();
+    /// Forgets what was read and appended (a transaction began, committed or was rolled back).
+    void reset() noexcept;
+
+private:
+    Backend& m_backend;
+    std::optional<std::int64_t> m_next_seq;
+    std::unordered_map<std::string, std::string> m_last_hash;  // per tenant, as of this transaction
+    std::map<std::string, AuditHead> m_heads_written;
+};
 
 } // namespace fleet::store

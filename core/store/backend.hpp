@@ -1,6 +1,21 @@
 #pragma once
-// The persistence interface that a store backend (SQLite now, PostgreSQL later) implements.
-// It knows nothing of callers or roles: store::Store wraps it and authorizes every call.
+// The persistence interface that a store backend (SQLite, PostgreSQL) implements. It stores rows
+// and knows nothing of callers, roles or domain rules (audit chaining, cascades, which rollout
+// states are active): store::Store wraps it, authorizes every call and applies those rules, so
+// that every backend has the same semantics.
+//
+// The contract every backend keeps:
+// - Every method runs inside the transaction opened by begin() and sees that transaction's
+//   snapshot and its own writes; nothing is visible to others before commit().
+// - Write transactions are serialized: from begin(TxMode::write) to commit() or rollback(), no
+//   other write transaction on the same store (from any process or machine) runs. Device limits,
+//   the audit chain (sequence numbers and each tenant's head, which the store caches for one
+//   transaction) and the store revision are read and then written on this guarantee alone.
+//   begin(TxMode::write) waits for the running writer up to the store's lock timeout, then fails
+//   with a message saying the store is locked.
+// - A read transaction is read-only: a write in it fails, and it never waits for writers.
+// - Callbacks (scan, scan_audit) may call any method of the backend, including another scan,
+//   without disturbing the scan that called them; they must not commit or roll back.
 
 #include <array>
 #include <cstdint>
@@ -178,14 +193,27 @@ struct ObjectRow {
 
 /// How a transaction will use the store.
 enum class TxMode {
-    read,   ///< reads only; the connection refuses writes (PRAGMA query_only)
-    write,  ///< takes the write lock at once, waiting for other writers up to the busy timeout
+    read,   ///< a read-only transaction: writes fail, and it never waits for writers
+    write,  ///< excludes other writers from begin on; waits for other writers up to the store's lock timeout
 };
 
-/// Raw storage of objects; every method runs inside the transaction opened by begin().
+/// What a rollout has recorded about one device it targets: read to find the rollouts that still
+/// hold a device (Store decides which states count).
+struct DeviceTargeting {
+    std::string rollout;
+    std::string run_state;     ///< the rollout's state: running | paused | aborted | completed
+    std::string device_state;  ///< the device's state in it
+};
+
+/// Raw storage of rows; every method runs inside the transaction opened by begin() (see the
+/// contract at the top of this file).
 class Backend {
 public:
     virtual ~Backend() = default;
+
+    /// The user the store itself authenticated (a database login), which is then the caller;
+    /// nullopt when the store does not authenticate (a local file: the caller is the OS user).
+    virtual util::Result<std::optional<std::string>> login_user() = 0;
 
     /// Starts a transaction.
     virtual util::Result<void> begin(TxMode mode) = 0;
@@ -212,7 +240,7 @@ public:
     virtual util::Result<void> put(const model::Object& object) = 0;
     /// Inserts or replaces an object given as text (bulk enrollment: no JSON tree per device).
     virtual util::Result<void> put_row(const ObjectRow& row) = 0;
-    /// Deletes an object; not an error when it does not exist.
+    /// Deletes an object's row only (Store removes what depends on it); not an error when it does not exist.
     virtual util::Result<void> remove(model::Kind kind, const std::string& tenant, const std::string& name) = 0;
     /// Objects of a kind with this name, in every tenant.
     virtual util::Result<std::vector<model::Object>> find_by_name(model::Kind kind, const std::string& name) = 0;
@@ -228,8 +256,8 @@ public:
                                                                        const std::vector<std::string>& macs) = 0;
     /// The devices of every tenant applied from source, or detached from it by a move.
     virtual util::Result<std::vector<SourceDevice>> source_devices(const std::string& source) = 0;
-    /// Moves a device's row (keeping its bookkeeping) and status to tenant `to`; with detach the device
-    /// leaves its source, which is remembered so that the source cannot create it again.
+    /// Moves a device's row (keeping its bookkeeping) to tenant `to`; with detach the device leaves its
+    /// source, which is remembered so that the source cannot create it again.
     virtual util::Result<void> move_device(const std::string& from, const std::string& name, const std::string& to,
                                            bool detach, const std::string& at) = 0;
     /// Number of devices owned directly by each tenant that has any.
@@ -242,9 +270,11 @@ public:
     /// Updates a device's status with the fields of update that are set (one upsert).
     virtual util::Result<void> update_device_status(const std::string& tenant, const std::string& name,
                                                     const StatusUpdate& update) = 0;
-    /// Moves a device's status with the device to another tenant.
+    /// Moves a device's status and the outputs of its exec and check runs to another tenant.
     virtual util::Result<void> move_device_status(const std::string& from, const std::string& name,
                                                   const std::string& to) = 0;
+    /// Deletes a device's status and every output recorded for it.
+    virtual util::Result<void> remove_device_status(const std::string& tenant, const std::string& name) = 0;
 
     /// A rollout's runtime state, or nullopt when it never ran.
     virtual util::Result<std::optional<RolloutRun>> rollout_run(const std::string& tenant, const std::string& name) = 0;
@@ -255,9 +285,9 @@ public:
                                                                      const std::string& rollout) = 0;
     /// Inserts or replaces one target device of a rollout.
     virtual util::Result<void> put_rollout_device(const RolloutDevice& device) = 0;
-    /// Names of other running or paused rollouts in which the device has not finished.
-    virtual util::Result<std::vector<std::string>> active_rollouts_of(const std::string& tenant,
-                                                                      const std::string& device) = 0;
+    /// Every rollout of tenant that targets the device, with its state and the device's.
+    virtual util::Result<std::vector<DeviceTargeting>> rollouts_of_device(const std::string& tenant,
+                                                                          const std::string& device) = 0;
     /// Forgets a rollout's runtime state and targets.
     virtual util::Result<void> remove_rollout_runtime(const std::string& tenant, const std::string& name) = 0;
     /// Inserts or replaces the output of one step on one device (keyed by tenant, device, source, step).
@@ -271,8 +301,14 @@ public:
     /// Sets a value of the store's metadata table.
     virtual util::Result<void> set_meta(const std::string& key, const std::string& value) = 0;
 
-    /// Appends an audit entry; its seq, prev_hash and hash are assigned here (the entry's own are ignored).
-    virtual util::Result<void> append_audit(const AuditEntry& entry) = 0;
+    /// One more than the highest sequence number in the audit log (1 for an empty log).
+    virtual util::Result<std::int64_t> next_audit_seq() = 0;
+    /// The recorded head of one tenant's audit log; nullopt when it has none.
+    virtual util::Result<std::optional<AuditHead>> audit_head(const std::string& tenant) = 0;
+    /// Inserts a complete audit entry, whose seq, prev_hash and hash the caller computed (AuditChain).
+    virtual util::Result<void> insert_audit(const AuditEntry& entry) = 0;
+    /// Records the head of a tenant's audit log.
+    virtual util::Result<void> put_audit_head(const std::string& tenant, const AuditHead& head) = 0;
     /// Calls visit for each audit entry (of one tenant when given) matching filter, in sequence order.
     virtual util::Result<void> scan_audit(const std::string* tenant, const AuditFilter& filter,
                                           const std::function<void(AuditEntry&&)>& visit) = 0;

@@ -7,7 +7,6 @@
 #include <filesystem>
 #include <unordered_set>
 
-#include "core/store/audit_chain.hpp"
 #include "core/util/files.hpp"
 
 namespace fleet::store {
@@ -159,6 +158,8 @@ public:
     Statement& operator=(const Statement&) = delete;
 
     bool ok() const { return m_stmt != nullptr; }
+    /// True while a caller is stepping through its rows (stepped, neither done nor reset).
+    bool busy() const { return m_stmt && sqlite3_stmt_busy(m_stmt); }
     Statement& bind(int i, const std::string& v)
     {
         sqlite3_bind_text(m_stmt, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
@@ -238,7 +239,7 @@ util::Error SqliteBackend::db_error(std::string_view what) const
     return util::Error{ErrorKind::runtime, fmt::format("state store {}: {}: {}", m_path, what, sqlite3_errmsg(m_db))};
 }
 
-Result<std::unique_ptr<SqliteBackend>> SqliteBackend::open(const std::string& path, bool create, int busy_timeout_ms)
+Result<std::unique_ptr<SqliteBackend>> SqliteBackend::open(const std::string& path, bool create, int lock_timeout_ms)
 {
     namespace fs = std::filesystem;
     std::error_code ec;
@@ -259,7 +260,7 @@ Result<std::unique_ptr<SqliteBackend>> SqliteBackend::open(const std::string& pa
     int rc = sqlite3_open_v2(path.c_str(), &db, flags, nullptr);
     std::unique_ptr<SqliteBackend> backend(new SqliteBackend(db, path));
     if (rc != SQLITE_OK) return std::unexpected(backend->db_error("cannot open"));
-    sqlite3_busy_timeout(db, busy_timeout_ms);
+    sqlite3_busy_timeout(db, lock_timeout_ms);
     sqlite3_extended_result_codes(db, 1);
     if (create) {
         // 8 KiB pages (the default is 4 KiB): a device row with its JSON spec is ~250 bytes, so a bulk
@@ -322,7 +323,11 @@ Result<void> SqliteBackend::migrate()
 
 SqliteBackend::Statement& SqliteBackend::prepare(const char* sql)
 {
-    if (auto it = m_statements.find(sql); it != m_statements.end()) return *it->second;
+    // A statement that an outer caller is stepping through (a scan whose callback reads the store)
+    // must not be reset under it: the nested use gets another copy, kept for the next time.
+    auto& copies = m_statements[sql];
+    for (auto& copy : copies)
+        if (!copy->busy()) return *copy;
     auto statement = std::make_unique<Statement>(m_db, sql);
     if (!statement->ok()) {
         // Not cached: a prepare that failed (a locked schema, a corrupt page) is tried again next
@@ -330,14 +335,8 @@ SqliteBackend::Statement& SqliteBackend::prepare(const char* sql)
         m_failed.push_back(std::move(statement));
         return *m_failed.back();
     }
-    return *m_statements.emplace(sql, std::move(statement)).first->second;
-}
-
-void SqliteBackend::reset_transaction_state() noexcept
-{
-    m_next_seq.reset();
-    m_last_hash.clear();
-    m_heads_written.clear();
+    copies.push_back(std::move(statement));
+    return *copies.back();
 }
 
 Result<void> SqliteBackend::begin(TxMode mode)
@@ -351,34 +350,22 @@ Result<void> SqliteBackend::begin(TxMode mode)
         return r;
     }
     m_in_tx = true;
-    reset_transaction_state();
     return {};
 }
 
 Result<void> SqliteBackend::commit()
 {
-    for (const auto& [tenant, head] : m_heads_written) {
-        Statement& st = prepare("INSERT INTO audit_heads (tenant, seq, hash) VALUES (?1, ?2, ?3) ON CONFLICT (tenant) "
-                                "DO UPDATE SET seq = excluded.seq, hash = excluded.hash");
-        ResetGuard guard{[&] { st.reset(); }};
-        st.bind(1, tenant).bind(2, head.seq).bind(3, head.hash);
-        if (st.step() != SQLITE_DONE) {
-            auto error = db_error("cannot record the audit head");
-            rollback();
-            return std::unexpected(error);
-        }
-    }
     m_in_tx = false;
-    reset_transaction_state();
     return exec("COMMIT");
 }
+
+Result<std::optional<std::string>> SqliteBackend::login_user() { return std::optional<std::string>(); }
 
 void SqliteBackend::rollback() noexcept
 {
     if (!sqlite3_get_autocommit(m_db)) sqlite3_exec(m_db, "ROLLBACK", nullptr, nullptr, nullptr);
     m_in_tx = false;
     m_source_ids.clear();  // ids recorded in the abandoned transaction are gone
-    reset_transaction_state();
 }
 
 namespace {
@@ -535,19 +522,20 @@ Result<void> SqliteBackend::put_row(const ObjectRow& row)
     return {};
 }
 
+Result<void> SqliteBackend::remove_device_status(const std::string& tenant, const std::string& name)
+{
+    for (const char* sql : {"DELETE FROM device_status WHERE tenant = ?1 AND name = ?2",
+                            "DELETE FROM device_outputs WHERE tenant = ?1 AND device = ?2"}) {
+        Statement& st = prepare(sql);
+        ResetGuard guard{[&] { st.reset(); }};
+        st.bind(1, tenant).bind(2, name);
+        if (st.step() != SQLITE_DONE) return std::unexpected(db_error("cannot delete device status of " + name));
+    }
+    return {};
+}
+
 Result<void> SqliteBackend::remove(model::Kind kind, const std::string& tenant, const std::string& name)
 {
-    if (kind == model::Kind::rollout)
-        if (auto r = remove_rollout_runtime(tenant, name); !r) return r;
-    if (kind == model::Kind::device) {
-        for (const char* sql : {"DELETE FROM device_status WHERE tenant = ?1 AND name = ?2",
-                                "DELETE FROM device_outputs WHERE tenant = ?1 AND device = ?2"}) {
-            Statement& st = prepare(sql);
-            ResetGuard guard{[&] { st.reset(); }};
-            st.bind(1, tenant).bind(2, name);
-            if (st.step() != SQLITE_DONE) return std::unexpected(db_error("cannot delete device status of " + name));
-        }
-    }
     Statement& st = prepare("DELETE FROM objects WHERE kind = ?1 AND tenant = ?2 AND name = ?3");
     ResetGuard guard{[&] { st.reset(); }};
     st.bind(1, std::string(model::kind_name(kind))).bind(2, tenant).bind(3, name);
@@ -646,11 +634,11 @@ Result<std::vector<SourceDevice>> SqliteBackend::source_devices(const std::strin
 {
     Statement& st = prepare(
         "SELECT o.tenant, o.name, coalesce(o.identity_serial, ''), coalesce(o.identity_mac, ''), 0 FROM objects o "
-        "JOIN sources s ON s.id = o.source_id WHERE s.key = ?1 AND o.kind = 'Device' UNION ALL "
+        "JOIN sources s ON s.id = o.source_id WHERE s.key = ?1 AND o.kind = ?2 UNION ALL "
         "SELECT o.tenant, o.name, coalesce(o.identity_serial, ''), coalesce(o.identity_mac, ''), 1 FROM objects o "
-        "JOIN sources s ON s.id = o.detached_source_id WHERE s.key = ?1 AND o.kind = 'Device'");
+        "JOIN sources s ON s.id = o.detached_source_id WHERE s.key = ?1 AND o.kind = ?2");
     ResetGuard guard{[&] { st.reset(); }};
-    st.bind(1, source);
+    st.bind(1, source).bind_view(2, model::kind_name(model::Kind::device));
     std::vector<SourceDevice> out;
     int rc;
     while ((rc = st.step()) == SQLITE_ROW) out.push_back({st.text(0), st.text(1), st.text(2), st.text(3), st.integer(4) != 0});
@@ -661,24 +649,25 @@ Result<std::vector<SourceDevice>> SqliteBackend::source_devices(const std::strin
 Result<void> SqliteBackend::move_device(const std::string& from, const std::string& name, const std::string& to,
                                         bool detach, const std::string& at)
 {
-    if (auto r = move_device_status(from, name, to); !r) return r;
     Statement& st = prepare(
         "UPDATE objects SET tenant = ?3, generation = generation + 1, updated_at = ?4, "
         "detached_source_id = CASE WHEN ?5 AND source_id IS NOT NULL THEN source_id ELSE detached_source_id END, "
         "source_id = CASE WHEN ?5 THEN NULL ELSE source_id END, "
         "source_file = CASE WHEN ?5 THEN '' ELSE source_file END, "
         "source_commit = CASE WHEN ?5 THEN '' ELSE source_commit END "
-        "WHERE kind = 'Device' AND tenant = ?1 AND name = ?2");
+        "WHERE kind = ?6 AND tenant = ?1 AND name = ?2");
     ResetGuard guard{[&] { st.reset(); }};
     st.bind(1, from).bind(2, name).bind(3, to).bind(4, at).bind(5, std::int64_t{detach ? 1 : 0});
+    st.bind_view(6, model::kind_name(model::Kind::device));
     if (st.step() != SQLITE_DONE) return std::unexpected(db_error("cannot move device " + name));
     return {};
 }
 
 Result<std::map<std::string, std::int64_t>> SqliteBackend::device_counts()
 {
-    Statement& st = prepare("SELECT tenant, count(*) FROM objects WHERE kind = 'Device' GROUP BY tenant");
+    Statement& st = prepare("SELECT tenant, count(*) FROM objects WHERE kind = ?1 GROUP BY tenant");
     ResetGuard guard{[&] { st.reset(); }};
+    st.bind_view(1, model::kind_name(model::Kind::device));
     std::map<std::string, std::int64_t> out;
     int rc;
     while ((rc = st.step()) == SQLITE_ROW) out[st.text(0)] = st.integer(1);
@@ -688,8 +677,8 @@ Result<std::map<std::string, std::int64_t>> SqliteBackend::device_counts()
 
 Result<std::int64_t> SqliteBackend::object_count(const std::string& tenant)
 {
-    Statement& st = prepare("SELECT count(*) FROM objects WHERE kind IN ('Device', 'DeviceGroup', 'Credential', "
-                            "'Artifact', 'Rollout') AND tenant = ?1");
+    // Tenants are rows of tenant '': every row of a tenant is an object it owns.
+    Statement& st = prepare("SELECT count(*) FROM objects WHERE tenant = ?1");
     ResetGuard guard{[&] { st.reset(); }};
     st.bind(1, tenant);
     if (st.step() != SQLITE_ROW) return std::unexpected(db_error("cannot count objects"));
@@ -717,44 +706,43 @@ Result<void> SqliteBackend::set_meta(const std::string& key, const std::string& 
     return {};
 }
 
-Result<void> SqliteBackend::append_audit(const AuditEntry& e)
+Result<std::int64_t> SqliteBackend::next_audit_seq()
 {
-#ifdef FLEETADM_BENCH_WITHOUT_AUDIT
-    (void)e;
-    return {};  // bench/audit.sh's baseline build: the audit step skipped
-#endif
-    if (!m_next_seq) {
-        Statement& st = prepare("SELECT coalesce(max(seq), 0) + 1 FROM audit");
-        ResetGuard guard{[&] { st.reset(); }};
-        if (st.step() != SQLITE_ROW) return std::unexpected(db_error("cannot read the audit log"));
-        m_next_seq = st.integer(0);
-    }
-    auto head = m_last_hash.find(e.tenant);
-    if (head == m_last_hash.end()) {
-        // The head recorded at the last commit: a key lookup, where the log itself would need an index
-        // (one more write per entry) to find a tenant's newest entry.
-        Statement& st = prepare("SELECT hash FROM audit_heads WHERE tenant = ?1");
-        ResetGuard guard{[&] { st.reset(); }};
-        st.bind(1, e.tenant);
-        int rc = st.step();
-        if (rc != SQLITE_ROW && rc != SQLITE_DONE) return std::unexpected(db_error("cannot read the audit log"));
-        head = m_last_hash.emplace(e.tenant, rc == SQLITE_ROW ? st.text(0) : std::string()).first;
-    }
-    std::int64_t seq = *m_next_seq;
-    std::string hash = entry_hash(head->second, seq, e);
+    Statement& st = prepare("SELECT coalesce(max(seq), 0) + 1 FROM audit");
+    ResetGuard guard{[&] { st.reset(); }};
+    if (st.step() != SQLITE_ROW) return std::unexpected(db_error("cannot read the audit log"));
+    return st.integer(0);
+}
+
+Result<std::optional<AuditHead>> SqliteBackend::audit_head(const std::string& tenant)
+{
+    Statement& st = prepare("SELECT seq, hash FROM audit_heads WHERE tenant = ?1");
+    ResetGuard guard{[&] { st.reset(); }};
+    st.bind(1, tenant);
+    int rc = st.step();
+    if (rc == SQLITE_ROW) return std::optional<AuditHead>(AuditHead{st.integer(0), st.text(1)});
+    if (rc != SQLITE_DONE) return std::unexpected(db_error("cannot read the audit log"));
+    return std::optional<AuditHead>();
+}
+
+Result<void> SqliteBackend::insert_audit(const AuditEntry& e)
+{
     Statement& st = prepare("INSERT INTO audit (seq, at, actor, tenant, action, object, summary, prev_hash, hash) "
                             "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)");
     ResetGuard guard{[&] { st.reset(); }};
-    st.bind(1, seq).bind_view(2, e.at).bind_view(3, e.actor).bind_view(4, e.tenant).bind_view(5, e.action);
-    st.bind_view(6, e.object).bind_view(7, e.summary).bind_view(8, head->second).bind_view(9, hash);
-    if (st.step() != SQLITE_DONE) {
-        m_next_seq.reset();
-        m_last_hash.clear();
-        return std::unexpected(db_error("cannot append to the audit log"));
-    }
-    ++*m_next_seq;
-    head->second = hash;
-    m_heads_written[e.tenant] = AuditHead{seq, hash};
+    st.bind(1, e.seq).bind_view(2, e.at).bind_view(3, e.actor).bind_view(4, e.tenant).bind_view(5, e.action);
+    st.bind_view(6, e.object).bind_view(7, e.summary).bind_view(8, e.prev_hash).bind_view(9, e.hash);
+    if (st.step() != SQLITE_DONE) return std::unexpected(db_error("cannot append to the audit log"));
+    return {};
+}
+
+Result<void> SqliteBackend::put_audit_head(const std::string& tenant, const AuditHead& head)
+{
+    Statement& st = prepare("INSERT INTO audit_heads (tenant, seq, hash) VALUES (?1, ?2, ?3) ON CONFLICT (tenant) "
+                            "DO UPDATE SET seq = excluded.seq, hash = excluded.hash");
+    ResetGuard guard{[&] { st.reset(); }};
+    st.bind(1, tenant).bind(2, head.seq).bind(3, head.hash);
+    if (st.step() != SQLITE_DONE) return std::unexpected(db_error("cannot record the audit head"));
     return {};
 }
 
@@ -859,16 +847,17 @@ Result<void> SqliteBackend::put_rollout_device(const RolloutDevice& d)
     return {};
 }
 
-Result<std::vector<std::string>> SqliteBackend::active_rollouts_of(const std::string& tenant, const std::string& device)
+Result<std::vector<DeviceTargeting>> SqliteBackend::rollouts_of_device(const std::string& tenant,
+                                                                       const std::string& device)
 {
-    Statement& st = prepare("SELECT d.rollout FROM rollout_devices d JOIN rollout_runs r ON r.tenant = d.tenant AND "
-                            "r.name = d.rollout WHERE d.tenant = ?1 AND d.device = ?2 AND r.state IN ('running', "
-                            "'paused') AND d.state NOT IN ('succeeded', 'failed', 'skipped')");
+    Statement& st = prepare("SELECT d.rollout, r.state, d.state FROM rollout_devices d JOIN rollout_runs r ON "
+                            "r.tenant = d.tenant AND r.name = d.rollout WHERE d.tenant = ?1 AND d.device = ?2 "
+                            "ORDER BY d.rollout");
     ResetGuard guard{[&] { st.reset(); }};
     st.bind(1, tenant).bind(2, device);
-    std::vector<std::string> out;
+    std::vector<DeviceTargeting> out;
     int rc;
-    while ((rc = st.step()) == SQLITE_ROW) out.push_back(st.text(0));
+    while ((rc = st.step()) == SQLITE_ROW) out.push_back({st.text(0), st.text(1), st.text(2)});
     if (rc != SQLITE_DONE) return std::unexpected(db_error("cannot read the rollouts of device " + device));
     return out;
 }

@@ -23,9 +23,10 @@ class SqliteBackend final : public Backend {
 public:
     /// Opens (or with create, creates) the database at path and migrates it to schema_version.
     static util::Result<std::unique_ptr<SqliteBackend>> open(const std::string& path, bool create,
-                                                             int busy_timeout_ms);
+                                                             int lock_timeout_ms);
     ~SqliteBackend() override;
 
+    util::Result<std::optional<std::string>> login_user() override;
     util::Result<void> begin(TxMode mode) override;
     util::Result<void> commit() override;
     void rollback() noexcept override;
@@ -59,8 +60,8 @@ public:
     util::Result<std::vector<RolloutDevice>> rollout_devices(const std::string& tenant,
                                                              const std::string& rollout) override;
     util::Result<void> put_rollout_device(const RolloutDevice& device) override;
-    util::Result<std::vector<std::string>> active_rollouts_of(const std::string& tenant,
-                                                              const std::string& device) override;
+    util::Result<std::vector<DeviceTargeting>> rollouts_of_device(const std::string& tenant,
+                                                                  const std::string& device) override;
     util::Result<void> remove_rollout_runtime(const std::string& tenant, const std::string& name) override;
     util::Result<void> put_device_output(const DeviceOutput& output) override;
     util::Result<std::vector<DeviceOutput>> device_outputs(const std::string& tenant, const std::string& device,
@@ -69,9 +70,13 @@ public:
                                             const StatusUpdate& update) override;
     util::Result<void> move_device_status(const std::string& from, const std::string& name,
                                           const std::string& to) override;
+    util::Result<void> remove_device_status(const std::string& tenant, const std::string& name) override;
     util::Result<std::optional<std::string>> meta(const std::string& key) override;
     util::Result<void> set_meta(const std::string& key, const std::string& value) override;
-    util::Result<void> append_audit(const AuditEntry& entry) override;
+    util::Result<std::int64_t> next_audit_seq() override;
+    util::Result<std::optional<AuditHead>> audit_head(const std::string& tenant) override;
+    util::Result<void> insert_audit(const AuditEntry& entry) override;
+    util::Result<void> put_audit_head(const std::string& tenant, const AuditHead& head) override;
     util::Result<void> scan_audit(const std::string* tenant, const AuditFilter& filter,
                                   const std::function<void(AuditEntry&&)>& visit) override;
     util::Result<std::map<std::string, AuditHead>> audit_heads() override;
@@ -85,22 +90,16 @@ private:
     util::Result<void> migrate();
     Statement& prepare(const char* sql);
     util::Error db_error(std::string_view what) const;
-    /// Forgets what a transaction cached about the audit log.
-    void reset_transaction_state() noexcept;
     /// The id of a source key, recorded on first use; nullopt for no source.
     util::Result<std::optional<std::int64_t>> source_id(const std::string& key);
 
     sqlite3* m_db;
     std::string m_path;
-    std::unordered_map<const char*, std::unique_ptr<Statement>> m_statements;
+    /// Prepared statements by SQL text: usually one each, more while a scan's callback reuses its SQL.
+    std::unordered_map<const char*, std::vector<std::unique_ptr<Statement>>> m_statements;
     /// Statements that failed to prepare, kept for the callers that hold them until the next transaction begins.
     std::vector<std::unique_ptr<Statement>> m_failed;
     bool m_in_tx = false;
-    /// Head of the audit log during a write transaction: next sequence number and each tenant's
-    /// last hash. Valid because a write transaction holds the database's only write lock.
-    std::optional<std::int64_t> m_next_seq;
-    std::unordered_map<std::string, std::string> m_last_hash;
-    std::map<std::string, AuditHead> m_heads_written;  // heads appended to in this transaction
     std::map<std::string, std::int64_t> m_source_ids;
 };
 

@@ -7,7 +7,6 @@
 #include <set>
 #include <unordered_set>
 
-#include "core/store/sqlite_backend.hpp"
 #include "core/util/safe_path.hpp"
 
 namespace fleet::store {
@@ -22,6 +21,7 @@ Transaction::~Transaction()
 {
     if (m_store && m_store->m_in_tx) {
         m_store->m_backend->rollback();
+        m_store->m_chain.reset();
         m_store->m_in_tx = false;
         m_store->m_dirty = false;
     }
@@ -37,7 +37,9 @@ Result<void> Transaction::commit()
         std::int64_t next = (*rev ? std::stoll(**rev) : 0) + 1;
         if (auto r = s.m_backend->set_meta("revision", std::to_string(next)); !r) return r;
     }
+    if (auto r = s.m_chain.record_heads(); !r) return r;
     auto r = s.m_backend->commit();
+    s.m_chain.reset();
     s.m_in_tx = false;
     s.m_dirty = false;
     return r;
@@ -45,10 +47,11 @@ Result<void> Transaction::commit()
 
 Result<std::unique_ptr<Store>> Store::open(const std::string& location, Caller caller, const OpenOptions& options)
 {
-    if (location.starts_with("postgresql://") || location.starts_with("postgres://"))
-        return fail(ErrorKind::usage, "PostgreSQL stores are not supported by this build; use a file path");
-    auto backend = SqliteBackend::open(location, options.create, options.busy_timeout_ms);
+    auto backend = open_backend(location, options);
     if (!backend) return std::unexpected(backend.error());
+    auto login = (*backend)->login_user();
+    if (!login) return std::unexpected(login.error());
+    if (*login) caller.user = std::move(**login);
     auto store = std::make_unique<Store>(std::move(*backend), std::move(caller));
     store->m_location = location;
     return store;
@@ -66,6 +69,7 @@ Result<Transaction> Store::begin(TxMode mode)
     m_in_tx = true;
     m_dirty = false;
     m_access.reset();  // roles as of this transaction
+    m_chain.reset();
     return Transaction(this);
 }
 
@@ -159,8 +163,6 @@ Result<std::string> Store::provider()
 
 Result<std::vector<model::Object>> Store::list(model::Kind kind, const std::string* tenant)
 {
-    // Roles are loaded before a statement is open: they are read with the same cached statements.
-    if (auto map = access(); !map) return std::unexpected(map.error());
     if (tenant)
         if (auto r = authorize(Action::read, *tenant); !r) return std::unexpected(r.error());
     auto objects = m_backend->list(kind, tenant);
@@ -175,10 +177,10 @@ Result<std::vector<model::Object>> Store::list(model::Kind kind, const std::stri
 Result<void> Store::scan(model::Kind kind, const std::string* tenant,
                          const std::function<void(model::Object&&)>& visit)
 {
-    // Roles are loaded before a statement is open: they are read with the same cached statements.
-    if (auto map = access(); !map) return std::unexpected(map.error());
     if (tenant)
         if (auto r = authorize(Action::read, *tenant); !r) return r;
+    // A store that cannot be read fails here with its cause rather than leaving every object unseen.
+    if (auto map = access(); !map) return std::unexpected(map.error());
     return m_backend->scan(kind, tenant, [&](model::Object&& o) {
         if (authorize(Action::read, owner_of(o))) visit(std::move(o));
     });
@@ -244,7 +246,6 @@ Result<model::Object> Store::resolve(model::Kind kind, const std::string& name, 
 
 Result<std::vector<model::Object>> Store::list_by_source(const std::string& source)
 {
-    // Roles are loaded before a statement is open: they are read with the same cached statements.
     if (auto map = access(); !map) return std::unexpected(map.error());
     auto objects = m_backend->list_by_source(source);
     if (!objects) return objects;
@@ -287,8 +288,8 @@ Result<void> Store::put(const model::Object& object, const std::string& action, 
     if (auto r = m_backend->put(object); !r) return r;
     m_dirty = true;
     if (object.resource.kind == model::Kind::tenant && m_access) m_access->update(object);
-    return m_backend->append_audit(AuditEntry{0, model::now_utc(), m_caller.user, owner_of(object), action,
-                                              object.resource.ref(), summary, "", ""});
+    return append_audit(AuditEntry{0, model::now_utc(), m_caller.user, owner_of(object), action,
+                                   object.resource.ref(), summary, "", ""});
 }
 
 Result<void> Store::put_devices(const std::vector<DeviceWrite>& devices, const std::string& source,
@@ -321,7 +322,7 @@ Result<void> Store::put_devices(const std::vector<DeviceWrite>& devices, const s
         entry.action.assign(d.action);
         entry.object.assign("device/").append(d.name);
         entry.summary.assign(d.summary);
-        if (auto r = m_backend->append_audit(entry); !r) return r;
+        if (auto r = m_chain.append(entry); !r) return r;
     }
     return {};
 }
@@ -332,12 +333,16 @@ Result<void> Store::remove(const model::Object& object, const std::string& actio
         !r)
         return r;
     const auto& res = object.resource;
+    // What exists only with the object goes with it: a rollout's runtime, a device's status and outputs.
+    if (res.kind == model::Kind::rollout)
+        if (auto r = m_backend->remove_rollout_runtime(res.tenant, res.name); !r) return r;
+    if (res.kind == model::Kind::device)
+        if (auto r = m_backend->remove_device_status(res.tenant, res.name); !r) return r;
     if (auto r = m_backend->remove(res.kind, res.kind == model::Kind::tenant ? "" : res.tenant, res.name); !r)
         return r;
     m_dirty = true;
     if (res.kind == model::Kind::tenant && m_access) m_access->erase(res.name);
-    return m_backend->append_audit(
-        AuditEntry{0, model::now_utc(), m_caller.user, owner_of(object), action, res.ref(), "", "", ""});
+    return append_audit(AuditEntry{0, model::now_utc(), m_caller.user, owner_of(object), action, res.ref(), "", "", ""});
 }
 
 Result<std::map<std::pair<std::string, std::string>, DeviceStatus>> Store::device_status(const std::string* tenant)
@@ -393,15 +398,25 @@ Result<std::vector<DeviceOutput>> Store::device_outputs(const std::string& tenan
 Result<std::vector<std::string>> Store::active_rollouts_of(const std::string& tenant, const std::string& device)
 {
     if (auto r = authorize(Action::read, tenant); !r) return std::unexpected(r.error());
-    return m_backend->active_rollouts_of(tenant, device);
+    auto targeting = m_backend->rollouts_of_device(tenant, device);
+    if (!targeting) return std::unexpected(targeting.error());
+    // A rollout holds a device while it can still act on it: running or paused, the device not finished.
+    std::vector<std::string> out;
+    for (const auto& t : *targeting)
+        if ((t.run_state == "running" || t.run_state == "paused") && t.device_state != "succeeded" &&
+            t.device_state != "failed" && t.device_state != "skipped")
+            out.push_back(t.rollout);
+    return out;
 }
+
+Result<void> Store::append_audit(AuditEntry entry) { return m_chain.append(entry); }
 
 std::string Store::artifact_dir(const std::string& tenant) const
 {
     namespace fs = std::filesystem;
     // A tenant name that is not exactly one path component (whatever let it in) gets no folder:
     // "" tells the caller to refuse it rather than build a path outside the area.
-    auto dir = util::child_path(fs::absolute(m_location).parent_path() / "artifacts", tenant, "tenant");
+    auto dir = util::child_path(local_state_dir(m_location) / "artifacts", tenant, "tenant");
     return dir ? dir->string() : std::string();
 }
 
@@ -419,7 +434,7 @@ Result<void> Store::record_event(const std::string& tenant, const std::string& a
 {
     if (auto r = authorize(Action::write, tenant); !r) return r;
     m_dirty = true;
-    return m_backend->append_audit(AuditEntry{0, model::now_utc(), m_caller.user, tenant, action, object, summary, "", ""});
+    return append_audit(AuditEntry{0, model::now_utc(), m_caller.user, tenant, action, object, summary, "", ""});
 }
 
 Result<void> Store::move_device(const model::Object& device, const std::string& to, bool detach)
@@ -428,15 +443,16 @@ Result<void> Store::move_device(const model::Object& device, const std::string& 
     if (auto r = authorize(Action::write, from); !r) return r;
     if (auto r = authorize(Action::write, to); !r) return r;
     std::string now = model::now_utc();
+    if (auto r = m_backend->move_device_status(from, device.resource.name, to); !r) return r;
     if (auto r = m_backend->move_device(from, device.resource.name, to, detach, now); !r) return r;
     m_dirty = true;
     std::string detached = detach && !device.origin.source.empty() ? "; detached from its source" : "";
-    if (auto r = m_backend->append_audit(AuditEntry{0, now, m_caller.user, from, "moved", device.resource.ref(),
-                                                    "moved to tenant " + to + detached, "", ""});
+    if (auto r = append_audit(AuditEntry{0, now, m_caller.user, from, "moved", device.resource.ref(),
+                                         "moved to tenant " + to + detached, "", ""});
         !r)
         return r;
-    return m_backend->append_audit(AuditEntry{0, now, m_caller.user, to, "moved", device.resource.ref(),
-                                              "moved from tenant " + from + detached, "", ""});
+    return append_audit(AuditEntry{0, now, m_caller.user, to, "moved", device.resource.ref(),
+                                   "moved from tenant " + from + detached, "", ""});
 }
 
 Result<std::vector<IdentityHolder>> Store::identity_holders(const std::vector<std::string>& serials,
@@ -453,7 +469,6 @@ Result<std::vector<SourceDevice>> Store::source_devices(const std::string& sourc
 Result<void> Store::audit(const std::string* tenant, const AuditFilter& filter,
                           const std::function<void(AuditEntry&&)>& visit)
 {
-    // Roles are loaded before a statement is open: they are read with the same cached statements.
     if (auto map = access(); !map) return std::unexpected(map.error());
     if (tenant)
         if (auto r = authorize(Action::read, *tenant); !r) return r;
@@ -511,8 +526,8 @@ Result<void> Store::initialize(const std::string& provider_name)
     if (auto r = m_backend->put(provider); !r) return r;
     m_dirty = true;
     m_access.reset();
-    return m_backend->append_audit(AuditEntry{0, provider.updated_at, m_caller.user, provider_name, "created",
-                                              provider.resource.ref(), "provider tenant created by init", "", ""});
+    return append_audit(AuditEntry{0, provider.updated_at, m_caller.user, provider_name, "created",
+                                   provider.resource.ref(), "provider tenant created by init", "", ""});
 }
 
 } // namespace fleet::store

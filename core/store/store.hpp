@@ -10,6 +10,7 @@
 #include "core/store/access.hpp"
 #include "core/store/audit_chain.hpp"
 #include "core/store/backend.hpp"
+#include "core/store/open_backend.hpp"
 
 namespace fleet::store {
 
@@ -52,18 +53,14 @@ private:
     Store* m_store;
 };
 
-/// Options for opening a store.
-struct OpenOptions {
-    bool create = false;     ///< create the file (init only)
-    int busy_timeout_ms = 30000;
-};
-
 /// The tenant-scoped store interface used by every command.
 class Store {
 public:
-    /// Opens the store at location (a path; later also postgresql:// URLs) for caller.
+    /// Opens the store at location (a path or a postgresql:// URL, see open_backend) for caller; on a
+    /// store that authenticates its users (PostgreSQL) the caller is the login it authenticated instead.
     static util::Result<std::unique_ptr<Store>> open(const std::string& location, Caller caller,
                                                      const OpenOptions& options = {});
+    /// A store over an open backend, acting for caller.
     Store(std::unique_ptr<Backend> backend, Caller caller);
 
     /// The caller this store acts for.
@@ -161,7 +158,8 @@ public:
                                                            const std::string& source);
     /// Other running or paused rollouts in which a device has not finished.
     util::Result<std::vector<std::string>> active_rollouts_of(const std::string& tenant, const std::string& device);
-    /// Directory holding a tenant's artifacts, addressed by SHA-256: beside the store file.
+    /// Directory holding a tenant's artifacts, addressed by SHA-256: beside the store file (a
+    /// PostgreSQL store: under the XDG state folder, until artifacts move into the database).
     std::string artifact_dir(const std::string& tenant) const;
 
     /// Calls visit for each audit entry the caller may read (of one tenant when given), in order.
@@ -191,6 +189,8 @@ private:
     util::Result<const AccessMap*> access();
     /// The tenant whose audit log and permissions an object falls under.
     static const std::string& owner_of(const model::Object& object);
+    /// Appends an entry to its tenant's audit log, chained to the previous one.
+    util::Result<void> append_audit(AuditEntry entry);
 
     std::unique_ptr<Backend> m_backend;
     Caller m_caller;
@@ -198,6 +198,7 @@ private:
     bool m_in_tx = false;
     bool m_dirty = false;
     std::optional<AccessMap> m_access;
+    AuditChain m_chain{*m_backend};
 };
 
 } // namespace fleet::store
