@@ -3,6 +3,7 @@
 #include <sqlite3.h>
 
 #include "core/store/store.hpp"
+#include "tests/support/postgres.hpp"
 #include "tests/support/process.hpp"
 
 using fleet::store::Store;
@@ -11,9 +12,22 @@ using fleet::util::ErrorKind;
 
 namespace {
 
-std::unique_ptr<Store> create(const fleet::test::TempDir& dir)
+/// A fresh SQLite store's location (conformance tests run once per backend: "… - Sqlite").
+struct Sqlite {
+    fleet::test::TempDir dir;
+    std::string location() const { return (dir.path() / "s.db").string(); }
+};
+
+/// A fresh PostgreSQL store's location, on the test process's own server ("… - Postgres"); its login
+/// is fleet::test::postgres_login, which is also the name tests open it as.
+struct Postgres {
+    std::string url = fleet::test::postgres_database();
+    std::string location() const { return url; }
+};
+
+std::unique_ptr<Store> create(const std::string& location)
 {
-    auto store = Store::open((dir.path() / "s.db").string(), {"tester"}, {true, 1000});
+    auto store = Store::open(location, {"tester"}, {true, 1000});
     REQUIRE(store);
     auto tx = (*store)->begin(TxMode::write);
     REQUIRE(tx);
@@ -21,6 +35,8 @@ std::unique_ptr<Store> create(const fleet::test::TempDir& dir)
     REQUIRE(tx->commit());
     return std::move(*store);
 }
+
+std::unique_ptr<Store> create(const fleet::test::TempDir& dir) { return create((dir.path() / "s.db").string()); }
 
 void set_user_version(const std::string& path, int version)
 {
@@ -43,10 +59,10 @@ fleet::model::Object tenant(const std::string& name)
 
 } // namespace
 
-TEST_CASE("a new store holds the provider, with the caller as its admin", "[store]")
+TEMPLATE_TEST_CASE("a new store holds the provider, with the caller as its admin", "[store]", Sqlite, Postgres)
 {
-    fleet::test::TempDir dir;
-    auto store = create(dir);
+    TestType backend;
+    auto store = create(backend.location());
     auto tx = store->begin(TxMode::read);
     auto provider = store->get(fleet::model::Kind::tenant, "", "provider");
     REQUIRE(provider);
@@ -55,10 +71,10 @@ TEST_CASE("a new store holds the provider, with the caller as its admin", "[stor
     CHECK(*store->provider() == "provider");
 }
 
-TEST_CASE("initializing twice is a conflict", "[store]")
+TEMPLATE_TEST_CASE("initializing twice is a conflict", "[store]", Sqlite, Postgres)
 {
-    fleet::test::TempDir dir;
-    auto store = create(dir);
+    TestType backend;
+    auto store = create(backend.location());
     auto tx = store->begin(TxMode::write);
     auto again = store->initialize("other");
     REQUIRE_FALSE(again);
@@ -95,10 +111,11 @@ TEST_CASE("an older store is migrated forward on open", "[store]")
     CHECK((*store)->revision().value() == 0);
 }
 
-TEST_CASE("read transactions cannot write: committed writes advance the revision and the audit chain", "[store]")
+TEMPLATE_TEST_CASE("read transactions cannot write: committed writes advance the revision and the audit chain",
+                   "[store]", Sqlite, Postgres)
 {
-    fleet::test::TempDir dir;
-    auto store = create(dir);
+    TestType backend;
+    auto store = create(backend.location());
     std::int64_t start = 0;
     {
         auto tx = store->begin(TxMode::read);
@@ -128,10 +145,11 @@ TEST_CASE("read transactions cannot write: committed writes advance the revision
     CHECK((*history)[0].hash.size() == 64);
 }
 
-TEST_CASE("a device status update changes the fields it sets and keeps the others: the revision stays", "[store]")
+TEMPLATE_TEST_CASE("a device status update changes the fields it sets and keeps the others: the revision stays",
+                   "[store]", Sqlite, Postgres)
 {
-    fleet::test::TempDir dir;
-    auto store = create(dir);
+    TestType backend;
+    auto store = create(backend.location());
     std::int64_t revision = 0;
     {
         auto tx = store->begin(TxMode::read);

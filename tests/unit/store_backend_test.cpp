@@ -1,0 +1,252 @@
+// Backend conformance: what Store and its callers rely on from every backend (each TEMPLATE_TEST_CASE
+// runs once on SQLite and once on PostgreSQL), and PostgreSQL's own guarantees under concurrency
+// from separate processes.
+#include <catch2/catch.hpp>
+
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <thread>
+
+#include "core/store/store.hpp"
+#include "tests/support/postgres.hpp"
+#include "tests/support/process.hpp"
+
+using fleet::model::Kind;
+using fleet::store::Store;
+using fleet::store::TxMode;
+using fleet::util::ErrorKind;
+
+namespace {
+
+struct Sqlite {
+    fleet::test::TempDir dir;
+    std::string location() const { return (dir.path() / "s.db").string(); }
+};
+
+struct Postgres {
+    std::string url = fleet::test::postgres_database();
+    std::string location() const { return url; }
+};
+
+/// The database name in one of the fixture's URLs (postgresql://user@/NAME?host=…).
+std::string database_of(const std::string& url)
+{
+    auto from = url.find("@/") + 2;
+    return url.substr(from, url.find('?') - from);
+}
+
+std::unique_ptr<Store> create(const std::string& location)
+{
+    auto store = Store::open(location, {"tester"}, {true, 2000});
+    REQUIRE(store);
+    auto tx = (*store)->begin(TxMode::write);
+    REQUIRE(tx);
+    REQUIRE((*store)->initialize("provider"));
+    REQUIRE(tx->commit());
+    return std::move(*store);
+}
+
+fleet::model::Object object(Kind kind, const std::string& tenant, const std::string& name)
+{
+    fleet::model::Object o;
+    o.resource.kind = kind;
+    o.resource.tenant = kind == Kind::tenant ? "" : tenant;
+    o.resource.name = name;
+    o.resource.spec = kind == Kind::tenant ? nlohmann::json{{"parent", tenant}} : nlohmann::json::object();
+    o.generation = 1;
+    o.created_at = o.updated_at = "2026-01-01T00:00:00Z";
+    return o;
+}
+
+} // namespace
+
+TEMPLATE_TEST_CASE("a scan's callback may read the store with the same query too and the scan still sees every "
+                   "object",
+                   "[store][backend]", Sqlite, Postgres)
+{
+    TestType backend;
+    auto store = create(backend.location());
+    {
+        auto tx = store->begin(TxMode::write);
+        for (const char* name : {"a", "b", "c"}) REQUIRE(store->put(object(Kind::tenant, "provider", name), "created", ""));
+        REQUIRE(tx->commit());
+    }
+    auto tx = store->begin(TxMode::read);
+    std::vector<std::string> seen;
+    std::size_t inner_total = 0;
+    auto scanned = store->scan(Kind::tenant, nullptr, [&](fleet::model::Object&& t) {
+        seen.push_back(t.resource.name);
+        auto all = store->list(Kind::tenant);  // the very query the outer scan is stepping through
+        REQUIRE(all);
+        inner_total += all->size();
+        auto nested = store->scan(Kind::tenant, nullptr, [](fleet::model::Object&&) {});
+        REQUIRE(nested);
+        REQUIRE(store->get(Kind::tenant, "", "a").value());
+    });
+    REQUIRE(scanned);
+    CHECK(seen == std::vector<std::string>{"a", "b", "c", "provider"});
+    CHECK(inner_total == 16);
+}
+
+TEMPLATE_TEST_CASE("deleting a device removes its status: moving one takes its status along: every audit chain "
+                   "verifies",
+                   "[store][backend]", Sqlite, Postgres)
+{
+    TestType backend;
+    auto store = create(backend.location());
+    fleet::store::StatusUpdate seen;
+    seen.reported_version = "1.0";
+    {
+        auto tx = store->begin(TxMode::write);
+        REQUIRE(store->put(object(Kind::tenant, "provider", "acme"), "created", ""));
+        REQUIRE(store->put(object(Kind::device, "provider", "d1"), "created", ""));
+        REQUIRE(store->put(object(Kind::device, "provider", "d2"), "created", ""));
+        REQUIRE(store->update_device_status("provider", "d1", seen));
+        REQUIRE(store->update_device_status("provider", "d2", seen));
+        REQUIRE(tx->commit());
+    }
+    {
+        auto tx = store->begin(TxMode::write);
+        REQUIRE(store->move_device(object(Kind::device, "provider", "d1"), "acme"));
+        REQUIRE(store->remove(object(Kind::device, "provider", "d2"), "deleted"));
+        REQUIRE(tx->commit());
+    }
+    auto tx = store->begin(TxMode::read);
+    auto status = store->device_status(nullptr).value();
+    CHECK(status.size() == 1);
+    CHECK(status.contains({"acme", "d1"}));
+    CHECK_FALSE(store->get(Kind::device, "provider", "d2").value());
+    auto verified = store->verify_audit(nullptr).value();
+    REQUIRE(verified.size() == 2);
+    for (const auto& [tenant, count, broken] : verified) {
+        INFO(tenant);
+        CHECK_FALSE(broken);
+        // provider: init, d1 and d2 created, d1 moved out, d2 deleted; acme: its creation, d1 moved in
+        CHECK(count == (tenant == "provider" ? 5u : 2u));
+    }
+}
+
+TEST_CASE("PostgreSQL: the caller is the database login and init makes that login the provider's admin",
+          "[store][backend][postgres]")
+{
+    Postgres backend;
+    auto store = Store::open(backend.location(), {"os-user"}, {true, 2000});
+    REQUIRE(store);
+    CHECK((*store)->caller().user == fleet::test::postgres_login);
+    auto tx = (*store)->begin(TxMode::write);
+    REQUIRE((*store)->initialize("provider"));
+    REQUIRE(tx->commit());
+    auto read = (*store)->begin(TxMode::read);
+    auto provider = (*store)->get(Kind::tenant, "", "provider").value();
+    REQUIRE(provider);
+    CHECK(provider->resource.spec["members"][0] ==
+          nlohmann::json{{"user", fleet::test::postgres_login}, {"role", "admin"}});
+}
+
+TEST_CASE("PostgreSQL: two processes writing at once serialize: their audit entries form one unbroken chain",
+          "[store][backend][postgres]")
+{
+    Postgres backend;
+    create(backend.location());
+    constexpr int per_process = 25;
+    int go[2];
+    REQUIRE(pipe(go) == 0);
+    std::vector<pid_t> children;
+    for (int c = 0; c < 2; ++c) {
+        pid_t pid = fork();
+        REQUIRE(pid >= 0);
+        if (pid == 0) {
+            // A separate process with its own connection; no Catch2 here, only an exit status.
+            close(go[1]);
+            char byte;
+            if (read(go[0], &byte, 1) != 0) _exit(3);  // released when the parent closes the pipe
+            auto store = Store::open(backend.location(), {"tester"}, {false, 20000});
+            if (!store) _exit(2);
+            for (int i = 0; i < per_process; ++i) {
+                auto tx = (*store)->begin(TxMode::write);
+                if (!tx) _exit(4);
+                if (!(*store)->record_event("provider", "checked", "device/d" + std::to_string(c), std::to_string(i)))
+                    _exit(5);
+                if (!tx->commit()) _exit(6);
+            }
+            _exit(0);
+        }
+        children.push_back(pid);
+    }
+    close(go[0]);
+    close(go[1]);  // both start now
+    for (pid_t pid : children) {
+        int status = 0;
+        REQUIRE(waitpid(pid, &status, 0) == pid);
+        CHECK(WIFEXITED(status));
+        CHECK(WEXITSTATUS(status) == 0);
+    }
+    auto store = Store::open(backend.location(), {"tester"}, {false, 2000}).value();
+    auto tx = store->begin(TxMode::read);
+    auto verified = store->verify_audit(nullptr).value();
+    REQUIRE(verified.size() == 1);
+    CHECK(std::get<1>(verified[0]) == 1 + 2 * per_process);
+    CHECK_FALSE(std::get<2>(verified[0]));
+    std::int64_t expected = 1;
+    REQUIRE(store->audit(nullptr, {}, [&](fleet::store::AuditEntry&& e) { CHECK(e.seq == expected++); }));
+}
+
+TEST_CASE("PostgreSQL: two inits racing: one creates the store and the other says it is already initialized (exit 5)",
+          "[store][backend][postgres]")
+{
+    Postgres backend;
+    fleet::test::RunResult results[2];
+    std::thread first([&] { results[0] = fleet::test::run_process(FLEETADM_BIN, {"--state", backend.url, "init"}); });
+    std::thread second([&] { results[1] = fleet::test::run_process(FLEETADM_BIN, {"--state", backend.url, "init"}); });
+    first.join();
+    second.join();
+    auto& won = results[0].exit_code == 0 ? results[0] : results[1];
+    auto& lost = results[0].exit_code == 0 ? results[1] : results[0];
+    CHECK(won.exit_code == 0);
+    CHECK(won.out.find("with provider tenant \"provider\" (admin: tester)") != std::string::npos);
+    CHECK(lost.exit_code == 5);
+    CHECK(lost.err.find("already initialized") != std::string::npos);
+    auto tenants = fleet::test::run_process(FLEETADM_BIN, {"--state", backend.url, "get", "tenants", "-o", "name"});
+    CHECK(tenants.exit_code == 0);
+    CHECK(tenants.out == "tenant/provider\n");
+}
+
+TEST_CASE("PostgreSQL: a store written by a newer fleetadm is refused: a database without a store is explained",
+          "[store][backend][postgres]")
+{
+    Postgres backend;
+    auto empty = Store::open(backend.location(), {"tester"});
+    REQUIRE_FALSE(empty);
+    CHECK(empty.error().message.find("fleetadm init") != std::string::npos);
+    create(backend.location());
+    fleet::test::postgres_exec(database_of(backend.url), "UPDATE meta SET value = '99' WHERE key = 'schema_version'");
+    auto newer = Store::open(backend.location(), {"tester"});
+    REQUIRE_FALSE(newer);
+    CHECK(newer.error().kind == ErrorKind::runtime);
+    CHECK(newer.error().message.find("newer fleetadm") != std::string::npos);
+    auto cli = fleet::test::run_process(FLEETADM_BIN, {"--state", backend.url, "get", "tenants"});
+    CHECK(cli.exit_code == 6);
+    CHECK(cli.err.find("schema version 99") != std::string::npos);
+}
+
+TEST_CASE("PostgreSQL: a connection error names the host and the database and never the password: exit 6",
+          "[store][backend][postgres]")
+{
+    Postgres backend;  // starts the server: the database below is missing, the server is there
+    std::string url = fleet::test::postgres_url("no_such_db", "tester:s3cr3t-pw");
+    std::string socket_dir = url.substr(url.find("host=") + 5, url.find("&port") - url.find("host=") - 5);
+    for (std::vector<std::string> args : {std::vector<std::string>{"--state", url, "get", "tenants"},
+                                          std::vector<std::string>{"-v", "--state", url, "init"}}) {
+        auto r = fleet::test::run_process(FLEETADM_BIN, args);
+        INFO(r.err);
+        CHECK(r.exit_code == 6);
+        CHECK(r.err.find("database \"no_such_db\"") != std::string::npos);
+        CHECK(r.err.find(socket_dir) != std::string::npos);
+        CHECK(r.err.find("s3cr3t") == std::string::npos);
+        CHECK(r.out.find("s3cr3t") == std::string::npos);
+    }
+    auto env = fleet::test::run_process(FLEETADM_BIN, {"get", "tenants"}, "", {{"FLEETADM_STATE", url}});
+    CHECK(env.exit_code == 6);
+    CHECK(env.err.find("s3cr3t") == std::string::npos);
+}
