@@ -386,7 +386,12 @@ Result<void> PgBackend::stream(const std::string& select, const Params& params, 
 Result<void> PgBackend::migrate(bool create)
 {
     auto version = [&]() -> Result<std::optional<int>> {
-        auto exists = run("SELECT to_regclass('meta') IS NOT NULL", Params{}, "cannot read the schema version");
+        // Read from pg_class with this statement's snapshot: a name lookup (to_regclass) may answer
+        // from the session's catalog cache, which does not yet know of a table that another `init`
+        // created while we waited for the lock.
+        auto exists = run("SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON "
+                          "n.oid = c.relnamespace WHERE c.relname = 'meta' AND n.nspname = current_schema())",
+                          Params{}, "cannot read the schema version");
         if (!exists) return std::unexpected(exists.error());
         if (text(exists->get(), 0, 0) != "t") return std::optional<int>();
         auto v = run("SELECT value FROM meta WHERE key = 'schema_version'", Params{}, "cannot read the schema version");

@@ -205,6 +205,7 @@ TEST_CASE("PostgreSQL: two inits racing: one creates the store and the other say
     auto& lost = results[0].exit_code == 0 ? results[1] : results[0];
     CHECK(won.exit_code == 0);
     CHECK(won.out.find("with provider tenant \"provider\" (admin: tester)") != std::string::npos);
+    INFO(lost.err);
     CHECK(lost.exit_code == 5);
     CHECK(lost.err.find("already initialized") != std::string::npos);
     auto tenants = fleet::test::run_process(FLEETADM_BIN, {"--state", backend.url, "get", "tenants", "-o", "name"});
