@@ -6,6 +6,7 @@
 #include "cmd/commands.hpp"
 #include "cmd/device_output.hpp"
 #include "cmd/input.hpp"
+#include "cmd/plan_view.hpp"
 #include "core/apply/device_ops.hpp"
 #include "core/apply/run.hpp"
 #include "core/remote/remote.hpp"
@@ -20,6 +21,7 @@ struct EnrollOptions {
     bool dry_run = false;
     bool skip_invalid = false;
     std::string format = "auto";
+    std::string source;  ///< --source NAME
 };
 
 struct MoveOptions {
@@ -108,7 +110,10 @@ Outcome run_enroll(const EnrollOptions& opts, const Globals& g)
     apply::Request request;
     request.desired = read_resources(opts.files, false, g, diags, true, parse_format(opts.format),
                                      &request.bulk);
-    request.source = input::source_key(opts.files);
+    auto source = source_identity(opts.source, input::source_key(opts.files));
+    if (!source) return std::unexpected(source.error());
+    request.source = *source;
+    request.legacy_source = input::legacy_source_key(opts.files);
     request.skip_invalid = opts.skip_invalid;
     std::size_t rejected = diags.error_count();
     if (diags.has_errors() && !opts.skip_invalid) {
@@ -170,6 +175,11 @@ void setup_device(Context& ctx)
     e->add_option("--format", enroll->format, "Format of stdin (files go by their extension)")
         ->check(CLI::IsMember({"auto", "csv", "jsonl", "yaml"}))
         ->capture_default_str();
+    e->add_option("--source", enroll->source,
+                  "Name this source for ownership (default: inside a git work tree the file's path relative to the "
+                  "top, with the origin's URL; elsewhere its absolute path)")
+        ->type_name("NAME")
+        ->check(source_name_check());
     e->add_flag("--dry-run", enroll->dry_run, "Check everything, limits included; write nothing");
     e->add_flag("--skip-invalid", enroll->skip_invalid,
                 "Enroll the valid records and report the rejected ones (exit 1) instead of enrolling nothing");

@@ -18,6 +18,16 @@ namespace fleet::cli {
 
 using nlohmann::json;
 
+CLI::Validator source_name_check()
+{
+    return CLI::Validator(
+        [](std::string& value) {
+            auto key = input::named_source_key(value);
+            return key ? std::string() : key.error().message;
+        },
+        "NAME");
+}
+
 void add_source_options(CLI::App& command, SourceOptions& opts)
 {
     add_file_options(command, opts.files, opts.recursive, false);
@@ -39,8 +49,20 @@ void add_source_options(CLI::App& command, SourceOptions& opts)
                     "path (by default an artifact's file must be a file of the commit)")
         ->type_name("DIR")
         ->needs(git);
+    command
+        .add_option("--source", opts.source,
+                    "Name this source for --prune and ownership (default: inside a git work tree its path relative "
+                    "to the top, with the origin's URL; elsewhere its absolute path)")
+        ->type_name("NAME")
+        ->check(source_name_check());
     command.add_flag("--prune", opts.prune, "Also delete objects applied earlier from the same source and no longer in it");
     command.add_flag("--confirm-prune", opts.confirm_prune, "Allow --prune to delete more than 25% of the source's objects");
+}
+
+util::Result<std::string> source_identity(const std::string& name, const std::string& default_key)
+{
+    if (name.empty()) return default_key;
+    return input::named_source_key(name);
 }
 
 bool has_input(const SourceOptions& opts) { return !opts.files.empty() || !opts.git.empty(); }
@@ -54,7 +76,10 @@ util::Result<apply::Request> make_request(const SourceOptions& opts, const Globa
     if (opts.git.empty()) {
         request.desired = read_resources(opts.files, opts.recursive, g, diags, false,
                                          input::Format::automatic, bulk ? &request.bulk : nullptr);
-        request.source = input::source_key(opts.files);
+        auto source = source_identity(opts.source, input::source_key(opts.files));
+        if (!source) return std::unexpected(source.error());
+        request.source = *source;
+        request.legacy_source = input::legacy_source_key(opts.files);
         return request;
     }
     auto spec = gitsource::parse_spec(opts.git, opts.ref, opts.path);
@@ -82,7 +107,10 @@ util::Result<apply::Request> make_request(const SourceOptions& opts, const Globa
         load.memory_files.push_back(
             {gitsource::display_name(*spec, snapshot->commit, file.path), file.path, std::move(file.content)});
     request.desired = input::load(load, diags);
-    request.source = gitsource::source_key(*spec);
+    auto source = source_identity(opts.source, gitsource::source_key(*spec));
+    if (!source) return std::unexpected(source.error());
+    request.source = *source;
+    if (request.source != gitsource::source_key(*spec)) request.legacy_source = gitsource::source_key(*spec);
     request.commit = snapshot->commit;
     return request;
 }
@@ -168,10 +196,11 @@ Outcome run_preview(const SourceOptions& opts, const Globals& g, const std::stri
     print_diagnostics(diags);
     if (!plan) return std::unexpected(plan.error());
     if (!out_file.empty()) {
-        std::ofstream out(out_file, std::ios::trunc);
-        out << apply::saved_plan_text(*plan);
-        if (!out.flush())
-            return util::fail(util::ErrorKind::runtime, fmt::format("cannot write plan to {}", out_file));
+        // Owner-only and replaced atomically, as every file fleetadm writes: a plan names the
+        // fleet's devices, hosts and credential files, and a half-written plan is never applied.
+        if (auto w = util::write_private_file(out_file, apply::saved_plan_text(*plan)); !w)
+            return util::fail(util::ErrorKind::runtime,
+                              fmt::format("cannot write plan to {}: {}", out_file, w.error().message));
     }
     if (g.format() == Format::json) {
         std::cout << apply::plan_to_json(*plan).dump(2) << "\n";

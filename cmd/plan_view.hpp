@@ -18,11 +18,18 @@ struct SourceOptions {
     std::string ref;   ///< --ref: branch, tag or commit; empty: the remote's default branch
     std::string path;  ///< --path: folder inside the repository; empty: its root
     std::string artifact_dir;  ///< --artifact-dir: a local folder the git source's artifacts may name
+    std::string source;  ///< --source NAME: the source's identity; empty: from the paths (SPEC §4)
     bool prune = false;
     bool confirm_prune = false;
 };
 
-/// Adds -f, -R, --git, --ref, --path, --artifact-dir, --prune and --confirm-prune.
+/// Refuses a --source NAME that input::named_source_key refuses (an empty one too), as a usage error.
+CLI::Validator source_name_check();
+
+/// The source key of --source NAME, or default_key when no name is given.
+util::Result<std::string> source_identity(const std::string& name, const std::string& default_key);
+
+/// Adds -f, -R, --git, --ref, --path, --artifact-dir, --source, --prune and --confirm-prune.
 void add_source_options(CLI::App& command, SourceOptions& opts);
 
 /// True when opts name any input (-f or --git).

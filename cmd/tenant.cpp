@@ -43,8 +43,9 @@ nlohmann::json tree_json(const tenancy::TenantView& view, const Health& health, 
     node["deviceLimit"] = limit ? nlohmann::json(*limit) : nlohmann::json();
     query::RolloutHealth h;
     if (auto it = health.find(name); it != health.end()) h = it->second;
-    node["rollouts"] = {{"running", h.running},     {"paused", h.paused},           {"aborted", h.aborted},
-                        {"completed", h.completed}, {"notStarted", h.not_started}, {"failedDevices", h.failed_devices}};
+    node["rollouts"] = {{"running", h.running},     {"queued", h.queued},           {"waiting", h.waiting},
+                        {"paused", h.paused},       {"aborted", h.aborted},         {"completed", h.completed},
+                        {"notStarted", h.not_started}, {"failedDevices", h.failed_devices}};
     for (const auto& c : view.tree.children(name)) node["children"].push_back(tree_json(view, health, c));
     return node;
 }

@@ -22,6 +22,8 @@ function __fleetadm_takes_value
             return 0
         case 'diff:--artifact-dir'
             return 0
+        case 'diff:--source'
+            return 0
         case 'plan:-f' 'plan:--filename'
             return 0
         case 'plan:--git'
@@ -31,6 +33,8 @@ function __fleetadm_takes_value
         case 'plan:--path'
             return 0
         case 'plan:--artifact-dir'
+            return 0
+        case 'plan:--source'
             return 0
         case 'plan:--out'
             return 0
@@ -44,6 +48,8 @@ function __fleetadm_takes_value
             return 0
         case 'apply:--artifact-dir'
             return 0
+        case 'apply:--source'
+            return 0
         case 'get:-l' 'get:--selector'
             return 0
         case 'delete:-f' 'delete:--filename'
@@ -51,6 +57,8 @@ function __fleetadm_takes_value
         case 'device enroll:-f' 'device enroll:--filename'
             return 0
         case 'device enroll:--format'
+            return 0
+        case 'device enroll:--source'
             return 0
         case 'device move:--to'
             return 0
@@ -212,6 +220,7 @@ complete -c fleetadm -n '__fleetadm_at diff' -l git -x -d 'Read the resources fr
 complete -c fleetadm -n '__fleetadm_at diff' -l ref -x -d 'Branch, tag or commit id to read with --git (default: the remote\'s HEAD)'
 complete -c fleetadm -n '__fleetadm_at diff' -l path -x -a '(__fish_complete_directories)' -d 'Folder inside the git repository, read recursively (default: its root)'
 complete -c fleetadm -n '__fleetadm_at diff' -l artifact-dir -x -a '(__fish_complete_directories)' -d 'With --git: a local folder whose files the repository\'s artifacts may name by an absolute or ~/ path (by default an artifact\'s file must be a file of the commit)'
+complete -c fleetadm -n '__fleetadm_at diff' -l source -x -d 'Name this source for --prune and ownership (default: inside a git work tree its path relative to the top, with the origin\'s URL; elsewhere its absolute path)'
 complete -c fleetadm -n '__fleetadm_at diff' -l prune -d 'Also delete objects applied earlier from the same source and no longer in it'
 complete -c fleetadm -n '__fleetadm_at diff' -l confirm-prune -d 'Allow --prune to delete more than 25% of the source\'s objects'
 
@@ -222,6 +231,7 @@ complete -c fleetadm -n '__fleetadm_at plan' -l git -x -d 'Read the resources fr
 complete -c fleetadm -n '__fleetadm_at plan' -l ref -x -d 'Branch, tag or commit id to read with --git (default: the remote\'s HEAD)'
 complete -c fleetadm -n '__fleetadm_at plan' -l path -x -a '(__fish_complete_directories)' -d 'Folder inside the git repository, read recursively (default: its root)'
 complete -c fleetadm -n '__fleetadm_at plan' -l artifact-dir -x -a '(__fish_complete_directories)' -d 'With --git: a local folder whose files the repository\'s artifacts may name by an absolute or ~/ path (by default an artifact\'s file must be a file of the commit)'
+complete -c fleetadm -n '__fleetadm_at plan' -l source -x -d 'Name this source for --prune and ownership (default: inside a git work tree its path relative to the top, with the origin\'s URL; elsewhere its absolute path)'
 complete -c fleetadm -n '__fleetadm_at plan' -l prune -d 'Also delete objects applied earlier from the same source and no longer in it'
 complete -c fleetadm -n '__fleetadm_at plan' -l confirm-prune -d 'Allow --prune to delete more than 25% of the source\'s objects'
 complete -c fleetadm -n '__fleetadm_at plan' -l out -r -F -d 'Save the plan to FILE; `fleetadm apply FILE` applies it unless the store changed'
@@ -233,6 +243,7 @@ complete -c fleetadm -n '__fleetadm_at apply' -l git -x -d 'Read the resources f
 complete -c fleetadm -n '__fleetadm_at apply' -l ref -x -d 'Branch, tag or commit id to read with --git (default: the remote\'s HEAD)'
 complete -c fleetadm -n '__fleetadm_at apply' -l path -x -a '(__fish_complete_directories)' -d 'Folder inside the git repository, read recursively (default: its root)'
 complete -c fleetadm -n '__fleetadm_at apply' -l artifact-dir -x -a '(__fish_complete_directories)' -d 'With --git: a local folder whose files the repository\'s artifacts may name by an absolute or ~/ path (by default an artifact\'s file must be a file of the commit)'
+complete -c fleetadm -n '__fleetadm_at apply' -l source -x -d 'Name this source for --prune and ownership (default: inside a git work tree its path relative to the top, with the origin\'s URL; elsewhere its absolute path)'
 complete -c fleetadm -n '__fleetadm_at apply' -l prune -d 'Also delete objects applied earlier from the same source and no longer in it'
 complete -c fleetadm -n '__fleetadm_at apply' -l confirm-prune -d 'Allow --prune to delete more than 25% of the source\'s objects'
 complete -c fleetadm -n '__fleetadm_at apply' -l dry-run -d 'Show what would change; open the store read-only and write nothing'
@@ -272,6 +283,7 @@ complete -c fleetadm -n '__fleetadm_at device 0' -a check -d 'Reach devices, run
 # fleetadm device enroll
 complete -c fleetadm -n '__fleetadm_at "device enroll"' -s f -l filename -r -F -d 'CSV, JSONL or YAML file, or - for stdin; repeatable'
 complete -c fleetadm -n '__fleetadm_at "device enroll"' -l format -x -a 'auto csv jsonl yaml' -d 'Format of stdin (files go by their extension)'
+complete -c fleetadm -n '__fleetadm_at "device enroll"' -l source -x -d 'Name this source for ownership (default: inside a git work tree the file\'s path relative to the top, with the origin\'s URL; elsewhere its absolute path)'
 complete -c fleetadm -n '__fleetadm_at "device enroll"' -l dry-run -d 'Check everything, limits included; write nothing'
 complete -c fleetadm -n '__fleetadm_at "device enroll"' -l skip-invalid -d 'Enroll the valid records and report the rejected ones (exit 1) instead of enrolling nothing'
 

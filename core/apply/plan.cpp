@@ -341,12 +341,15 @@ Result<void> check_tenants(store::Store& store, const Plan& plan, const std::str
         links[r.name] = {r.spec.value("parent", ""), r.location(r.spec.contains("parent") ? "/spec/parent" : "")};
         limits[r.name] = tenancy::device_limit(r.spec);
     }
-    // A tenant that stays while its parent is pruned would dangle; name both.
+    // A tenant that stays while its parent is pruned would dangle; name both. The parent is in
+    // use, as an artifact a rollout names is: a conflict (exit 5), like a tenant that owns objects.
+    std::size_t errors_before = diags.error_count();
     for (const auto& [name, link] : links)
         if (pruned.contains(link.parent))
             diags.error(link.where, "spec.parent",
                         fmt::format("tenant \"{}\" cannot be pruned: tenant \"{}\" still has it as parent",
                                     link.parent, name));
+    if (diags.error_count() != errors_before) return fail(ErrorKind::conflict, "tenant in use");
     if (diags.has_errors()) return fail(ErrorKind::usage, "invalid tenant hierarchy");
     tenancy::Hierarchy tree(links, provider);
     tree.check(diags);
@@ -525,6 +528,20 @@ Result<Plan> make_plan(store::Store& store, Request request, util::Diagnostics& 
 
     Plan plan;
     plan.source = request.source;
+    // A store written by an earlier version knows -f paths by their absolute paths (SPEC §4's
+    // identity came later): when nothing is recorded under the key but something is under the
+    // old one, those objects are this source's. The plan reads them under the old key, and
+    // execute() renames it before writing.
+    if (!request.legacy_source.empty() && request.legacy_source != request.source) {
+        auto current = store.source_state(request.source);
+        if (!current) return std::unexpected(current.error());
+        if (!*current) {
+            auto legacy = store.source_state(request.legacy_source);
+            if (!legacy) return std::unexpected(legacy.error());
+            if (*legacy) plan.adopted_source = request.legacy_source;
+        }
+    }
+    if (!plan.adopted_source.empty()) plan.source = plan.adopted_source;  // for the reads below
     plan.commit = request.commit;
     plan.revision = *revision;
     plan.prune = request.prune;
@@ -564,7 +581,7 @@ Result<Plan> make_plan(store::Store& store, Request request, util::Diagnostics& 
     if (diags.has_errors()) return fail(ErrorKind::usage, "invalid input");
     std::size_t source_objects = 0;
     if (request.prune) {
-        auto owned = store.list_by_source(request.source);
+        auto owned = store.list_by_source(plan.source);
         if (!owned) return std::unexpected(owned.error());
         source_objects = owned->size();
         for (auto& o : *owned) {
@@ -606,7 +623,7 @@ Result<Plan> make_plan(store::Store& store, Request request, util::Diagnostics& 
 
     util::Diagnostics& reference_diags = request.skip_invalid ? plan.rejected : diags;
     plan.changes.reserve(request.desired.size() + request.bulk.records.size() + plan.pruned.size());
-    for (const auto& r : request.desired) {
+    for (auto& r : request.desired) {  // not const: an artifact may keep its stored spec.file
         std::size_t errors_before = reference_diags.error_count();
         if (auto c = check_references(snapshot, outcome, tenants, r, reference_diags); !c)
             return std::unexpected(c.error());
@@ -633,6 +650,11 @@ Result<Plan> make_plan(store::Store& store, Request request, util::Diagnostics& 
                 change.created_at = e->stored.created_at();
                 auto before = snapshot.parse(r.kind, r.tenant, r.name, *e);
                 if (!before) return std::unexpected(before.error());
+                // An artifact is its bytes: the same SHA-256 read from another path (the
+                // repository moved or was cloned again) is not a change (SPEC §4).
+                if (r.kind == model::Kind::artifact && (*before)->spec.contains("file") &&
+                    (*before)->spec.value("sha256", "") == r.spec.value("sha256", "x"))
+                    r.spec["file"] = (*before)->spec["file"];
                 change.fields = compare(**before, r);
                 change.op = change.fields.empty() ? Op::unchanged : Op::configure;
             }
@@ -656,6 +678,7 @@ Result<Plan> make_plan(store::Store& store, Request request, util::Diagnostics& 
                     fmt::format("refusing to prune {} of the {} objects applied from this source (more than 25%); "
                                 "pass --confirm-prune if that is intended",
                                 pruned, source_objects));
+    plan.source = request.source;
     // The vectors' buffers move with them: change pointers stay valid.
     plan.desired = std::move(request.desired);
     plan.bulk = std::move(request.bulk);
@@ -665,6 +688,8 @@ Result<Plan> make_plan(store::Store& store, Request request, util::Diagnostics& 
 
 Result<void> execute(store::Store& store, const Plan& plan, ArtifactCopies& copies)
 {
+    if (!plan.adopted_source.empty())
+        if (auto r = store.adopt_source(plan.adopted_source, plan.source); !r) return r;
     std::string now = model::now_utc();
     // Consecutive bulk device changes are written together: their tenants are authorized once each.
     std::vector<store::DeviceWrite> devices;
@@ -736,7 +761,7 @@ Result<void> execute(store::Store& store, const Plan& plan, ArtifactCopies& copi
             ArtifactSource source{spec.value("file", ""), nullptr};
             if (auto it = plan.artifact_contents.find(sha256); it != plan.artifact_contents.end())
                 source.content = &it->second;
-            else if (plan.source.starts_with("git:") && !std::filesystem::path(source.file).is_absolute())
+            else if (!plan.commit.empty() && !std::filesystem::path(source.file).is_absolute())
                 source.file.clear();  // a path in the tree: its bytes come from the commit, never from this machine
             auto stored = store_artifact(store.artifact_dir(c.resource->tenant), source, sha256, copies);
             if (!stored) return std::unexpected(stored.error());

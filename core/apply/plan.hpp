@@ -54,6 +54,9 @@ struct Plan {
     Plan& operator=(const Plan&) = delete;
 
     std::string source;                     ///< the source key whose objects prune may delete
+    /// The key an earlier version recorded this source under (its absolute paths), whose objects
+    /// the plan counts as the source's; execute() renames it to source first. Empty: none.
+    std::string adopted_source;
     std::string commit;                     ///< git commit the resources come from, if any
     std::string previous_commit;            ///< for a git source: the commit applied from it last, if any
     std::int64_t revision = 0;              ///< store revision the plan was computed at
@@ -76,6 +79,9 @@ struct Plan {
 struct Request {
     std::vector<model::Resource> desired;
     std::string source;
+    /// The key earlier versions recorded the same input under (input::legacy_source_key); adopted
+    /// when nothing is recorded under source yet. Empty: none.
+    std::string legacy_source;
     std::string commit;
     bool prune = false;
     bool confirm_prune = false;

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include "core/apply/order.hpp"
+#include "core/apply/rollout_check.hpp"
 #include "core/apply/settings_check.hpp"
 
 namespace fleet::apply {
@@ -18,7 +19,11 @@ Result<Plan> run(store::Store& store, Request request, const RunOptions& options
     if (!tx) return std::unexpected(tx.error());
     auto plan = make_plan(store, std::move(request), diags);
     if (!plan) return plan;
-    if (auto c = check_rollout_settings(store, *plan, diags); !c) return std::unexpected(c.error());
+    // Both checks report before either fails, so one run names every problem.
+    auto settings = check_rollout_settings(store, *plan, diags);
+    auto installs = check_rollout_installs(store, *plan, diags);
+    if (!settings) return std::unexpected(settings.error());
+    if (!installs) return std::unexpected(installs.error());
     // The order apply writes in, also for a dry run, so that both print the same lines.
     order_for_execution(*plan);
     if (options.saved && options.saved->revision != plan->revision)

@@ -436,3 +436,35 @@ Result<std::string> read_tree_file(const Spec& spec, const fs::path& cache_root,
 }
 
 } // namespace fleet::gitsource
+
+namespace fleet::gitsource {
+
+std::optional<std::string> worktree_source_key(const std::filesystem::path& path)
+{
+    ensure_libgit2();
+    std::error_code ec;
+    auto canonical = fs::weakly_canonical(fs::absolute(path, ec), ec);
+    if (ec) return std::nullopt;
+    auto start = fs::is_directory(canonical, ec) ? canonical : canonical.parent_path();
+    git_repository* raw = nullptr;
+    if (git_repository_open_ext(&raw, start.c_str(), 0, nullptr) != 0) return std::nullopt;
+    RepositoryPtr repo(raw);
+    const char* workdir = git_repository_workdir(repo.get());
+    if (workdir == nullptr) return std::nullopt;  // bare: no work tree to be relative to
+    auto top = fs::weakly_canonical(workdir, ec);
+    if (ec) return std::nullopt;
+    auto rel = canonical.lexically_relative(top);
+    if (rel.empty() || *rel.begin() == "..") return std::nullopt;
+    std::string relative = rel.generic_string();
+    if (relative.empty()) relative = ".";
+
+    git_remote* raw_remote = nullptr;
+    if (git_remote_lookup(&raw_remote, repo.get(), "origin") == 0) {
+        RemotePtr remote(raw_remote);
+        if (const char* url = git_remote_url(remote.get()); url != nullptr && *url != '\0')
+            return fmt::format("git:{}#{}", redacted(url), relative);
+    }
+    return "worktree:" + relative;
+}
+
+} // namespace fleet::gitsource

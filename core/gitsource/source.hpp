@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -39,8 +40,18 @@ struct Snapshot {
 /// ".." is a usage error.
 util::Result<Spec> parse_spec(const std::string& url, const std::string& ref, const std::string& path);
 
+/// url with the password of its user info, if any, replaced by "***" (for messages and keys).
+std::string redacted(const std::string& url);
+
 /// The source key that prune works on: "git:URL#PATH", PATH "." for the root.
 std::string source_key(const Spec& spec);
+
+/// The identity of a local path inside a git work tree, which survives moving or re-cloning the
+/// tree (SPEC §4): "git:URL#REL" with the `origin` remote's URL (its password, if any, masked) and
+/// the path relative to the top of the tree ("." for the top), the key `--git URL --path REL`
+/// gives too; "worktree:REL" when the repository has no origin. nullopt when the path is in no
+/// work tree (or a bare repository).
+std::optional<std::string> worktree_source_key(const std::filesystem::path& path);
 
 /// How a file of a snapshot is named in messages and origins: "git:URL@SHORTCOMMIT:PATH".
 std::string display_name(const Spec& spec, const std::string& commit, const std::string& file_path);

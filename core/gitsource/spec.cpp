@@ -15,9 +15,6 @@ using util::ErrorKind;
 using util::fail;
 using util::Result;
 
-namespace {
-
-/// url with the password of its user info, if any, replaced by "***", for messages.
 std::string redacted(const std::string& url)
 {
     auto start = url.find("://");
@@ -30,8 +27,6 @@ std::string redacted(const std::string& url)
     if (colon == std::string::npos || colon > at) return url;
     return url.substr(0, colon + 1) + "***" + url.substr(at);
 }
-
-} // namespace
 
 Result<Spec> parse_spec(const std::string& url, const std::string& ref, const std::string& path)
 {

@@ -12,6 +12,7 @@
 #include <sstream>
 #include <thread>
 
+#include "core/gitsource/source.hpp"
 #include "core/model/selector.hpp"
 #include "core/resource/device_rows.hpp"
 #include "core/resource/document.hpp"
@@ -617,23 +618,59 @@ void warn_missing_credential_files(const std::vector<model::Resource>& resources
     }
 }
 
+namespace {
+
+/// "files:" and the keys of each path, sorted and without repeats, comma-separated.
+std::string files_key(std::vector<std::string> keys)
+{
+    std::sort(keys.begin(), keys.end());
+    keys.erase(std::unique(keys.begin(), keys.end()), keys.end());
+    std::string out = "files:";
+    for (std::size_t i = 0; i < keys.size(); ++i) out += (i ? "," : "") + keys[i];
+    return out;
+}
+
+std::string absolute_key(const std::string& p)
+{
+    std::error_code ec;
+    auto abs = fs::weakly_canonical(fs::absolute(p), ec);
+    return ec ? p : abs.string();
+}
+
+} // namespace
+
 std::string source_key(const std::vector<std::string>& paths)
 {
+    // One path in a git work tree is the same source as `--git ORIGIN --path REL`.
+    if (paths.size() == 1 && paths[0] != "-")
+        if (auto key = gitsource::worktree_source_key(paths[0])) return *key;
     std::vector<std::string> keys;
     for (const auto& p : paths) {
         if (p == "-") {
             keys.emplace_back("stdin");
             continue;
         }
-        std::error_code ec;
-        auto abs = fs::weakly_canonical(fs::absolute(p), ec);
-        keys.push_back(ec ? p : abs.string());
+        auto key = gitsource::worktree_source_key(p);
+        keys.push_back(key ? *key : absolute_key(p));
     }
-    std::sort(keys.begin(), keys.end());
-    keys.erase(std::unique(keys.begin(), keys.end()), keys.end());
-    std::string out = "files:";
-    for (std::size_t i = 0; i < keys.size(); ++i) out += (i ? "," : "") + keys[i];
-    return out;
+    return files_key(std::move(keys));
+}
+
+std::string legacy_source_key(const std::vector<std::string>& paths)
+{
+    std::vector<std::string> keys;
+    for (const auto& p : paths) keys.push_back(p == "-" ? "stdin" : absolute_key(p));
+    return files_key(std::move(keys));
+}
+
+util::Result<std::string> named_source_key(const std::string& name)
+{
+    bool printable = !name.empty() && name.size() <= 200 &&
+                     std::all_of(name.begin(), name.end(), [](unsigned char c) { return c >= 0x21 && c < 0x7f; });
+    if (!printable)
+        return util::fail(util::ErrorKind::usage,
+                          "--source NAME: 1 to 200 printable ASCII characters without spaces (e.g. acme-fleet/prod)");
+    return "source:" + name;
 }
 
 } // namespace fleet::input

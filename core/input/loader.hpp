@@ -72,7 +72,18 @@ std::vector<model::Resource> load_stream(std::istream& in, const std::string& na
 /// this machine; credentials are read when used, so this is a warning, not an error.
 void warn_missing_credential_files(const std::vector<model::Resource>& resources, util::Diagnostics& diags);
 
-/// The source key prune works on, for a set of -f paths: their absolute paths, sorted.
+/// The source key prune works on, for a set of -f paths (SPEC §4), which survives moving or
+/// re-cloning a repository: one path inside a git work tree is "git:ORIGIN#REL" (the key
+/// `--git ORIGIN --path REL` has) or "worktree:REL" without an origin; otherwise "files:" and each
+/// path's key (that, its absolute path, or "stdin"), sorted.
 std::string source_key(const std::vector<std::string>& paths);
+
+/// The key earlier versions recorded for the same -f paths ("files:" and their absolute paths):
+/// an apply under source_key adopts the objects recorded under it (apply::Request::legacy_source).
+std::string legacy_source_key(const std::vector<std::string>& paths);
+
+/// The key of `--source NAME`: "source:NAME". A usage error when NAME is empty, longer than 200
+/// characters, or holds spaces, control or non-ASCII characters.
+util::Result<std::string> named_source_key(const std::string& name);
 
 } // namespace fleet::input

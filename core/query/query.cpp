@@ -5,6 +5,7 @@
 #include <set>
 
 #include "core/model/selector.hpp"
+#include "core/rollout/state.hpp"
 #include "core/tenancy/view.hpp"
 
 namespace fleet::query {
@@ -97,10 +98,14 @@ Result<std::size_t> for_each(store::Store& store, const ListRequest& request,
             if (!devices) return std::unexpected(devices.error());
             std::map<std::string, std::size_t> counts;
             for (const auto& d : *devices) ++counts[d.state];
-            json status = {{"state", (*run)->state}, {"targets", devices->size() - counts["skipped"]},
+            // As `rollout status` reports it: queued, waiting or running depend on the clock and
+            // on whether a live runner holds the lease, not only on what the last runner stored.
+            auto state = rollout::current_state(store, o, *run);
+            if (!state) return std::unexpected(state.error());
+            json status = {{"state", state->state}, {"targets", devices->size() - counts["skipped"]},
                            {"succeeded", counts["succeeded"]}, {"failed", counts["failed"]},
                            {"skipped", counts["skipped"]}, {"startedAt", (*run)->started_at}};
-            if (!(*run)->reason.empty()) status["reason"] = (*run)->reason;
+            if (!state->reason.empty()) status["reason"] = state->reason;
             return status;
         }
         default: return json::object();
@@ -155,8 +160,12 @@ Result<std::map<std::string, RolloutHealth>> rollout_health(store::Store& store)
             ++h.not_started;
             continue;
         }
-        const auto& state = (*run)->state;
+        auto current = rollout::current_state(store, r, *run);
+        if (!current) return std::unexpected(current.error());
+        const auto& state = current->state;
         if (state == "running") ++h.running;
+        else if (state == "queued") ++h.queued;
+        else if (state == "waiting") ++h.waiting;
         else if (state == "paused") ++h.paused;
         else if (state == "aborted") ++h.aborted;
         else ++h.completed;
@@ -170,7 +179,8 @@ Result<std::map<std::string, RolloutHealth>> rollout_health(store::Store& store)
 std::string health_text(const RolloutHealth& h)
 {
     std::vector<std::string> parts;
-    for (auto [n, what] : {std::pair{h.running, "running"}, std::pair{h.paused, "paused"},
+    for (auto [n, what] : {std::pair{h.running, "running"}, std::pair{h.queued, "queued"},
+                           std::pair{h.waiting, "waiting"}, std::pair{h.paused, "paused"},
                            std::pair{h.aborted, "aborted"}, std::pair{h.completed, "completed"},
                            std::pair{h.not_started, "not started"}})
         if (n) parts.push_back(fmt::format("{} {}", n, what));

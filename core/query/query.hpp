@@ -32,7 +32,8 @@ util::Result<std::vector<std::string>> group_members(store::Store& store, const 
 
 /// Rollouts of one tenant by state, for `tenant tree`.
 struct RolloutHealth {
-    std::size_t running = 0, paused = 0, aborted = 0, completed = 0, not_started = 0;
+    /// Rollouts per state as `rollout status` reports it now (SPEC §8).
+    std::size_t running = 0, queued = 0, waiting = 0, paused = 0, aborted = 0, completed = 0, not_started = 0;
     std::size_t failed_devices = 0;  ///< failed devices in this tenant's rollouts
 };
 

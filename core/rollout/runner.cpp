@@ -17,6 +17,7 @@
 #include "core/model/selector.hpp"
 #include "core/model/template.hpp"
 #include "core/query/query.hpp"
+#include "core/rollout/state.hpp"
 #include "core/tenancy/inheritance.hpp"
 #include "core/util/duration.hpp"
 #include "core/util/safe_path.hpp"
@@ -43,29 +44,11 @@ bool in_flight(const std::string& state)
 
 std::int64_t unix_now() { return std::chrono::duration_cast<std::chrono::seconds>(Clock::now().time_since_epoch()).count(); }
 
-std::string hostname()
-{
-    char buffer[256] = {};
-    ::gethostname(buffer, sizeof buffer - 1);
-    return buffer;
-}
-
 /// "host pid token": who holds a lease; the token tells two runs of one process apart.
 std::string new_lease_owner()
 {
     std::random_device random;
     return fmt::format("{} {} {:08x}", hostname(), ::getpid(), random());
-}
-
-/// True when the lease owner is a process of this host that no longer exists.
-bool owner_dead(const std::string& owner)
-{
-    auto first = owner.find(' ');
-    if (first == std::string::npos) return true;
-    if (owner.substr(0, first) != hostname()) return false;
-    long pid = std::strtol(owner.c_str() + first + 1, nullptr, 10);
-    if (pid <= 0) return true;
-    return ::kill(static_cast<pid_t>(pid), 0) != 0 && errno == ESRCH;
 }
 
 /// Time spent in store transactions by this thread's runner (for RunStats).
@@ -93,6 +76,16 @@ Result<void> write(store::Store& store, Body body)
     return tx->commit();
 }
 
+
+/// True when an install step failed in a way that leaves open whether the installer finished on
+/// the device: it timed out or the connection broke while it ran. A failure the device reported
+/// (exit status, HTTP error) or one before the command started (auth, credential) does not.
+bool install_may_have_run(const transport::Outcome& o)
+{
+    return o.failure == transport::Failure::timeout || o.failure == transport::Failure::transfer ||
+           o.failure == transport::Failure::unreachable;
+}
+
 /// What a rollout needs from the store, read once per run.
 struct Loaded {
     model::Object rollout;
@@ -102,16 +95,6 @@ struct Loaded {
     json windows;   ///< effective maintenance windows; empty: any time
     json settings;  ///< the tenant's effective settings, inherited ones included
 };
-
-/// The windows a rollout's schedule asks for: its own list, none, or (inherit) its tenant's
-/// effective windows, which may come from an ancestor.
-json rollout_windows(const json& rollout_spec, const tenancy::Policy& policy)
-{
-    json windows = rollout_spec.value(json::json_pointer("/schedule/windows"), json("inherit"));
-    if (windows == "inherit") return policy.windows_json();
-    if (windows == "none") return json::array();
-    return windows;
-}
 
 Result<Loaded> load(store::Store& store, const std::string& tenant, const std::string& name)
 {
@@ -380,6 +363,14 @@ private:
     Result<void> renew_lease();
     Result<void> advance_phase(bool& stop);
     bool may_start_new();
+    /// True when the rollout has a verify step for the transport that reaches this device.
+    bool verifiable(const RolloutDevice& d) const
+    {
+        auto it = m_devices.find(d.device);
+        if (it == m_devices.end()) return false;
+        auto t = pick_transport(m_l.rollout.resource.spec, it->second.resource.spec).first;
+        return !t.empty() && m_verify.contains(t);
+    }
 
     store::Store& m_store;
     Loaded m_l;
@@ -391,6 +382,7 @@ private:
     std::map<std::string, model::Object> m_devices;
     std::map<std::string, std::optional<transport::Credential>> m_credentials;
     std::set<std::string> m_recovering;  ///< interrupted by a dead runner: a failed re-verify is not an attempt
+    std::set<std::string> m_verify_first;  ///< an install timed out or was cut off: verified before the retry
     std::vector<Phase> m_phases;
     std::vector<std::size_t> m_allowed;
     std::size_t m_max_parallel = 10;
@@ -550,6 +542,16 @@ Result<void> Runner::fail_attempt(RolloutDevice& d, const std::string& what, con
         if (d.attempts > 0) --d.attempts;
         return save(d, "pending", reason);
     }
+    if (what == "verify" && m_verify_first.erase(d.device) > 0) {
+        // The install that timed out did not take: install again (the attempt counted).
+        return save(d, "pending", reason);
+    }
+    if (d.attempts <= m_retries && what == "install" && install_may_have_run(o) && verifiable(d)) {
+        // Timed out or cut off mid-install: the installer may have finished on the device, though
+        // its command was ended. Verify before installing again, never install twice (SPEC §8).
+        m_verify_first.insert(d.device);
+        return start_step(d, Step::Kind::verify);
+    }
     if (d.attempts <= m_retries) return save(d, "pending", reason);
     const auto& rollout = m_l.rollout.resource.name;
     return save(d, "failed", reason, [&]() -> Result<void> {
@@ -607,6 +609,7 @@ Result<void> Runner::finish_step(RolloutDevice& d, const char* what, const trans
         }
     }
     m_recovering.erase(d.device);
+    m_verify_first.erase(d.device);
     const auto& rollout = m_l.rollout.resource.name;
     return save(d, "succeeded", "", [&]() -> Result<void> {
         store::StatusUpdate update;
@@ -953,7 +956,7 @@ Result<Ending> run(store::Store& store, const std::string& tenant, const std::st
                 already = stored_ending(run, devices);
                 return {};
             }
-            if (!run.lease_owner.empty() && run.lease_expires > unix_now() && !owner_dead(run.lease_owner))
+            if (!run.lease_owner.empty() && run.lease_expires > unix_now() && !lease_owner_dead(run.lease_owner))
                 return fail(ErrorKind::conflict,
                             fmt::format("rollout/{} is being run by another process ({}); its lease expires in {}s",
                                         name, run.lease_owner, run.lease_expires - unix_now()));
@@ -997,17 +1000,10 @@ Result<Progress> progress(store::Store& store, const std::string& tenant, const 
     p.outputs = std::move(*outputs);
     // The stored state says what the last runner decided; what is true now also depends on the
     // clock (notBefore, windows) and on whether a live runner holds the lease.
-    auto structure = store.tenant_structure();
-    if (!structure) return std::unexpected(structure.error());
-    Timing timing;
-    timing.windows = rollout_windows(spec, tenancy::effective_policy(tenant, *structure));
-    if (auto nb = spec.value(json::json_pointer("/schedule/notBefore"), json()); nb.is_string())
-        if (auto t = parse_utc(nb.get<std::string>())) timing.not_before = *t;
-    bool leased = *run && !(*run)->lease_owner.empty() && (*run)->lease_expires > unix_now() &&
-                  !owner_dead((*run)->lease_owner);
-    auto state = reported_state(*run ? (*run)->state : "", *run ? (*run)->reason : "", leased, timing, Clock::now());
-    p.state = state.state;
-    p.reason = state.reason;
+    auto state = current_state(store, **rollout, *run);
+    if (!state) return std::unexpected(state.error());
+    p.state = state->state;
+    p.reason = state->reason;
     return p;
 }
 

@@ -251,6 +251,8 @@ public:
     /// Records the commit last applied from a source; keeps applied_at when the commit is the same.
     virtual util::Result<void> set_source_commit(const std::string& source, const std::string& commit,
                                                  const std::string& at) = 0;
+    /// Renames a source key, keeping its objects, commit and detached devices; `to` must be unused.
+    virtual util::Result<void> rename_source(const std::string& from, const std::string& to) = 0;
     /// The devices of every tenant that hold any of these serial numbers or (lower-case) MAC addresses.
     virtual util::Result<std::vector<IdentityHolder>> identity_holders(const std::vector<std::string>& serials,
                                                                        const std::vector<std::string>& macs) = 0;

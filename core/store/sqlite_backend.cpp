@@ -580,6 +580,15 @@ Result<void> SqliteBackend::set_source_commit(const std::string& source, const s
     return {};
 }
 
+Result<void> SqliteBackend::rename_source(const std::string& from, const std::string& to)
+{
+    Statement& st = prepare("UPDATE sources SET key = ?2 WHERE key = ?1");
+    ResetGuard guard{[&] { st.reset(); }};
+    st.bind(1, from).bind(2, to);
+    if (st.step() != SQLITE_DONE) return std::unexpected(db_error("cannot rename source " + from));
+    return {};
+}
+
 Result<std::vector<model::Object>> SqliteBackend::find_by_name(model::Kind kind, const std::string& name)
 {
     static const std::string sql =

@@ -258,6 +258,19 @@ Result<std::optional<SourceState>> Store::source_state(const std::string& source
     return m_backend->source_state(source);
 }
 
+Result<void> Store::adopt_source(const std::string& from, const std::string& to)
+{
+    // Every object of the old key, visible or not: the rename moves them all.
+    auto owned = m_backend->list_by_source(from);
+    if (!owned) return std::unexpected(owned.error());
+    std::set<std::string> tenants;
+    for (const auto& o : *owned)
+        tenants.insert(o.resource.kind == model::Kind::tenant ? o.resource.name : o.resource.tenant);
+    for (const auto& t : tenants)
+        if (auto a = authorize(Action::write, t); !a) return a;
+    return m_backend->rename_source(from, to);
+}
+
 Result<void> Store::record_source_commit(const std::string& source, const std::string& commit,
                                          const std::vector<model::Resource>& applied)
 {

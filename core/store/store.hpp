@@ -97,6 +97,9 @@ public:
     util::Result<std::vector<model::Object>> list_by_source(const std::string& source);
     /// What is recorded about a source (its last applied git commit); nullopt when nothing was applied from it.
     util::Result<std::optional<SourceState>> source_state(const std::string& source);
+    /// Takes the objects recorded under source `from` (the key an earlier version gave the same
+    /// input) into source `to`, which has none yet. Needs write on every tenant they are in.
+    util::Result<void> adopt_source(const std::string& from, const std::string& to);
     /// Records the git commit just applied from source, whose objects are applied; the caller must
     /// be operator on each object's tenant and admin on each tenant applied, whether or not this
     /// apply changed it, so that a viewer's no-op apply records nothing.

@@ -248,8 +248,9 @@ TEST_CASE("a pruned tenant that still has children is refused", "[cli][prune]")
     REQUIRE(fleet({"apply", "-f", "-"}, tenant("child", "parent")).exit_code == 0);
     fleet.dir().write("a.yaml", tenant("x1") + "---\n" + tenant("x2") + "---\n" + tenant("x3"));
     auto r = fleet({"apply", "-f", a.string(), "--prune"});
-    CHECK(r.exit_code == 2);
+    CHECK(r.exit_code == 5);  // in use (SPEC §3), as a tenant that still owns objects
     CHECK(contains(r.err, "tenant \"parent\" cannot be pruned: tenant \"child\" still has it as parent"));
+    CHECK(fleet({"get", "tenant", "parent"}).exit_code == 0);
 }
 
 TEST_CASE("plan --out saves a plan that apply takes, and refuses once the store moved on", "[cli][plan]")

@@ -392,6 +392,13 @@ TEST_CASE("store, WAL, artifacts, git cache and config are owner-only under umas
     repo.commit();
     fleetadm({"apply", "--git", repo.url()});
     fleetadm({"config", "set-context", "prod", "--state", state.string()});
+    // A saved plan names the fleet's devices, hosts and credential files: owner-only too.
+    auto plan_file = home.path() / "plan.json";
+    auto planned = test::run_process(FLEETADM_BIN, {"--state", state.string(), "plan", "--git", repo.url(), "--out",
+                                                    plan_file.string()},
+                                     "", env);
+    INFO(planned.err);
+    CHECK(planned.exit_code == 0);  // no changes: the plan is saved all the same
 
     auto dir = state.parent_path();
     for (const auto& folder : {dir.parent_path(), dir, dir / "artifacts", dir / "artifacts" / "site", dir / "git-cache",
@@ -400,7 +407,7 @@ TEST_CASE("store, WAL, artifacts, git cache and config are owner-only under umas
         REQUIRE(fs::is_directory(folder));
         CHECK(mode_of(folder) == 0700);
     }
-    std::vector<fs::path> files = {state, home.path() / "config" / "fleetadm" / "config.yaml",
+    std::vector<fs::path> files = {state, plan_file, home.path() / "config" / "fleetadm" / "config.yaml",
                                    dir / "artifacts" / "site" / util::sha256_hex("firmware"),
                                    dir / "artifacts" / "site" / util::sha256_hex("firmware two")};
     for (const char* suffix : {"-wal", "-shm"})

@@ -379,3 +379,114 @@ spec:
     CHECK_FALSE(contains(status["devices"][0].value("reason", ""), "incompatible"));
     CHECK(contains(status["devices"][0].value("reason", ""), "unreachable"));
 }
+
+TEST_CASE("a rollout that would reach a generic HTTP device without install.http is refused at validate, plan and "
+          "apply",
+          "[rollout][http]")
+{
+    test::Fleet fleet;
+    REQUIRE(fleet({"init"}).exit_code == 0);
+    fleet.dir().write("fw.bin", "fw");
+    auto base = fleet.dir().write("base.yaml", R"(apiVersion: fleetadm/v1
+kind: Tenant
+metadata: {name: site}
+---
+apiVersion: fleetadm/v1
+kind: Artifact
+metadata: {name: fw, tenant: site}
+spec: {file: fw.bin, version: "2.0.0"}
+---
+apiVersion: fleetadm/v1
+kind: Device
+metadata: {name: cam-1, tenant: site, labels: {fleet: "yes"}}
+spec: {deviceType: imx8, http: {url: "http://127.0.0.1:9"}}
+---
+apiVersion: fleetadm/v1
+kind: Device
+metadata: {name: gw-1, tenant: site, labels: {fleet: "yes"}}
+spec: {deviceType: imx8, ssh: {host: 127.0.0.1}, http: {url: "http://127.0.0.1:9"}}
+---
+apiVersion: fleetadm/v1
+kind: DeviceGroup
+metadata: {name: cams, tenant: site}
+spec: {devices: [cam-1]}
+)");
+    REQUIRE(fleet({"apply", "-f", base.string()}).exit_code == 0);
+    // Over SSH for the device that has it; cam-1 has only a generic HTTP endpoint.
+    const std::string rollout = R"(apiVersion: fleetadm/v1
+kind: Rollout
+metadata: {name: up, tenant: site}
+spec:
+  artifact: fw
+  targets: TARGETS
+  schedule: {windows: none}
+  install: {ssh: {command: "true"}}
+)";
+    auto with_targets = [&](const std::string& targets) {
+        auto text = rollout;
+        text.replace(text.find("TARGETS"), 7, targets);
+        return fleet.dir().write("rollout.yaml", text).string();
+    };
+    for (const auto& targets : {std::string("{selector: \"fleet=yes\"}"), std::string("{group: cams}")}) {
+        auto file = with_targets(targets);
+        for (std::vector<std::string> cmd : {std::vector<std::string>{"validate", "-f", file},
+                                             {"plan", "-f", file},
+                                             {"apply", "-f", file},
+                                             {"apply", "--dry-run", "-f", file}}) {
+            auto r = fleet(cmd);
+            INFO(cmd[0] << " " << targets << ": " << r.out << r.err);
+            CHECK(r.exit_code == 2);
+            CHECK(contains(r.err, "rollout.yaml:"));
+            CHECK(contains(r.err, "spec.install.http"));
+            CHECK(contains(r.err, "1 target device(s)"));
+            CHECK(contains(r.err, "device/cam-1"));
+            CHECK_FALSE(contains(r.err, "device/gw-1"));  // reached over SSH
+        }
+    }
+    CHECK(fleet({"get", "rollouts", "--tenant", "site", "-o", "name"}).out.empty());
+
+    // The same apply that removes cam-1 from the targets makes the rollout valid.
+    auto relabel = fleet.dir().write("relabel.yaml", R"(apiVersion: fleetadm/v1
+kind: Device
+metadata: {name: cam-1, tenant: site, labels: {fleet: "no"}}
+spec: {deviceType: imx8, http: {url: "http://127.0.0.1:9"}}
+)");
+    auto together = fleet({"apply", "-f", relabel.string(), "-f", with_targets("{selector: \"fleet=yes\"}")});
+    INFO(together.err);
+    CHECK(together.exit_code == 0);
+
+    // And an install.http step makes a generic device a valid target.
+    auto file = with_targets("{selector: \"fleet=no\"}");
+    auto text = test::read_file(file);
+    text.replace(text.find("install: {ssh: {command: \"true\"}}"), 33,
+                 "install: {ssh: {command: \"true\"}, http: {path: /upload}}");
+    fleet.dir().write("rollout.yaml", text);
+    auto fixed = fleet({"apply", "-f", file});
+    INFO(fixed.err);
+    CHECK(fixed.exit_code == 0);
+}
+
+TEST_CASE("a retry after an install timeout verifies first: installed once when the timed-out install took",
+          "[rollout][ssh][interrupt]")
+{
+    Site site;
+    std::string D = site.d.string();
+    // The first run hangs past deviceTimeout; with `took`, it has written the version before.
+    bool took = GENERATE(false, true);
+    std::string before_hang = took ? fmt::format("printf %s 2.0.0 > {}/version; ", D) : "";
+    site.rollout(fmt::format("echo start >> {0}/starts; if [ ! -e {0}/hung ]; then touch {0}/hung; {1}sleep 60; fi; "
+                             "printf %s {{{{artifact.version}}}} > {0}/version; echo end >> {0}/ends",
+                             D, before_hang),
+                 "{deviceTimeout: 6s, retries: 1, failureThreshold: 1}");
+    auto run = site.fleet({"rollout", "run", "up"});
+    INFO(run.out << run.err);
+    CHECK(run.exit_code == 0);
+    CHECK(device_state(site.status(), "dev") == "succeeded");
+    if (took) {
+        CHECK(lines_in(site.d / "starts") == 1);  // verify passed: no second install
+        CHECK_FALSE(fs::exists(site.d / "ends"));
+    } else {
+        CHECK(lines_in(site.d / "starts") == 2);  // verify failed: installed once more, to its end
+        CHECK(lines_in(site.d / "ends") == 1);
+    }
+}

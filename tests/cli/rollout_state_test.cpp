@@ -9,6 +9,7 @@
 
 #include <chrono>
 #include <filesystem>
+#include <functional>
 
 #include "tests/support/background.hpp"
 #include "tests/support/process.hpp"
@@ -73,6 +74,29 @@ spec:
         REQUIRE(applied.exit_code == 0);
     }
 
+    /// The state `get rollouts` and `tenant tree` show for `up`: they must agree with status.
+    std::pair<std::string, json> listed_state() const
+    {
+        auto got = fleet({"get", "rollouts", "--tenant", "site", "-o", "json"});
+        INFO(got.err);
+        REQUIRE(got.exit_code == 0);
+        auto items = json::parse(got.out);
+        if (items.is_object() && items.contains("items")) items = items["items"];
+        REQUIRE(items.size() == 1);
+        auto tree = fleet({"tenant", "tree", "-o", "json"});
+        INFO(tree.err);
+        REQUIRE(tree.exit_code == 0);
+        json counts;
+        std::function<void(const json&)> walk = [&](const json& node) {
+            if (node.value("name", "") == "site") counts = node["rollouts"];
+            for (const auto& c : node.value("children", json::array())) walk(c);
+        };
+        auto root = json::parse(tree.out);
+        if (root.is_array()) for (const auto& n : root) walk(n);
+        else walk(root);
+        return {items[0]["status"]["state"].get<std::string>(), counts};
+    }
+
     json status() const
     {
         auto r = fleet({"rollout", "status", "up", "-o", "json"});
@@ -100,6 +124,9 @@ TEST_CASE("rollout status: running only while a runner holds it: queued after Ct
         auto runner = site.background({"rollout", "run", "up"});
         runner.wait_for_line("device/d1 succeeded", std::chrono::seconds(60));
         CHECK(site.status()["state"] == "running");
+        auto [listed, counts] = site.listed_state();
+        CHECK(listed == "running");
+        CHECK(counts["running"] == 1);
         runner.kill(SIGINT);
         CHECK(runner.wait() == 130);
     }
@@ -108,6 +135,13 @@ TEST_CASE("rollout status: running only while a runner holds it: queued after Ct
     CHECK(contains(stopped["reason"].get<std::string>(), "no runner holds it"));
     auto table = site.fleet({"rollout", "status", "up"});
     CHECK(contains(table.out, "rollout/up (tenant site): queued"));
+    {
+        // Not what the killed runner stored ("running"): what is true now.
+        auto [listed, counts] = site.listed_state();
+        CHECK(listed == "queued");
+        CHECK(counts["queued"] == 1);
+        CHECK(counts["running"] == 0);
+    }
 
     REQUIRE(site.fleet({"rollout", "pause", "up"}).exit_code == 0);
     CHECK(site.status()["state"] == "paused");
@@ -183,4 +217,12 @@ spec:
     CHECK(after["state"] == "waiting");
     CHECK(after["reason"] == "notBefore 2099-01-01T00:00:00Z");
     CHECK(after["devices"][0]["state"] == "pending");
+    auto got = json::parse(fleet({"get", "rollouts", "--tenant", "site", "-o", "json"}).out);
+    if (got.is_object() && got.contains("items")) got = got["items"];
+    REQUIRE(got.size() == 1);
+    CHECK(got[0]["status"]["state"] == "waiting");
+    CHECK(got[0]["status"]["reason"] == "notBefore 2099-01-01T00:00:00Z");
+    auto table = fleet({"get", "rollouts", "--tenant", "site"});
+    CHECK(contains(table.out, "waiting"));
+    CHECK(contains(fleet({"tenant", "tree"}).out, "1 waiting"));
 }

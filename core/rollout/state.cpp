@@ -1,0 +1,58 @@
+#include "core/rollout/state.hpp"
+
+#include <signal.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <cstdlib>
+
+namespace fleet::rollout {
+
+using nlohmann::json;
+
+std::string hostname()
+{
+    char buffer[256] = {};
+    ::gethostname(buffer, sizeof buffer - 1);
+    return buffer;
+}
+
+bool lease_owner_dead(const std::string& owner)
+{
+    auto first = owner.find(' ');
+    if (first == std::string::npos) return true;
+    if (owner.substr(0, first) != hostname()) return false;
+    long pid = std::strtol(owner.c_str() + first + 1, nullptr, 10);
+    if (pid <= 0) return true;
+    return ::kill(static_cast<pid_t>(pid), 0) != 0 && errno == ESRCH;
+}
+
+json rollout_windows(const json& rollout_spec, const tenancy::Policy& policy)
+{
+    json windows = rollout_spec.value(json::json_pointer("/schedule/windows"), json("inherit"));
+    if (windows == "inherit") return policy.windows_json();
+    if (windows == "none") return json::array();
+    return windows;
+}
+
+util::Result<State> current_state(store::Store& store, const model::Object& rollout,
+                                  const std::optional<store::RolloutRun>& run)
+{
+    if (!run) return State{"not started", ""};
+    const json& spec = rollout.resource.spec;
+    Timing timing;
+    if (run->state == "running") {  // only a runnable rollout depends on the clock
+        auto structure = store.tenant_structure();
+        if (!structure) return std::unexpected(structure.error());
+        timing.windows = rollout_windows(spec, tenancy::effective_policy(rollout.resource.tenant, *structure));
+        if (auto nb = spec.value(json::json_pointer("/schedule/notBefore"), json()); nb.is_string())
+            if (auto t = parse_utc(nb.get<std::string>())) timing.not_before = *t;
+    }
+    auto now = std::chrono::system_clock::now();
+    auto unix_now = std::chrono::duration_cast<std::chrono::seconds>(now.time_since_epoch()).count();
+    bool leased = !run->lease_owner.empty() && run->lease_expires > unix_now && !lease_owner_dead(run->lease_owner);
+    return reported_state(run->state, run->reason, leased, timing, now);
+}
+
+} // namespace fleet::rollout

@@ -1,0 +1,31 @@
+#pragma once
+// What a rollout's state is now, for every command that shows it (`rollout status`, `get
+// rollouts`, `describe rollout`, `tenant tree`): the state its runs stored, read against the clock
+// (notBefore, maintenance windows) and against whether a live runner holds its lease (SPEC §8).
+
+#include <optional>
+#include <string>
+
+#include "core/model/object.hpp"
+#include "core/rollout/schedule.hpp"
+#include "core/store/store.hpp"
+#include "core/tenancy/inheritance.hpp"
+
+namespace fleet::rollout {
+
+/// This machine's host name, as lease owners record it.
+std::string hostname();
+
+/// True when a lease owner ("host pid token") is a process of this host that no longer exists.
+bool lease_owner_dead(const std::string& owner);
+
+/// The windows a rollout's schedule asks for: its own list, none, or (inherit) its tenant's
+/// effective windows, which may come from an ancestor.
+nlohmann::json rollout_windows(const nlohmann::json& rollout_spec, const tenancy::Policy& policy);
+
+/// The state of a rollout now (reported_state), from its object and its stored run (nullopt when
+/// it never ran). Runs in the caller's transaction; reads the tenant structure for inherited windows.
+util::Result<State> current_state(store::Store& store, const model::Object& rollout,
+                                  const std::optional<store::RolloutRun>& run);
+
+} // namespace fleet::rollout
