@@ -10,7 +10,7 @@ void setup_all(Context& ctx)
 {
     CLI::App& app = ctx.root;
     Globals& g = ctx.globals;
-    app.add_option("--state", g.state, "State store path (env FLEETADM_STATE; default ~/.local/state/fleetadm/state.db)")
+    app.add_option("--state", g.state, "State store: a SQLite file path or a postgresql:// URL (env FLEETADM_STATE; default ~/.local/state/fleetadm/state.db)")
         ->type_name("PATH");
     app.add_option("--tenant", g.tenant, "Default tenant for objects and commands (env FLEETADM_TENANT)")
         ->type_name("NAME");

@@ -664,6 +664,14 @@ Result<void> PgBackend::set_source_commit(const std::string& source, const std::
     return {};
 }
 
+Result<void> PgBackend::rename_source(const std::string& from, const std::string& to)
+{
+    auto r = run("UPDATE sources SET key = $2::text WHERE key = $1::text", Params{}.text(from).text(to),
+                 "cannot rename source " + from);
+    if (!r) return std::unexpected(r.error());
+    return {};
+}
+
 Result<std::vector<IdentityHolder>> PgBackend::identity_holders(const std::vector<std::string>& serials,
                                                                 const std::vector<std::string>& macs)
 {

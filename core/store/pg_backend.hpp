@@ -46,6 +46,7 @@ public:
     util::Result<std::vector<model::Object>> find_by_name(model::Kind kind, const std::string& name) override;
     util::Result<std::vector<model::Object>> list_by_source(const std::string& source) override;
     util::Result<std::optional<SourceState>> source_state(const std::string& source) override;
+    util::Result<void> rename_source(const std::string& from, const std::string& to) override;
     util::Result<void> set_source_commit(const std::string& source, const std::string& commit,
                                          const std::string& at) override;
     util::Result<std::vector<IdentityHolder>> identity_holders(const std::vector<std::string>& serials,
