@@ -381,6 +381,16 @@ void read_device_jsonl(std::istream& in, const std::string& file, util::Diagnost
             std::size_t at = e.byte > 0 ? e.byte - 1 : 0;
             diags.error({file, number, utf8_column(line, at)}, "", "invalid JSON");
             continue;
+        } catch (const json::out_of_range& e) {
+            // A number beyond a double (1e400): nlohmann names its text ('1e400'), not where it is.
+            std::string what = e.what();
+            auto open = what.find('\'');
+            auto close = open == std::string::npos ? open : what.find('\'', open + 1);
+            std::size_t at = close == std::string::npos ? std::string::npos
+                                                         : line.find(what.substr(open + 1, close - open - 1));
+            diags.error({file, number, utf8_column(line, at == std::string::npos ? 0 : at)}, "",
+                        "a number is out of range");
+            continue;
         }
         if (doc.is_object() && !doc.contains("kind")) doc["kind"] = "Device";
         if (doc.is_object() && !doc.contains("apiVersion")) doc["apiVersion"] = "fleetadm/v1";

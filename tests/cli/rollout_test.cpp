@@ -232,7 +232,8 @@ TEST_CASE("a hanging device times out without holding up the others", "[rollout]
     auto took = std::chrono::steady_clock::now() - started;
     INFO(run.out << run.err);
     CHECK(run.exit_code == 1);  // completed, with a failed device
-    CHECK(took < std::chrono::seconds(30));
+    // aslow sleeps 60 s: ending well before proves it was cut off (a loaded machine needs slack).
+    CHECK(took < std::chrono::seconds(50));
     auto status = site.status();
     CHECK(status["state"] == "completed");
     auto states = device_states(status);

@@ -117,7 +117,7 @@ TEST_CASE("a repository moved or cloned again is the same source: prune goes on,
             CHECK_FALSE(contains(fleet::test::read_file(entry.path()), "s3cret-token"));
 }
 
-TEST_CASE("--source NAME names a source wherever its files are; a bad name is a usage error", "[cli][source]")
+TEST_CASE("a source named by --source NAME is the same wherever its files are, and a bad name is a usage error", "[cli][source]")
 {
     Fleet fleet;
     REQUIRE(fleet({"init"}).exit_code == 0);

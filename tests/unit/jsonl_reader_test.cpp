@@ -47,6 +47,15 @@ TEST_CASE("a JSONL line that is not UTF-8 or not JSON is refused with its line a
     CHECK(r.diags.items()[1].str() == "d.jsonl:3:10: invalid JSON");
 }
 
+TEST_CASE("a JSONL number beyond a double is refused with its line and column, not thrown", "[jsonl][hostile]")
+{
+    // Found by the fuzz run: nlohmann throws out_of_range, not parse_error, for 1e400.
+    auto r = read_jsonl("{\"name\":\"d0\",\"spec\":{\"ssh\":{\"port\":22}}}\n{\"name\":\"d1\",\"x\":1e400}\n");
+    CHECK(r.docs.size() == 1);
+    REQUIRE(r.diags.error_count() == 1);
+    CHECK(r.diags.items()[0].str() == "d.jsonl:2:19: a number is out of range");
+}
+
 TEST_CASE("the UTF-8 check refuses overlong forms, surrogates and truncated sequences", "[utf8]")
 {
     using fleet::resource::invalid_utf8_at;
