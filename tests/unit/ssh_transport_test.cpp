@@ -327,7 +327,7 @@ TEST_CASE("SSH: good devices succeed next to failing ones, and a slow one delays
     slow.endpoint.device = "slow";
     slow.command = "sleep 60";
     // Long enough that the other seven jobs finish on two workers even on a loaded machine.
-    slow.command_timeout = std::chrono::seconds(8);
+    slow.command_timeout = std::chrono::seconds(15);
     jobs.push_back(slow);  // first, so that it holds a worker the whole time
     for (int i = 0; i < 4; ++i) {
         auto good = job_for(server, known);
