@@ -178,7 +178,7 @@ complete -c fleetadm -f
 
 # global options
 complete -c fleetadm -s h -l help -d 'Print this help message and exit'
-complete -c fleetadm -l state -r -F -d 'State store path (env FLEETADM_STATE; default ~/.local/state/fleetadm/state.db)'
+complete -c fleetadm -l state -r -F -d 'State store: a SQLite file path or a postgresql:// URL (env FLEETADM_STATE; default ~/.local/state/fleetadm/state.db)'
 complete -c fleetadm -l tenant -x -a '(__fleetadm_complete tenant)' -d 'Default tenant for objects and commands (env FLEETADM_TENANT)'
 complete -c fleetadm -l as -x -d 'Act as another user (provider admins only)'
 complete -c fleetadm -l context -x -a '(__fleetadm_complete context)' -d 'Use this context of ~/.config/fleetadm/config.yaml'
