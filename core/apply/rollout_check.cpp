@@ -7,6 +7,7 @@
 #include <set>
 
 #include "core/model/selector.hpp"
+#include "core/rollout/state.hpp"
 
 namespace fleet::apply {
 
@@ -18,13 +19,12 @@ namespace {
 /// install step for it: what the runner would otherwise skip as "incompatible".
 bool lacks_http_install(const json& rollout_spec, const json& device_spec)
 {
+    if (!rollout::pick_transport(rollout_spec, device_spec).first.empty()) return false;
+    // No install step reaches it: refused here when its generic HTTP endpoint is the reason.
     auto wanted = rollout_spec.value("transport", "auto");
-    const json install = rollout_spec.value("install", json::object());
-    if (install.contains("http") || !device_spec.contains("http")) return false;
-    if (device_spec["http"].value("profile", "generic") != "generic") return false;
-    if (wanted == "http") return true;
-    // auto: SSH goes first when the device has it and the rollout installs over it.
-    return wanted == "auto" && !(device_spec.contains("ssh") && install.contains("ssh"));
+    return (wanted == "auto" || wanted == "http") && device_spec.contains("http") &&
+           device_spec["http"].value("profile", "generic") == "generic" &&
+           !rollout_spec.value("install", json::object()).contains("http");
 }
 
 } // namespace

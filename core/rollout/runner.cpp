@@ -125,27 +125,6 @@ Result<Loaded> load(store::Store& store, const std::string& tenant, const std::s
     return l;
 }
 
-/// The transport a device is reached by for this rollout, or empty with why not.
-std::pair<std::string, std::string> pick_transport(const json& rollout_spec, const json& device_spec)
-{
-    auto wanted = rollout_spec.value("transport", "auto");
-    const json install = rollout_spec.value("install", json::object());
-    // A swupdate device's profile brings its install step (SPEC §7): no install.http needed.
-    auto installs = [&](const std::string& t) {
-        return install.contains(t) || (t == "http" && device_spec.contains("http") &&
-                                       device_spec["http"].value("profile", "generic") == "swupdate");
-    };
-    auto usable = [&](const char* t) { return device_spec.contains(t) && installs(t); };
-    if (wanted == "auto") {
-        if (usable("ssh")) return {"ssh", ""};
-        if (usable("http")) return {"http", ""};
-        return {"", "no endpoint with an install step of this rollout"};
-    }
-    if (!device_spec.contains(wanted)) return {"", fmt::format("no {} endpoint", wanted)};
-    if (!installs(wanted)) return {"", fmt::format("the rollout has no {} install step", wanted)};
-    return {wanted, ""};
-}
-
 /// Template values shared by every device of the rollout, and the per-device ones.
 model::TemplateValues template_values(const Loaded& l, const model::Object& device, const std::string& remote_path)
 {

@@ -1,5 +1,6 @@
 #include "core/rollout/state.hpp"
 
+#include <fmt/format.h>
 #include <signal.h>
 #include <unistd.h>
 
@@ -34,6 +35,26 @@ json rollout_windows(const json& rollout_spec, const tenancy::Policy& policy)
     if (windows == "inherit") return policy.windows_json();
     if (windows == "none") return json::array();
     return windows;
+}
+
+std::pair<std::string, std::string> pick_transport(const json& rollout_spec, const json& device_spec)
+{
+    auto wanted = rollout_spec.value("transport", "auto");
+    const json install = rollout_spec.value("install", json::object());
+    // A swupdate device's profile brings its install step (SPEC §7): no install.http needed.
+    auto installs = [&](const std::string& t) {
+        return install.contains(t) || (t == "http" && device_spec.contains("http") &&
+                                       device_spec["http"].value("profile", "generic") == "swupdate");
+    };
+    auto usable = [&](const char* t) { return device_spec.contains(t) && installs(t); };
+    if (wanted == "auto") {
+        if (usable("ssh")) return {"ssh", ""};
+        if (usable("http")) return {"http", ""};
+        return {"", "no endpoint with an install step of this rollout"};
+    }
+    if (!device_spec.contains(wanted)) return {"", fmt::format("no {} endpoint", wanted)};
+    if (!installs(wanted)) return {"", fmt::format("the rollout has no {} install step", wanted)};
+    return {wanted, ""};
 }
 
 util::Result<State> current_state(store::Store& store, const model::Object& rollout,

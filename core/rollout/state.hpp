@@ -5,6 +5,7 @@
 
 #include <optional>
 #include <string>
+#include <utility>
 
 #include "core/model/object.hpp"
 #include "core/rollout/schedule.hpp"
@@ -22,6 +23,11 @@ bool lease_owner_dead(const std::string& owner);
 /// The windows a rollout's schedule asks for: its own list, none, or (inherit) its tenant's
 /// effective windows, which may come from an ancestor.
 nlohmann::json rollout_windows(const nlohmann::json& rollout_spec, const tenancy::Policy& policy);
+
+/// The transport a device is reached by for this rollout ("ssh" or "http"), or empty with why
+/// not. A swupdate device's profile brings its install step (SPEC §7): no install.http needed.
+std::pair<std::string, std::string> pick_transport(const nlohmann::json& rollout_spec,
+                                                   const nlohmann::json& device_spec);
 
 /// The state of a rollout now (reported_state), from its object and its stored run (nullopt when
 /// it never ran). Runs in the caller's transaction; reads the tenant structure for inherited windows.
