@@ -27,7 +27,7 @@ void init_with_examples(const Fleet& fleet)
 }
 
 /// Every visible object as `get -A -o json` prints it, without what differs between stores by
-/// design: timestamps and the source annotations.
+/// design: timestamps and the annotations that say where an object was read from.
 json visible_objects(const Fleet& fleet)
 {
     json all = json::object();
@@ -40,8 +40,14 @@ json visible_objects(const Fleet& fleet)
             meta.erase("creationTimestamp");
             meta.erase("updateTimestamp");
             if (meta.contains("annotations")) {
-                for (const char* key : {"fleetadm.io/source", "fleetadm.io/source-file"}) meta["annotations"].erase(key);
-                if (meta["annotations"].empty()) meta.erase("annotations");
+                // Where the objects came from: the source key, file, and for a checkout with an
+                // origin (as in CI's clone) its git-url, git-path and git-commit.
+                auto& annotations = meta["annotations"];
+                for (auto it = annotations.begin(); it != annotations.end();) {
+                    if (it.key().rfind("fleetadm.io/", 0) == 0) it = annotations.erase(it);
+                    else ++it;
+                }
+                if (annotations.empty()) meta.erase("annotations");
             }
         }
         all[kind] = list["items"];
