@@ -34,6 +34,31 @@ util::Result<void> AuditChain::append(AuditEntry& e)
     (void)e;
     return {};  // bench/audit.sh's baseline build: the audit step skipped
 #endif
+    if (auto r = link(e); !r) return r;
+    if (auto r = m_backend.insert_audit(e); !r) {
+        reset();  // the failed statement may have ended the transaction
+        return r;
+    }
+    return {};
+}
+
+util::Result<void> AuditChain::append(std::span<AuditEntry> entries)
+{
+#ifdef FLEETADM_BENCH_WITHOUT_AUDIT
+    (void)entries;
+    return {};
+#endif
+    for (auto& e : entries)
+        if (auto r = link(e); !r) return r;
+    if (auto r = m_backend.insert_audits(entries); !r) {
+        reset();
+        return r;
+    }
+    return {};
+}
+
+util::Result<void> AuditChain::link(AuditEntry& e)
+{
     if (!m_next_seq) {
         auto next = m_backend.next_audit_seq();
         if (!next) return std::unexpected(next.error());
@@ -50,10 +75,6 @@ util::Result<void> AuditChain::append(AuditEntry& e)
     e.seq = *m_next_seq;
     e.prev_hash = last->second;
     e.hash = entry_hash(e);
-    if (auto r = m_backend.insert_audit(e); !r) {
-        reset();  // the failed statement may have ended the transaction
-        return r;
-    }
     ++*m_next_seq;
     last->second = e.hash;
     m_heads_written[e.tenant] = AuditHead{e.seq, e.hash};

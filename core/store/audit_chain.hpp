@@ -5,6 +5,7 @@
 
 #include <map>
 #include <optional>
+#include <span>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -39,12 +40,17 @@ public:
 
     /// Gives entry its sequence number, previous hash and hash, and inserts it.
     util::Result<void> append(AuditEntry& entry);
+    /// As append for each entry in order, inserted together (Backend::insert_audits).
+    util::Result<void> append(std::span<AuditEntry> entries);
     /// Records the head of every log appended to; called just before the transaction commits.
     util::Result<void> record_heads();
     /// Forgets what was read and appended (a transaction began, committed or was rolled back).
     void reset() noexcept;
 
 private:
+    /// Gives entry its sequence number, previous hash and hash, as the next entry of its tenant's log.
+    util::Result<void> link(AuditEntry& entry);
+
     Backend& m_backend;
     std::optional<std::int64_t> m_next_seq;
     std::unordered_map<std::string, std::string> m_last_hash;  // per tenant, as of this transaction

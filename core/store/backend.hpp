@@ -22,6 +22,7 @@
 #include <functional>
 #include <map>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -240,6 +241,15 @@ public:
     virtual util::Result<void> put(const model::Object& object) = 0;
     /// Inserts or replaces an object given as text (bulk enrollment: no JSON tree per device).
     virtual util::Result<void> put_row(const ObjectRow& row) = 0;
+    /// Inserts or replaces many objects given as text, no two with the same key: as put_row for each,
+    /// which is what this default does. A backend whose statements cost a round trip sends them in
+    /// one go (PostgreSQL: COPY).
+    virtual util::Result<void> put_rows(std::span<const ObjectRow> rows)
+    {
+        for (const auto& row : rows)
+            if (auto r = put_row(row); !r) return r;
+        return {};
+    }
     /// Deletes an object's row only (Store removes what depends on it); not an error when it does not exist.
     virtual util::Result<void> remove(model::Kind kind, const std::string& tenant, const std::string& name) = 0;
     /// Objects of a kind with this name, in every tenant.
@@ -309,6 +319,14 @@ public:
     virtual util::Result<std::optional<AuditHead>> audit_head(const std::string& tenant) = 0;
     /// Inserts a complete audit entry, whose seq, prev_hash and hash the caller computed (AuditChain).
     virtual util::Result<void> insert_audit(const AuditEntry& entry) = 0;
+    /// Inserts complete audit entries in sequence order: as insert_audit for each (this default), or
+    /// in one go.
+    virtual util::Result<void> insert_audits(std::span<const AuditEntry> entries)
+    {
+        for (const auto& e : entries)
+            if (auto r = insert_audit(e); !r) return r;
+        return {};
+    }
     /// Records the head of a tenant's audit log.
     virtual util::Result<void> put_audit_head(const std::string& tenant, const AuditHead& head) = 0;
     /// Calls visit for each audit entry (of one tenant when given) matching filter, in sequence order.

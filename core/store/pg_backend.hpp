@@ -8,6 +8,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -42,6 +43,7 @@ public:
                                                    const std::string& name) override;
     util::Result<void> put(const model::Object& object) override;
     util::Result<void> put_row(const ObjectRow& row) override;
+    util::Result<void> put_rows(std::span<const ObjectRow> rows) override;
     util::Result<void> remove(model::Kind kind, const std::string& tenant, const std::string& name) override;
     util::Result<std::vector<model::Object>> find_by_name(model::Kind kind, const std::string& name) override;
     util::Result<std::vector<model::Object>> list_by_source(const std::string& source) override;
@@ -79,6 +81,7 @@ public:
     util::Result<std::int64_t> next_audit_seq() override;
     util::Result<std::optional<AuditHead>> audit_head(const std::string& tenant) override;
     util::Result<void> insert_audit(const AuditEntry& entry) override;
+    util::Result<void> insert_audits(std::span<const AuditEntry> entries) override;
     util::Result<void> put_audit_head(const std::string& tenant, const AuditHead& head) override;
     util::Result<void> scan_audit(const std::string* tenant, const AuditFilter& filter,
                                   const std::function<void(AuditEntry&&)>& visit) override;
@@ -109,6 +112,8 @@ private:
     /// Runs select through a server-side cursor, calling row for each row of each batch.
     util::Result<void> stream(const std::string& select, const Params& params, std::string_view what,
                               const std::function<void(const pg_result*, int)>& row);
+    /// Sends data (rows in COPY's text format) to the COPY ... FROM STDIN statement copy.
+    util::Result<void> copy_in(const std::string& copy, std::string_view data, std::string_view what);
     util::Result<void> migrate(bool create);
     util::Error db_error(std::string_view what, const pg_result* result = nullptr) const;
     util::Result<std::optional<std::int64_t>> source_id(std::string_view key);

@@ -1,6 +1,8 @@
 #include "core/store/store.hpp"
 
+#include <algorithm>
 #include <filesystem>
+#include <span>
 
 #include <fmt/format.h>
 
@@ -312,16 +314,31 @@ Result<void> Store::put_devices(const std::vector<DeviceWrite>& devices, const s
     for (const auto& d : devices)
         if (tenants.insert(d.tenant).second)
             if (auto r = authorize(Action::write, std::string(d.tenant)); !r) return r;
-    ObjectRow row;
-    row.kind = model::Kind::device;
-    row.annotations = "{}";
-    row.source = source;
-    row.source_commit = commit;
-    row.updated_at = now;
-    std::string origin;
-    AuditEntry entry{0, now, m_caller.user, "", "", "", "", "", ""};
+    // In batches: a backend may send a batch in one go. The rows and entries are reused from batch
+    // to batch, so their strings keep their buffers.
+    constexpr std::size_t batch = 2048;
+    std::size_t size = std::min(batch, devices.size());
+    std::vector<ObjectRow> rows(size);
+    std::vector<std::string> origins(size);
+    std::vector<AuditEntry> entries(size, AuditEntry{0, now, m_caller.user, "", "", "", "", "", ""});
+    std::size_t n = 0;
+    auto flush = [&]() -> Result<void> {
+        if (n == 0) return {};
+        if (auto r = m_backend->put_rows(std::span(rows.data(), n)); !r) return r;
+        m_dirty = true;
+        if (auto r = m_chain.append(std::span(entries.data(), n)); !r) return r;
+        n = 0;
+        return {};
+    };
     for (const auto& d : devices) {
+        auto& row = rows[n];
+        auto& origin = origins[n];
         origin.assign(d.file).append(":").append(std::to_string(d.line));
+        row.kind = model::Kind::device;
+        row.annotations = "{}";
+        row.source = source;
+        row.source_commit = commit;
+        row.updated_at = now;
         row.tenant = d.tenant;
         row.name = d.name;
         row.labels = d.labels;
@@ -329,15 +346,15 @@ Result<void> Store::put_devices(const std::vector<DeviceWrite>& devices, const s
         row.source_file = origin;
         row.generation = d.generation;
         row.created_at = d.created_at;
-        if (auto r = m_backend->put_row(row); !r) return r;
-        m_dirty = true;
+        auto& entry = entries[n];
         entry.tenant.assign(d.tenant);
         entry.action.assign(d.action);
         entry.object.assign("device/").append(d.name);
         entry.summary.assign(d.summary);
-        if (auto r = m_chain.append(entry); !r) return r;
+        if (++n == batch)
+            if (auto r = flush(); !r) return r;
     }
-    return {};
+    return flush();
 }
 
 Result<void> Store::remove(const model::Object& object, const std::string& action)

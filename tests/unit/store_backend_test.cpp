@@ -127,6 +127,45 @@ TEMPLATE_TEST_CASE("deleting a device removes its status: moving one takes its s
     }
 }
 
+TEMPLATE_TEST_CASE("bulk device writes keep every byte of their texts, in batches, and chain their audit entries",
+                   "[store][backend]", Sqlite, Postgres)
+{
+    TestType backend;
+    auto store = create(backend.location());
+    // More than one batch (2,048), and texts with what COPY's text format escapes: backslashes,
+    // tabs and newlines as JSON writes them, quotes and non-ASCII.
+    const std::string labels = R"({"note":"tab\there, line\nbreak, back\\slash \"q\" \u00e9t\u00e9 ✓"})";
+    std::vector<std::string> names, specs;
+    for (int i = 0; i < 2100; ++i) {
+        names.push_back("d" + std::to_string(i));
+        specs.push_back(R"({"deviceType":"rpi4","identity":{"serial":"S)" + std::to_string(i) + R"("}})");
+    }
+    std::vector<fleet::store::DeviceWrite> writes;
+    for (int i = 0; i < 2100; ++i)
+        writes.push_back({"provider", names[i], labels, specs[i], "/tmp/devices.csv", i + 2, 1,
+                          "2026-01-01T00:00:00Z", "created", ""});
+    {
+        auto tx = store->begin(TxMode::write);
+        REQUIRE(store->put_devices(writes, "files:/tmp/devices.csv", "", "2026-01-01T00:00:00Z"));
+        REQUIRE(tx->commit());
+    }
+    auto tx = store->begin(TxMode::read);
+    auto contents = store->contents(Kind::device, "provider").value();
+    REQUIRE(contents.size() == 2100);
+    for (const auto& [name, content] : contents) {
+        INFO(name);
+        CHECK(content.same(labels, "{}", specs[std::stoi(name.substr(1))]));
+    }
+    auto d7 = store->get(Kind::device, "provider", "d7").value();
+    REQUIRE(d7);
+    CHECK(d7->resource.labels["note"] == "tab\there, line\nbreak, back\\slash \"q\" \u00e9t\u00e9 ✓");
+    CHECK(d7->origin.file == "/tmp/devices.csv:9");
+    auto verified = store->verify_audit(nullptr).value();
+    REQUIRE(verified.size() == 1);
+    CHECK(std::get<1>(verified[0]) == 2101u);  // init and the 2,100 devices
+    CHECK_FALSE(std::get<2>(verified[0]));
+}
+
 TEST_CASE("PostgreSQL: the caller is the database login and init makes that login the provider's admin",
           "[store][backend][postgres]")
 {
