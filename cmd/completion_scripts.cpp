@@ -124,7 +124,17 @@ std::string bash(const CommandSpec& root)
     });
     out += "        *) return 1 ;;\n    esac\n}\n\n";
 
-    out += fmt::format(R"SH(# Prints the names of kind $1 starting with $cur that the store of the line being completed
+    out += fmt::format(R"SH(# Prints word $1 without the quotes around it, as typed on the line ('...' or "...").
+_fleetadm_unquote()
+{{
+    local w=$1
+    case $w in
+        \'*\' | \"*\") w=${{w:1:${{#w}}-2}} ;;
+    esac
+    printf '%s' "$w"
+}}
+
+# Prints the names of kind $1 starting with $cur that the store of the line being completed
 # ({}) shows the caller.
 _fleetadm_names()
 {{
@@ -132,8 +142,8 @@ _fleetadm_names()
     local i
     for ((i = 1; i < cword; i++)); do
         case ${{words[i]}} in
-            {}) ((i + 1 < cword)) && globals+=("${{words[i]}}" "${{words[i + 1]}}") ;;
-            {}) globals+=("${{words[i]}}") ;;
+            {}) ((i + 1 < cword)) && globals+=("${{words[i]}}" "$(_fleetadm_unquote "${{words[i + 1]}}")") ;;
+            {}) globals+=("${{words[i]%%=*}}=$(_fleetadm_unquote "${{words[i]#*=}}")") ;;
         esac
     done
     "$fleetadm" "${{globals[@]}}" __complete names "$1" "$cur" 2>/dev/null

@@ -102,6 +102,16 @@ _fleetadm_value()
     esac
 }
 
+# Prints word $1 without the quotes around it, as typed on the line ('...' or "...").
+_fleetadm_unquote()
+{
+    local w=$1
+    case $w in
+        \'*\' | \"*\") w=${w:1:${#w}-2} ;;
+    esac
+    printf '%s' "$w"
+}
+
 # Prints the names of kind $1 starting with $cur that the store of the line being completed
 # (--state, --tenant, --context, --as) shows the caller.
 _fleetadm_names()
@@ -110,8 +120,8 @@ _fleetadm_names()
     local i
     for ((i = 1; i < cword; i++)); do
         case ${words[i]} in
-            --state|--tenant|--context|--as) ((i + 1 < cword)) && globals+=("${words[i]}" "${words[i + 1]}") ;;
-            --state=*|--tenant=*|--context=*|--as=*) globals+=("${words[i]}") ;;
+            --state|--tenant|--context|--as) ((i + 1 < cword)) && globals+=("${words[i]}" "$(_fleetadm_unquote "${words[i + 1]}")") ;;
+            --state=*|--tenant=*|--context=*|--as=*) globals+=("${words[i]%%=*}=$(_fleetadm_unquote "${words[i]#*=}")") ;;
         esac
     done
     "$fleetadm" "${globals[@]}" __complete names "$1" "$cur" 2>/dev/null

@@ -258,7 +258,7 @@ TEST_CASE("contexts choose the store, tenant and user", "[cli][config]")
 {
     Fleet fleet;
     build(fleet, Role::operator_);
-    auto set = fleet({"config", "set-context", "acme-ops", "--state", fleet.state().string(), "--tenant", "acme",
+    auto set = fleet({"config", "set-context", "acme-ops", "--state", fleet.location(), "--tenant", "acme",
                       "--user", "alice"});
     CHECK(set.exit_code == 0);
     CHECK(fleet({"config", "use-context", "acme-ops"}).exit_code == 0);
@@ -293,7 +293,7 @@ TEST_CASE("a planted secret never reaches the store, the audit log, output, logs
                                    "spec: {type: http-bearer, fromEnv: FLEET_TEST_TOKEN}\n");
     std::map<std::string, std::string> env{{"HOME", fleet.dir().path().string()}, {"FLEET_TEST_TOKEN", env_secret}};
     auto run = [&](std::vector<std::string> args, const std::string& input = "") {
-        args.insert(args.begin(), {"--state", fleet.state().string(), "-v"});
+        args.insert(args.begin(), {"--state", fleet.location(), "-v"});
         return fleet::test::run_process(FLEETADM_BIN, args, input, env);
     };
     std::string everything;
@@ -323,9 +323,7 @@ TEST_CASE("a planted secret never reaches the store, the audit log, output, logs
     CHECK(everything.find("id_ed25519") != std::string::npos);  // the reference is shown...
     CHECK(everything.find(key_secret) == std::string::npos);    // ...never what it refers to
     CHECK(everything.find(env_secret) == std::string::npos);
-    std::string store = fleet::test::read_file(fleet.state());
-    auto wal = fleet.state().string() + "-wal";
-    if (std::filesystem::exists(wal)) store += fleet::test::read_file(wal);
+    std::string store = fleet.store_text();
     CHECK(store.find(key_secret) == std::string::npos);
     CHECK(store.find(env_secret) == std::string::npos);
 }

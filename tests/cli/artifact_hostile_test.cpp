@@ -39,7 +39,7 @@ std::string artifact_doc(const std::string& name, const std::string& file)
 /// (exit 137) instead of stopping the suite; returns the result and how long it took.
 std::pair<test::RunResult, std::chrono::milliseconds> timed(const test::Fleet& fleet, std::vector<std::string> args)
 {
-    args.insert(args.begin(), {"-s", "KILL", "20", FLEETADM_BIN, "--state", fleet.state().string()});
+    args.insert(args.begin(), {"-s", "KILL", "20", FLEETADM_BIN, "--state", fleet.location()});
     auto start = std::chrono::steady_clock::now();
     auto r = test::run_process("/usr/bin/timeout", args, "", {{"HOME", fleet.dir().path().string()}});
     return {r, std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - start)};
@@ -153,7 +153,7 @@ spec:
         REQUIRE(fs::is_regular_file(stored()));
     }
 
-    fs::path stored() const { return fleet.dir().path() / "artifacts" / "site" / sha; }
+    fs::path stored() const { return fleet.state_dir() / "artifacts" / "site" / sha; }
 
     /// Runs the rollout; returns d1's state and reason.
     std::pair<std::string, std::string> run() const
@@ -170,7 +170,7 @@ spec:
 
 } // namespace
 
-TEST_CASE("an artifact file that is a FIFO or a device is refused at once with its location", "[artifact][hostile]")
+TEST_CASE("an artifact file that is a FIFO or a device is refused at once with its location", "[artifact][hostile][cli]")
 {
     test::Fleet fleet;
     REQUIRE(fleet({"init"}).exit_code == 0);
@@ -194,17 +194,17 @@ TEST_CASE("an artifact file that is a FIFO or a device is refused at once with i
         }
     }
     CHECK(fleet.store_digest() == before);
-    CHECK_FALSE(fs::exists(fleet.dir().path() / "artifacts"));
+    CHECK_FALSE(fs::exists(fleet.state_dir() / "artifacts"));
 }
 
-TEST_CASE("an artifact over FLEETADM_MAX_ARTIFACT_SIZE is refused: raising the cap accepts it", "[artifact][hostile]")
+TEST_CASE("an artifact over FLEETADM_MAX_ARTIFACT_SIZE is refused: raising the cap accepts it", "[artifact][hostile][cli]")
 {
     test::Fleet fleet;
     REQUIRE(fleet({"init"}).exit_code == 0);
     fleet.dir().write("fw.bin", std::string(3000, 'x'));
     auto yaml = fleet.dir().write("site.yaml", std::string(tenant_doc) + artifact_doc("fw", "fw.bin"));
     auto run = [&](const std::string& cap) {
-        return test::run_process(FLEETADM_BIN, {"--state", fleet.state().string(), "apply", "-f", yaml.string()}, "",
+        return test::run_process(FLEETADM_BIN, {"--state", fleet.location(), "apply", "-f", yaml.string()}, "",
                                  {{"HOME", fleet.dir().path().string()}, {"FLEETADM_MAX_ARTIFACT_SIZE", cap}});
     };
     auto small = run("2K");
@@ -215,13 +215,13 @@ TEST_CASE("an artifact over FLEETADM_MAX_ARTIFACT_SIZE is refused: raising the c
     auto bad = run("lots");
     CHECK(bad.exit_code == 2);
     CHECK(contains(bad.err, "FLEETADM_MAX_ARTIFACT_SIZE=\"lots\""));
-    CHECK_FALSE(fs::exists(fleet.dir().path() / "artifacts"));
+    CHECK_FALSE(fs::exists(fleet.state_dir() / "artifacts"));
     auto raised = run("4K");
     INFO(raised.err);
     CHECK(raised.exit_code == 0);
 }
 
-TEST_CASE("a link in the artifact area never reaches a device over SSH", "[artifact][hostile][ssh]")
+TEST_CASE("a link in the artifact area never reaches a device over SSH", "[artifact][hostile][ssh][cli]")
 {
     SshSite site;
     auto secret = site.fleet.dir().write("secret.txt", "root:x:0:0:TOP SECRET");
@@ -238,7 +238,7 @@ TEST_CASE("a link in the artifact area never reaches a device over SSH", "[artif
 }
 
 TEST_CASE("a stored artifact whose bytes changed fails its upload over SSH and is never installed",
-          "[artifact][hostile][ssh]")
+          "[artifact][hostile][ssh][cli]")
 {
     SshSite site;
     fs::permissions(site.stored(), fs::perms::owner_read | fs::perms::owner_write);
@@ -253,7 +253,7 @@ TEST_CASE("a stored artifact whose bytes changed fails its upload over SSH and i
     CHECK(files_holding(site.sshd.dir(), "evil firmware!!!").empty());
 }
 
-TEST_CASE("a stored artifact whose bytes changed fails its upload over HTTP, never succeeds", "[artifact][hostile][http]")
+TEST_CASE("a stored artifact whose bytes changed fails its upload over HTTP, never succeeds", "[artifact][hostile][http][cli]")
 {
     test::HttpDevice endpoint;
     test::Fleet fleet;
@@ -281,7 +281,7 @@ TEST_CASE("a stored artifact whose bytes changed fails its upload over HTTP, nev
     INFO(applied.err);
     REQUIRE(applied.exit_code == 0);
     auto sha = util::sha256_hex(genuine);
-    auto stored = fleet.dir().path() / "artifacts" / "site" / sha;
+    auto stored = fleet.state_dir() / "artifacts" / "site" / sha;
     REQUIRE(fs::is_regular_file(stored));
     std::string tampered = genuine;
     tampered[tampered.size() / 2] = 'X';  // same size: only the hash can tell
@@ -301,7 +301,7 @@ TEST_CASE("a stored artifact whose bytes changed fails its upload over HTTP, nev
     }
 }
 
-TEST_CASE("a git source's artifacts come from its commit: paths outside the tree are refused", "[artifact][hostile][git]")
+TEST_CASE("a git source's artifacts come from its commit: paths outside the tree are refused", "[artifact][hostile][git][cli]")
 {
     test::Fleet fleet;
     REQUIRE(fleet({"init"}).exit_code == 0);
@@ -320,7 +320,7 @@ TEST_CASE("a git source's artifacts come from its commit: paths outside the tree
         CHECK(r.exit_code == 2);
         CHECK(contains(r.err, ":site.yaml:9:3: spec.file: artifact/fw: "));
         CHECK(fleet.store_digest() == before);
-        CHECK(files_holding(fleet.dir().path() / "artifacts", "-----BEGIN OPENSSH PRIVATE KEY----- operator").empty());
+        CHECK(files_holding(fleet.state_dir() / "artifacts", "-----BEGIN OPENSSH PRIVATE KEY----- operator").empty());
     }
 
     // A file of the tree, relative to its YAML file: read from the commit, not from any work tree.
@@ -330,14 +330,14 @@ TEST_CASE("a git source's artifacts come from its commit: paths outside the tree
     auto ok = fleet({"apply", "--git", repo.url()});
     INFO(ok.err);
     REQUIRE(ok.exit_code == 0);
-    auto stored = fleet.dir().path() / "artifacts" / "site" / util::sha256_hex("firmware from the commit");
+    auto stored = fleet.state_dir() / "artifacts" / "site" / util::sha256_hex("firmware from the commit");
     REQUIRE(fs::is_regular_file(stored));
     CHECK(test::read_file(stored) == "firmware from the commit");
     auto again = fleet({"apply", "--git", repo.url()});
     CHECK(contains(again.out, "0 created, 0 configured, 0 pruned, 2 unchanged"));
 }
 
-TEST_CASE("apply --artifact-dir lets a git source name files of one local folder, and only those", "[artifact][hostile][git]")
+TEST_CASE("apply --artifact-dir lets a git source name files of one local folder, and only those", "[artifact][hostile][git][cli]")
 {
     test::Fleet fleet;
     REQUIRE(fleet({"init"}).exit_code == 0);
@@ -365,11 +365,11 @@ TEST_CASE("apply --artifact-dir lets a git source name files of one local folder
     auto r = fleet({"apply", "--git", repo.url(), "--artifact-dir", builds});
     INFO(r.err);
     CHECK(r.exit_code == 0);
-    CHECK(test::read_file(fleet.dir().path() / "artifacts" / "site" / util::sha256_hex("local build")) ==
+    CHECK(test::read_file(fleet.state_dir() / "artifacts" / "site" / util::sha256_hex("local build")) ==
           "local build");
 }
 
-TEST_CASE("store, WAL, artifacts, git cache and config are owner-only under umask 022", "[artifact][hostile][modes]")
+TEST_CASE("store, WAL, artifacts, git cache and config are owner-only under umask 022", "[artifact][hostile][modes][cli][sqlite]")
 {
     Umask mask(022);
     test::TempDir home;
@@ -425,14 +425,14 @@ TEST_CASE("store, WAL, artifacts, git cache and config are owner-only under umas
     CHECK(mode_of(state) == 0600);
 }
 
-TEST_CASE("an apply that fails after copying an artifact removes the copy", "[artifact][hostile]")
+TEST_CASE("an apply that fails after copying an artifact removes the copy", "[artifact][hostile][cli]")
 {
     test::Fleet fleet;
     REQUIRE(fleet({"init"}).exit_code == 0);
     fleet.dir().write("a.bin", "first artifact");
     fleet.dir().write("b.bin", "second artifact");
     // The second copy cannot be renamed into place: a folder holds its name.
-    auto area = fleet.dir().path() / "artifacts" / "site";
+    auto area = fleet.state_dir() / "artifacts" / "site";
     fs::create_directories(area / util::sha256_hex("second artifact"));
     auto before = fleet.store_digest();
     auto file = fleet.dir().write("site.yaml", std::string(tenant_doc) + artifact_doc("a", "a.bin") +

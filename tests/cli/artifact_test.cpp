@@ -33,7 +33,7 @@ std::string rollout_doc(const std::string& command, const std::string& artifact 
 
 } // namespace
 
-TEST_CASE("apply copies an artifact into the tenant's area, addressed by SHA-256", "[rollout][artifact]")
+TEST_CASE("apply copies an artifact into the tenant's area, addressed by SHA-256", "[rollout][artifact][cli]")
 {
     test::Fleet fleet;
     REQUIRE(fleet({"init"}).exit_code == 0);
@@ -44,7 +44,7 @@ TEST_CASE("apply copies an artifact into the tenant's area, addressed by SHA-256
     INFO(first.err);
     REQUIRE(first.exit_code == 0);
     auto sha = util::sha256_hex("firmware one");
-    auto stored = fleet.dir().path() / "artifacts" / "site" / sha;
+    auto stored = fleet.state_dir() / "artifacts" / "site" / sha;
     REQUIRE(fs::exists(stored));
     CHECK(test::read_file(stored) == "firmware one");
     auto got = fleet({"get", "artifact", "fw", "-o", "json"});
@@ -56,7 +56,7 @@ TEST_CASE("apply copies an artifact into the tenant's area, addressed by SHA-256
     CHECK(diff.exit_code == 1);
     CHECK(contains(diff.out, "spec.sha256"));
     REQUIRE(fleet({"apply", "-f", file.string()}).exit_code == 0);
-    CHECK(fs::exists(fleet.dir().path() / "artifacts" / "site" / util::sha256_hex("firmware two")));
+    CHECK(fs::exists(fleet.state_dir() / "artifacts" / "site" / util::sha256_hex("firmware two")));
     auto get = fleet({"get", "rollouts"});
     CHECK(contains(get.out, "not started"));
 
@@ -66,7 +66,7 @@ TEST_CASE("apply copies an artifact into the tenant's area, addressed by SHA-256
     CHECK(contains(del.err, "rollout/up"));
 }
 
-TEST_CASE("bad artifacts and rollouts are refused with file, line and field, writing nothing", "[rollout][artifact]")
+TEST_CASE("bad artifacts and rollouts are refused with file, line and field, writing nothing", "[rollout][artifact][cli]")
 {
     test::Fleet fleet;
     REQUIRE(fleet({"init"}).exit_code == 0);

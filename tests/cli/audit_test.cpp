@@ -32,12 +32,7 @@ void populate(const Fleet& fleet)
     REQUIRE(fleet({"device", "decommission", "d2"}).exit_code == 0);
 }
 
-std::string sql(const Fleet& fleet, const std::string& statement)
-{
-    auto r = fleet::test::run_process("/usr/bin/sqlite3", {fleet.state().string(), statement});
-    REQUIRE(r.exit_code == 0);
-    return r.out;
-}
+std::string sql(const Fleet& fleet, const std::string& statement) { return fleet.sql(statement); }
 
 } // namespace
 

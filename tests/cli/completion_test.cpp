@@ -105,7 +105,7 @@ spec: {selector: ""}
     REQUIRE(fleet({"device", "enroll", "-f", "-", "--format", "csv"},
                   "name,tenant,deviceType,ssh.host\nacme-1,acme,rpi4,h\nacme-2,acme,rpi4,h\nbeta-1,beta,rpi4,h\n")
                 .exit_code == 0);
-    REQUIRE(fleet({"config", "set-context", "alice", "--state", fleet.state().string(), "--user", "alice"}).exit_code == 0);
+    REQUIRE(fleet({"config", "set-context", "alice", "--state", fleet.location(), "--user", "alice"}).exit_code == 0);
 }
 
 } // namespace
@@ -134,7 +134,7 @@ TEST_CASE("__complete names prints what the caller can see, and nothing on any e
     CHECK(sorted_lines(fleet({"--as", "alice", "__complete", "names", "devices"}).out) == Words{"acme-1", "acme-2"});
     CHECK(sorted_lines(fleet({"__complete", "names", "groups"}).out) == Words{"acme-all"});
     CHECK(sorted_lines(fleet({"__complete", "names", "context"}).out) == Words{"alice"});
-    std::string state = fleet.state().string();
+    std::string state = fleet.location();
     for (const Words& args : {Words{"--state", "/nonexistent/state.db", "__complete", "names", "devices"},
                               Words{"--context", "missing", "__complete", "names", "devices"},
                               Words{"--state", state, "--tenant", "no-such", "__complete", "names", "devices"},
@@ -151,7 +151,8 @@ TEST_CASE("bash completes commands, options, values and names from the store", "
 {
     Fleet fleet;
     populate(fleet);
-    std::string state = " --state " + fleet.state().string();
+    // Quoted as a user types it: a URL's '&' would end the command.
+    std::string state = " --state '" + fleet.location() + "'";
     CHECK(bash_complete(fleet, "fleetadm de") == Words{"delete", "describe", "device"});
     CHECK(bash_complete(fleet, "fleetadm device ") == Words{"check", "decommission", "enroll", "move"});
     CHECK(bash_complete(fleet, "fleetadm config u") == Words{"use-context"});
@@ -187,7 +188,7 @@ TEST_CASE("zsh completes commands, options, values and names from the store", "[
     CHECK(zsh_complete(fleet, "fleetadm de") == Words{"delete", "describe", "device"});
     CHECK(zsh_complete(fleet, "fleetadm device enroll --f") == Words{"--filename", "--format"});
     CHECK(zsh_complete(fleet, "fleetadm get -o ") == Words{"csv", "json", "name", "table", "wide", "yaml"});
-    CHECK(zsh_complete(fleet, "fleetadm --state " + fleet.state().string() + " get devices ") ==
+    CHECK(zsh_complete(fleet, "fleetadm --state '" + fleet.location() + "' get devices ") ==
           Words{"acme-1", "acme-2", "beta-1"});
     CHECK(zsh_complete(fleet, "fleetadm --context alice get devices ") == Words{"acme-1", "acme-2"});
 }
@@ -200,7 +201,7 @@ TEST_CASE("fish completes commands, options, values and names from the store", "
     CHECK(fish_complete(fleet, "fleetadm config ") == Words{"get-contexts", "set-context", "use-context"});
     CHECK(fish_complete(fleet, "fleetadm device enroll --f") == Words{"--filename", "--format"});
     CHECK(fish_complete(fleet, "fleetadm get -o ") == Words{"csv", "json", "name", "table", "wide", "yaml"});
-    CHECK(fish_complete(fleet, "fleetadm --state " + fleet.state().string() + " get devices ") ==
+    CHECK(fish_complete(fleet, "fleetadm --state '" + fleet.location() + "' get devices ") ==
           Words{"acme-1", "acme-2", "beta-1"});
     CHECK(fish_complete(fleet, "fleetadm --context alice get devices ") == Words{"acme-1", "acme-2"});
     CHECK(fish_complete(fleet, "fleetadm --context alice tenant tree ") == Words{"acme"});

@@ -85,7 +85,7 @@ private:
 RunResult run_in(const Fleet& fleet, const std::filesystem::path& cwd, std::vector<std::string> args)
 {
     std::vector<std::string> sh{"-c", "cd \"$0\" && exec \"$@\"", cwd.string(), FLEETADM_BIN, "--state",
-                                fleet.state().string()};
+                                fleet.location()};
     sh.insert(sh.end(), args.begin(), args.end());
     return fleet::test::run_process("/bin/sh", sh, "", {{"HOME", fleet.dir().path().string()}});
 }
@@ -261,7 +261,7 @@ TEST_CASE("apply --git records the commit: diff names the new one: apply records
     CHECK(contains(clean.out, second + " (already applied)"));
 
     CHECK(std::filesystem::is_empty(cwd.path()));
-    CHECK(std::filesystem::is_directory(fleet.dir().path() / "git-cache"));
+    CHECK(std::filesystem::is_directory(fleet.state_dir() / "git-cache"));
 }
 
 TEST_CASE("apply --git --ref takes a branch, a lightweight or annotated tag, and a full or short commit id", "[cli][git]")
@@ -478,7 +478,7 @@ TEST_CASE("https:// remotes verify the server certificate: GIT_SSL_CAINFO names 
     init(fleet);
     auto apply_with_ca = [&](const std::string& ca) {
         return fleet::test::run_process(FLEETADM_BIN,
-                                        {"--state", fleet.state().string(), "apply", "--git", url, "--path", "fleet"},
+                                        {"--state", fleet.location(), "apply", "--git", url, "--path", "fleet"},
                                         "", {{"HOME", fleet.dir().path().string()}, {"GIT_SSL_CAINFO", ca}});
     };
     auto digest = fleet.store_digest();

@@ -28,7 +28,7 @@ struct Timed {
 
 Timed run_bounded(const Fleet& fleet, const std::vector<std::string>& args)
 {
-    std::vector<std::string> argv{"-k", "2", "20", FLEETADM_BIN, "--state", fleet.state().string()};
+    std::vector<std::string> argv{"-k", "2", "20", FLEETADM_BIN, "--state", fleet.location()};
     argv.insert(argv.end(), args.begin(), args.end());
     auto home = fleet.dir().path();
     auto start = std::chrono::steady_clock::now();
@@ -218,7 +218,7 @@ TEST_CASE("an alias bomb with a 100 KB leaf exits 2 with its location in bounded
     // so what the document may add is checked against that baseline.
     auto peak_kib = [&](std::vector<std::string> args, RunResult& run) {
         args.insert(args.begin(), {"-v", "/usr/bin/timeout", "-k", "2", "60", FLEETADM_BIN, "--state",
-                                   fleet.state().string()});
+                                   fleet.location()});
         run = fleet::test::run_process("/usr/bin/time", args, "", {{"HOME", fleet.dir().path().string()}});
         const std::string label = "Maximum resident set size (kbytes): ";
         auto at = run.err.find(label);

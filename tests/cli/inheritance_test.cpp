@@ -165,7 +165,7 @@ spec: {deviceType: rpi4, ssh: {host: 127.0.0.1, port: 1}}
     REQUIRE(applied.exit_code == 0);
 
     fleet::test::BackgroundProcess runner(FLEETADM_BIN,
-                                          {"--state", fleet.state().string(), "-o", "json", "rollout", "run", "up"},
+                                          {"--state", fleet.location(), "-o", "json", "rollout", "run", "up"},
                                           {{"HOME", fleet.dir().path().string()}});
     auto waiting = runner.wait_for_line("\"type\":\"waiting\"");
     CHECK(contains(waiting, fmt::format("the next maintenance window opens at {}T02:00:00Z", date)));

@@ -167,7 +167,7 @@ std::string device_state(const json& status, const std::string& device)
 } // namespace
 
 TEST_CASE("Ctrl-C during an SSH install ends the remote command: a rerun verifies before installing again",
-          "[rollout][ssh][interrupt]")
+          "[rollout][ssh][interrupt][cli]")
 {
     Site site;
     std::string D = site.d.string();
@@ -180,7 +180,7 @@ TEST_CASE("Ctrl-C during an SSH install ends the remote command: a rerun verifie
                              "fi; printf %s {{{{artifact.version}}}} > {0}/version; echo end >> {0}/ends",
                              D, before_hang));
     {
-        test::BackgroundProcess runner(FLEETADM_BIN, {"--state", site.fleet.state().string(), "rollout", "run", "up"},
+        test::BackgroundProcess runner(FLEETADM_BIN, {"--state", site.fleet.location(), "rollout", "run", "up"},
                                        {{"HOME", site.env_home()}});
         REQUIRE(wait_for_file(site.d / "pgid", std::chrono::seconds(30)));
         auto pgid = static_cast<pid_t>(std::stol(slurp(site.d / "pgid")));
@@ -213,7 +213,7 @@ TEST_CASE("Ctrl-C during an SSH install ends the remote command: a rerun verifie
     CHECK(device["status"]["reportedVersion"] == "2.0.0");
 }
 
-TEST_CASE("a deviceTimeout ends the remote install on the device before the attempt fails", "[rollout][ssh][interrupt]")
+TEST_CASE("a deviceTimeout ends the remote install on the device before the attempt fails", "[rollout][ssh][interrupt][cli]")
 {
     Site site;
     std::string D = site.d.string();
@@ -248,7 +248,7 @@ TEST_CASE("exec --timeout and Ctrl-C of exec end the command's process group on 
     }
     SECTION("Ctrl-C")
     {
-        test::BackgroundProcess exec(FLEETADM_BIN, {"--state", site.fleet.state().string(), "exec", "--", command},
+        test::BackgroundProcess exec(FLEETADM_BIN, {"--state", site.fleet.location(), "exec", "--", command},
                                      {{"HOME", site.env_home()}});
         REQUIRE(wait_for_file(site.d / "pgid", std::chrono::seconds(30)));
         auto pgid = static_cast<pid_t>(std::stol(slurp(site.d / "pgid")));
@@ -260,7 +260,7 @@ TEST_CASE("exec --timeout and Ctrl-C of exec end the command's process group on 
 }
 
 TEST_CASE("a failing install says why: its output in rollout status -o wide and json, and describe device",
-          "[rollout][ssh][output]")
+          "[rollout][ssh][output][cli]")
 {
     Site site;
     site.rollout("echo unpacking; echo 'install: /data: no space left on device' >&2; echo rolled back >&2; exit 3",
@@ -337,7 +337,7 @@ TEST_CASE("exec and device check show every output line and keep it for describe
 }
 
 TEST_CASE("a swupdate device needs no install.http: it is installed, not skipped as incompatible",
-          "[rollout][http]")
+          "[rollout][http][cli]")
 {
     test::Fleet fleet;
     REQUIRE(fleet({"init"}).exit_code == 0);
@@ -382,7 +382,7 @@ spec:
 
 TEST_CASE("a rollout that would reach a generic HTTP device without install.http is refused at validate, plan and "
           "apply",
-          "[rollout][http]")
+          "[rollout][http][cli]")
 {
     test::Fleet fleet;
     REQUIRE(fleet({"init"}).exit_code == 0);
@@ -467,7 +467,7 @@ spec: {deviceType: imx8, http: {url: "http://127.0.0.1:9"}}
 }
 
 TEST_CASE("a retry after an install timeout verifies first: installed once when the timed-out install took",
-          "[rollout][ssh][interrupt]")
+          "[rollout][ssh][interrupt][cli]")
 {
     Site site;
     std::string D = site.d.string();

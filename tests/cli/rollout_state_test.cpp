@@ -108,7 +108,7 @@ spec:
     /// A fleetadm command in the background against this store.
     BackgroundProcess background(std::vector<std::string> args) const
     {
-        args.insert(args.begin(), {"--state", fleet.state().string()});
+        args.insert(args.begin(), {"--state", fleet.location()});
         return BackgroundProcess(FLEETADM_BIN, args, {{"HOME", fleet.dir().path().string()}});
     }
 };
@@ -146,7 +146,7 @@ TEST_CASE("rollout status: running only while a runner holds it: queued after Ct
     REQUIRE(site.fleet({"rollout", "pause", "up"}).exit_code == 0);
     CHECK(site.status()["state"] == "paused");
     // --watch of a paused rollout ends at once: nothing changes until someone acts.
-    auto watched = fleet::test::run_process("/usr/bin/timeout", {"30", FLEETADM_BIN, "--state", site.fleet.state().string(),
+    auto watched = fleet::test::run_process("/usr/bin/timeout", {"30", FLEETADM_BIN, "--state", site.fleet.location(),
                                                         "rollout", "status", "up", "--watch"},
                                             "", {{"HOME", site.fleet.dir().path().string()}});
     CHECK(watched.exit_code == 0);
@@ -205,7 +205,7 @@ spec:
     INFO(applied.err);
     REQUIRE(applied.exit_code == 0);
 
-    BackgroundProcess runner(FLEETADM_BIN, {"--state", fleet.state().string(), "rollout", "run", "later"},
+    BackgroundProcess runner(FLEETADM_BIN, {"--state", fleet.location(), "rollout", "run", "later"},
                              {{"HOME", fleet.dir().path().string()}});
     runner.wait_for_line("waiting until notBefore 2099-01-01T00:00:00Z");
     auto status = fleet({"rollout", "status", "later"});

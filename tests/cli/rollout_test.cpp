@@ -7,6 +7,7 @@
 
 #include <chrono>
 #include <fstream>
+#include <future>
 #include <set>
 #include <thread>
 
@@ -129,7 +130,7 @@ std::map<std::string, std::string> device_states(const json& status)
 
 
 TEST_CASE("a three-phase rollout over SSH installs each device once, skips the rest, records versions",
-          "[rollout][ssh]")
+          "[rollout][ssh][cli]")
 {
     std::vector<std::string> devices = {"d1", "d2", "d3", "d4", "d5", "d6", "cur"};
     SshSite site(devices, "");
@@ -189,7 +190,7 @@ TEST_CASE("a three-phase rollout over SSH installs each device once, skips the r
     CHECK(site.installs("d1") == 1);
 }
 
-TEST_CASE("failing installs pause a rollout at its threshold: retry and run finish it", "[rollout][ssh]")
+TEST_CASE("failing installs pause a rollout at its threshold: retry and run finish it", "[rollout][ssh][cli]")
 {
     SshSite site({"a1", "a2", "abad", "b1", "b2", "b3"});
     std::string fixed = (site.devdir / "fixed").string();
@@ -221,7 +222,7 @@ TEST_CASE("failing installs pause a rollout at its threshold: retry and run fini
     CHECK(site.installs("abad") == 1);
 }
 
-TEST_CASE("a hanging device times out without holding up the others", "[rollout][ssh]")
+TEST_CASE("a hanging device times out without holding up the others", "[rollout][ssh][cli]")
 {
     SshSite site({"aslow", "h1", "h2", "h3", "h4"});
     // 6s: the timeout also bounds an upload's stall, and a loaded machine (ctest -j) stalls a 2s one.
@@ -248,14 +249,14 @@ namespace {
 /// `fleetadm rollout run up` of a site, started in the background with plain progress lines.
 test::BackgroundProcess start_runner(const SshSite& site)
 {
-    return test::BackgroundProcess(FLEETADM_BIN, {"--state", site.fleet.state().string(), "rollout", "run", "up"},
+    return test::BackgroundProcess(FLEETADM_BIN, {"--state", site.fleet.location(), "rollout", "run", "up"},
                                    {{"HOME", site.fleet.dir().path().string()}});
 }
 
 } // namespace
 
 TEST_CASE("kill -9 of the runner, then run again: every device ends succeeded, none installed twice",
-          "[rollout][ssh]")
+          "[rollout][ssh][cli]")
 {
     std::vector<std::string> devices;
     for (int i = 1; i <= 8; ++i) devices.push_back(fmt::format("k{}", i));
@@ -284,7 +285,7 @@ TEST_CASE("kill -9 of the runner, then run again: every device ends succeeded, n
 }
 
 TEST_CASE("pause from a second shell stops new dispatches within a second: in-flight devices finish",
-          "[rollout][ssh]")
+          "[rollout][ssh][cli]")
 {
     std::vector<std::string> devices;
     for (int i = 1; i <= 12; ++i) devices.push_back(fmt::format("p{:02}", i));
@@ -316,7 +317,7 @@ TEST_CASE("pause from a second shell stops new dispatches within a second: in-fl
     for (const auto& d : devices) CHECK(site.installs(d) == 1);
 }
 
-TEST_CASE("a rollout over HTTP uploads to each device's endpoint: a 500 fails that device only", "[rollout][http]")
+TEST_CASE("a rollout over HTTP uploads to each device's endpoint: a 500 fails that device only", "[rollout][http][cli]")
 {
     test::HttpDevice endpoint;
     test::Fleet fleet;
@@ -358,7 +359,7 @@ items:
     auto applied = fleet({"apply", "-f", file.string()});
     INFO(applied.err);
     REQUIRE(applied.exit_code == 0);
-    auto run = test::run_process(FLEETADM_BIN, {"--state", fleet.state().string(), "rollout", "run", "gw"}, "",
+    auto run = test::run_process(FLEETADM_BIN, {"--state", fleet.location(), "rollout", "run", "gw"}, "",
                                  {{"HOME", fleet.dir().path().string()}, {"FLEETADM_TEST_TOKEN", "s3cr3t-token"}});
     INFO(run.out << run.err);
     CHECK(run.exit_code == 1);  // completed, one device failed
@@ -372,7 +373,28 @@ items:
     // The token is read at use and never printed or stored.
     CHECK_FALSE(contains(run.out + run.err, "s3cr3t-token"));
     CHECK_FALSE(contains(fleet({"audit", "-A", "-o", "json"}).out, "s3cr3t-token"));
-    std::ifstream db(fleet.state(), std::ios::binary);
-    std::string bytes((std::istreambuf_iterator<char>(db)), std::istreambuf_iterator<char>());
-    CHECK_FALSE(contains(bytes, "s3cr3t-token"));
+    CHECK_FALSE(contains(fleet.store_text(), "s3cr3t-token"));
+}
+
+TEST_CASE("two runners started at once on one rollout: exactly one holds the lease, each device installs once",
+          "[rollout][ssh][cli][concurrency]")
+{
+    std::vector<std::string> devices = {"r1", "r2", "r3", "r4"};
+    SshSite site(devices);
+    // Long enough installs that the second runner starts while the first still runs.
+    site.rollout(R"({maxParallel: 1})", "sleep 0.6;");
+    auto a = std::async(std::launch::async, [&] { return site.fleet({"rollout", "run", "up"}); });
+    auto b = std::async(std::launch::async, [&] { return site.fleet({"rollout", "run", "up"}); });
+    auto ra = a.get(), rb = b.get();
+    INFO(ra.out << ra.err << "\n---\n" << rb.out << rb.err);
+    const auto& winner = ra.exit_code == 0 ? ra : rb;
+    const auto& loser = ra.exit_code == 0 ? rb : ra;
+    CHECK(winner.exit_code == 0);
+    CHECK(loser.exit_code == 5);
+    CHECK(contains(loser.err, "rollout/up is being run by another process"));
+    for (const auto& [device, state] : device_states(site.status())) CHECK(state == "succeeded");
+    for (const auto& d : devices) {
+        INFO(d);
+        CHECK(site.installs(d) == 1);
+    }
 }

@@ -111,8 +111,9 @@ TEST_CASE("a repository moved or cloned again is the same source: prune goes on,
     CHECK(tenant_names(fleet) == std::vector<std::string>{"tenant/a", "tenant/b", "tenant/provider"});
     CHECK(fleet({"diff", "-f", (second / "fleet").string(), "--prune"}).exit_code == 0);
 
-    // The token of the origin's URL is nowhere in the store.
-    for (const auto& entry : fs::directory_iterator(fleet.state().parent_path()))
+    // The token of the origin's URL is nowhere in the store, nor in any file beside it.
+    CHECK_FALSE(contains(fleet.store_text(), "s3cret-token"));
+    for (const auto& entry : fs::directory_iterator(fleet.dir().path()))
         if (entry.is_regular_file())
             CHECK_FALSE(contains(fleet::test::read_file(entry.path()), "s3cret-token"));
 }

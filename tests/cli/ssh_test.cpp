@@ -307,9 +307,7 @@ TEST_CASE("no key material in output, store or audit log", "[ssh][cli]")
     seen += r.out + r.err;
     CHECK_FALSE(contains(seen, body));
     CHECK_FALSE(contains(seen, "PRIVATE KEY"));
-    CHECK_FALSE(contains(fleet::test::read_file(w.fleet.state()), body));
-    if (fs::exists(w.fleet.state().string() + "-wal"))
-        CHECK_FALSE(contains(fleet::test::read_file(w.fleet.state().string() + "-wal"), body));
+    CHECK_FALSE(contains(w.fleet.store_text(), body));
 }
 
 TEST_CASE("Ctrl-C stops exec: devices still running end cancelled, results are recorded, exit 130", "[ssh][cli]")
@@ -319,7 +317,7 @@ TEST_CASE("Ctrl-C stops exec: devices still running end cancelled, results are r
     std::string command =
         fmt::format("if [ \"${{SSH_CONNECTION##* }}\" = {} ]; then echo quick; else sleep 60; fi", w.web1.port());
     fleet::test::BackgroundProcess exec(FLEETADM_BIN,
-                                        {"--state", w.fleet.state().string(), "--as", "carol", "-o", "json", "exec",
+                                        {"--state", w.fleet.location(), "--as", "carol", "-o", "json", "exec",
                                          "-l", "role=web", "--", command},
                                         {{"HOME", w.fleet.dir().path().string()}});
     exec.wait_for_line("\"device\":\"web-1\"");
@@ -358,7 +356,7 @@ TEST_CASE("Ctrl-C stops device check: a cancelled device's status is left as it 
                         device("acme", "web-2", "web", w.web2.port(), "sleep 60"));
     REQUIRE(hang.exit_code == 0);
     fleet::test::BackgroundProcess check(FLEETADM_BIN,
-                                         {"--state", w.fleet.state().string(), "--as", "carol", "device", "check",
+                                         {"--state", w.fleet.location(), "--as", "carol", "device", "check",
                                           "web-1", "web-2"},
                                          {{"HOME", w.fleet.dir().path().string()}});
     check.wait_for_line("acme/web-1: reachable, version 2.1.0");

@@ -1,5 +1,6 @@
 // A store that cannot be read says so: exit 6 with SQLite's cause, never "not found" or an empty
-// answer (SPEC §3).
+// answer (SPEC §3). Both cases break or lock the SQLite file itself: [sqlite] keeps them off the
+// PostgreSQL run.
 #include <catch2/catch.hpp>
 
 #include <filesystem>
@@ -39,7 +40,7 @@ void break_overflow_chain(const fs::path& db)
 
 } // namespace
 
-TEST_CASE("a corrupt tenant row is a database failure (exit 6), not an empty list", "[cli][store]")
+TEST_CASE("a corrupt tenant row is a database failure (exit 6), not an empty list", "[cli][store][sqlite]")
 {
     Fleet fleet;
     REQUIRE(fleet({"init"}).exit_code == 0);
@@ -67,7 +68,7 @@ TEST_CASE("a corrupt tenant row is a database failure (exit 6), not an empty lis
     CHECK(contains(audit.err, "malformed"));
 }
 
-TEST_CASE("a store locked by another process is a database failure (exit 6) naming the lock", "[cli][store]")
+TEST_CASE("a store locked by another process is a database failure (exit 6) naming the lock", "[cli][store][sqlite]")
 {
     Fleet fleet;
     REQUIRE(fleet({"init"}).exit_code == 0);

@@ -9,13 +9,16 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cctype>
 #include <chrono>
 #include <filesystem>
 #include <memory>
 #include <mutex>
 #include <random>
+#include <set>
 #include <stdexcept>
 #include <thread>
+#include <vector>
 
 #include "tests/support/process.hpp"
 
@@ -147,7 +150,7 @@ public:
         }
         m_startup_ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started)
                            .count();
-        exec("postgres", std::string("CREATE ROLE ") + postgres_login + " LOGIN");
+        ensure_login(postgres_login);
     }
 
     ~Server()
@@ -173,6 +176,38 @@ public:
             throw std::runtime_error(sql + ": " + PQresultErrorMessage(r.get()));
     }
 
+    /// The rows of one query's result as text, columns joined by tabs; throws when it fails.
+    std::vector<std::string> rows(const std::string& database, const std::string& sql)
+    {
+        std::unique_ptr<PGconn, decltype(&PQfinish)> conn(connect_or_null(url_of(m_socket_dir, port, database, "postgres")),
+                                                          &PQfinish);
+        if (!conn) throw std::runtime_error("cannot connect to the test server's database " + database);
+        std::unique_ptr<PGresult, decltype(&PQclear)> r(PQexec(conn.get(), sql.c_str()), &PQclear);
+        auto status = PQresultStatus(r.get());
+        if (status != PGRES_TUPLES_OK && status != PGRES_COMMAND_OK)
+            throw std::runtime_error(sql + ": " + PQresultErrorMessage(r.get()));
+        std::vector<std::string> out;
+        for (int row = 0; row < PQntuples(r.get()); ++row) {
+            std::string line;
+            for (int col = 0; col < PQnfields(r.get()); ++col) {
+                if (col) line += '\t';
+                line += PQgetisnull(r.get(), row, col) ? "\\N" : PQgetvalue(r.get(), row, col);
+            }
+            out.push_back(std::move(line));
+        }
+        return out;
+    }
+
+    /// Makes the login role name once in this server.
+    void ensure_login(const std::string& name)
+    {
+        std::lock_guard lock(m_roles_mutex);
+        if (m_roles.contains(name)) return;
+        if (rows("postgres", "SELECT 1 FROM pg_roles WHERE rolname = '" + name + "'").empty())
+            exec("postgres", "CREATE ROLE \"" + name + "\" LOGIN");
+        m_roles.insert(name);
+    }
+
     const std::string& socket_dir() const { return m_socket_dir; }
     long startup_ms() const { return m_startup_ms; }
 
@@ -184,6 +219,8 @@ private:
     std::string m_socket_dir;
     pid_t m_pid = -1;
     long m_startup_ms = 0;
+    std::mutex m_roles_mutex;
+    std::set<std::string> m_roles;
 };
 
 Server* g_server = nullptr;
@@ -208,15 +245,53 @@ std::string postgres_url(const std::string& database, const std::string& user)
 
 std::string postgres_superuser_url(const std::string& database) { return postgres_url(database, "postgres"); }
 
-std::string postgres_database()
+std::string postgres_database() { return postgres_database(postgres_login); }
+
+std::string postgres_database(const std::string& owner)
 {
+    for (char c : owner)
+        if (!std::isalnum(static_cast<unsigned char>(c)) && c != '_' && c != '-' && c != '.')
+            throw std::runtime_error("a test login must be a plain name: " + owner);
+    static std::mutex mutex;
     static std::mt19937_64 random{std::random_device{}()};
-    std::string name = "t_" + std::to_string(random() % 1000000000000ULL);
-    server().exec("postgres", "CREATE DATABASE " + name + " OWNER " + postgres_login);
-    return postgres_url(name, postgres_login);
+    std::string name;
+    {
+        std::lock_guard lock(mutex);
+        name = "t_" + std::to_string(random() % 1000000000000ULL);
+    }
+    server().ensure_login(owner);
+    server().exec("postgres", "CREATE DATABASE " + name + " OWNER \"" + owner + "\"");
+    return postgres_url(name, owner);
+}
+
+std::string postgres_database_name(const std::string& url)
+{
+    auto start = url.find("@/");
+    auto end = url.find('?');
+    if (start == std::string::npos || end == std::string::npos || end < start)
+        throw std::runtime_error("not a test database URL: " + url);
+    return url.substr(start + 2, end - start - 2);
+}
+
+std::string postgres_dump(const std::string& database)
+{
+    std::string text;
+    for (const auto& table : server().rows(database, "SELECT table_name FROM information_schema.tables WHERE "
+                                                     "table_schema = 'public' AND table_type = 'BASE TABLE' "
+                                                     "ORDER BY table_name")) {
+        text += "-- " + table + "\n";
+        for (const auto& row : server().rows(database, "SELECT t::text FROM \"" + table + "\" t ORDER BY 1"))
+            text += row + "\n";
+    }
+    return text;
 }
 
 void postgres_exec(const std::string& database, const std::string& sql) { server().exec(database, sql); }
+
+std::vector<std::string> postgres_query(const std::string& database, const std::string& sql)
+{
+    return server().rows(database, sql);
+}
 
 long postgres_startup_ms() { return g_server ? g_server->startup_ms() : 0; }
 

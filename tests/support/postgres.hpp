@@ -6,6 +6,7 @@
 // with the test process (a parent-death signal) if that is killed.
 
 #include <string>
+#include <vector>
 
 namespace fleet::test {
 
@@ -15,6 +16,22 @@ inline constexpr const char* postgres_login = "tester";
 /// Creates a fresh, empty database owned by postgres_login on this process's server (starting
 /// the server on first use, which must happen on the main thread) and returns its URL.
 std::string postgres_database();
+
+/// Creates a fresh, empty database owned by the login owner (made on first use; no password) and
+/// returns its URL as that login. CLI tests use the OS user's name, as libpq does by default, so that
+/// the caller fleetadm sees is the same on both backends.
+std::string postgres_database(const std::string& owner);
+
+/// The database name in a URL made by postgres_database.
+std::string postgres_database_name(const std::string& url);
+
+/// Every row of every table of database as text, tables in name order and rows sorted: what a test
+/// compares to prove that nothing was written, or searches for a secret.
+std::string postgres_dump(const std::string& database);
+
+/// Runs SQL as the superuser on database and returns the last statement's rows, columns joined by
+/// tabs; throws when it fails.
+std::vector<std::string> postgres_query(const std::string& database, const std::string& sql);
 
 /// The URL of a database as the server's superuser, for tests that change what fleetadm may not.
 std::string postgres_superuser_url(const std::string& database);

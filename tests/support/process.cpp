@@ -1,6 +1,7 @@
 #include "tests/support/process.hpp"
 
 #include <fcntl.h>
+#include <pwd.h>
 #include <poll.h>
 #include <spawn.h>
 #include <sys/wait.h>
@@ -11,8 +12,10 @@
 #include <fstream>
 #include <sstream>
 #include <stdexcept>
+#include <string_view>
 
 #include "core/util/sha256.hpp"
+#include "tests/support/postgres.hpp"
 
 extern char** environ;
 
@@ -124,20 +127,66 @@ std::string read_file(const std::filesystem::path& path)
     return ss.str();
 }
 
-Fleet::Fleet() = default;
+Backend backend_under_test()
+{
+    const char* env = std::getenv("FLEETADM_TEST_BACKEND");
+    if (!env || !*env || std::string_view(env) == "sqlite") return Backend::sqlite;
+    if (std::string_view(env) == "postgres") return Backend::postgres;
+    throw std::runtime_error(std::string("FLEETADM_TEST_BACKEND must be sqlite or postgres, not ") + env);
+}
+
+std::string os_login()
+{
+    if (const passwd* pw = getpwuid(geteuid()); pw && pw->pw_name) return pw->pw_name;
+    throw std::runtime_error("this process's user has no name");
+}
+
+Fleet::Fleet() : m_backend(backend_under_test())
+{
+    m_location = m_backend == Backend::postgres ? postgres_database(os_login()) : state().string();
+}
 
 RunResult Fleet::operator()(std::vector<std::string> args, const std::string& input) const
 {
-    args.insert(args.begin(), {"--state", state().string()});
+    args.insert(args.begin(), {"--state", m_location});
     return run_process(FLEETADM_BIN, args, input, {{"HOME", m_dir.path().string()}});
+}
+
+std::string Fleet::database() const
+{
+    if (!on_postgres()) throw std::runtime_error("a SQLite store has no database name");
+    return postgres_database_name(m_location);
+}
+
+std::string Fleet::store_text() const
+{
+    if (on_postgres()) return postgres_dump(database());
+    std::string text = read_file(state());
+    auto wal = state().string() + "-wal";
+    if (std::filesystem::exists(wal)) text += read_file(wal);
+    return text;
 }
 
 std::string Fleet::store_digest() const
 {
+    if (on_postgres()) return util::sha256_hex(store_text());
+    // Each file apart: a WAL that appears is a write even when the bytes concatenate the same.
     std::string digest = util::sha256_hex(read_file(state()));
     auto wal = state().string() + "-wal";
     if (std::filesystem::exists(wal)) digest += util::sha256_hex(read_file(wal));
     return digest;
+}
+
+std::string Fleet::sql(const std::string& statements) const
+{
+    if (on_postgres()) {
+        std::string out;
+        for (const auto& row : postgres_query(database(), statements)) out += row + "\n";
+        return out;
+    }
+    auto r = run_process("/usr/bin/sqlite3", {state().string(), statements});
+    if (r.exit_code != 0) throw std::runtime_error("sqlite3 " + statements + ": " + r.err);
+    return r.out;
 }
 
 std::string examples_dir() { return FLEETADM_SOURCE_DIR "/examples"; }

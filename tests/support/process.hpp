@@ -38,21 +38,50 @@ private:
 /// Reads a whole file.
 std::string read_file(const std::filesystem::path& path);
 
-/// A throwaway store driven through the real binary: `fleetadm --state DIR/state.db ...`.
+/// The store backend CLI tests run against: FLEETADM_TEST_BACKEND=postgres selects PostgreSQL (ctest
+/// registers every [cli] test case a second time with it, suffixed " - Postgres"); else SQLite.
+enum class Backend { sqlite, postgres };
+Backend backend_under_test();
+
+/// The name of the OS user this process runs as: fleetadm's caller on a local store.
+std::string os_login();
+
+/// A throwaway store driven through the real binary: `fleetadm --state LOCATION ...`, where LOCATION is
+/// DIR/state.db, or on PostgreSQL a fresh database of the test process's server owned by a login of
+/// the OS user's name (the caller fleetadm sees is then the same on both backends).
 class Fleet {
 public:
     Fleet();
     /// Runs fleetadm with args against this store.
     RunResult operator()(std::vector<std::string> args, const std::string& input = "") const;
-    /// The store file.
+    /// What --state takes for this store: the file's path or the database URL.
+    const std::string& location() const { return m_location; }
+    bool on_postgres() const { return m_backend == Backend::postgres; }
+    /// The SQLite store file; only for tests of the file itself (tagged [sqlite], never run on PostgreSQL).
     std::filesystem::path state() const { return m_dir.path() / "state.db"; }
-    /// The scratch directory the store lives in.
+    /// The database's name on the test server (PostgreSQL only).
+    std::string database() const;
+    /// The scratch directory the store lives in; HOME of the commands run.
     const TempDir& dir() const { return m_dir; }
-    /// SHA-256 of the store file, to prove that nothing was written.
+    /// Where fleetadm keeps this store's local files (artifacts/, git-cache/): beside a SQLite file,
+    /// for a URL store the XDG state folder under HOME.
+    std::filesystem::path state_dir() const
+    {
+        return on_postgres() ? m_dir.path() / ".local" / "state" / "fleetadm" : m_dir.path();
+    }
+    /// Everything the store holds as bytes or text: the file and its WAL, or every table's rows.
+    std::string store_text() const;
+    /// SHA-256 of store_text(), to prove that nothing was written.
     std::string store_digest() const;
+    /// Runs SQL on the store with full rights (sqlite3, or the server's superuser), for tests that read
+    /// or tamper with what fleetadm never shows or writes; returns the last statement's rows, one per
+    /// line. Throws when it fails.
+    std::string sql(const std::string& statements) const;
 
 private:
+    Backend m_backend;
     TempDir m_dir;
+    std::string m_location;
 };
 
 /// The source tree's examples/ directory.

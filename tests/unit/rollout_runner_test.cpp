@@ -3,7 +3,6 @@
 #include <catch2/catch.hpp>
 
 #include <fmt/format.h>
-#include <pwd.h>
 #include <unistd.h>
 
 #include <map>
@@ -63,12 +62,6 @@ private:
     std::vector<std::thread> m_threads;
 };
 
-std::string os_login()
-{
-    const passwd* pw = ::getpwuid(::geteuid());
-    return pw ? pw->pw_name : "root";
-}
-
 /// A store with tenant `site`, ten rpi4 devices d00..d09 with SSH endpoints, one imx8 device, an
 /// artifact and a rollout with the given strategy.
 struct World {
@@ -116,7 +109,7 @@ spec:
         auto applied = fleet({"apply", "-f", file.string()});
         INFO(applied.err);
         REQUIRE(applied.exit_code == 0);
-        store = store::Store::open(fleet.state().string(), {os_login()}).value();
+        store = store::Store::open(fleet.location(), {test::os_login()}).value();
     }
 
     rollout::Ending run(ScriptedDriver& driver, std::vector<rollout::Event>* events = nullptr)
