@@ -8,6 +8,8 @@
 #include <cstdlib>
 #include <iostream>
 
+#include "cmd/huge_pages.hpp"
+
 namespace fleet::cli {
 
 namespace {
@@ -98,6 +100,7 @@ util::Result<std::unique_ptr<store::Store>> open_store(const Globals& globals, b
 {
     std::string path = globals.state_path();
     log_verbose(globals, "state store: " + store::display_location(path));
+    if (huge_pages_in_use()) log_verbose(globals, "heap on transparent huge pages (glibc.malloc.hugetlb=1)");
     store::OpenOptions options;
     options.create = create;
     auto store = store::Store::open(path, store::Caller{os_user()}, options);

@@ -20,7 +20,8 @@ const std::vector<Prose>& prose()
              "The global options below are accepted by every command, before or after its name.",
          .sections =
              {{"ACCESS",
-               "The caller is the OS login name; `fleetadm init` makes it an admin of the provider tenant. Roles come "
+               "The caller is the OS login name, or on a PostgreSQL store the database login; `fleetadm init` makes "
+               "it an admin of the provider tenant. Roles come "
                "from a tenant's members and hold for its subtree: `viewer` reads, `operator` also writes devices, "
                "groups and credentials, `admin` also manages child tenants and their members. A tenant is changed by "
                "an admin of its parent, so no admin can raise their own tenant's limit.\n\n"
@@ -44,7 +45,10 @@ const std::vector<Prose>& prose()
                          {"FLEETADM_GIT_USERNAME, FLEETADM_GIT_PASSWORD",
                           "Given to an https:// git remote that asks for credentials (the password: a token)."},
                          {"GIT_SSL_CAINFO", "A CA bundle to verify https:// git remotes with instead of the system's."},
-                         {"NO_COLOR", "When set and not empty, output is never coloured."}},
+                         {"NO_COLOR", "When set and not empty, output is never coloured."},
+                         {"FLEETADM_HUGE_PAGES",
+                          "0 keeps commands that handle many objects from re-executing themselves with glibc's "
+                          "*glibc.malloc.hugetlb=1* tunable (transparent huge pages for the heap)."}},
          .files = {{"~/.local/state/fleetadm/state.db", "The default state store: an SQLite database in WAL mode."},
                    {"~/.config/fleetadm/config.yaml", "Named contexts (state, tenant, user) and the current one."}},
          .examples = {{"Create a store, preview the example tree and apply it:",

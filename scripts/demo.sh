@@ -3,16 +3,32 @@
 # throwaway store, start real device endpoints on loopback (one OpenSSH server per ACME device, an
 # HTTP endpoint for Globex's gateways), run the examples' rollouts in two tenants with the progress
 # display, and show the result, the tenant tree and the verified audit log.
+# With --postgres the store is a database on a throwaway PostgreSQL 15 server started for the demo.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 src=$(pwd)
+postgres=no
+case ${1:-} in
+  --postgres) postgres=yes ;;
+  "") ;;
+  *) echo "usage: scripts/demo.sh [--postgres]" >&2; exit 2 ;;
+esac
 scripts/install-deps.sh
 cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
 cmake --build build --target fleetadm
 source scripts/lib/loopback.sh
+source scripts/lib/postgres.sh
 work=$(mktemp -d)
-trap 'loopback_stop_all; rm -rf "$work"' EXIT
-export HOME="$work/home" FLEETADM_STATE="$work/state.db" GLOBEX_EU_TOKEN=demo-token GLOBEX_US_TOKEN=demo-token
+trap 'loopback_stop_all; postgres_stop; rm -rf "$work"' EXIT
+state="$work/state.db"
+if [ "$postgres" = yes ]; then
+  chmod 755 "$work"  # the server's OS user reaches its socket folder below it
+  postgres_start "$work/pg"
+  postgres_fresh fleet
+  state=$(postgres_url fleet)
+  echo "state store: PostgreSQL database \"fleet\" on a throwaway server (socket in $work/pg)"
+fi
+export HOME="$work/home" FLEETADM_STATE="$state" GLOBEX_EU_TOKEN=demo-token GLOBEX_US_TOKEN=demo-token
 mkdir -p "$HOME/.fleet"
 fleetadm() { "$src/build/fleetadm" "$@"; }
 step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
