@@ -28,6 +28,8 @@ constexpr bool sanitized = false;
 constexpr bool sanitized = false;
 #endif
 
+/// True when a word of the command line names a bulk command. A word that only looks like one (a
+/// rollout called "get") costs one needless re-execution, nothing more.
 bool bulk_command(int argc, char** argv)
 {
     static constexpr std::string_view commands[] = {"apply", "plan", "diff", "enroll", "get",
@@ -52,9 +54,9 @@ void restore(const char* saved)
     else unsetenv("GLIBC_TUNABLES");
 }
 
-} // namespace
+bool g_in_use = false;  ///< this process is the re-executed one
 
-bool g_in_use = false;
+} // namespace
 
 void use_huge_pages(int argc, char** argv)
 {
