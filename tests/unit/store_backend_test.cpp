@@ -29,13 +29,6 @@ struct Postgres {
     std::string location() const { return url; }
 };
 
-/// The database name in one of the fixture's URLs (postgresql://user@/NAME?host=…).
-std::string database_of(const std::string& url)
-{
-    auto from = url.find("@/") + 2;
-    return url.substr(from, url.find('?') - from);
-}
-
 std::unique_ptr<Store> create(const std::string& location)
 {
     auto store = Store::open(location, {"tester"}, {true, 2000});
@@ -260,7 +253,7 @@ TEST_CASE("PostgreSQL: a store written by a newer fleetadm is refused: a databas
     REQUIRE_FALSE(empty);
     CHECK(empty.error().message.find("fleetadm init") != std::string::npos);
     create(backend.location());
-    fleet::test::postgres_exec(database_of(backend.url), "UPDATE meta SET value = '99' WHERE key = 'schema_version'");
+    fleet::test::postgres_exec(fleet::test::postgres_database_name(backend.url), "UPDATE meta SET value = '99' WHERE key = 'schema_version'");
     auto newer = Store::open(backend.location(), {"tester"});
     REQUIRE_FALSE(newer);
     CHECK(newer.error().kind == ErrorKind::runtime);
