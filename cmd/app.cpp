@@ -42,6 +42,7 @@ void setup_all(Context& ctx)
     setup_audit(ctx);
     setup_export(ctx);
     setup_config(ctx);
+    setup_store(ctx);
     setup_version(ctx);
     setup_completion(ctx);
     setup_man(ctx);

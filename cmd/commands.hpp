@@ -19,6 +19,7 @@ void setup_exec(Context& ctx);
 void setup_audit(Context& ctx);
 void setup_export(Context& ctx);
 void setup_config(Context& ctx);
+void setup_store(Context& ctx);
 void setup_rollout(Context& ctx);
 void setup_version(Context& ctx);
 void setup_completion(Context& ctx);

@@ -50,7 +50,10 @@ const std::vector<Prose>& prose()
                           "0 keeps commands that handle many objects from re-executing themselves with glibc's "
                           "*glibc.malloc.hugetlb=1* tunable (transparent huge pages for the heap)."}},
          .files = {{"~/.local/state/fleetadm/state.db", "The default state store: an SQLite database in WAL mode."},
-                   {"~/.config/fleetadm/config.yaml", "Named contexts (state, tenant, user) and the current one."}},
+                   {"~/.config/fleetadm/config.yaml", "Named contexts (state, tenant, user) and the current one."},
+                   {"~/.cache/fleetadm/artifacts/",
+                    "This machine's copies of a PostgreSQL store's artifacts, named by SHA-256 and used only while "
+                    "their bytes still hash to the name ($XDG_CACHE_HOME/fleetadm/artifacts/ when set)."}},
          .examples = {{"Create a store, preview the example tree and apply it:",
                        "fleetadm init\nfleetadm diff -f examples/ -R\nfleetadm apply -f examples/ -R"},
                       {"List gold tenants with more columns, and round-trip tenants through YAML:",
@@ -211,6 +214,19 @@ const std::vector<Prose>& prose()
          .examples = {{"Start a GitOps repository from a running store:",
                        "fleetadm export -d fleet/ && git -C fleet init && git -C fleet add . && "
                        "git -C fleet commit -m 'fleet as of today'"}}},
+        {.path = "store migrate",
+         .description = "Copy the whole store into an empty one: every tenant's objects with their bookkeeping, "
+                        "sources and their commits, device status and outputs, rollout runtime (progress and leases), "
+                        "the store revision, every audit log with its sequence numbers and hashes unchanged, and "
+                        "every artifact's bytes, verified by SHA-256 as they are copied. It works between any two "
+                        "stores: a local file to PostgreSQL when a team outgrows it, and back. The copy lands in one "
+                        "transaction, whole or not at all; the original is only read. It needs admin on the provider "
+                        "tenant. On PostgreSQL the caller is the database login: name it in the provider's "
+                        "`spec.members` (the command warns when the copy does not).",
+         .exit_status = {{"5", "The target store is not empty."}},
+         .examples = {{"Move a local store to a shared PostgreSQL database and check the copy:",
+                       "fleetadm store migrate --to postgresql://db.example.com/fleet\n"
+                       "fleetadm --state postgresql://db.example.com/fleet audit verify -A"}}},
         {.path = "config set-context",
          .description = "Create or update a named context in *~/.config/fleetadm/config.yaml*. Options not given "
                         "keep their value. Flags and the environment win over the context.",

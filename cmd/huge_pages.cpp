@@ -33,7 +33,7 @@ constexpr bool sanitized = false;
 bool bulk_command(int argc, char** argv)
 {
     static constexpr std::string_view commands[] = {"apply", "plan", "diff", "enroll", "get",
-                                                    "describe", "export", "validate", "audit"};
+                                                    "describe", "export", "validate", "audit", "migrate"};
     for (int i = 1; i < argc; ++i)
         for (auto command : commands)
             if (command == argv[i]) return true;

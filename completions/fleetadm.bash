@@ -12,7 +12,7 @@ _fleetadm_command()
 {
     subs= opts= args=() more=0
     case $1 in
-        '') subs='init validate diff plan apply get describe delete tenant device rollout exec audit export config version completion' ;;
+        '') subs='init validate diff plan apply get describe delete tenant device rollout exec audit export config store version completion' ;;
         'init') opts='--provider' ;;
         'validate') opts='-f --filename -R --recursive' ;;
         'diff') opts='-f --filename -R --recursive --git --ref --path --artifact-dir --source --prune --confirm-prune' ;;
@@ -42,6 +42,8 @@ _fleetadm_command()
         'config') subs='set-context use-context get-contexts' ;;
         'config set-context') opts='--state --tenant --user' args=('context') ;;
         'config use-context') args=('context') ;;
+        'store') subs='migrate' ;;
+        'store migrate') opts='--to' ;;
         'completion') args=('words:bash zsh fish') ;;
     esac
 }
@@ -93,6 +95,7 @@ _fleetadm_value()
         'config set-context:--state') hint='file' ;;
         'config set-context:--tenant') hint='tenant' ;;
         'config set-context:--user') hint='' ;;
+        'store migrate:--to') hint='' ;;
         *:--state) hint='file' ;;
         *:--tenant) hint='tenant' ;;
         *:--as) hint='' ;;

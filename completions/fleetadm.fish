@@ -2,7 +2,7 @@
 # definitions: do not edit, run scripts/gen-docs.sh. Install as
 # ~/.config/fish/completions/fleetadm.fish, or run: fleetadm completion fish | source
 
-set -g __fleetadm_commands 'init' 'validate' 'diff' 'plan' 'apply' 'get' 'describe' 'delete' 'tenant' 'tenant tree' 'device' 'device enroll' 'device move' 'device decommission' 'device check' 'rollout' 'rollout run' 'rollout status' 'rollout pause' 'rollout resume' 'rollout abort' 'rollout retry' 'exec' 'audit' 'audit verify' 'export' 'config' 'config set-context' 'config use-context' 'config get-contexts' 'version' 'completion'
+set -g __fleetadm_commands 'init' 'validate' 'diff' 'plan' 'apply' 'get' 'describe' 'delete' 'tenant' 'tenant tree' 'device' 'device enroll' 'device move' 'device decommission' 'device check' 'rollout' 'rollout run' 'rollout status' 'rollout pause' 'rollout resume' 'rollout abort' 'rollout retry' 'exec' 'audit' 'audit verify' 'export' 'config' 'config set-context' 'config use-context' 'config get-contexts' 'store' 'store migrate' 'version' 'completion'
 set -g __fleetadm_kinds tenant tenants device devices dev devicegroup devicegroups group groups credential credentials cred artifact artifacts rollout rollouts
 
 # True when option $argv[2] of the command at path $argv[1] takes a value.
@@ -93,6 +93,8 @@ function __fleetadm_takes_value
         case 'config set-context:--tenant'
             return 0
         case 'config set-context:--user'
+            return 0
+        case 'store migrate:--to'
             return 0
         case '*:--state'
             return 0
@@ -203,6 +205,7 @@ complete -c fleetadm -n '__fleetadm_at \'\' 0' -a exec -d 'Run a command on matc
 complete -c fleetadm -n '__fleetadm_at \'\' 0' -a audit -d 'List audit log entries (-o table|json|csv), or check the logs\' hash chains'
 complete -c fleetadm -n '__fleetadm_at \'\' 0' -a export -d 'Write the visible state (or --tenant\'s subtree) as resource files that apply takes back unchanged'
 complete -c fleetadm -n '__fleetadm_at \'\' 0' -a config -d 'Named contexts (store, tenant, user) in ~/.config/fleetadm/config.yaml'
+complete -c fleetadm -n '__fleetadm_at \'\' 0' -a store -d 'Manage the state store itself'
 complete -c fleetadm -n '__fleetadm_at \'\' 0' -a version -d 'Print the version of fleetadm and of its libraries'
 complete -c fleetadm -n '__fleetadm_at \'\' 0' -a completion -d 'Print the shell completion script for bash, zsh or fish'
 
@@ -364,6 +367,12 @@ complete -c fleetadm -n '__fleetadm_at "config set-context" 0' -a '(__fleetadm_c
 
 # fleetadm config use-context
 complete -c fleetadm -n '__fleetadm_at "config use-context" 0' -a '(__fleetadm_complete context)' -d 'Context name'
+
+# fleetadm store
+complete -c fleetadm -n '__fleetadm_at store 0' -a migrate -d 'Copy the whole store (objects, status, rollout state, audit logs, artifacts) into an empty store'
+
+# fleetadm store migrate
+complete -c fleetadm -n '__fleetadm_at "store migrate"' -l to -x -d 'The empty store to copy into: a file path or a postgresql:// URL'
 
 # fleetadm completion
 complete -c fleetadm -n '__fleetadm_at completion 0' -a 'bash zsh fish' -d 'The shell'

@@ -12,7 +12,6 @@
 // reported together.
 
 #include "core/apply/plan.hpp"
-#include "core/apply/artifacts.hpp"
 #include "core/apply/identity.hpp"
 #include "core/apply/in_use.hpp"
 
@@ -686,7 +685,7 @@ Result<Plan> make_plan(store::Store& store, Request request, util::Diagnostics& 
     return plan;
 }
 
-Result<void> execute(store::Store& store, const Plan& plan, ArtifactCopies& copies)
+Result<void> execute(store::Store& store, const Plan& plan, store::ArtifactCopies& copies)
 {
     if (!plan.adopted_source.empty())
         if (auto r = store.adopt_source(plan.adopted_source, plan.source); !r) return r;
@@ -758,12 +757,12 @@ Result<void> execute(store::Store& store, const Plan& plan, ArtifactCopies& copi
         if (c.resource->kind == model::Kind::artifact) {
             const auto& spec = c.resource->spec;
             auto sha256 = spec.value("sha256", "");
-            ArtifactSource source{spec.value("file", ""), nullptr};
+            store::ArtifactSource source{spec.value("file", ""), nullptr};
             if (auto it = plan.artifact_contents.find(sha256); it != plan.artifact_contents.end())
                 source.content = &it->second;
             else if (!plan.commit.empty() && !std::filesystem::path(source.file).is_absolute())
                 source.file.clear();  // a path in the tree: its bytes come from the commit, never from this machine
-            auto stored = store_artifact(store.artifact_dir(c.resource->tenant), source, sha256, copies);
+            auto stored = store::store_artifact(store, c.resource->tenant, source, sha256, copies);
             if (!stored) return std::unexpected(stored.error());
         }
     }

@@ -6,10 +6,10 @@
 #include <string>
 #include <vector>
 
-#include "core/apply/artifacts.hpp"
 #include "core/apply/diff.hpp"
 #include "core/model/resource.hpp"
 #include "core/resource/device_rows.hpp"
+#include "core/store/artifacts.hpp"
 #include "core/store/store.hpp"
 #include "core/util/diagnostics.hpp"
 #include "core/util/error.hpp"
@@ -101,6 +101,6 @@ util::Result<Plan> make_plan(store::Store& store, Request request, util::Diagnos
 
 /// Writes the plan's changes within the store's open write transaction; artifact files it copies
 /// into the area are recorded in copies, which removes them unless the transaction commits.
-util::Result<void> execute(store::Store& store, const Plan& plan, ArtifactCopies& copies);
+util::Result<void> execute(store::Store& store, const Plan& plan, store::ArtifactCopies& copies);
 
 } // namespace fleet::apply

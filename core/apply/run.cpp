@@ -38,7 +38,7 @@ Result<Plan> run(store::Store& store, Request request, const RunOptions& options
     // last changed them, the source the commit it was last synced to.
     bool new_commit = !plan->commit.empty() && plan->commit != plan->previous_commit;
     if (!options.write || (!plan->has_changes() && !new_commit)) return plan;
-    ArtifactCopies copies;  // removed again unless the commit below succeeds
+    store::ArtifactCopies copies;  // removed again unless the commit below succeeds
     if (auto r = execute(store, *plan, copies); !r) return std::unexpected(r.error());
     if (new_commit)
         if (auto r = store.record_source_commit(plan->source, plan->commit, plan->desired); !r)

@@ -18,9 +18,9 @@
 #include "core/model/template.hpp"
 #include "core/query/query.hpp"
 #include "core/rollout/state.hpp"
+#include "core/store/artifacts.hpp"
 #include "core/tenancy/inheritance.hpp"
 #include "core/util/duration.hpp"
-#include "core/util/safe_path.hpp"
 
 namespace fleet::rollout {
 
@@ -354,6 +354,7 @@ private:
     store::Store& m_store;
     Loaded m_l;
     RolloutRun m_run;
+    std::string m_artifact_file;  ///< the frozen artifact as a local file, once a transfer needed it
     Driver& m_driver;
     const RunOptions& m_options;
     std::vector<std::string> m_order;
@@ -450,11 +451,17 @@ Result<void> Runner::start_step(RolloutDevice& d, Step::Kind kind)
     std::string label;
     if (kind == Step::Kind::transfer) {
         label = "transferring";
-        auto area = m_store.artifact_dir(d.tenant);  // "" for a tenant name that cannot be a folder
-        auto file = area.empty() ? util::child_path(area, d.tenant, "tenant")
-                                 : util::child_path(area, m_run.artifact_sha256, "artifact");
-        if (!file) return std::unexpected(file.error());
-        step.local_file = file->string();
+        if (m_artifact_file.empty()) {  // once per run: from a shared store, this fetches it into the cache
+            auto file = store::local_artifact(m_store, d.tenant, m_run.artifact_sha256);
+            if (!file) {  // missing or changed in the store: this device's transfer fails, as an upload would
+                transport::Outcome broken;
+                broken.failure = transport::Failure::transfer;
+                broken.message = file.error().message;
+                return fail_attempt(d, "dispatch", broken);
+            }
+            m_artifact_file = *file;
+        }
+        step.local_file = m_artifact_file;
         step.sha256 = m_run.artifact_sha256;
         if (transport_name == "ssh") {
             step.remote_path = remote_path;

@@ -263,6 +263,12 @@ public:
                                                  const std::string& at) = 0;
     /// Renames a source key, keeping its objects, commit and detached devices; `to` must be unused.
     virtual util::Result<void> rename_source(const std::string& from, const std::string& to) = 0;
+    /// Every source the store records, with its state, in key order (store migrate).
+    virtual util::Result<std::vector<std::pair<std::string, SourceState>>> sources() = 0;
+    /// Records that a device was detached from source, as move_device with detach does (store
+    /// migrate copies that record).
+    virtual util::Result<void> set_detached_source(const std::string& tenant, const std::string& name,
+                                                   const std::string& source) = 0;
     /// The devices of every tenant that hold any of these serial numbers or (lower-case) MAC addresses.
     virtual util::Result<std::vector<IdentityHolder>> identity_holders(const std::vector<std::string>& serials,
                                                                        const std::vector<std::string>& macs) = 0;
@@ -307,6 +313,24 @@ public:
     /// The outputs recorded for one device (source empty) or for one source, of one tenant, newest first.
     virtual util::Result<std::vector<DeviceOutput>> device_outputs(const std::string& tenant, const std::string& device,
                                                                    const std::string& source) = 0;
+
+    /// True when the store itself holds artifact bytes (a shared store, whose users work on many
+    /// machines); false when they are files beside it (a local store: see apply's artifact area),
+    /// and then the artifact methods below fail.
+    virtual bool holds_artifacts() const { return false; }
+    /// Whether tenant's artifact with this SHA-256 is stored.
+    virtual util::Result<bool> has_artifact(const std::string& tenant, const std::string& sha256);
+    /// Stores an artifact for tenant, replacing any with that SHA-256: its bytes come from next, one
+    /// chunk per call (an empty chunk ends them), and only one chunk is held at a time. The caller
+    /// hashes them and rolls back when they do not match sha256.
+    virtual util::Result<void> put_artifact(const std::string& tenant, const std::string& sha256,
+                                            const std::function<util::Result<std::string_view>()>& next);
+    /// Gives an artifact's bytes to sink in order, one chunk at a time (sink returns false to stop);
+    /// a not-found error when tenant has no artifact with that SHA-256.
+    virtual util::Result<void> read_artifact(const std::string& tenant, const std::string& sha256,
+                                             const std::function<bool(std::string_view)>& sink);
+    /// The SHA-256 of every artifact stored for tenant, in order.
+    virtual util::Result<std::vector<std::string>> artifacts(const std::string& tenant);
 
     /// A value of the store's metadata table.
     virtual util::Result<std::optional<std::string>> meta(const std::string& key) = 0;

@@ -24,7 +24,7 @@ bool is_postgres_url(std::string_view state);
 /// database (never a password or other connection option), a path unchanged.
 std::string display_location(const std::string& state);
 
-/// The local folder for files kept alongside a store (artifacts, git cache): beside a SQLite file;
+/// The local folder for files kept alongside a store (a local store's artifact area, git cache): beside a SQLite file;
 /// for a PostgreSQL store, which has no local file, fleetadm's XDG state folder.
 std::filesystem::path local_state_dir(const std::string& state);
 

@@ -29,7 +29,7 @@ struct Migration {
     const char* sql;
 };
 
-constexpr std::array<Migration, 1> migrations = {{
+constexpr std::array<Migration, 2> migrations = {{
     {0, 5, R"SQL(
 CREATE TABLE meta (
     key   TEXT COLLATE "C" PRIMARY KEY,
@@ -134,10 +134,33 @@ CREATE TABLE device_outputs (
 );
 CREATE INDEX device_outputs_by_source ON device_outputs(tenant, source);
 )SQL"},
+    // 5 → 6 (PostgreSQL only: a local store keeps its artifacts in files beside it): artifact bytes,
+    // per tenant and content-addressed, in chunks of at most artifact_chunk bytes. Chunks are stored
+    // uncompressed (EXTERNAL): update images are compressed already.
+    {5, 6, R"SQL(
+CREATE TABLE artifacts (
+    tenant TEXT COLLATE "C" NOT NULL,
+    sha256 TEXT COLLATE "C" NOT NULL,
+    size   BIGINT NOT NULL,
+    PRIMARY KEY (tenant, sha256)
+);
+CREATE TABLE artifact_chunks (
+    tenant TEXT COLLATE "C" NOT NULL,
+    sha256 TEXT COLLATE "C" NOT NULL,
+    seq    INTEGER NOT NULL,
+    data   BYTEA NOT NULL,
+    PRIMARY KEY (tenant, sha256, seq),
+    FOREIGN KEY (tenant, sha256) REFERENCES artifacts (tenant, sha256) ON DELETE CASCADE
+);
+ALTER TABLE artifact_chunks ALTER COLUMN data SET STORAGE EXTERNAL;
+)SQL"},
 }};
 
-/// The schema version this build writes, as for SQLite.
-constexpr int pg_schema_version = 5;
+/// The schema version this build writes. Versions up to 5 are SQLite's; PostgreSQL's own from 6 on.
+constexpr int pg_schema_version = 6;
+
+/// The most bytes of an artifact one chunk row holds (and a read or write holds in memory).
+constexpr std::size_t artifact_chunk = 1 << 20;
 
 constexpr const char* object_columns =
     "o.kind, o.tenant, o.name, o.labels, o.annotations, o.spec, coalesce(s.key, ''), o.source_file, o.source_commit, "
@@ -364,7 +387,8 @@ Result<void> PgBackend::exec(const std::string& sql, std::string_view what)
     return {};
 }
 
-Result<PgBackend::Rows> PgBackend::run(const std::string& sql, const Params& params, std::string_view what)
+Result<PgBackend::Rows> PgBackend::run(const std::string& sql, const Params& params, std::string_view what,
+                                      int result_format)
 {
     auto it = m_prepared.find(sql);
     if (it == m_prepared.end()) {
@@ -374,7 +398,7 @@ Result<PgBackend::Rows> PgBackend::run(const std::string& sql, const Params& par
         it = m_prepared.emplace(sql, std::move(name)).first;
     }
     Rows r(PQexecPrepared(m_conn.get(), it->second.c_str(), params.size(), params.values(), params.lengths(),
-                          params.formats(), 0));
+                          params.formats(), result_format));
     auto status = PQresultStatus(r.get());
     if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK) return std::unexpected(db_error(what, r.get()));
     return r;
@@ -804,6 +828,28 @@ Result<std::vector<SourceDevice>> PgBackend::source_devices(const std::string& s
     return out;
 }
 
+Result<std::vector<std::pair<std::string, SourceState>>> PgBackend::sources()
+{
+    auto rows = run("SELECT key, last_commit, applied_at FROM sources ORDER BY key", Params{}, "cannot list the sources");
+    if (!rows) return std::unexpected(rows.error());
+    std::vector<std::pair<std::string, SourceState>> out;
+    const pg_result* r = rows->get();
+    for (int i = 0, n = PQntuples(r); i < n; ++i) out.push_back({text(r, i, 0), SourceState{text(r, i, 1), text(r, i, 2)}});
+    return out;
+}
+
+Result<void> PgBackend::set_detached_source(const std::string& tenant, const std::string& name, const std::string& source)
+{
+    auto id = source_id(source);
+    if (!id) return std::unexpected(id.error());
+    auto r = run("UPDATE objects SET detached_source_id = $3::bigint WHERE kind = $4::text AND tenant = $1::text AND "
+                 "name = $2::text",
+                 Params{}.text(tenant).text(name).integer(id->value_or(0)).text(model::kind_name(model::Kind::device)),
+                 "cannot record the source device " + name + " was detached from");
+    if (!r) return std::unexpected(r.error());
+    return {};
+}
+
 Result<void> PgBackend::move_device(const std::string& from, const std::string& name, const std::string& to,
                                     bool detach, const std::string& at)
 {
@@ -837,6 +883,110 @@ Result<std::int64_t> PgBackend::object_count(const std::string& tenant)
                     "cannot count objects");
     if (!rows) return std::unexpected(rows.error());
     return integer(rows->get(), 0, 0);
+}
+
+Result<bool> PgBackend::has_artifact(const std::string& tenant, const std::string& sha256)
+{
+    auto rows = run("SELECT 1 FROM artifacts WHERE tenant = $1::text AND sha256 = $2::text",
+                    Params{}.text(tenant).text(sha256), "cannot look up artifact " + sha256);
+    if (!rows) return std::unexpected(rows.error());
+    return PQntuples(rows->get()) > 0;
+}
+
+Result<void> PgBackend::put_artifact(const std::string& tenant, const std::string& sha256,
+                                     const std::function<Result<std::string_view>()>& next)
+{
+    const std::string what = "cannot store artifact " + sha256;
+    // Chunks go in one statement each, as parameters in binary form: no escaping, one copy.
+    if (auto r = run("DELETE FROM artifacts WHERE tenant = $1::text AND sha256 = $2::text",
+                     Params{}.text(tenant).text(sha256), what);
+        !r)
+        return std::unexpected(r.error());
+    if (auto r = run("INSERT INTO artifacts (tenant, sha256, size) VALUES ($1::text, $2::text, 0)",
+                     Params{}.text(tenant).text(sha256), what);
+        !r)
+        return std::unexpected(r.error());
+    std::int64_t size = 0;
+    std::string chunk;
+    chunk.reserve(artifact_chunk);
+    std::int64_t seq = 0;
+    auto flush = [&]() -> Result<void> {
+        auto r = run("INSERT INTO artifact_chunks (tenant, sha256, seq, data) VALUES ($1::text, $2::text, $3::integer, "
+                     "$4::bytea)",
+                     Params{}.text(tenant).text(sha256).integer(seq++).bytes(chunk), what);
+        if (!r) return std::unexpected(r.error());
+        chunk.clear();
+        return {};
+    };
+    for (;;) {
+        auto piece = next();
+        if (!piece) return std::unexpected(piece.error());
+        if (piece->empty()) break;
+        size += static_cast<std::int64_t>(piece->size());
+        while (!piece->empty()) {
+            auto take = std::min(piece->size(), artifact_chunk - chunk.size());
+            chunk.append(piece->substr(0, take));
+            piece->remove_prefix(take);
+            if (chunk.size() == artifact_chunk)
+                if (auto r = flush(); !r) return r;
+        }
+    }
+    if (!chunk.empty())
+        if (auto r = flush(); !r) return r;
+    auto r = run("UPDATE artifacts SET size = $3::bigint WHERE tenant = $1::text AND sha256 = $2::text",
+                 Params{}.text(tenant).text(sha256).integer(size), what);
+    if (!r) return std::unexpected(r.error());
+    return {};
+}
+
+Result<void> PgBackend::read_artifact(const std::string& tenant, const std::string& sha256,
+                                      const std::function<bool(std::string_view)>& sink)
+{
+    // Chunk by chunk in one snapshot (a transaction of its own when none is open), so that at most
+    // one chunk is in memory and a concurrent replacement is never read half.
+    if (PQtransactionStatus(m_conn.get()) == PQTRANS_IDLE) {
+        if (auto r = begin(TxMode::read); !r) return r;
+        auto read = read_artifact(tenant, sha256, sink);
+        if (!read) {
+            rollback();
+            return read;
+        }
+        return commit();
+    }
+    const std::string what = "cannot read artifact " + sha256;
+    auto head = run("SELECT size FROM artifacts WHERE tenant = $1::text AND sha256 = $2::text",
+                    Params{}.text(tenant).text(sha256), what);
+    if (!head) return std::unexpected(head.error());
+    if (PQntuples(head->get()) == 0)
+        return fail(ErrorKind::not_found,
+                    fmt::format("artifact {} of tenant \"{}\" is not in the store {}", sha256, tenant, m_where));
+    const std::int64_t size = integer(head->get(), 0, 0);
+    std::int64_t read = 0;
+    for (std::int64_t seq = 0; read < size; ++seq) {
+        auto rows = run("SELECT data FROM artifact_chunks WHERE tenant = $1::text AND sha256 = $2::text AND seq = "
+                        "$3::integer",
+                        Params{}.text(tenant).text(sha256).integer(seq), what, 1);
+        if (!rows) return std::unexpected(rows.error());
+        if (PQntuples(rows->get()) == 0) break;
+        std::string_view data(PQgetvalue(rows->get(), 0, 0), static_cast<std::size_t>(PQgetlength(rows->get(), 0, 0)));
+        read += static_cast<std::int64_t>(data.size());
+        if (!sink(data)) return {};
+    }
+    if (read != size)
+        return fail(ErrorKind::runtime, fmt::format("state store PostgreSQL {}: artifact {} of tenant \"{}\" is "
+                                                    "incomplete ({} of {} bytes)",
+                                                    m_where, sha256, tenant, read, size));
+    return {};
+}
+
+Result<std::vector<std::string>> PgBackend::artifacts(const std::string& tenant)
+{
+    auto rows = run("SELECT sha256 FROM artifacts WHERE tenant = $1::text ORDER BY sha256", Params{}.text(tenant),
+                    "cannot list the artifacts of tenant " + tenant);
+    if (!rows) return std::unexpected(rows.error());
+    std::vector<std::string> out;
+    for (int i = 0, n = PQntuples(rows->get()); i < n; ++i) out.push_back(text(rows->get(), i, 0));
+    return out;
 }
 
 Result<std::optional<std::string>> PgBackend::meta(const std::string& key)

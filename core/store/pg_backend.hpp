@@ -54,6 +54,9 @@ public:
     util::Result<std::vector<IdentityHolder>> identity_holders(const std::vector<std::string>& serials,
                                                                const std::vector<std::string>& macs) override;
     util::Result<std::vector<SourceDevice>> source_devices(const std::string& source) override;
+    util::Result<std::vector<std::pair<std::string, SourceState>>> sources() override;
+    util::Result<void> set_detached_source(const std::string& tenant, const std::string& name,
+                                           const std::string& source) override;
     util::Result<void> move_device(const std::string& from, const std::string& name, const std::string& to,
                                    bool detach, const std::string& at) override;
     util::Result<std::map<std::string, std::int64_t>> device_counts() override;
@@ -76,6 +79,13 @@ public:
     util::Result<void> put_device_output(const DeviceOutput& output) override;
     util::Result<std::vector<DeviceOutput>> device_outputs(const std::string& tenant, const std::string& device,
                                                            const std::string& source) override;
+    bool holds_artifacts() const override { return true; }
+    util::Result<bool> has_artifact(const std::string& tenant, const std::string& sha256) override;
+    util::Result<void> put_artifact(const std::string& tenant, const std::string& sha256,
+                                    const std::function<util::Result<std::string_view>()>& next) override;
+    util::Result<void> read_artifact(const std::string& tenant, const std::string& sha256,
+                                     const std::function<bool(std::string_view)>& sink) override;
+    util::Result<std::vector<std::string>> artifacts(const std::string& tenant) override;
     util::Result<std::optional<std::string>> meta(const std::string& key) override;
     util::Result<void> set_meta(const std::string& key, const std::string& value) override;
     util::Result<std::int64_t> next_audit_seq() override;
@@ -105,8 +115,9 @@ public:
 
 private:
     PgBackend(Connection conn, std::string where, int lock_timeout_ms);
-    /// Runs a prepared statement (prepared on first use) with params; rows says whether it returns any.
-    util::Result<Rows> run(const std::string& sql, const Params& params, std::string_view what);
+    /// Runs a prepared statement (prepared on first use) with params; result_format 1 returns values
+    /// in binary form (bytea as its bytes).
+    util::Result<Rows> run(const std::string& sql, const Params& params, std::string_view what, int result_format = 0);
     /// Runs a statement without parameters (transaction control, DDL).
     util::Result<void> exec(const std::string& sql, std::string_view what);
     /// Runs select through a server-side cursor, calling row for each row of each batch.

@@ -655,6 +655,31 @@ Result<std::vector<SourceDevice>> SqliteBackend::source_devices(const std::strin
     return out;
 }
 
+Result<std::vector<std::pair<std::string, SourceState>>> SqliteBackend::sources()
+{
+    Statement& st = prepare("SELECT key, last_commit, applied_at FROM sources ORDER BY key");
+    ResetGuard guard{[&] { st.reset(); }};
+    std::vector<std::pair<std::string, SourceState>> out;
+    int rc;
+    while ((rc = st.step()) == SQLITE_ROW) out.push_back({st.text(0), SourceState{st.text(1), st.text(2)}});
+    if (rc != SQLITE_DONE) return std::unexpected(db_error("cannot list the sources"));
+    return out;
+}
+
+Result<void> SqliteBackend::set_detached_source(const std::string& tenant, const std::string& name,
+                                                const std::string& source)
+{
+    auto id = source_id(source);
+    if (!id) return std::unexpected(id.error());
+    Statement& st = prepare("UPDATE objects SET detached_source_id = ?3 WHERE kind = ?4 AND tenant = ?1 AND name = ?2");
+    ResetGuard guard{[&] { st.reset(); }};
+    st.bind(1, tenant).bind(2, name).bind(3, id->value_or(0));
+    st.bind_view(4, model::kind_name(model::Kind::device));
+    if (st.step() != SQLITE_DONE)
+        return std::unexpected(db_error("cannot record the source device " + name + " was detached from"));
+    return {};
+}
+
 Result<void> SqliteBackend::move_device(const std::string& from, const std::string& name, const std::string& to,
                                         bool detach, const std::string& at)
 {

@@ -50,6 +50,9 @@ public:
     util::Result<std::vector<IdentityHolder>> identity_holders(const std::vector<std::string>& serials,
                                                                const std::vector<std::string>& macs) override;
     util::Result<std::vector<SourceDevice>> source_devices(const std::string& source) override;
+    util::Result<std::vector<std::pair<std::string, SourceState>>> sources() override;
+    util::Result<void> set_detached_source(const std::string& tenant, const std::string& name,
+                                           const std::string& source) override;
     util::Result<void> move_device(const std::string& from, const std::string& name, const std::string& to,
                                    bool detach, const std::string& at) override;
     util::Result<std::map<std::string, std::int64_t>> device_counts() override;

@@ -452,6 +452,33 @@ std::string Store::artifact_dir(const std::string& tenant) const
 
 Result<void> Store::permit(Action action, const std::string& tenant) { return authorize(action, tenant); }
 
+Result<bool> Store::has_artifact(const std::string& tenant, const std::string& sha256)
+{
+    if (auto r = authorize(Action::read, tenant); !r) return std::unexpected(r.error());
+    return m_backend->has_artifact(tenant, sha256);
+}
+
+Result<void> Store::put_artifact(const std::string& tenant, const std::string& sha256,
+                                 const std::function<Result<std::string_view>()>& next)
+{
+    if (!m_in_tx) return fail(ErrorKind::runtime, "storing an artifact needs an open write transaction");
+    if (auto r = authorize(Action::write, tenant); !r) return r;
+    return m_backend->put_artifact(tenant, sha256, next);
+}
+
+Result<void> Store::read_artifact(const std::string& tenant, const std::string& sha256,
+                                  const std::function<bool(std::string_view)>& sink)
+{
+    if (auto r = authorize(Action::read, tenant); !r) return r;
+    return m_backend->read_artifact(tenant, sha256, sink);
+}
+
+Result<std::vector<std::string>> Store::artifacts(const std::string& tenant)
+{
+    if (auto r = authorize(Action::read, tenant); !r) return std::unexpected(r.error());
+    return m_backend->artifacts(tenant);
+}
+
 Result<void> Store::update_device_status(const std::string& tenant, const std::string& device,
                                          const StatusUpdate& update)
 {

@@ -15,6 +15,8 @@
 namespace fleet::store {
 
 /// Who is using the store.
+struct MigrateCounts;
+
 struct Caller {
     std::string user;
 };
@@ -161,9 +163,23 @@ public:
                                                            const std::string& source);
     /// Other running or paused rollouts in which a device has not finished.
     util::Result<std::vector<std::string>> active_rollouts_of(const std::string& tenant, const std::string& device);
-    /// Directory holding a tenant's artifacts, addressed by SHA-256: beside the store file (a
-    /// PostgreSQL store: under the XDG state folder, until artifacts move into the database).
+    /// Directory holding a tenant's artifacts, addressed by SHA-256, beside the store file; "" for a
+    /// tenant name that cannot be a folder. Only for a store that does not hold artifacts itself
+    /// (see core/store/artifacts.hpp, which is how callers reach artifacts).
     std::string artifact_dir(const std::string& tenant) const;
+    /// True when the artifacts' bytes are in the store itself (PostgreSQL), not in files beside it.
+    bool holds_artifacts() const { return m_backend->holds_artifacts(); }
+    /// Whether the store holds tenant's artifact sha256 (a store that holds artifacts). Needs read on tenant.
+    util::Result<bool> has_artifact(const std::string& tenant, const std::string& sha256);
+    /// Stores an artifact's bytes, chunk by chunk from next (see Backend::put_artifact). Needs write on
+    /// tenant and an open write transaction.
+    util::Result<void> put_artifact(const std::string& tenant, const std::string& sha256,
+                                    const std::function<util::Result<std::string_view>()>& next);
+    /// Reads an artifact's bytes chunk by chunk (see Backend::read_artifact). Needs read on tenant.
+    util::Result<void> read_artifact(const std::string& tenant, const std::string& sha256,
+                                     const std::function<bool(std::string_view)>& sink);
+    /// The SHA-256 of tenant's artifacts in the store. Needs read on tenant.
+    util::Result<std::vector<std::string>> artifacts(const std::string& tenant);
 
     /// Calls visit for each audit entry the caller may read (of one tenant when given), in order.
     util::Result<void> audit(const std::string* tenant, const AuditFilter& filter,
@@ -182,6 +198,7 @@ public:
 
 private:
     friend class Transaction;
+    friend util::Result<MigrateCounts> migrate(Store& from, Store& to);
     /// The single authorization point: may the caller do action in tenant? A tenant the caller
     /// cannot see is not found (exit 4); a visible one without the role is permission denied (exit 3).
     util::Result<void> authorize(Action action, const std::string& tenant);

@@ -107,7 +107,8 @@ std::vector<fs::path> files_holding(const fs::path& dir, const std::string& text
 }
 
 /// A tenant `site` with one device reached over a real sshd and an artifact fw already applied
-/// (so it sits in the store's area); the device's upload folder is devdir.
+/// (so it sits in the store: the area beside a SQLite file, or the database); the device's upload
+/// folder is devdir.
 struct SshSite {
     test::Sshd sshd;
     test::Fleet fleet;
@@ -150,17 +151,21 @@ spec:
         auto applied = fleet({"apply", "-f", fleet.dir().write("site.yaml", docs).string()});
         INFO(applied.err);
         REQUIRE(applied.exit_code == 0);
-        REQUIRE(fs::is_regular_file(stored()));
+        REQUIRE(fleet.artifact("site", sha) == "genuine firmware");
     }
 
-    fs::path stored() const { return fleet.state_dir() / "artifacts" / "site" / sha; }
+    /// The file a transport uploads: the area's file beside a SQLite store, or this machine's cache
+    /// file of a PostgreSQL store's artifact.
+    fs::path local_file() const
+    {
+        return fleet.on_postgres() ? fleet.artifact_cache() / sha : fleet.state_dir() / "artifacts" / "site" / sha;
+    }
 
     /// Runs the rollout; returns d1's state and reason.
     std::pair<std::string, std::string> run() const
     {
         auto run = fleet({"rollout", "run", "up"});
         INFO(run.out << run.err);
-        CHECK(run.exit_code != 0);
         auto status = json::parse(fleet({"rollout", "status", "up", "-o", "json"}).out);
         for (const auto& d : status["devices"])
             if (d["device"] == "d1") return {d["state"].get<std::string>(), d.value("reason", "")};
@@ -194,7 +199,7 @@ TEST_CASE("an artifact file that is a FIFO or a device is refused at once with i
         }
     }
     CHECK(fleet.store_digest() == before);
-    CHECK_FALSE(fs::exists(fleet.state_dir() / "artifacts"));
+    CHECK(fleet.artifact_count() == 0);
 }
 
 TEST_CASE("an artifact over FLEETADM_MAX_ARTIFACT_SIZE is refused: raising the cap accepts it", "[artifact][hostile][cli]")
@@ -215,25 +220,33 @@ TEST_CASE("an artifact over FLEETADM_MAX_ARTIFACT_SIZE is refused: raising the c
     auto bad = run("lots");
     CHECK(bad.exit_code == 2);
     CHECK(contains(bad.err, "FLEETADM_MAX_ARTIFACT_SIZE=\"lots\""));
-    CHECK_FALSE(fs::exists(fleet.state_dir() / "artifacts"));
+    CHECK(fleet.artifact_count() == 0);
     auto raised = run("4K");
     INFO(raised.err);
     CHECK(raised.exit_code == 0);
 }
 
-TEST_CASE("a link in the artifact area never reaches a device over SSH", "[artifact][hostile][ssh][cli]")
+TEST_CASE("a link in the artifact area or cache never reaches a device over SSH", "[artifact][hostile][ssh][cli]")
 {
     SshSite site;
     auto secret = site.fleet.dir().write("secret.txt", "root:x:0:0:TOP SECRET");
-    fs::remove(site.stored());
-    fs::create_symlink(secret, site.stored());
+    fs::create_directories(site.local_file().parent_path());
+    fs::remove(site.local_file());
+    fs::create_symlink(secret, site.local_file());
 
     auto [state, reason] = site.run();
     INFO(reason);
-    CHECK(state == "failed");
-    CHECK(contains(reason, site.sha));
-    // The device side: nothing was installed, and the linked file is nowhere on the device.
-    CHECK_FALSE(fs::exists(site.devdir / "installed"));
+    if (site.fleet.on_postgres()) {
+        // The cache is only a copy: a link there is replaced by the bytes fetched from the database.
+        CHECK(state == "succeeded");
+        CHECK(test::read_file(site.devdir / "installed") == "genuine firmware");
+        CHECK(fs::is_regular_file(fs::symlink_status(site.local_file())));
+    } else {
+        CHECK(state == "failed");
+        CHECK(contains(reason, site.sha));
+        CHECK_FALSE(fs::exists(site.devdir / "installed"));
+    }
+    // The device side: the linked file is nowhere on the device.
     CHECK(files_holding(site.sshd.dir(), "root:x:0:0:TOP SECRET").empty());
 }
 
@@ -241,8 +254,7 @@ TEST_CASE("a stored artifact whose bytes changed fails its upload over SSH and i
           "[artifact][hostile][ssh][cli]")
 {
     SshSite site;
-    fs::permissions(site.stored(), fs::perms::owner_read | fs::perms::owner_write);
-    std::ofstream(site.stored(), std::ios::trunc) << "evil firmware!!!";
+    site.fleet.tamper_artifact("site", site.sha, "evil firmware!!!");
 
     auto [state, reason] = site.run();
     INFO(reason);
@@ -281,12 +293,10 @@ TEST_CASE("a stored artifact whose bytes changed fails its upload over HTTP, nev
     INFO(applied.err);
     REQUIRE(applied.exit_code == 0);
     auto sha = util::sha256_hex(genuine);
-    auto stored = fleet.state_dir() / "artifacts" / "site" / sha;
-    REQUIRE(fs::is_regular_file(stored));
+    REQUIRE(fleet.artifact("site", sha) == genuine);
     std::string tampered = genuine;
     tampered[tampered.size() / 2] = 'X';  // same size: only the hash can tell
-    fs::permissions(stored, fs::perms::owner_read | fs::perms::owner_write);
-    std::ofstream(stored, std::ios::trunc | std::ios::binary) << tampered;
+    fleet.tamper_artifact("site", sha, tampered);
 
     for (const char* name : {"raw", "form"}) {
         auto run = fleet({"rollout", "run", name});
@@ -321,6 +331,7 @@ TEST_CASE("a git source's artifacts come from its commit: paths outside the tree
         CHECK(contains(r.err, ":site.yaml:9:3: spec.file: artifact/fw: "));
         CHECK(fleet.store_digest() == before);
         CHECK(files_holding(fleet.state_dir() / "artifacts", "-----BEGIN OPENSSH PRIVATE KEY----- operator").empty());
+        CHECK(fleet.artifact_count() == 0);
     }
 
     // A file of the tree, relative to its YAML file: read from the commit, not from any work tree.
@@ -330,9 +341,7 @@ TEST_CASE("a git source's artifacts come from its commit: paths outside the tree
     auto ok = fleet({"apply", "--git", repo.url()});
     INFO(ok.err);
     REQUIRE(ok.exit_code == 0);
-    auto stored = fleet.state_dir() / "artifacts" / "site" / util::sha256_hex("firmware from the commit");
-    REQUIRE(fs::is_regular_file(stored));
-    CHECK(test::read_file(stored) == "firmware from the commit");
+    CHECK(fleet.artifact("site", util::sha256_hex("firmware from the commit")) == "firmware from the commit");
     auto again = fleet({"apply", "--git", repo.url()});
     CHECK(contains(again.out, "0 created, 0 configured, 0 pruned, 2 unchanged"));
 }
@@ -365,8 +374,7 @@ TEST_CASE("apply --artifact-dir lets a git source name files of one local folder
     auto r = fleet({"apply", "--git", repo.url(), "--artifact-dir", builds});
     INFO(r.err);
     CHECK(r.exit_code == 0);
-    CHECK(test::read_file(fleet.state_dir() / "artifacts" / "site" / util::sha256_hex("local build")) ==
-          "local build");
+    CHECK(fleet.artifact("site", util::sha256_hex("local build")) == "local build");
 }
 
 TEST_CASE("store, WAL, artifacts, git cache and config are owner-only under umask 022", "[artifact][hostile][modes][cli][sqlite]")
@@ -425,7 +433,8 @@ TEST_CASE("store, WAL, artifacts, git cache and config are owner-only under umas
     CHECK(mode_of(state) == 0600);
 }
 
-TEST_CASE("an apply that fails after copying an artifact removes the copy", "[artifact][hostile][cli]")
+// The area is the local store's (on PostgreSQL the copies are rows of the apply's transaction).
+TEST_CASE("an apply that fails after copying an artifact removes the copy", "[artifact][hostile][cli][sqlite]")
 {
     test::Fleet fleet;
     REQUIRE(fleet({"init"}).exit_code == 0);

@@ -189,6 +189,70 @@ std::string Fleet::sql(const std::string& statements) const
     return r.out;
 }
 
+namespace {
+
+std::string hex_decode(std::string_view hex)
+{
+    std::string out;
+    for (std::size_t i = 0; i + 1 < hex.size(); i += 2) out += static_cast<char>(std::stoi(std::string(hex.substr(i, 2)), nullptr, 16));
+    return out;
+}
+
+std::string hex_encode(std::string_view bytes)
+{
+    static const char* digits = "0123456789abcdef";
+    std::string out;
+    for (unsigned char c : bytes) {
+        out += digits[c >> 4];
+        out += digits[c & 15];
+    }
+    return out;
+}
+
+} // namespace
+
+std::optional<std::string> Fleet::artifact(const std::string& tenant, const std::string& sha256) const
+{
+    if (!on_postgres()) {
+        auto file = state_dir() / "artifacts" / tenant / sha256;
+        if (!std::filesystem::is_regular_file(file)) return std::nullopt;
+        return read_file(file);
+    }
+    auto rows = postgres_query(database(), "SELECT count(*) FROM artifacts WHERE tenant = '" + tenant +
+                                               "' AND sha256 = '" + sha256 + "'");
+    if (rows.empty() || rows[0] == "0") return std::nullopt;
+    rows = postgres_query(database(), "SELECT coalesce(encode(string_agg(data, ''::bytea ORDER BY seq), 'hex'), '') "
+                                      "FROM artifact_chunks WHERE tenant = '" + tenant + "' AND sha256 = '" + sha256 + "'");
+    return hex_decode(rows.empty() ? "" : rows[0]);
+}
+
+void Fleet::tamper_artifact(const std::string& tenant, const std::string& sha256, const std::string& bytes) const
+{
+    if (!on_postgres()) {
+        auto file = state_dir() / "artifacts" / tenant / sha256;
+        std::filesystem::permissions(file, std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
+        std::ofstream(file, std::ios::trunc | std::ios::binary) << bytes;
+        return;
+    }
+    postgres_exec(database(), "DELETE FROM artifact_chunks WHERE tenant = '" + tenant + "' AND sha256 = '" + sha256 +
+                                  "' AND seq > 0");
+    postgres_exec(database(), "UPDATE artifact_chunks SET data = decode('" + hex_encode(bytes) +
+                                  "', 'hex') WHERE tenant = '" + tenant + "' AND sha256 = '" + sha256 + "' AND seq = 0");
+    postgres_exec(database(), "UPDATE artifacts SET size = " + std::to_string(bytes.size()) + " WHERE tenant = '" +
+                                  tenant + "' AND sha256 = '" + sha256 + "'");
+}
+
+std::size_t Fleet::artifact_count() const
+{
+    if (on_postgres()) return std::stoul(postgres_query(database(), "SELECT count(*) FROM artifacts").at(0));
+    std::size_t n = 0;
+    std::error_code ec;
+    for (auto it = std::filesystem::recursive_directory_iterator(state_dir() / "artifacts", ec);
+         !ec && it != std::filesystem::recursive_directory_iterator(); it.increment(ec))
+        if (it->is_regular_file()) ++n;
+    return n;
+}
+
 std::string examples_dir() { return FLEETADM_SOURCE_DIR "/examples"; }
 
 } // namespace fleet::test

@@ -3,6 +3,7 @@
 
 #include <filesystem>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -77,6 +78,15 @@ public:
     /// or tamper with what fleetadm never shows or writes; returns the last statement's rows, one per
     /// line. Throws when it fails.
     std::string sql(const std::string& statements) const;
+    /// The bytes the store holds for tenant's artifact sha256: the area's file beside a SQLite store,
+    /// the chunks in a PostgreSQL one; nullopt when it holds none.
+    std::optional<std::string> artifact(const std::string& tenant, const std::string& sha256) const;
+    /// Replaces those bytes behind fleetadm's back, as someone with write access to the store could.
+    void tamper_artifact(const std::string& tenant, const std::string& sha256, const std::string& bytes) const;
+    /// How many artifacts the store holds, in every tenant.
+    std::size_t artifact_count() const;
+    /// This machine's artifact cache, where a PostgreSQL store's artifacts are fetched to (HOME/.cache/...).
+    std::filesystem::path artifact_cache() const { return m_dir.path() / ".cache" / "fleetadm" / "artifacts"; }
 
 private:
     Backend m_backend;
