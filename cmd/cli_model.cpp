@@ -84,6 +84,7 @@ CommandSpec read_command(const CLI::App& app, const std::string& path)
     spec.description = app.get_description();
     spec.needs_subcommand = app.get_require_subcommand_min() > 0;
     spec.hidden = app.get_parent() && app.get_group().empty();
+    for (Format f : formats_of(&app)) spec.formats.emplace_back(format_name(f));
     const CLI::Option* help = app.get_help_ptr();
     for (const CLI::Option* opt : app.get_options()) {
         // -h/--help is on every command: listed once, with the root's (global) options.

@@ -55,6 +55,7 @@ struct CommandSpec {
     std::vector<CommandSpec> subcommands;
     bool needs_subcommand = false;  ///< cannot run without one of its subcommands
     bool hidden = false;            ///< not listed by --help (the helpers for shells and man pages)
+    std::vector<std::string> formats;  ///< what -o it prints ("table", "json"; see declare_formats)
 
     /// The subcommand at a path relative to this one ("device enroll"); null when there is none.
     const CommandSpec* find(const std::string& path) const;

@@ -4,9 +4,11 @@
 #include <pwd.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <csignal>
 #include <cstdlib>
 #include <iostream>
+#include <map>
 
 #include "cmd/huge_pages.hpp"
 
@@ -42,6 +44,64 @@ Format Globals::format() const
     if (output == "name") return Format::name;
     if (output == "csv") return Format::csv;
     return Format::table;
+}
+
+namespace {
+
+std::map<const CLI::App*, std::vector<Format>>& declared_formats()
+{
+    static std::map<const CLI::App*, std::vector<Format>> formats;
+    return formats;
+}
+
+} // namespace
+
+void declare_formats(const CLI::App* command, std::vector<Format> formats)
+{
+    if (std::find(formats.begin(), formats.end(), Format::table) == formats.end())
+        formats.insert(formats.begin(), Format::table);
+    declared_formats()[command] = std::move(formats);
+}
+
+std::vector<Format> formats_of(const CLI::App* command)
+{
+    auto it = declared_formats().find(command);
+    return it == declared_formats().end() ? std::vector<Format>{Format::table} : it->second;
+}
+
+const char* format_name(Format format)
+{
+    switch (format) {
+    case Format::table: return "table";
+    case Format::wide: return "wide";
+    case Format::json: return "json";
+    case Format::yaml: return "yaml";
+    case Format::name: return "name";
+    case Format::csv: return "csv";
+    }
+    return "table";
+}
+
+util::Result<void> check_format(const CLI::App& root, const Globals& globals)
+{
+    const CLI::App* command = &root;
+    std::string path;
+    for (;;) {
+        auto parsed = command->get_subcommands();
+        if (parsed.empty()) break;
+        command = parsed.front();
+        path += (path.empty() ? "" : " ") + command->get_name();
+    }
+    if (command == &root || command->get_name().starts_with("__")) return {};  // the internal helpers print for scripts
+    auto formats = formats_of(command);
+    auto wanted = globals.format();
+    if (std::find(formats.begin(), formats.end(), wanted) != formats.end()) return {};
+    std::string names;
+    for (std::size_t i = 0; i < formats.size(); ++i)
+        names += (i == 0 ? "" : i + 1 == formats.size() ? " or " : ", ") + std::string(format_name(formats[i]));
+    return util::fail(util::ErrorKind::usage,
+                      fmt::format("-o {}: `fleetadm {}` prints {}{}", globals.output, path, names,
+                                  formats.size() == 1 ? " only" : ""));
 }
 
 std::string Globals::state_path() const

@@ -74,6 +74,15 @@ const std::atomic<bool>& catch_interrupts();
 void log_verbose(const Globals& globals, const std::string& message);
 /// Reads the KIND argument of get, describe and delete; kinds not handled yet are a usage error.
 util::Result<model::Kind> kind_argument(const std::string& text);
+/// Declares the -o formats a command prints (table, its default, need not be named). A command that
+/// declares none prints only its default; -o anything else is a usage error naming what it prints.
+void declare_formats(const CLI::App* command, std::vector<Format> formats);
+/// The formats the command prints: table and what it declared.
+std::vector<Format> formats_of(const CLI::App* command);
+/// The spelling of a format as -o takes it ("json").
+const char* format_name(Format format);
+/// Checks -o against the formats of the command that was parsed (the deepest subcommand given).
+util::Result<void> check_format(const CLI::App& root, const Globals& globals);
 /// Adds -f/--filename and -R/--recursive to a command.
 void add_file_options(CLI::App& command, std::vector<std::string>& files, bool& recursive, bool required);
 

@@ -265,6 +265,15 @@ std::string command_page(const CommandSpec& top, const CommandSpec& root, std::s
     if (!top.options.empty() || !top.positionals.empty()) out += options_block(top) + ".PP\n";
     out += paragraph("The global options of fleetadm(1) (`--state`, `--tenant`, `--as`, `--context`, `-o`, `-q`, `-v`, "
                      "`--no-color`, `-h`) are accepted too, before or after the command.");
+    for (const auto* f : forms) {
+        if (f->needs_subcommand) continue;
+        std::string list;
+        for (std::size_t i = 0; i < f->formats.size(); ++i)
+            list += (i == 0 ? "" : i + 1 == f->formats.size() ? " or " : ", ") + ("`" + f->formats[i] + "`");
+        out += paragraph("`fleetadm " + f->path + "` prints " + list +
+                         (f->formats.size() == 1 ? " only; any other `-o` is refused (exit 2)."
+                                                 : " with `-o`; any other format is refused (exit 2)."));
+    }
 
     std::vector<Entry> codes;
     std::vector<help::Example> ex;

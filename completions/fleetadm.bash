@@ -3,7 +3,7 @@
 # run scripts/gen-docs.sh. Needs the bash-completion package. Install as
 # /usr/share/bash-completion/completions/fleetadm, or run: source <(fleetadm completion bash)
 
-_fleetadm_globals='-h --help --state --tenant --as --context -o --output -q --quiet -v --verbose --no-color'
+_fleetadm_globals='-h --help --state --tenant --as --context -o --output -q --quiet -v --verbose --no-color --version'
 _fleetadm_kinds='tenant tenants device devices dev devicegroup devicegroups group groups credential credentials cred artifact artifacts rollout rollouts'
 
 # Sets subs, opts and args (what each positional argument is; more=1: the last one repeats)

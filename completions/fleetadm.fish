@@ -188,6 +188,7 @@ complete -c fleetadm -s o -l output -x -a 'table wide json yaml name csv' -d 'Ou
 complete -c fleetadm -s q -l quiet -d 'Print only errors and requested data'
 complete -c fleetadm -s v -l verbose -d 'Print diagnostics to stderr'
 complete -c fleetadm -l no-color -d 'Never colour output (also NO_COLOR)'
+complete -c fleetadm -l version -d 'Print fleetadm\'s version and exit'
 
 # fleetadm
 complete -c fleetadm -n '__fleetadm_at \'\' 0' -a init -d 'Create the state store and the provider tenant; you become its admin'
