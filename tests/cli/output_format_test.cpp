@@ -15,7 +15,7 @@ bool contains(const std::string& text, const std::string& part) { return text.fi
 
 } // namespace
 
-TEST_CASE("-o a command does not print is refused with the formats it does print, before anything runs",
+TEST_CASE("an output format a command does not print is refused with the formats it does print, before anything runs",
           "[cli][output]")
 {
     Fleet fleet;
