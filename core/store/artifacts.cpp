@@ -35,6 +35,32 @@ bool valid_sha256(const std::string& sha256)
            std::all_of(sha256.begin(), sha256.end(), [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); });
 }
 
+/// A usage error unless sha256 is 64 lower-case hex digits.
+util::Result<void> check_sha256(const std::string& sha256)
+{
+    if (valid_sha256(sha256)) return {};
+    return fail(ErrorKind::usage, fmt::format("\"{}\" is not a SHA-256 (64 lower-case hex digits)", sha256.substr(0, 80)));
+}
+
+/// Writes all of chunk to fd (retrying after signals); false when the write fails.
+bool write_all(int fd, std::string_view chunk)
+{
+    while (!chunk.empty()) {
+        ssize_t n = ::write(fd, chunk.data(), chunk.size());
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) return false;
+        chunk.remove_prefix(static_cast<std::size_t>(n));
+    }
+    return true;
+}
+
+/// The error for an artifact whose bytes are in a git commit this run did not read.
+util::Error bytes_not_read()
+{
+    return util::Error{ErrorKind::usage, "the artifact's file comes from its git commit, which this run did not read; "
+                                         "apply the git source again with --git"};
+}
+
 /// True when target is a regular file (not a link) whose content hashes to sha256.
 bool holds(const fs::path& target, const std::string& sha256, std::uint64_t max_size)
 {
@@ -55,23 +81,14 @@ util::Result<std::string> copy_into(int out, const ArtifactSource& source, std::
     bool write_failed = false;
     auto sink = [&](std::string_view chunk) {
         hash.update(chunk);
-        while (!chunk.empty()) {
-            ssize_t n = ::write(out, chunk.data(), chunk.size());
-            if (n < 0 && errno == EINTR) continue;
-            if (n <= 0) {
-                write_failed = true;
-                return false;
-            }
-            chunk.remove_prefix(static_cast<std::size_t>(n));
-        }
-        return true;
+        if (!write_all(out, chunk)) write_failed = true;
+        return !write_failed;
     };
     if (source.content) {
         std::string_view all(*source.content);
         for (std::size_t at = 0; at < all.size() && !write_failed; at += 1 << 16) sink(all.substr(at, 1 << 16));
     } else if (source.file.empty()) {
-        return fail(ErrorKind::usage, "the artifact's file comes from its git commit, which this run did not read; "
-                                      "apply the git source again with --git");
+        return std::unexpected(bytes_not_read());
     } else {
         std::string path = util::expand_home(source.file);
         auto in = util::open_regular(path, max_size);
@@ -87,9 +104,7 @@ util::Result<std::string> copy_into(int out, const ArtifactSource& source, std::
 
 util::Result<fs::path> artifact_path(const fs::path& tenant_dir, const std::string& sha256)
 {
-    if (!valid_sha256(sha256))
-        return fail(ErrorKind::usage, fmt::format("\"{}\" is not a SHA-256 (64 lower-case hex digits)",
-                                                  sha256.substr(0, 80)));
+    if (auto valid = check_sha256(sha256); !valid) return std::unexpected(valid.error());
     return util::child_path(tenant_dir, sha256, "artifact");
 }
 
@@ -150,8 +165,7 @@ util::Result<void> store_in_database(Store& store, const std::string& tenant, co
     if (source.content) {
         content = *source.content;
     } else if (source.file.empty()) {
-        return fail(ErrorKind::usage, "the artifact's file comes from its git commit, which this run did not read; "
-                                      "apply the git source again with --git");
+        return std::unexpected(bytes_not_read());
     } else {
         path = util::expand_home(source.file);
         auto file = util::open_regular(path, max_size);
@@ -192,9 +206,7 @@ util::Result<void> store_in_database(Store& store, const std::string& tenant, co
 util::Result<void> store_artifact(Store& store, const std::string& tenant, const ArtifactSource& source,
                                   const std::string& sha256, ArtifactCopies& copies)
 {
-    if (!valid_sha256(sha256))
-        return fail(ErrorKind::usage, fmt::format("\"{}\" is not a SHA-256 (64 lower-case hex digits)",
-                                                  sha256.substr(0, 80)));
+    if (auto valid = check_sha256(sha256); !valid) return valid;
     if (!store.holds_artifacts()) return store_in_area(store.artifact_dir(tenant), source, sha256, copies);
     auto max_size = util::max_artifact_size();
     if (!max_size) return std::unexpected(max_size.error());
@@ -239,13 +251,8 @@ util::Result<std::string> local_artifact(Store& store, const std::string& tenant
     bool write_failed = false;
     auto read = store.read_artifact(tenant, sha256, [&](std::string_view chunk) {
         hash.update(chunk);
-        while (!chunk.empty()) {
-            ssize_t n = ::write(out->get(), chunk.data(), chunk.size());
-            if (n < 0 && errno == EINTR) continue;
-            if (n <= 0) return !(write_failed = true);
-            chunk.remove_prefix(static_cast<std::size_t>(n));
-        }
-        return true;
+        if (!write_all(out->get(), chunk)) write_failed = true;
+        return !write_failed;
     });
     if (read && !write_failed && ::fsync(out->get()) != 0) write_failed = true;
     *out = util::Fd();

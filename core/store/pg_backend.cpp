@@ -404,20 +404,24 @@ Result<PgBackend::Rows> PgBackend::run(const std::string& sql, const Params& par
     return r;
 }
 
+Result<void> PgBackend::in_read_transaction(const std::function<Result<void>()>& read)
+{
+    if (auto r = begin(TxMode::read); !r) return r;
+    auto done = read();
+    if (!done) {
+        rollback();
+        return done;
+    }
+    return commit();
+}
+
 Result<void> PgBackend::stream(const std::string& select, const Params& params, std::string_view what,
                                const std::function<void(const pg_result*, int)>& row)
 {
     // A cursor lives in a transaction. A scan outside one (a caller reading in autocommit, as it may
     // on SQLite) gets a read transaction of its own: one snapshot for the whole scan.
-    if (PQtransactionStatus(m_conn.get()) == PQTRANS_IDLE) {
-        if (auto r = begin(TxMode::read); !r) return r;
-        auto scanned = stream(select, params, what, row);
-        if (!scanned) {
-            rollback();
-            return scanned;
-        }
-        return commit();
-    }
+    if (PQtransactionStatus(m_conn.get()) == PQTRANS_IDLE)
+        return in_read_transaction([&] { return stream(select, params, what, row); });
     // A cursor per scan (named by depth: a callback may scan again), read in batches, so that a scan
     // holds one batch of rows and one object at a time and the connection is free between batches.
     std::string cursor = fmt::format("fleet_cursor_{}", m_cursors);
@@ -944,15 +948,8 @@ Result<void> PgBackend::read_artifact(const std::string& tenant, const std::stri
 {
     // Chunk by chunk in one snapshot (a transaction of its own when none is open), so that at most
     // one chunk is in memory and a concurrent replacement is never read half.
-    if (PQtransactionStatus(m_conn.get()) == PQTRANS_IDLE) {
-        if (auto r = begin(TxMode::read); !r) return r;
-        auto read = read_artifact(tenant, sha256, sink);
-        if (!read) {
-            rollback();
-            return read;
-        }
-        return commit();
-    }
+    if (PQtransactionStatus(m_conn.get()) == PQTRANS_IDLE)
+        return in_read_transaction([&] { return read_artifact(tenant, sha256, sink); });
     const std::string what = "cannot read artifact " + sha256;
     auto head = run("SELECT size FROM artifacts WHERE tenant = $1::text AND sha256 = $2::text",
                     Params{}.text(tenant).text(sha256), what);

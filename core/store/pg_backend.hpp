@@ -120,6 +120,9 @@ private:
     util::Result<Rows> run(const std::string& sql, const Params& params, std::string_view what, int result_format = 0);
     /// Runs a statement without parameters (transaction control, DDL).
     util::Result<void> exec(const std::string& sql, std::string_view what);
+    /// Runs read in a read transaction of its own (for a read that needs one snapshot, called outside
+    /// any transaction).
+    util::Result<void> in_read_transaction(const std::function<util::Result<void>()>& read);
     /// Runs select through a server-side cursor, calling row for each row of each batch.
     util::Result<void> stream(const std::string& select, const Params& params, std::string_view what,
                               const std::function<void(const pg_result*, int)>& row);
