@@ -47,6 +47,7 @@ void setup_all(Context& ctx)
     setup_export(ctx);
     setup_config(ctx);
     setup_store(ctx);
+    setup_user(ctx);
     setup_version(ctx);
     setup_completion(ctx);
     setup_man(ctx);
@@ -68,9 +69,11 @@ void setup_all(Context& ctx)
         {"exec", {json, csv}},
         {"audit", {wide, json, csv}},
         {"audit verify", {json}},
+        {"audit checkpoint", {json}},
         {"export", {json}},
         {"config get-contexts", {json}},
         {"store migrate", {json}},
+        {"user list", {json}},
         {"version", {json}},
     };
     for (const auto& [path, formats] : outputs) {

@@ -1,10 +1,15 @@
 // fleetadm audit [verify]: read the tenants' audit logs and check their hash chains.
 #include <fmt/format.h>
 
+#include <algorithm>
+#include <fstream>
 #include <iostream>
+#include <sstream>
 
 #include "cmd/commands.hpp"
 #include "cmd/output.hpp"
+#include "core/model/object.hpp"
+#include "core/store/checkpoint.hpp"
 #include "core/util/duration.hpp"
 
 namespace fleet::cli {
@@ -15,7 +20,22 @@ struct AuditOptions {
     std::string since;
     std::string action;
     bool all_tenants = false;
+    std::string checkpoint;  ///< verify --checkpoint FILE
 };
+
+/// A checkpoint file's heads: errors name the file (and the field).
+util::Result<std::vector<store::CheckpointHead>> read_checkpoint(const std::string& path)
+{
+    std::ifstream in(path, std::ios::binary);
+    if (!in) return util::fail(util::ErrorKind::usage, fmt::format("--checkpoint {}: cannot read the file", path));
+    constexpr std::size_t limit = 64 << 20;
+    std::string text(limit + 1, '\0');
+    in.read(text.data(), static_cast<std::streamsize>(text.size()));
+    text.resize(static_cast<std::size_t>(in.gcount()));
+    if (text.size() > limit)
+        return util::fail(util::ErrorKind::usage, fmt::format("{}: larger than 64 MiB: not a checkpoint", path));
+    return store::parse_checkpoint(text, path);
+}
 
 nlohmann::json entry_json(const store::AuditEntry& e)
 {
@@ -73,8 +93,29 @@ Outcome run_verify(const AuditOptions& opts, const Globals& g)
     std::string tenant = opts.all_tenants ? "" : g.default_tenant();
     auto tx = (*store)->begin(store::TxMode::read);
     if (!tx) return std::unexpected(tx.error());
+    std::vector<store::CheckpointHead> checkpoint;
+    if (!opts.checkpoint.empty()) {
+        auto read = read_checkpoint(opts.checkpoint);
+        if (!read) return std::unexpected(read.error());
+        checkpoint = std::move(*read);
+    }
     auto results = (*store)->verify_audit(tenant.empty() ? nullptr : &tenant);
     if (!results) return std::unexpected(results.error());
+    if (!opts.checkpoint.empty()) {
+        // A log whose chain holds may still have been rewritten from some entry on, consistently;
+        // the checkpoint (kept elsewhere) says which entries it must still hold unchanged.
+        auto breaks = store::check_checkpoint(**store, checkpoint, tenant.empty() ? nullptr : &tenant);
+        if (!breaks) return std::unexpected(breaks.error());
+        for (auto& b : *breaks) {
+            auto it = std::find_if(results->begin(), results->end(), [&](const auto& r) { return std::get<0>(r) == b.tenant; });
+            if (it == results->end())
+                results->emplace_back(b.tenant, 0, b.where);
+            else if (!std::get<2>(*it) || std::get<2>(*it)->seq > b.where.seq)
+                std::get<2>(*it) = b.where;
+        }
+        std::sort(results->begin(), results->end(),
+                  [](const auto& a, const auto& b) { return std::get<0>(a) < std::get<0>(b); });
+    }
     bool broken = false;
     nlohmann::json items = nlohmann::json::array();
     for (const auto& [name, count, fault] : *results) {
@@ -92,6 +133,19 @@ Outcome run_verify(const AuditOptions& opts, const Globals& g)
     return broken ? util::exit_non_clean : util::exit_ok;
 }
 
+Outcome run_checkpoint(const AuditOptions& opts, const Globals& g)
+{
+    auto store = open_store(g);
+    if (!store) return std::unexpected(store.error());
+    std::string tenant = opts.all_tenants ? "" : g.default_tenant();
+    auto tx = (*store)->begin(store::TxMode::read);
+    if (!tx) return std::unexpected(tx.error());
+    auto heads = store::take_checkpoint(**store, tenant.empty() ? nullptr : &tenant);
+    if (!heads) return std::unexpected(heads.error());
+    std::cout << store::checkpoint_json(*heads, model::now_utc()).dump(2) << "\n";
+    return util::exit_ok;
+}
+
 } // namespace
 
 void setup_audit(Context& ctx)
@@ -105,9 +159,18 @@ void setup_audit(Context& ctx)
     auto* verify = cmd->add_subcommand("verify", "Recompute each audit log's hash chain; exit 1 and name the first "
                                                  "broken entry if one was edited, removed or reordered");
     verify->add_flag("-A,--all-tenants", opts->all_tenants, "Every tenant's log the caller can see");
+    verify->add_option("--checkpoint", opts->checkpoint,
+                       "Also prove that the logs still hold every entry of a checkpoint (from `audit checkpoint`) "
+                       "unchanged; exit 1 naming the first tenant and entry that do not")
+        ->type_name("FILE");
     verify->callback([opts, &ctx] { ctx.runner = [opts, &g = ctx.globals] { return run_verify(*opts, g); }; });
-    cmd->callback([opts, verify, &ctx] {
-        if (verify->parsed()) return;
+    auto* checkpoint = cmd->add_subcommand(
+        "checkpoint", "Print each visible tenant's newest audit entry (tenant, sequence, hash, time) as JSON, to keep "
+                      "outside the store for `audit verify --checkpoint`");
+    checkpoint->add_flag("-A,--all-tenants", opts->all_tenants, "Every tenant's log the caller can see");
+    checkpoint->callback([opts, &ctx] { ctx.runner = [opts, &g = ctx.globals] { return run_checkpoint(*opts, g); }; });
+    cmd->callback([opts, verify, checkpoint, &ctx] {
+        if (verify->parsed() || checkpoint->parsed()) return;
         ctx.runner = [opts, &g = ctx.globals] { return run_audit(*opts, g); };
     });
 }

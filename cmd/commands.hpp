@@ -20,6 +20,7 @@ void setup_audit(Context& ctx);
 void setup_export(Context& ctx);
 void setup_config(Context& ctx);
 void setup_store(Context& ctx);
+void setup_user(Context& ctx);
 void setup_rollout(Context& ctx);
 void setup_version(Context& ctx);
 void setup_completion(Context& ctx);

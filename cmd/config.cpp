@@ -6,6 +6,7 @@
 #include "cmd/commands.hpp"
 #include "cmd/output.hpp"
 #include "core/config/contexts.hpp"
+#include "core/store/open_backend.hpp"
 
 namespace fleet::cli {
 
@@ -27,6 +28,12 @@ Outcome run_set_context(const SetContextOptions& opts)
     for (auto& c : cfg->contexts)
         if (c.name == opts.name) ctx = &c;
     if (!ctx) ctx = &cfg->contexts.emplace_back(config::Context{opts.name, "", "", ""});
+    if (opts.state && store::url_holds_password(*opts.state))
+        return util::fail(util::ErrorKind::usage,
+                          fmt::format("--state {}: a context keeps no password (config.yaml is a plain file); leave it "
+                                      "out of the URL and let libpq read it from ~/.pgpass, PGPASSWORD or a service "
+                                      "file",
+                                      store::display_location(*opts.state)));
     if (opts.state) ctx->state = *opts.state;
     if (opts.tenant) ctx->tenant = *opts.tenant;
     if (opts.user) ctx->user = *opts.user;

@@ -205,7 +205,17 @@ const std::vector<Prose>& prose()
         {.path = "audit verify",
          .description = "Recompute each tenant's hash chain; name the first entry that was edited, removed or "
                         "reordered.",
-         .exit_status = {{"1", "A log is broken."}}},
+         .exit_status = {{"1", "A log is broken, or no longer holds an entry of the checkpoint unchanged."}},
+         .examples = {{"Prove that the log still holds what was checkpointed last week:",
+                       "fleetadm audit verify -A --checkpoint audit-checkpoints/2026-11-24.json"}}},
+        {.path = "audit checkpoint",
+         .description = "Print each visible tenant's newest audit entry (tenant, sequence number, hash, time) as "
+                        "JSON. Keep it where the store's owner cannot change it (a git repository, a ticket): the "
+                        "hash chain catches an edited entry, but someone who controls the store can rewrite an "
+                        "entry and every later one consistently; `audit verify --checkpoint` catches that too.",
+         .examples = {{"Keep a checkpoint in git every night:",
+                       "fleetadm audit checkpoint -A > audit-checkpoints/$(date +%F).json\n"
+                       "git -C audit-checkpoints add . && git -C audit-checkpoints commit -qm checkpoint"}}},
         {.path = "export",
          .description = "Write the state the caller can see (with `--tenant`, that tenant's subtree) as resource "
                         "files, one folder per tenant: its tenant document, credentials (references only, never "
@@ -227,6 +237,23 @@ const std::vector<Prose>& prose()
          .examples = {{"Move a local store to a shared PostgreSQL database and check the copy:",
                        "fleetadm store migrate --to postgresql://db.example.com/fleet\n"
                        "fleetadm --state postgresql://db.example.com/fleet audit verify -A"}}},
+        {.path = "user",
+         .description = "On a shared PostgreSQL store every person and CI bot is a database login of its own, and "
+                        "the database enforces tenancy (row-level security, device limits, an append-only audit "
+                        "log) whatever client the login uses. These commands decide which logins may connect; what "
+                        "a login may see and do still comes from the tenants' `spec.members`. They need a provider "
+                        "admin whose login has CREATEROLE. A local store has no logins: its caller is the OS user."},
+        {.path = "user add",
+         .description = "Let a database login use this store, creating the login when it does not exist. The "
+                        "password is asked on the terminal or read from `--password-file`, and hashed (SCRAM) "
+                        "before it is sent: it never reaches the server's statement log. An existing login keeps "
+                        "its password.",
+         .examples = {{"Add a customer's admin and give them their tenant:",
+                       "fleetadm user add alice --password-file - < alice.pw\n"
+                       "# then name alice in spec.members of tenant acme and apply"}}},
+        {.path = "user remove",
+         .description = "Take the store away from a login (it leaves the store's group role); `--drop-login` drops "
+                        "the login from the server too. Entries in tenants' `spec.members` stay until removed."},
         {.path = "config set-context",
          .description = "Create or update a named context in *~/.config/fleetadm/config.yaml*. Options not given "
                         "keep their value. Flags and the environment win over the context.",

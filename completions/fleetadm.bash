@@ -12,7 +12,7 @@ _fleetadm_command()
 {
     subs= opts= args=() more=0
     case $1 in
-        '') subs='init validate diff plan apply get describe delete tenant device rollout exec audit export config store version completion' ;;
+        '') subs='init validate diff plan apply get describe delete tenant device rollout exec audit export config store user version completion' ;;
         'init') opts='--provider' ;;
         'validate') opts='-f --filename -R --recursive' ;;
         'diff') opts='-f --filename -R --recursive --git --ref --path --artifact-dir --source --prune --confirm-prune' ;;
@@ -36,14 +36,18 @@ _fleetadm_command()
         'rollout abort') args=('rollout') ;;
         'rollout retry') args=('rollout') ;;
         'exec') opts='-l --selector --group --timeout --connect-timeout --max-parallel --copy' args=('') more=1 ;;
-        'audit') subs='verify' opts='--since --action -A --all-tenants' ;;
-        'audit verify') opts='-A --all-tenants' ;;
+        'audit') subs='verify checkpoint' opts='--since --action -A --all-tenants' ;;
+        'audit verify') opts='-A --all-tenants --checkpoint' ;;
+        'audit checkpoint') opts='-A --all-tenants' ;;
         'export') opts='-d --dir --force' ;;
         'config') subs='set-context use-context get-contexts' ;;
         'config set-context') opts='--state --tenant --user' args=('context') ;;
         'config use-context') args=('context') ;;
         'store') subs='migrate' ;;
         'store migrate') opts='--to' ;;
+        'user') subs='add remove list' ;;
+        'user add') opts='--password-file --no-password' args=('') ;;
+        'user remove') opts='--drop-login' args=('') ;;
         'completion') args=('words:bash zsh fish') ;;
     esac
 }
@@ -91,11 +95,13 @@ _fleetadm_value()
         'exec:--copy') hint='' ;;
         'audit:--since') hint='' ;;
         'audit:--action') hint='' ;;
+        'audit verify:--checkpoint') hint='file' ;;
         'export:-d'|'export:--dir') hint='directory' ;;
         'config set-context:--state') hint='file' ;;
         'config set-context:--tenant') hint='tenant' ;;
         'config set-context:--user') hint='' ;;
         'store migrate:--to') hint='' ;;
+        'user add:--password-file') hint='file' ;;
         *:--state) hint='file' ;;
         *:--tenant) hint='tenant' ;;
         *:--as) hint='' ;;

@@ -2,7 +2,7 @@
 # definitions: do not edit, run scripts/gen-docs.sh. Install as
 # ~/.config/fish/completions/fleetadm.fish, or run: fleetadm completion fish | source
 
-set -g __fleetadm_commands 'init' 'validate' 'diff' 'plan' 'apply' 'get' 'describe' 'delete' 'tenant' 'tenant tree' 'device' 'device enroll' 'device move' 'device decommission' 'device check' 'rollout' 'rollout run' 'rollout status' 'rollout pause' 'rollout resume' 'rollout abort' 'rollout retry' 'exec' 'audit' 'audit verify' 'export' 'config' 'config set-context' 'config use-context' 'config get-contexts' 'store' 'store migrate' 'version' 'completion'
+set -g __fleetadm_commands 'init' 'validate' 'diff' 'plan' 'apply' 'get' 'describe' 'delete' 'tenant' 'tenant tree' 'device' 'device enroll' 'device move' 'device decommission' 'device check' 'rollout' 'rollout run' 'rollout status' 'rollout pause' 'rollout resume' 'rollout abort' 'rollout retry' 'exec' 'audit' 'audit verify' 'audit checkpoint' 'export' 'config' 'config set-context' 'config use-context' 'config get-contexts' 'store' 'store migrate' 'user' 'user add' 'user remove' 'user list' 'version' 'completion'
 set -g __fleetadm_kinds tenant tenants device devices dev devicegroup devicegroups group groups credential credentials cred artifact artifacts rollout rollouts
 
 # True when option $argv[2] of the command at path $argv[1] takes a value.
@@ -86,6 +86,8 @@ function __fleetadm_takes_value
             return 0
         case 'audit:--action'
             return 0
+        case 'audit verify:--checkpoint'
+            return 0
         case 'export:-d' 'export:--dir'
             return 0
         case 'config set-context:--state'
@@ -95,6 +97,8 @@ function __fleetadm_takes_value
         case 'config set-context:--user'
             return 0
         case 'store migrate:--to'
+            return 0
+        case 'user add:--password-file'
             return 0
         case '*:--state'
             return 0
@@ -207,6 +211,7 @@ complete -c fleetadm -n '__fleetadm_at \'\' 0' -a audit -d 'List audit log entri
 complete -c fleetadm -n '__fleetadm_at \'\' 0' -a export -d 'Write the visible state (or --tenant\'s subtree) as resource files that apply takes back unchanged'
 complete -c fleetadm -n '__fleetadm_at \'\' 0' -a config -d 'Named contexts (store, tenant, user) in ~/.config/fleetadm/config.yaml'
 complete -c fleetadm -n '__fleetadm_at \'\' 0' -a store -d 'Manage the state store itself'
+complete -c fleetadm -n '__fleetadm_at \'\' 0' -a user -d 'Manage the database logins of a shared (PostgreSQL) store'
 complete -c fleetadm -n '__fleetadm_at \'\' 0' -a version -d 'Print the version of fleetadm and of its libraries'
 complete -c fleetadm -n '__fleetadm_at \'\' 0' -a completion -d 'Print the shell completion script for bash, zsh or fish'
 
@@ -344,12 +349,17 @@ complete -c fleetadm -n '__fleetadm_at exec' -l copy -x -d 'Upload a local file 
 
 # fleetadm audit
 complete -c fleetadm -n '__fleetadm_at audit 0' -a verify -d 'Recompute each audit log\'s hash chain; exit 1 and name the first broken entry if one was edited, removed or reordered'
+complete -c fleetadm -n '__fleetadm_at audit 0' -a checkpoint -d 'Print each visible tenant\'s newest audit entry (tenant, sequence, hash, time) as JSON, to keep outside the store for `audit verify --checkpoint`'
 complete -c fleetadm -n '__fleetadm_at audit' -l since -x -d 'Entries since an RFC 3339 time or a duration ago (30m, 2h, 7d)'
 complete -c fleetadm -n '__fleetadm_at audit' -l action -x -d 'Only entries of this action (created, configured, deleted, ...)'
 complete -c fleetadm -n '__fleetadm_at audit' -s A -l all-tenants -d 'Every tenant\'s log the caller can see (default without --tenant)'
 
 # fleetadm audit verify
 complete -c fleetadm -n '__fleetadm_at "audit verify"' -s A -l all-tenants -d 'Every tenant\'s log the caller can see'
+complete -c fleetadm -n '__fleetadm_at "audit verify"' -l checkpoint -r -F -d 'Also prove that the logs still hold every entry of a checkpoint (from `audit checkpoint`) unchanged; exit 1 naming the first tenant and entry that do not'
+
+# fleetadm audit checkpoint
+complete -c fleetadm -n '__fleetadm_at "audit checkpoint"' -s A -l all-tenants -d 'Every tenant\'s log the caller can see'
 
 # fleetadm export
 complete -c fleetadm -n '__fleetadm_at export' -s d -l dir -x -a '(__fish_complete_directories)' -d 'Folder to write DIR/<tenant>/*.yaml into; created when missing'
@@ -374,6 +384,18 @@ complete -c fleetadm -n '__fleetadm_at store 0' -a migrate -d 'Copy the whole st
 
 # fleetadm store migrate
 complete -c fleetadm -n '__fleetadm_at "store migrate"' -l to -x -d 'The empty store to copy into: a file path or a postgresql:// URL'
+
+# fleetadm user
+complete -c fleetadm -n '__fleetadm_at user 0' -a add -d 'Let a database login use this store, creating the login when missing (needs a provider admin whose login has CREATEROLE)'
+complete -c fleetadm -n '__fleetadm_at user 0' -a remove -d 'Take this store away from a database login'
+complete -c fleetadm -n '__fleetadm_at user 0' -a list -d 'List the database logins that may use this store'
+
+# fleetadm user add
+complete -c fleetadm -n '__fleetadm_at "user add"' -l password-file -r -F -d 'Read the new login\'s password from the first line of FILE (- for standard input); without it the password is asked on the terminal'
+complete -c fleetadm -n '__fleetadm_at "user add"' -l no-password -d 'Create the login without a password (for certificate, peer or GSSAPI authentication)'
+
+# fleetadm user remove
+complete -c fleetadm -n '__fleetadm_at "user remove"' -l drop-login -d 'Drop the login from the server too'
 
 # fleetadm completion
 complete -c fleetadm -n '__fleetadm_at completion 0' -a 'bash zsh fish' -d 'The shell'

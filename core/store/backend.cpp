@@ -28,4 +28,23 @@ util::Result<void> Backend::read_artifact(const std::string&, const std::string&
 
 util::Result<std::vector<std::string>> Backend::artifacts(const std::string&) { return std::unexpected(no_artifacts()); }
 
+namespace {
+
+util::Error no_logins()
+{
+    return util::Error{util::ErrorKind::usage, "users are database logins of a PostgreSQL store; on a local store the "
+                                               "caller is the OS user, and tenants' spec.members name OS users"};
+}
+
+} // namespace
+
+util::Result<std::vector<std::string>> Backend::logins() { return std::unexpected(no_logins()); }
+
+util::Result<bool> Backend::add_login(const std::string&, const std::optional<std::string>&)
+{
+    return std::unexpected(no_logins());
+}
+
+util::Result<void> Backend::remove_login(const std::string&, bool) { return std::unexpected(no_logins()); }
+
 } // namespace fleet::store

@@ -332,6 +332,19 @@ public:
     /// The SHA-256 of every artifact stored for tenant, in order.
     virtual util::Result<std::vector<std::string>> artifacts(const std::string& tenant);
 
+    /// Every tenant, those the caller cannot see included, for the tree's structure and the settings
+    /// ancestors lend: by default list(tenant). A store that hides rows from the caller (PostgreSQL's
+    /// row-level security) returns its visible tenants and their hidden ancestors without members.
+    virtual util::Result<std::vector<model::Object>> tenant_structure() { return list(model::Kind::tenant, nullptr); }
+    /// The database logins that may use this store (PostgreSQL; others refuse: their caller is the
+    /// OS user).
+    virtual util::Result<std::vector<std::string>> logins();
+    /// Lets the login name use this store, creating it when missing (with the password when given,
+    /// sent hashed, never as text); returns true when it was created. Needs CREATEROLE.
+    virtual util::Result<bool> add_login(const std::string& name, const std::optional<std::string>& password);
+    /// Takes the store away from the login name; with drop, drops the login too.
+    virtual util::Result<void> remove_login(const std::string& name, bool drop);
+
     /// A value of the store's metadata table.
     virtual util::Result<std::optional<std::string>> meta(const std::string& key) = 0;
     /// Sets a value of the store's metadata table.

@@ -24,6 +24,10 @@ bool is_postgres_url(std::string_view state);
 /// database (never a password or other connection option), a path unchanged.
 std::string display_location(const std::string& state);
 
+/// True when state is a PostgreSQL URL that carries a password (user:password@ or password=), which
+/// must not be kept in a context: libpq reads passwords from ~/.pgpass, PGPASSWORD or a service file.
+bool url_holds_password(const std::string& state);
+
 /// The local folder for files kept alongside a store (a local store's artifact area, git cache): beside a SQLite file;
 /// for a PostgreSQL store, which has no local file, fleetadm's XDG state folder.
 std::filesystem::path local_state_dir(const std::string& state);

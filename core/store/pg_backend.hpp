@@ -86,6 +86,10 @@ public:
     util::Result<void> read_artifact(const std::string& tenant, const std::string& sha256,
                                      const std::function<bool(std::string_view)>& sink) override;
     util::Result<std::vector<std::string>> artifacts(const std::string& tenant) override;
+    util::Result<std::vector<model::Object>> tenant_structure() override;
+    util::Result<std::vector<std::string>> logins() override;
+    util::Result<bool> add_login(const std::string& name, const std::optional<std::string>& password) override;
+    util::Result<void> remove_login(const std::string& name, bool drop) override;
     util::Result<std::optional<std::string>> meta(const std::string& key) override;
     util::Result<void> set_meta(const std::string& key, const std::string& value) override;
     util::Result<std::int64_t> next_audit_seq() override;
@@ -129,6 +133,13 @@ private:
     /// Sends data (rows in COPY's text format) to the COPY ... FROM STDIN statement copy.
     util::Result<void> copy_in(const std::string& copy, std::string_view data, std::string_view what);
     util::Result<void> migrate(bool create);
+    /// Creates this database's roles when missing and makes the login a member of both, for a
+    /// migration; needs CREATEROLE.
+    util::Result<void> become_owner();
+    /// An identifier (a role name) quoted for SQL text.
+    std::string quoted(const std::string& identifier) const;
+    /// A value quoted as an SQL string literal.
+    std::string literal(const std::string& value) const;
     util::Error db_error(std::string_view what, const pg_result* result = nullptr) const;
     util::Result<std::optional<std::int64_t>> source_id(std::string_view key);
     util::Result<std::vector<model::Object>> objects(const std::string& select, const Params& params,
@@ -141,6 +152,8 @@ private:
     int m_cursors = 0;                                        // open cursors, for nested scans' names
     std::map<std::string, std::int64_t, std::less<>> m_source_ids;
     std::string m_login;
+    std::string m_owner_role;  ///< owns the schema; nobody logs in as it
+    std::string m_users_role;  ///< granted to every login that uses this store
 };
 
 } // namespace fleet::store

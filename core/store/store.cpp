@@ -115,7 +115,15 @@ Result<void> Store::authorize_write(const model::Object& object)
     if (r.kind != model::Kind::tenant) return authorize(Action::write, r.tenant);
     // A tenant is managed from above, by an admin of its parent, so that nobody raises their own limit.
     auto parent = r.spec.value("parent", "");
-    if (parent.empty()) return authorize(Action::admin, r.name);  // the provider: its own admins
+    if (parent.empty()) {  // the provider: its own admins, who stay admins
+        if (auto a = authorize(Action::admin, r.name); !a) return a;
+        for (const auto& m : r.spec.value("members", nlohmann::json::array()))
+            if (m.is_object() && m.value("user", "") == m_caller.user && m.value("role", "") == "admin") return {};
+        return fail(ErrorKind::permission,
+                    fmt::format("permission denied: this change removes your own admin role on the provider tenant "
+                                "\"{}\" ({}); another provider admin must make it",
+                                r.name, m_caller.user));
+    }
     auto map = access();
     if (!map) return std::unexpected(map.error());
     if (auto old = (*map)->parent_of(r.name); old && *old != parent)
@@ -148,7 +156,7 @@ Result<void> Store::impersonate(const std::string& user)
     return {};
 }
 
-Result<std::vector<model::Object>> Store::tenant_structure() { return m_backend->list(model::Kind::tenant, nullptr); }
+Result<std::vector<model::Object>> Store::tenant_structure() { return m_backend->tenant_structure(); }
 
 const std::string& Store::owner_of(const model::Object& object)
 {
@@ -477,6 +485,41 @@ Result<std::vector<std::string>> Store::artifacts(const std::string& tenant)
 {
     if (auto r = authorize(Action::read, tenant); !r) return std::unexpected(r.error());
     return m_backend->artifacts(tenant);
+}
+
+Result<std::vector<std::string>> Store::logins()
+{
+    if (auto r = authorize_logins(); !r) return std::unexpected(r.error());
+    return m_backend->logins();
+}
+
+Result<bool> Store::add_login(const std::string& name, const std::optional<std::string>& password)
+{
+    if (auto r = authorize_logins(); !r) return std::unexpected(r.error());
+    return m_backend->add_login(name, password);
+}
+
+Result<void> Store::remove_login(const std::string& name, bool drop)
+{
+    if (name == m_caller.user)
+        return fail(ErrorKind::usage, fmt::format("{} is the login you are connected as: remove it as another provider "
+                                                  "admin",
+                                                  name));
+    if (auto r = authorize_logins(); !r) return r;
+    return m_backend->remove_login(name, drop);
+}
+
+Result<void> Store::authorize_logins()
+{
+    auto p = provider();
+    if (!p) return std::unexpected(p.error());
+    auto map = access();
+    if (!map) return std::unexpected(map.error());
+    if ((*map)->role_on(*p) < Role::admin)
+        return fail(ErrorKind::permission,
+                    fmt::format("permission denied: only provider admins manage the store's logins; {} is not one",
+                                m_caller.user));
+    return {};
 }
 
 Result<void> Store::update_device_status(const std::string& tenant, const std::string& device,

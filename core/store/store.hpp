@@ -181,6 +181,15 @@ public:
     /// The SHA-256 of tenant's artifacts in the store. Needs read on tenant.
     util::Result<std::vector<std::string>> artifacts(const std::string& tenant);
 
+    /// The database logins of this store (PostgreSQL). Needs admin on the provider.
+    util::Result<std::vector<std::string>> logins();
+    /// Lets a database login use this store (see Backend::add_login). Needs admin on the provider.
+    util::Result<bool> add_login(const std::string& name, const std::optional<std::string>& password);
+    /// Takes the store away from a database login. Needs admin on the provider.
+    util::Result<void> remove_login(const std::string& name, bool drop);
+    /// Whether the caller is a provider admin, as managing logins needs.
+    util::Result<void> authorize_logins();
+
     /// Calls visit for each audit entry the caller may read (of one tenant when given), in order.
     util::Result<void> audit(const std::string* tenant, const AuditFilter& filter,
                              const std::function<void(AuditEntry&&)>& visit);

@@ -21,7 +21,8 @@ postgres_start() {
         --locale=C.UTF-8 --no-instructions >/dev/null
     postgres_as_owner "$postgres_bin/pg_ctl" -D "$postgres_dir/data" -l "$postgres_dir/server.log" -w \
         -o "-k $postgres_dir -p $postgres_port -c listen_addresses=''" start >/dev/null
-    postgres_sql postgres -qc "CREATE ROLE \"$(id -un)\" LOGIN" >/dev/null
+    # The login fleetadm uses is a provider admin with CREATEROLE: init creates the store's roles.
+    postgres_sql postgres -qc "CREATE ROLE \"$(id -un)\" LOGIN CREATEROLE" >/dev/null
 }
 
 postgres_stop() {

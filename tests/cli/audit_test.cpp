@@ -3,6 +3,11 @@
 
 #include <fmt/format.h>
 
+#include <fstream>
+#include <map>
+#include <sstream>
+
+#include "core/store/audit_chain.hpp"
 #include "tests/support/process.hpp"
 
 using fleet::test::Fleet;
@@ -110,4 +115,80 @@ TEST_CASE("editing, deleting or reordering audit rows makes verify fail and name
         auto json = nlohmann::json::parse(fleet({"audit", "verify", "-o", "json"}).out);
         CHECK(json["intact"] == false);
     }
+}
+
+TEST_CASE("a checkpoint kept elsewhere catches a log rewritten consistently from an old entry on", "[cli][audit]")
+{
+    Fleet fleet;
+    populate(fleet);
+    auto taken = fleet({"audit", "checkpoint", "-A"});
+    INFO(taken.err);
+    REQUIRE(taken.exit_code == 0);
+    auto checkpoint = nlohmann::json::parse(taken.out);
+    CHECK(checkpoint["kind"] == "AuditCheckpoint");
+    std::map<std::string, nlohmann::json> heads;
+    for (const auto& h : checkpoint["heads"]) heads[h["tenant"]] = h;
+    REQUIRE(heads.contains("t"));
+    REQUIRE(heads.contains("u"));
+    auto newest_t = sql(fleet, "SELECT max(seq) FROM audit WHERE tenant = 't'");
+    CHECK(heads["t"]["seq"] == std::stoll(newest_t));
+    auto file = (fleet.dir().path() / "checkpoint.json").string();
+    std::ofstream(file) << taken.out;
+
+    // The log goes on; it still extends the checkpoint.
+    REQUIRE(fleet({"apply", "-f", "-"}, "apiVersion: fleetadm/v1\nkind: Credential\nmetadata: {name: k2, tenant: t}\n"
+                                        "spec: {type: ssh-agent}\n")
+                .exit_code == 0);
+    auto extended = fleet({"audit", "verify", "-A", "--checkpoint", file});
+    INFO(extended.out << extended.err);
+    CHECK(extended.exit_code == 0);
+
+    // Someone who controls the store (on PostgreSQL: its owner role, triggers disabled) edits an old
+    // entry of t and recomputes every later entry's links and hashes, and the head, to match.
+    auto rows = sql(fleet, "SELECT seq || '~' || at || '~' || actor || '~' || tenant || '~' || action || '~' || object "
+                           "|| '~' || summary FROM audit WHERE tenant = 't' ORDER BY seq");
+    std::vector<fleet::store::AuditEntry> log;
+    std::istringstream lines(rows);
+    for (std::string line; std::getline(lines, line);) {
+        std::vector<std::string> f;
+        std::istringstream parts(line);
+        for (std::string part; std::getline(parts, part, '~');) f.push_back(part);
+        f.resize(7);
+        log.push_back({std::stoll(f[0]), f[1], f[2], f[3], f[4], f[5], f[6], "", ""});
+    }
+    REQUIRE(log.size() >= 4);
+    log[1].summary = "rewritten";
+    std::string script, prev;
+    for (auto& e : log) {
+        e.prev_hash = prev;
+        e.hash = fleet::store::entry_hash(e);
+        prev = e.hash;
+        script += fmt::format("UPDATE audit SET summary = '{}', prev_hash = '{}', hash = '{}' WHERE seq = {};\n", e.summary,
+                              e.prev_hash, e.hash, e.seq);
+    }
+    script += fmt::format("UPDATE audit_heads SET hash = '{}' WHERE tenant = 't';\n", prev);
+    if (fleet.on_postgres())
+        script = fmt::format("SET ROLE {0}_owner; ALTER TABLE audit DISABLE TRIGGER USER;\n{1}"
+                             "ALTER TABLE audit ENABLE TRIGGER USER; RESET ROLE;",
+                             fleet.database(), script);
+    sql(fleet, script);
+
+    // The chain alone cannot tell; the checkpoint does, and names the tenant and entry.
+    auto plain = fleet({"audit", "verify", "-A"});
+    INFO(plain.out << plain.err);
+    CHECK(plain.exit_code == 0);
+    auto checked = fleet({"audit", "verify", "-A", "--checkpoint", file});
+    INFO(checked.out << checked.err);
+    CHECK(checked.exit_code == 1);
+    CHECK(contains(checked.out, fmt::format("tenant t: BROKEN at entry {}: entry {} no longer has the checkpointed hash",
+                                            heads["t"]["seq"].get<long>(), heads["t"]["seq"].get<long>())));
+    CHECK_FALSE(contains(checked.out, "tenant u: BROKEN"));
+    auto json = nlohmann::json::parse(fleet({"audit", "verify", "-A", "--checkpoint", file, "-o", "json"}).out);
+    CHECK(json["intact"] == false);
+
+    // A file that is not a checkpoint is a usage error naming the file and field.
+    std::ofstream(file) << R"({"kind": "AuditCheckpoint", "heads": [{"tenant": "t", "seq": "x"}]})";
+    auto bad = fleet({"audit", "verify", "--checkpoint", file});
+    CHECK(bad.exit_code == 2);
+    CHECK(contains(bad.err, file + ": heads[0].seq"));
 }

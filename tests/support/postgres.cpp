@@ -195,7 +195,7 @@ public:
         std::lock_guard lock(m_roles_mutex);
         if (m_roles.contains(name)) return;
         if (rows("postgres", "SELECT 1 FROM pg_roles WHERE rolname = '" + name + "'").empty())
-            exec("postgres", "CREATE ROLE \"" + name + "\" LOGIN");
+            exec("postgres", "CREATE ROLE \"" + name + "\" LOGIN CREATEROLE");  // a provider admin, as init needs
         m_roles.insert(name);
     }
 

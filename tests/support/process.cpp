@@ -152,6 +152,15 @@ RunResult Fleet::operator()(std::vector<std::string> args, const std::string& in
     return run_process(FLEETADM_BIN, args, input, {{"HOME", m_dir.path().string()}});
 }
 
+RunResult Fleet::as(const std::string& user, std::vector<std::string> args, const std::string& input) const
+{
+    if (on_postgres())
+        args.insert(args.begin(), {"--state", postgres_url(database(), user)});
+    else
+        args.insert(args.begin(), {"--state", m_location, "--as", user});
+    return run_process(FLEETADM_BIN, args, input, {{"HOME", m_dir.path().string()}});
+}
+
 std::string Fleet::database() const
 {
     if (!on_postgres()) throw std::runtime_error("a SQLite store has no database name");

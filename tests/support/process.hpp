@@ -55,6 +55,10 @@ public:
     Fleet();
     /// Runs fleetadm with args against this store.
     RunResult operator()(std::vector<std::string> args, const std::string& input = "") const;
+    /// Runs fleetadm as user: on PostgreSQL connected as that database login (made a user of the store
+    /// with `fleetadm user add` first), so that the database's own policies apply; on SQLite with
+    /// `--as user`, run by the OS user (a provider admin).
+    RunResult as(const std::string& user, std::vector<std::string> args, const std::string& input = "") const;
     /// What --state takes for this store: the file's path or the database URL.
     const std::string& location() const { return m_location; }
     bool on_postgres() const { return m_backend == Backend::postgres; }

@@ -8,6 +8,8 @@
 
 #include <thread>
 
+#include <fmt/format.h>
+
 #include "core/store/store.hpp"
 #include "tests/support/postgres.hpp"
 #include "tests/support/process.hpp"
@@ -338,14 +340,27 @@ TEST_CASE("PostgreSQL: artifacts stream in and out in chunks, roll back with the
     // Without a write transaction there is no write.
     CHECK_FALSE(store->put_artifact("provider", sha, pieces(100)));
 
-    // A store of schema version 5 (before artifacts moved into the database) is migrated when opened.
+    // A store of schema version 5 (before artifacts moved into the database, and before the database
+    // enforced tenancy: tables of the login, no policies) is migrated when opened.
     store.reset();
-    fleet::test::postgres_exec(db, "DROP TABLE artifact_chunks");
-    fleet::test::postgres_exec(db, "DROP TABLE artifacts");
-    fleet::test::postgres_exec(db, "UPDATE meta SET value = '5' WHERE key = 'schema_version'");
+    std::string undo_7;
+    for (const char* table : {"meta", "sources", "objects", "device_status", "audit", "audit_heads", "rollout_runs",
+                              "rollout_devices", "device_outputs"})
+        undo_7 += fmt::format("ALTER TABLE {0} OWNER TO tester; ALTER TABLE {0} NO FORCE ROW LEVEL SECURITY; "
+                              "ALTER TABLE {0} DISABLE ROW LEVEL SECURITY; ",
+                              table);
+    undo_7 += "DO $$ DECLARE p record; BEGIN FOR p IN SELECT policyname, tablename FROM pg_policies LOOP EXECUTE "
+              "format('DROP POLICY %I ON %I', p.policyname, p.tablename); END LOOP; END $$; ";
+    undo_7 += fmt::format("DROP OWNED BY {0}_owner CASCADE; DROP INDEX audit_by_tenant, objects_by_tenant; "
+                          "UPDATE meta SET value = '5' WHERE key = 'schema_version'",
+                          db);
+    fleet::test::postgres_exec(db, undo_7);
     auto reopened = Store::open(backend.location(), {"tester"});
+    INFO((reopened ? std::string() : reopened.error().message));
     REQUIRE(reopened);
-    CHECK(fleet::test::postgres_query(db, "SELECT value FROM meta WHERE key = 'schema_version'").at(0) == "6");
+    CHECK(fleet::test::postgres_query(db, "SELECT value FROM meta WHERE key = 'schema_version'").at(0) == "7");
+    CHECK(fleet::test::postgres_query(db, "SELECT tableowner FROM pg_tables WHERE tablename = 'objects'").at(0) ==
+          db + "_owner");
     CHECK((*reopened)->has_artifact("provider", sha) == false);
     {
         auto tx = (*reopened)->begin(TxMode::write);
