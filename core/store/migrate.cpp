@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+#include <map>
 #include <set>
 
 #include "core/store/access.hpp"
@@ -62,15 +64,39 @@ Result<MigrateCounts> migrate(Store& from, Store& to)
     std::vector<std::pair<std::string, std::string>> rollouts;
     for (auto kind : kinds_in_order) {
         std::optional<util::Error> failed;
+        std::vector<model::Object> tenant_objects;
         auto scanned = src.scan(kind, nullptr, [&](model::Object&& object) {
             if (failed) return;
-            if (kind == model::Kind::tenant) tenants.push_back(object.resource.name);
+            if (kind == model::Kind::tenant) {
+                tenants.push_back(object.resource.name);
+                tenant_objects.push_back(std::move(object));
+                return;
+            }
             if (kind == model::Kind::rollout) rollouts.emplace_back(object.resource.tenant, object.resource.name);
             if (auto r = dst.put(object); !r) failed = r.error();
             ++counts.objects;
         });
         if (!scanned) return std::unexpected(scanned.error());
         if (failed) return std::unexpected(*failed);
+        // Tenants parents first, the provider before all: a store that judges every write itself
+        // (PostgreSQL's policies) must know the provider's admins before the first child lands.
+        std::map<std::string, std::string> parent_of;
+        for (const auto& t : tenant_objects) parent_of[t.resource.name] = t.resource.spec.value("parent", "");
+        auto depth = [&](const std::string& name) {
+            std::size_t d = 0;
+            for (auto at = parent_of.find(name); at != parent_of.end() && !at->second.empty() && d <= parent_of.size();
+                 at = parent_of.find(at->second))
+                ++d;
+            return d;
+        };
+        std::stable_sort(tenant_objects.begin(), tenant_objects.end(),
+                         [&](const model::Object& a, const model::Object& b) {
+                             return depth(a.resource.name) < depth(b.resource.name);
+                         });
+        for (const auto& t : tenant_objects) {
+            if (auto r = dst.put(t); !r) return std::unexpected(r.error());
+            ++counts.objects;
+        }
     }
     for (const auto& [key, state] : *sources) {
         auto devices = src.source_devices(key);

@@ -193,6 +193,12 @@ ALTER TABLE tenant_tree OWNER TO @owner@;
 ALTER TABLE tenant_members OWNER TO @owner@;
 SET LOCAL ROLE @owner@;
 
+-- A stored spec (JSON text) as jsonb, which refuses the escape \u0000 that a JSON string may hold:
+-- each becomes U+FFFD (only where its backslash is not itself escaped).
+CREATE FUNCTION fleet_spec(spec TEXT) RETURNS JSONB LANGUAGE sql IMMUTABLE
+SET search_path = pg_catalog, public AS $$
+    SELECT regexp_replace(spec, '(?<!\\)((?:\\\\)*)\\u0000', '\1\\ufffd', 'g')::jsonb
+$$;
 -- The caller's role on the root tenant (3 admin, 2 operator, 1 viewer, 0 none); 3 for everyone while
 -- the store has no tenant yet (init writes the provider). A role on the root holds for every row,
 -- including rows of tenants that no longer exist (old audit entries).
@@ -243,7 +249,7 @@ $$;
 CREATE FUNCTION fleet_sync_tenants(added JSONB, removed JSONB, device_delta JSONB) RETURNS VOID LANGUAGE plpgsql
 SET search_path = pg_catalog, public AS $$
 DECLARE
-    t JSONB; old_parent TEXT; moved BIGINT; base BIGINT; spec JSONB;
+    t JSONB; moved BIGINT; base BIGINT; spec JSONB;
 BEGIN
     -- Tenants removed or moved: their subtree's count leaves the old ancestors.
     FOR t IN SELECT * FROM jsonb_array_elements(removed) LOOP
@@ -262,7 +268,7 @@ BEGIN
     END LOOP;
     -- Tenants added or moved: their subtree's count joins the new ancestors.
     FOR t IN SELECT * FROM jsonb_array_elements(added) LOOP
-        spec := (t->>'spec')::jsonb;
+        spec := fleet_spec(t->>'spec');
         IF EXISTS (SELECT 1 FROM tenant_tree WHERE name = t->>'name') THEN
             IF EXISTS (SELECT 1 FROM jsonb_array_elements(removed) r WHERE r->>'name' = t->>'name'
                        AND (r->>'parent') IS NOT DISTINCT FROM (t->>'parent')) THEN
@@ -385,11 +391,11 @@ CREATE TRIGGER audit_heads_follow AFTER INSERT ON audit REFERENCING NEW TABLE AS
 
 -- The tree as it is now.
 INSERT INTO tenant_tree (name, parent, device_limit)
-    SELECT name, parent, (spec::jsonb->>'deviceLimit')::bigint FROM objects WHERE kind = 'Tenant';
+    SELECT name, parent, (fleet_spec(spec)->>'deviceLimit')::bigint FROM objects WHERE kind = 'Tenant';
 INSERT INTO tenant_members (tenant, login, role)
     SELECT o.name, m->>'user', max(CASE m->>'role' WHEN 'admin' THEN 3 WHEN 'operator' THEN 2
                                                    WHEN 'viewer' THEN 1 ELSE 0 END)
-    FROM objects o, jsonb_array_elements(coalesce(o.spec::jsonb->'members', '[]'::jsonb)) m
+    FROM objects o, jsonb_array_elements(coalesce(fleet_spec(o.spec)->'members', '[]'::jsonb)) m
     WHERE o.kind = 'Tenant' AND jsonb_typeof(m) = 'object' AND m->>'user' IS NOT NULL
     GROUP BY o.name, m->>'user'
     HAVING max(CASE m->>'role' WHEN 'admin' THEN 3 WHEN 'operator' THEN 2 WHEN 'viewer' THEN 1 ELSE 0 END) > 0;
@@ -436,7 +442,8 @@ SECURITY DEFINER SET search_path = pg_catalog, public AS $$
         UNION
         SELECT t.parent FROM tenant_tree t JOIN up ON t.name = up.name WHERE t.parent IS NOT NULL
     )
-    SELECT o.name, o.parent, (o.spec::jsonb - 'members')::text FROM objects o JOIN up ON o.name = up.name
+    SELECT o.name, o.parent, (fleet_spec(o.spec) - 'members')::text
+    FROM objects o JOIN up ON o.name = up.name
     WHERE o.kind = 'Tenant' AND o.tenant = '' AND up.name NOT IN (SELECT name FROM mine)
 $$;
 CREATE FUNCTION fleet_bootstrap() RETURNS BOOLEAN LANGUAGE sql STABLE SECURITY DEFINER

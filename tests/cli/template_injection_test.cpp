@@ -175,6 +175,7 @@ TEST_CASE("a control character in a substituted value stops the rollout before a
     auto tenant = site.fleet.dir().write("nul.yaml", "apiVersion: fleetadm/v1\nkind: Tenant\nmetadata: {name: site}\n"
                                                      "spec: {settings: {x: \"a\\0b; touch PWNED\"}}\n");
     auto applied = site.fleet({"apply", "-f", tenant.string()});
+    INFO(applied.err);
     if (applied.exit_code != 0) {
         // Refused when read: the value can never reach a command.
         CHECK(applied.exit_code == 2);
