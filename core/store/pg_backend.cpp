@@ -199,6 +199,16 @@ CREATE FUNCTION fleet_spec(spec TEXT) RETURNS JSONB LANGUAGE sql IMMUTABLE
 SET search_path = pg_catalog, public AS $$
     SELECT regexp_replace(spec, '(?<!\\)((?:\\\\)*)\\u0000', '\1\\ufffd', 'g')::jsonb
 $$;
+-- The members of a tenant spec: each user's strongest role (3 admin, 2 operator, 1 viewer).
+CREATE FUNCTION fleet_members(spec JSONB) RETURNS TABLE (login TEXT, role SMALLINT) LANGUAGE sql IMMUTABLE
+SET search_path = pg_catalog, public AS $$
+    SELECT m->>'user', max(CASE m->>'role' WHEN 'admin' THEN 3 WHEN 'operator' THEN 2 WHEN 'viewer' THEN 1
+                                          ELSE 0 END)::smallint
+    FROM jsonb_array_elements(coalesce(spec->'members', '[]'::jsonb)) m
+    WHERE jsonb_typeof(m) = 'object' AND m->>'user' IS NOT NULL
+    GROUP BY m->>'user'
+    HAVING max(CASE m->>'role' WHEN 'admin' THEN 3 WHEN 'operator' THEN 2 WHEN 'viewer' THEN 1 ELSE 0 END) > 0
+$$;
 -- The caller's role on the root tenant (3 admin, 2 operator, 1 viewer, 0 none); 3 for everyone while
 -- the store has no tenant yet (init writes the provider). A role on the root holds for every row,
 -- including rows of tenants that no longer exist (old audit entries).
@@ -291,13 +301,7 @@ BEGIN
                 WHERE name IN (SELECT fleet_ancestors(t->>'parent')) AND base <> 0;
         END IF;
         DELETE FROM tenant_members WHERE tenant = t->>'name';
-        INSERT INTO tenant_members (tenant, login, role)
-            SELECT t->>'name', m->>'user', max(CASE m->>'role' WHEN 'admin' THEN 3 WHEN 'operator' THEN 2
-                                                              WHEN 'viewer' THEN 1 ELSE 0 END)
-            FROM jsonb_array_elements(coalesce(spec->'members', '[]'::jsonb)) m
-            WHERE jsonb_typeof(m) = 'object' AND m->>'user' IS NOT NULL
-            GROUP BY m->>'user'
-            HAVING max(CASE m->>'role' WHEN 'admin' THEN 3 WHEN 'operator' THEN 2 WHEN 'viewer' THEN 1 ELSE 0 END) > 0;
+        INSERT INTO tenant_members (tenant, login, role) SELECT t->>'name', login, role FROM fleet_members(spec);
     END LOOP;
     -- Devices written by this statement, counted in their tenant and its ancestors.
     UPDATE tenant_tree t SET devices = t.devices + d.n
@@ -393,12 +397,7 @@ CREATE TRIGGER audit_heads_follow AFTER INSERT ON audit REFERENCING NEW TABLE AS
 INSERT INTO tenant_tree (name, parent, device_limit)
     SELECT name, parent, (fleet_spec(spec)->>'deviceLimit')::bigint FROM objects WHERE kind = 'Tenant';
 INSERT INTO tenant_members (tenant, login, role)
-    SELECT o.name, m->>'user', max(CASE m->>'role' WHEN 'admin' THEN 3 WHEN 'operator' THEN 2
-                                                   WHEN 'viewer' THEN 1 ELSE 0 END)
-    FROM objects o, jsonb_array_elements(coalesce(fleet_spec(o.spec)->'members', '[]'::jsonb)) m
-    WHERE o.kind = 'Tenant' AND jsonb_typeof(m) = 'object' AND m->>'user' IS NOT NULL
-    GROUP BY o.name, m->>'user'
-    HAVING max(CASE m->>'role' WHEN 'admin' THEN 3 WHEN 'operator' THEN 2 WHEN 'viewer' THEN 1 ELSE 0 END) > 0;
+    SELECT o.name, m.login, m.role FROM objects o, LATERAL fleet_members(fleet_spec(o.spec)) m WHERE o.kind = 'Tenant';
 WITH RECURSIVE direct AS (
     SELECT tenant, count(*) AS n FROM objects WHERE kind = 'Device' GROUP BY tenant
 ), up(tenant, name, n) AS (
@@ -415,16 +414,12 @@ CREATE POLICY owner_all ON objects TO @owner@ USING (true) WITH CHECK (true);
 CREATE POLICY members_read ON objects FOR SELECT TO @users@ USING (
     (SELECT fleet_root_role()) >= 1
     OR (CASE WHEN kind = 'Tenant' THEN name ELSE tenant END) IN (SELECT fleet_access(1::smallint)));
-CREATE POLICY members_insert ON objects FOR INSERT TO @users@ WITH CHECK (CASE WHEN kind = 'Tenant' THEN
-    (SELECT fleet_root_role()) >= 3 OR parent IN (SELECT fleet_access(3::smallint))
-    ELSE (SELECT fleet_root_role()) >= 2 OR tenant IN (SELECT fleet_access(2::smallint)) END);
-CREATE POLICY members_update ON objects FOR UPDATE TO @users@ USING (CASE WHEN kind = 'Tenant' THEN
+-- Writes (any of INSERT, UPDATE, DELETE) need operator, a Tenant row admin of its parent; every row
+-- a login may write it may also read, so FOR ALL adds nothing to what members_read shows.
+CREATE POLICY members_write ON objects FOR ALL TO @users@ USING (CASE WHEN kind = 'Tenant' THEN
     (SELECT fleet_root_role()) >= 3 OR parent IN (SELECT fleet_access(3::smallint))
     ELSE (SELECT fleet_root_role()) >= 2 OR tenant IN (SELECT fleet_access(2::smallint)) END)
     WITH CHECK (CASE WHEN kind = 'Tenant' THEN
-    (SELECT fleet_root_role()) >= 3 OR parent IN (SELECT fleet_access(3::smallint))
-    ELSE (SELECT fleet_root_role()) >= 2 OR tenant IN (SELECT fleet_access(2::smallint)) END);
-CREATE POLICY members_delete ON objects FOR DELETE TO @users@ USING (CASE WHEN kind = 'Tenant' THEN
     (SELECT fleet_root_role()) >= 3 OR parent IN (SELECT fleet_access(3::smallint))
     ELSE (SELECT fleet_root_role()) >= 2 OR tenant IN (SELECT fleet_access(2::smallint)) END);
 -- Whether a tenant exists (visible or not); whether the store has no tenant yet.
