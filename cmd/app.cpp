@@ -6,6 +6,9 @@
 #include <sstream>
 
 #include "cmd/commands.hpp"
+#include "cmd/output.hpp"
+#include "core/query/jsonpath.hpp"
+#include "core/util/suggest.hpp"
 
 namespace fleet::cli {
 
@@ -19,9 +22,19 @@ void setup_all(Context& ctx)
         ->type_name("NAME");
     app.add_option("--as", g.as, "Act as another user (provider admins only)")->type_name("USER");
     app.add_option("--context", g.context, "Use this context of ~/.config/fleetadm/config.yaml")->type_name("NAME");
-    app.add_option("-o,--output", g.output, "Output format")
-        ->check(CLI::IsMember({"table", "wide", "json", "yaml", "name", "csv"}))
-        ->type_name("table|wide|json|yaml|name|csv");
+    app.add_option("-o,--output", g.output,
+                   "Output format; jsonpath=TEMPLATE and custom-columns=HEADER:EXPR,... (kubectl's) wherever json is "
+                   "printed")
+        ->check(CLI::Validator(
+            [](std::string& value) -> std::string {
+                for (const char* f : {"table", "wide", "json", "yaml", "name", "csv"})
+                    if (value == f) return "";
+                if (value.starts_with("jsonpath=") || value.starts_with("custom-columns=")) return "";
+                return "-o " + value + ": not one of table, wide, json, yaml, name, csv, jsonpath=TEMPLATE, "
+                                       "custom-columns=SPEC";
+            },
+            "{table,wide,json,yaml,name,csv}", "output format"))  // the set completions offer
+        ->type_name("FORMAT");
     app.add_flag("-q,--quiet", g.quiet, "Print only errors and requested data");
     app.add_flag("-v,--verbose", g.verbose, "Print diagnostics to stderr");
     app.add_flag("--no-color", g.no_color, "Never colour output (also NO_COLOR)");
@@ -38,6 +51,7 @@ void setup_all(Context& ctx)
     setup_apply(ctx);
     setup_get(ctx);
     setup_describe(ctx);
+    setup_explain(ctx);
     setup_delete(ctx);
     setup_tenant(ctx);
     setup_device(ctx);
@@ -61,6 +75,7 @@ void setup_all(Context& ctx)
         {"apply", {json}},
         {"get", {wide, json, yaml, name, csv}},
         {"describe", {wide, json, yaml, name, csv}},
+        {"explain", {json}},
         {"tenant tree", {json}},
         {"device enroll", {json}},
         {"device check", {json}},
@@ -72,6 +87,7 @@ void setup_all(Context& ctx)
         {"audit checkpoint", {json}},
         {"export", {json}},
         {"config get-contexts", {json}},
+        {"config view", {yaml, json}},
         {"store migrate", {json}},
         {"user list", {json}},
         {"version", {json}},
@@ -85,20 +101,6 @@ void setup_all(Context& ctx)
 }
 
 namespace {
-
-/// Edit distance between a and b (insertions, deletions, substitutions, and swaps of two neighbours).
-std::size_t distance(std::string_view a, std::string_view b)
-{
-    std::vector<std::vector<std::size_t>> d(a.size() + 1, std::vector<std::size_t>(b.size() + 1));
-    for (std::size_t i = 0; i <= a.size(); ++i) d[i][0] = i;
-    for (std::size_t j = 0; j <= b.size(); ++j) d[0][j] = j;
-    for (std::size_t i = 1; i <= a.size(); ++i)
-        for (std::size_t j = 1; j <= b.size(); ++j) {
-            d[i][j] = std::min({d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + (a[i - 1] != b[j - 1])});
-            if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1]) d[i][j] = std::min(d[i][j], d[i - 2][j - 2] + 1);
-        }
-    return d[a.size()][b.size()];
-}
 
 /// Where a command line goes: the deepest command its words name, and the first word that names no
 /// command where one was expected (empty when there is none).
@@ -141,18 +143,78 @@ Route route(const CLI::App& root, const std::vector<std::string>& words)
 /// "unknown command 'aply'; did you mean 'apply'?" for a word that names no command of parent.
 std::string unknown_command(const Route& r)
 {
-    std::string best;
-    std::size_t best_distance = 3;  // suggest only a near miss
-    for (const CLI::App* s : r.command->get_subcommands([](const CLI::App*) { return true; })) {
-        if (s->get_name().starts_with("__")) continue;
-        auto d = distance(r.unknown, s->get_name());
-        if (s->get_name().starts_with(r.unknown) && r.unknown.size() >= 2) d = std::min<std::size_t>(d, 1);
-        if (d < best_distance) best_distance = d, best = s->get_name();
-    }
+    std::vector<std::string> names;
+    for (const CLI::App* s : r.command->get_subcommands([](const CLI::App*) { return true; }))
+        if (!s->get_name().starts_with("__")) names.push_back(s->get_name());
+    std::string best = r.unknown.size() >= 2 ? util::nearest(r.unknown, names) : "";
     std::string prefix = r.path.empty() ? "" : r.path + " ";
     std::string text = fmt::format("unknown command '{}{}'", prefix, r.unknown);
     if (!best.empty()) text += fmt::format("; did you mean '{}{}'?", prefix, best);
     return text;
+}
+
+} // namespace
+
+namespace {
+
+/// Runs a command that prints JSON and renders what it printed through -o jsonpath=… or
+/// custom-columns=… (kubectl's): the template is checked before the command runs, and the output is
+/// rendered for each JSON document it printed (one, or one a line).
+Outcome render_template(Globals& globals, const std::function<Outcome()>& run_command)
+{
+    std::string spec = globals.format_argument();
+    bool columns = globals.format() == Format::custom_columns;
+    std::optional<query::JsonPath> path;
+    std::optional<query::CustomColumns> table_spec;
+    if (columns) {
+        auto c = query::CustomColumns::parse(spec);
+        if (!c) return std::unexpected(c.error());
+        table_spec = std::move(*c);
+    } else {
+        auto p = query::JsonPath::parse(spec);
+        if (!p) return util::fail(util::ErrorKind::usage, fmt::format("-o jsonpath={}: {}", spec, p.error().message));
+        path = std::move(*p);
+    }
+    globals.output = "json";
+    std::ostringstream captured;
+    auto* saved = std::cout.rdbuf(captured.rdbuf());
+    Outcome outcome = run_command();
+    std::cout.rdbuf(saved);
+    std::string text = captured.str();
+    std::vector<nlohmann::json> documents;
+    std::size_t pos = 0;
+    while (pos < text.size()) {
+        if (text.find_first_not_of(" \t\r\n", pos) == std::string::npos) break;
+        // One document at a time: a command prints either one JSON document or one per line.
+        std::size_t end = text.find('\n', pos);
+        auto whole = nlohmann::json::parse(text.begin() + static_cast<std::ptrdiff_t>(pos), text.end(), nullptr, false);
+        if (!whole.is_discarded()) {
+            documents.push_back(std::move(whole));
+            break;
+        }
+        auto line = nlohmann::json::parse(text.substr(pos, end == std::string::npos ? std::string::npos : end - pos),
+                                          nullptr, false);
+        if (line.is_discarded())
+            return util::fail(util::ErrorKind::runtime, "internal error: the command's JSON output does not parse");
+        documents.push_back(std::move(line));
+        pos = end == std::string::npos ? text.size() : end + 1;
+    }
+    if (path) {
+        for (const auto& doc : documents) std::cout << path->render(doc);
+        return outcome;
+    }
+    Table table(table_spec->headers);
+    auto add_rows = [&](const nlohmann::json& doc) {
+        if (doc.is_object() && doc.contains("items") && doc["items"].is_array())
+            for (const auto& item : doc["items"]) table.add(table_spec->row(item));
+        else if (doc.is_array())
+            for (const auto& item : doc) table.add(table_spec->row(item));
+        else
+            table.add(table_spec->row(doc));
+    };
+    for (const auto& doc : documents) add_rows(doc);
+    table.print(std::cout, !globals.no_headers);
+    return outcome;
 }
 
 } // namespace
@@ -210,13 +272,16 @@ int run(int argc, char** argv)
         std::cerr << "fleetadm: error: " << r.error().message << "\n";
         return util::exit_code(r.error().kind);
     }
-    Outcome outcome = [&]() -> Outcome {
+    auto run_command = [&]() -> Outcome {
         try {
             return runner();
         } catch (const std::exception& e) {
             return util::fail(util::ErrorKind::runtime, std::string("internal error: ") + e.what());
         }
-    }();
+    };
+    Outcome outcome = globals.format() == Format::jsonpath || globals.format() == Format::custom_columns
+                          ? render_template(globals, run_command)
+                          : run_command();
     std::cout.flush();
     if (!outcome) {
         if (globals.silent) return util::exit_ok;

@@ -65,7 +65,7 @@ Outcome run_apply(const ApplyOptions& opts, const Globals& g)
         if (auto line = commit_line(*plan); !line.empty()) std::cout << line << dry << "\n";
         for (const auto& c : plan->changes)
             if (c.op != apply::Op::unchanged)
-                std::cout << fmt::format("{} {}{}\n", c.ref(), apply::op_verb(c.op), dry);
+                std::cout << fmt::format("{} {}{}\n", c.qualified_ref(), apply::op_verb(c.op), dry);
         std::cout << summary_line(*plan) << dry << "\n";
     }
     return util::exit_ok;

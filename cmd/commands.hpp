@@ -12,6 +12,7 @@ void setup_plan(Context& ctx);
 void setup_apply(Context& ctx);
 void setup_get(Context& ctx);
 void setup_describe(Context& ctx);
+void setup_explain(Context& ctx);
 void setup_delete(Context& ctx);
 void setup_tenant(Context& ctx);
 void setup_device(Context& ctx);

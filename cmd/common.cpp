@@ -43,7 +43,15 @@ Format Globals::format() const
     if (output == "yaml") return Format::yaml;
     if (output == "name") return Format::name;
     if (output == "csv") return Format::csv;
+    if (output.starts_with("jsonpath=")) return Format::jsonpath;
+    if (output.starts_with("custom-columns=")) return Format::custom_columns;
     return Format::table;
+}
+
+std::string Globals::format_argument() const
+{
+    auto eq = output.find('=');
+    return eq == std::string::npos ? std::string() : output.substr(eq + 1);
 }
 
 namespace {
@@ -66,7 +74,10 @@ void declare_formats(const CLI::App* command, std::vector<Format> formats)
 std::vector<Format> formats_of(const CLI::App* command)
 {
     auto it = declared_formats().find(command);
-    return it == declared_formats().end() ? std::vector<Format>{Format::table} : it->second;
+    auto formats = it == declared_formats().end() ? std::vector<Format>{Format::table} : it->second;
+    if (std::find(formats.begin(), formats.end(), Format::json) != formats.end())
+        formats.insert(formats.end(), {Format::jsonpath, Format::custom_columns});  // rendered from the JSON
+    return formats;
 }
 
 const char* format_name(Format format)
@@ -78,6 +89,8 @@ const char* format_name(Format format)
     case Format::yaml: return "yaml";
     case Format::name: return "name";
     case Format::csv: return "csv";
+    case Format::jsonpath: return "jsonpath";
+    case Format::custom_columns: return "custom-columns";
     }
     return "table";
 }
@@ -107,6 +120,8 @@ util::Result<void> check_format(const CLI::App& root, const Globals& globals)
 std::string Globals::state_path() const
 {
     if (!state.empty()) return state;
+    // kubectl's order: a context named on the command line wins over the environment.
+    if (!context.empty() && active && !active->state.empty()) return active->state;
     if (const char* env = std::getenv("FLEETADM_STATE"); env && *env) return env;
     if (active && !active->state.empty()) return active->state;
     if (const char* xdg = std::getenv("XDG_STATE_HOME"); xdg && *xdg) return std::string(xdg) + "/fleetadm/state.db";
@@ -117,6 +132,7 @@ std::string Globals::state_path() const
 std::string Globals::default_tenant() const
 {
     if (!tenant.empty()) return tenant;
+    if (!context.empty() && active && !active->tenant.empty()) return active->tenant;
     if (const char* env = std::getenv("FLEETADM_TENANT"); env && *env) return env;
     if (active) return active->tenant;
     return "";
@@ -191,6 +207,39 @@ util::Result<model::Kind> kind_argument(const std::string& text)
                                       "artifacts, rollouts",
                                       text));
     return *kind;
+}
+
+util::Result<std::pair<model::Kind, std::vector<std::string>>> kind_and_names(const std::string& first,
+                                                                             const std::vector<std::string>& rest)
+{
+    if (first.find('/') == std::string::npos) {
+        auto kind = kind_argument(first);
+        if (!kind) return std::unexpected(kind.error());
+        for (const auto& name : rest)
+            if (name.find('/') != std::string::npos)
+                return util::fail(util::ErrorKind::usage,
+                                  fmt::format("\"{}\": give either KIND NAME... or KIND/NAME..., not both", name));
+        return std::pair{*kind, rest};
+    }
+    std::optional<model::Kind> kind;
+    std::vector<std::string> names;
+    std::vector<std::string> words{first};
+    words.insert(words.end(), rest.begin(), rest.end());
+    for (const auto& word : words) {
+        auto slash = word.find('/');
+        if (slash == std::string::npos)
+            return util::fail(util::ErrorKind::usage,
+                              fmt::format("\"{}\": give either KIND NAME... or KIND/NAME..., not both", word));
+        auto k = kind_argument(word.substr(0, slash));
+        if (!k) return std::unexpected(k.error());
+        if (kind && *kind != *k)
+            return util::fail(util::ErrorKind::usage,
+                              fmt::format("\"{}\": the objects named at once must be of one kind ({})", word,
+                                          model::kind_name(*kind)));
+        kind = *k;
+        names.push_back(word.substr(slash + 1));
+    }
+    return std::pair{*kind, std::move(names)};
 }
 
 void add_file_options(CLI::App& command, std::vector<std::string>& files, bool& recursive, bool required)

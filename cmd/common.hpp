@@ -17,8 +17,9 @@
 
 namespace fleet::cli {
 
-/// Output formats of -o.
-enum class Format { table, wide, json, yaml, name, csv };
+/// Output formats of -o. jsonpath and custom-columns take a template after '=' (kubectl's) and are
+/// rendered from the JSON a command prints: wherever json is declared, they are too.
+enum class Format { table, wide, json, yaml, name, csv, jsonpath, custom_columns };
 
 /// Flags that every command accepts.
 struct Globals {
@@ -32,12 +33,15 @@ struct Globals {
     bool verbose = false;
     bool no_color = false;
     bool silent = false;  ///< report no error and exit 0 whatever happens (the completion helper)
+    bool no_headers = false;  ///< get --no-headers: tables (and custom-columns) without their header line
 
     /// The parsed -o value.
     Format format() const;
-    /// The store location: --state, FLEETADM_STATE, or the XDG default.
+    /// The template of -o jsonpath=… or custom-columns=…; empty for the other formats.
+    std::string format_argument() const;
+    /// The store location: --state, the --context's, FLEETADM_STATE, the current context's, or the XDG default.
     std::string state_path() const;
-    /// The default tenant: --tenant, FLEETADM_TENANT, or the context's; empty when none is set.
+    /// The default tenant: --tenant, the --context's, FLEETADM_TENANT, or the current context's; empty when none is set.
     std::string default_tenant() const;
     /// The user to act as: --as, or the context's; empty for the OS user.
     std::string acting_user() const;
@@ -74,6 +78,10 @@ const std::atomic<bool>& catch_interrupts();
 void log_verbose(const Globals& globals, const std::string& message);
 /// Reads the KIND argument of get, describe and delete; kinds not handled yet are a usage error.
 util::Result<model::Kind> kind_argument(const std::string& text);
+/// The objects a command line names: `KIND NAME...`, or `KIND/NAME...` as `-o name` prints them
+/// (all of one kind). first is the KIND word, rest the words after it.
+util::Result<std::pair<model::Kind, std::vector<std::string>>> kind_and_names(const std::string& first,
+                                                                             const std::vector<std::string>& rest);
 /// Declares the -o formats a command prints (table, its default, need not be named). A command that
 /// declares none prints only its default; -o anything else is a usage error naming what it prints.
 void declare_formats(const CLI::App* command, std::vector<Format> formats);

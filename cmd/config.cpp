@@ -1,11 +1,14 @@
-// fleetadm config set-context|use-context|get-contexts: named contexts of store, tenant and user.
+// fleetadm config set-context|use-context|get-contexts|current-context|delete-context|view: named contexts
+// of store, tenant and user.
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <iostream>
 
 #include "cmd/commands.hpp"
 #include "cmd/output.hpp"
 #include "core/config/contexts.hpp"
+#include "core/resource/yaml_writer.hpp"
 #include "core/store/open_backend.hpp"
 
 namespace fleet::cli {
@@ -73,6 +76,53 @@ Outcome run_get_contexts(const Globals& g)
     return util::exit_ok;
 }
 
+Outcome run_current_context()
+{
+    auto cfg = config::load(config::default_path());
+    if (!cfg) return std::unexpected(cfg.error());
+    if (cfg->current.empty()) return util::fail(util::ErrorKind::not_found, "no current context is set (config use-context NAME)");
+    std::cout << cfg->current << "\n";
+    return util::exit_ok;
+}
+
+Outcome run_delete_context(const std::string& name, const Globals& g)
+{
+    auto path = config::default_path();
+    auto cfg = config::load(path);
+    if (!cfg) return std::unexpected(cfg.error());
+    auto it = std::find_if(cfg->contexts.begin(), cfg->contexts.end(), [&](const config::Context& c) { return c.name == name; });
+    if (it == cfg->contexts.end()) return util::fail(util::ErrorKind::not_found, fmt::format("context \"{}\" not found", name));
+    cfg->contexts.erase(it);
+    bool was_current = cfg->current == name;
+    if (was_current) cfg->current.clear();
+    if (auto r = config::save(path, *cfg); !r) return std::unexpected(r.error());
+    if (!g.quiet) {
+        std::cout << fmt::format("deleted context \"{}\" from {}\n", name, path);
+        if (was_current) std::cerr << "fleetadm: warning: it was the current context; none is current now\n";
+    }
+    return util::exit_ok;
+}
+
+/// The whole file as YAML (or JSON): contexts hold no secrets, so nothing is hidden.
+Outcome run_view(const Globals& g)
+{
+    auto cfg = config::load(config::default_path());
+    if (!cfg) return std::unexpected(cfg.error());
+    nlohmann::json out = nlohmann::json::object();
+    out["current-context"] = cfg->current;
+    out["contexts"] = nlohmann::json::array();
+    for (const auto& c : cfg->contexts) {
+        nlohmann::json ctx = {{"name", c.name}};
+        if (!c.state.empty()) ctx["state"] = store::display_location(c.state);
+        if (!c.tenant.empty()) ctx["tenant"] = c.tenant;
+        if (!c.user.empty()) ctx["user"] = c.user;
+        out["contexts"].push_back(std::move(ctx));
+    }
+    if (g.format() == Format::json) std::cout << out.dump(2) << "\n";
+    else std::cout << resource::to_yaml(out);
+    return util::exit_ok;
+}
+
 } // namespace
 
 void setup_config(Context& ctx)
@@ -95,6 +145,17 @@ void setup_config(Context& ctx)
 
     auto* list = cmd->add_subcommand("get-contexts", "List the contexts; * marks the current one");
     list->callback([&ctx] { ctx.runner = [&g = ctx.globals] { return run_get_contexts(g); }; });
+
+    auto* current = cmd->add_subcommand("current-context", "Print the name of the current context");
+    current->callback([&ctx] { ctx.runner = [] { return run_current_context(); }; });
+
+    auto del = std::make_shared<std::string>();
+    auto* d = cmd->add_subcommand("delete-context", "Remove a context (the current one leaves none current)");
+    d->add_option("name", *del, "Context name")->required();
+    d->callback([del, &ctx] { ctx.runner = [del, &g = ctx.globals] { return run_delete_context(*del, g); }; });
+
+    auto* view = cmd->add_subcommand("view", "Print the configuration file (YAML; -o json)");
+    view->callback([&ctx] { ctx.runner = [&g = ctx.globals] { return run_view(g); }; });
 }
 
 } // namespace fleet::cli

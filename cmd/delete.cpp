@@ -37,11 +37,11 @@ Outcome run_delete(const DeleteOptions& opts, const Globals& g)
                                                                   diags.error_count()));
         for (const auto& r : resources) request.targets.push_back({r.kind, r.tenant, r.name});
     } else {
-        if (opts.kind.empty() || opts.names.empty())
-            return util::fail(util::ErrorKind::usage, "pass KIND NAME... or -f PATH");
-        auto kind = kind_argument(opts.kind);
-        if (!kind) return std::unexpected(kind.error());
-        for (const auto& name : opts.names) request.targets.push_back({*kind, g.default_tenant(), name});
+        if (opts.kind.empty() || (opts.names.empty() && opts.kind.find('/') == std::string::npos))
+            return util::fail(util::ErrorKind::usage, "pass KIND NAME..., KIND/NAME... or -f PATH");
+        auto named = kind_and_names(opts.kind, opts.names);
+        if (!named) return std::unexpected(named.error());
+        for (const auto& name : named->second) request.targets.push_back({named->first, g.default_tenant(), name});
     }
     auto store = open_store(g);
     if (!store) return std::unexpected(store.error());
@@ -58,8 +58,8 @@ void setup_delete(Context& ctx)
 {
     auto opts = std::make_shared<DeleteOptions>();
     auto* cmd = ctx.root.add_subcommand("delete", "Delete objects by name or by the files that define them");
-    cmd->add_option("kind", opts->kind, "Kind of the objects");
-    cmd->add_option("names", opts->names, "Names of the objects");
+    cmd->add_option("kind", opts->kind, "Kind of the objects, or KIND/NAME as -o name prints it");
+    cmd->add_option("names", opts->names, "Names of the objects (or more KIND/NAME)");
     add_file_options(*cmd, opts->files, opts->recursive, false);
     cmd->add_flag("--cascade", opts->cascade, "Delete a tenant together with its child tenants and their objects");
     cmd->add_flag("--ignore-not-found", opts->ignore_not_found, "Treat missing objects as already deleted");

@@ -152,10 +152,15 @@ util::Result<std::vector<store::DeviceOutput>> outputs_of(store::Store& store, c
     return store.device_outputs(device.resource.tenant, device.resource.name, "");
 }
 
-Outcome run_describe(const DescribeOptions& opts, const Globals& g)
+Outcome run_describe(const DescribeOptions& given, const Globals& g)
 {
-    auto kind = kind_argument(opts.kind);
-    if (!kind) return std::unexpected(kind.error());
+    auto named = kind_and_names(given.kind, given.name.empty() ? std::vector<std::string>{} : std::vector{given.name});
+    if (!named) return std::unexpected(named.error());
+    if (named->second.size() != 1)
+        return util::fail(util::ErrorKind::usage, "describe shows one object: KIND NAME or KIND/NAME");
+    auto kind = std::optional<model::Kind>(named->first);
+    DescribeOptions opts = given;
+    opts.name = named->second.front();
     auto store = open_store(g);
     if (!store) return std::unexpected(store.error());
     if (g.format() != Format::table && g.format() != Format::wide) {
@@ -219,8 +224,8 @@ void setup_describe(Context& ctx)
 {
     auto opts = std::make_shared<DescribeOptions>();
     auto* cmd = ctx.root.add_subcommand("describe", "Show one object with its status, usage and recent events");
-    cmd->add_option("kind", opts->kind, "Kind of the object")->required();
-    cmd->add_option("name", opts->name, "Name of the object")->required();
+    cmd->add_option("kind", opts->kind, "Kind of the object, or KIND/NAME as -o name prints it")->required();
+    cmd->add_option("name", opts->name, "Name of the object");
     cmd->callback([opts, &ctx] { ctx.runner = [opts, &g = ctx.globals] { return run_describe(*opts, g); }; });
 }
 

@@ -38,8 +38,8 @@ const std::vector<Prose>& prose()
                     "paused by its failure threshold."},
               {"6", "Runtime failure: I/O, database or network at the command level."},
               {"130", "Interrupted."}},
-         .environment = {{"FLEETADM_STATE", "The state store, when `--state` is not given."},
-                         {"FLEETADM_TENANT", "The default tenant, when `--tenant` is not given."},
+         .environment = {{"FLEETADM_STATE", "The state store, unless `--state` is given or `--context` names a context with a store."},
+                         {"FLEETADM_TENANT", "The default tenant, unless `--tenant` is given or `--context` names a context with a tenant."},
                          {"XDG_STATE_HOME", "The default store is *$XDG_STATE_HOME/fleetadm/state.db*."},
                          {"XDG_CONFIG_HOME", "Contexts are kept in *$XDG_CONFIG_HOME/fleetadm/config.yaml*."},
                          {"FLEETADM_GIT_USERNAME, FLEETADM_GIT_PASSWORD",
@@ -58,8 +58,8 @@ const std::vector<Prose>& prose()
                        "fleetadm init\nfleetadm diff -f examples/ -R\nfleetadm apply -f examples/ -R"},
                       {"List gold tenants with more columns, and round-trip tenants through YAML:",
                        "fleetadm get tenants -l tier=gold -o wide\nfleetadm get tenants -o yaml | fleetadm apply -f -"},
-                      {"Save a plan and apply exactly that plan:",
-                       "fleetadm plan -f examples/ -R --out plan.json && fleetadm apply plan.json"},
+                      {"Save a plan and apply exactly that plan (plan exits 1 when it found changes, 2 on bad input):",
+                       "fleetadm plan -f examples/ -R --out plan.json || [ $? -eq 1 ] && fleetadm apply plan.json"},
                       {"Enroll devices, list some of one tenant, move one:",
                        "fleetadm device enroll -f devices.csv\nfleetadm get devices --tenant acme-prod -l building=a\n"
                        "fleetadm device move hvac-0003 --to acme-staging"},
@@ -104,12 +104,35 @@ const std::vector<Prose>& prose()
          .description =
              "List the objects of a kind, or show the named ones. Without `--tenant`, the objects of every tenant "
              "the caller can see. *KIND* is one of `tenant`(s), `device`(s) or `dev`, `devicegroup`(s) or `group`(s), "
-             "`credential`(s) or `cred`.\n\n"
+             "`credential`(s) or `cred`, `artifact`(s), `rollout`(s). Objects may also be named *KIND*/*NAME*, as "
+             "`-o name` prints them (all of one kind), here and in `describe` and `delete`.\n\n"
              "Selectors use kubectl's grammar: `k=v`, `k!=v`, `k in (a,b)`, `k notin (a,b)`, `k`, `!k`, joined by "
-             "commas. `-o yaml` prints documents that `fleetadm apply` takes back unchanged.",
+             "commas. `--field-selector` takes `FIELD=VALUE`, `FIELD==VALUE` and `FIELD!=VALUE`, joined by commas, "
+             "over the fields `-o json` shows: `metadata.name`, `metadata.tenant`, `metadata.labels.KEY`, any "
+             "`spec` field of the kind's schema (`fleetadm explain`) and any `status` field; a field an object "
+             "lacks reads as empty. `-o yaml` prints documents that `fleetadm apply` takes back unchanged.\n\n"
+             "`-o jsonpath=TEMPLATE` and `-o custom-columns=HEADER:EXPR,...` follow kubectl's JSONPath: "
+             "`{.items[*].metadata.name}`, `{range .items[*]}...{end}`, `[?(@.spec.deviceType==\"rpi4\")]`, "
+             "`..field`, `[0:2]`, `{\"\\t\"}`; the template sees what `-o json` prints (a List, or the object "
+             "itself when one name is given). They work wherever a command prints `-o json`. `--sort-by` orders by "
+             "an expression's value (missing first, then numbers by value, then strings).",
          .examples = {{"Devices of one building, as JSON:",
                        "fleetadm get devices -l building=a -o json"},
-                      {"Two tenants by name:", "fleetadm get tenants acme acme-prod"}}},
+                      {"Two tenants by name:", "fleetadm get tenants acme acme-prod"},
+                      {"Raspberry Pi devices that were not reachable at their last check:",
+                       "fleetadm get devices -A --field-selector spec.deviceType=rpi4,status.reachable=false"},
+                      {"Name and SSH host of every device, sorted by host, no header:",
+                       "fleetadm get devices -A --sort-by .spec.ssh.host --no-headers "
+                       "-o custom-columns=NAME:.metadata.name,HOST:.spec.ssh.host"},
+                      {"One line per device for a script:",
+                       "fleetadm get devices -A -o jsonpath='{range .items[*]}{.metadata.tenant}/{.metadata.name}{\"\\n\"}{end}'"}}},
+        {.path = "explain",
+         .description = "Document a kind, or a field of it, from the JSON Schema fleetadm validates with: the "
+                        "field's type, description, allowed values, pattern and bounds, and the fields below it. "
+                        "Arrays and maps are stepped through (`explain rollout.spec.strategy.phases.percent`). "
+                        "`--recursive` lists every field below with its type only.",
+         .examples = {{"How a device is reached over SSH:", "fleetadm explain device.spec.ssh"},
+                      {"Every field of a rollout:", "fleetadm explain rollout --recursive"}}},
         {.path = "describe",
          .description = "Show one object with its status, usage, members, maintenance windows, source and recent "
                         "events.",
@@ -256,7 +279,8 @@ const std::vector<Prose>& prose()
                         "the login from the server too. Entries in tenants' `spec.members` stay until removed."},
         {.path = "config set-context",
          .description = "Create or update a named context in *~/.config/fleetadm/config.yaml*. Options not given "
-                        "keep their value. Flags and the environment win over the context.",
+                        "keep their value. Flags and the environment win over the current context; a context "
+                        "named with `--context` wins over `FLEETADM_STATE` and `FLEETADM_TENANT` (kubectl's order).",
          .examples = {{"A context for one customer's production tenant:",
                        "fleetadm config set-context acme --tenant acme-prod\nfleetadm config use-context acme"}}},
         {.path = "completion",
@@ -318,6 +342,7 @@ const std::vector<HintRule>& hint_rules()
         {"config set-context", "name", ValueHint::context},
         {"config set-context", "--tenant", ValueHint::tenant},
         {"config use-context", "name", ValueHint::context},
+        {"config delete-context", "name", ValueHint::context},
     };
     return rules;
 }

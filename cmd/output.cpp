@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <ctime>
 
 #include "core/resource/yaml_writer.hpp"
@@ -135,7 +136,7 @@ std::vector<std::string> row_for(const model::Object& o, const json& status, boo
 
 } // namespace
 
-void Table::print(std::ostream& out) const
+void Table::print(std::ostream& out, bool with_header) const
 {
     std::vector<std::size_t> widths;
     for (const auto& row : m_rows)
@@ -143,7 +144,8 @@ void Table::print(std::ostream& out) const
             if (widths.size() <= i) widths.push_back(0);
             widths[i] = std::max(widths[i], display_width(row[i]));
         }
-    for (const auto& row : m_rows) {
+    for (std::size_t r = with_header ? 0 : 1; r < m_rows.size(); ++r) {
+        const auto& row = m_rows[r];
         std::string line;
         for (std::size_t i = 0; i < row.size(); ++i) {
             line += row[i];
@@ -153,9 +155,10 @@ void Table::print(std::ostream& out) const
     }
 }
 
-void Table::print_csv(std::ostream& out) const
+void Table::print_csv(std::ostream& out, bool with_header) const
 {
-    for (const auto& row : m_rows) {
+    for (std::size_t r = with_header ? 0 : 1; r < m_rows.size(); ++r) {
+        const auto& row = m_rows[r];
         for (std::size_t i = 0; i < row.size(); ++i) out << (i ? "," : "") << csv_field(row[i]);
         out << "\n";
     }
@@ -188,14 +191,24 @@ std::string age(const std::string& timestamp)
     return fmt::format("{}d", seconds / 86400);
 }
 
-ObjectPrinter::ObjectPrinter(std::ostream& out, Format format, model::Kind kind, bool single)
-    : m_out(out), m_format(format), m_kind(kind), m_single(single),
+ObjectPrinter::ObjectPrinter(std::ostream& out, Format format, model::Kind kind, bool single, PrintOptions options)
+    : m_out(out), m_format(format), m_kind(kind), m_single(single), m_options(options),
       m_table(headers_for(kind, format == Format::wide || format == Format::csv))
 {
     if (m_format == Format::json && !m_single) m_out << R"({"apiVersion":"fleetadm/v1","kind":"List","items":[)";
 }
 
 void ObjectPrinter::add(model::Object&& object, json&& status)
+{
+    if (!m_options.sort_by) return print(std::move(object), std::move(status));
+    json document = model::to_json(object, status);
+    auto values = m_options.sort_by->values(document);
+    std::optional<json> key;
+    if (!values.empty()) key = *values.front();
+    m_held.push_back(Held{std::move(object), std::move(status), std::move(key)});
+}
+
+void ObjectPrinter::print(model::Object&& object, json&& status)
 {
     switch (m_format) {
     case Format::json:
@@ -212,15 +225,23 @@ void ObjectPrinter::add(model::Object&& object, json&& status)
     case Format::table:
     case Format::wide:
     case Format::csv: m_table.add(row_for(object, status, m_format != Format::table)); break;
+    case Format::jsonpath:
+    case Format::custom_columns: break;  // rendered from -o json by the caller (app.cpp)
     }
     ++m_count;
 }
 
 std::size_t ObjectPrinter::finish()
 {
+    std::stable_sort(m_held.begin(), m_held.end(), [](const Held& a, const Held& b) {
+        return query::sort_before(a.key ? &*a.key : nullptr, b.key ? &*b.key : nullptr);
+    });
+    for (auto& h : m_held) print(std::move(h.object), std::move(h.status));
+    m_held.clear();
     if (m_format == Format::json && !m_single) m_out << (m_count ? "\n" : "") << "]}\n";
-    if ((m_format == Format::table || m_format == Format::wide) && !m_table.empty()) m_table.print(m_out);
-    if (m_format == Format::csv) m_table.print_csv(m_out);
+    if ((m_format == Format::table || m_format == Format::wide) && !m_table.empty())
+        m_table.print(m_out, !m_options.no_headers);
+    if (m_format == Format::csv) m_table.print_csv(m_out, !m_options.no_headers);
     return m_count;
 }
 

@@ -146,7 +146,7 @@ void print_changes(std::ostream& out, const apply::Plan& plan, bool color)
         switch (c.op) {
         case apply::Op::unchanged: break;
         case apply::Op::create:
-            out << paint(color, "32", fmt::format("+ {} (create)", r.ref())) << "\n";
+            out << paint(color, "32", fmt::format("+ {} (create)", c.qualified_ref())) << "\n";
             for (const auto& [key, value] : r.labels.items())
                 out << paint(color, "32", fmt::format("    + metadata.labels.{}: {}", key, value.dump())) << "\n";
             for (const auto& [key, value] : r.spec.items())
@@ -156,8 +156,9 @@ void print_changes(std::ostream& out, const apply::Plan& plan, bool color)
         case apply::Op::move:
             out << paint(color, "33",
                          c.op == apply::Op::move
-                             ? fmt::format("~ {} (move from tenant \"{}\" to \"{}\")", r.ref(), c.from, r.tenant)
-                             : fmt::format("~ {} (configure)", r.ref()))
+                             ? fmt::format("~ {} (move from tenant \"{}\" to \"{}\")", c.qualified_ref(), c.from,
+                                           r.tenant)
+                             : fmt::format("~ {} (configure)", c.qualified_ref()))
                 << "\n";
             for (const auto& f : c.fields) {
                 if (!f.before)
@@ -168,7 +169,7 @@ void print_changes(std::ostream& out, const apply::Plan& plan, bool color)
                     out << fmt::format("    ~ {}: {} → {}", f.path, value_text(f.before), value_text(f.after)) << "\n";
             }
             break;
-        case apply::Op::prune: out << paint(color, "31", fmt::format("- {} (prune)", r.ref())) << "\n"; break;
+        case apply::Op::prune: out << paint(color, "31", fmt::format("- {} (prune)", c.qualified_ref())) << "\n"; break;
         }
     }
 }

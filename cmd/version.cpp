@@ -1,7 +1,11 @@
 // fleetadm version: this build and the libraries it links.
 #include <CLI/Version.hpp>
+#include <curl/curl.h>
 #include <fmt/format.h>
+#include <git2.h>
 #include <libpq-fe.h>
+#include <libssh/libssh.h>
+#include <libwebsockets.h>
 #include <openssl/crypto.h>
 #include <sqlite3.h>
 
@@ -15,8 +19,14 @@ namespace {
 
 Outcome run_version(const Globals& g)
 {
+    int git_major = 0, git_minor = 0, git_patch = 0;
+    git_libgit2_version(&git_major, &git_minor, &git_patch);
     nlohmann::json libs = {
         {"sqlite", sqlite3_libversion()},
+        {"libssh", ssh_version(0)},
+        {"libcurl", curl_version_info(CURLVERSION_NOW)->version},
+        {"libgit2", fmt::format("{}.{}.{}", git_major, git_minor, git_patch)},
+        {"libwebsockets", lws_get_library_version()},
         {"libpq", fmt::format("{}.{}", PQlibVersion() / 10000, PQlibVersion() % 10000)},
         {"openssl", OpenSSL_version(OPENSSL_VERSION_STRING)},
         {"nlohmann_json", fmt::format("{}.{}.{}", NLOHMANN_JSON_VERSION_MAJOR, NLOHMANN_JSON_VERSION_MINOR,

@@ -12,14 +12,15 @@ _fleetadm_command()
 {
     subs= opts= args=() more=0
     case $1 in
-        '') subs='init validate diff plan apply get describe delete tenant device rollout exec audit export config store user version completion' ;;
+        '') subs='init validate diff plan apply get describe explain delete tenant device rollout exec audit export config store user version completion' ;;
         'init') opts='--provider' ;;
         'validate') opts='-f --filename -R --recursive' ;;
         'diff') opts='-f --filename -R --recursive --git --ref --path --artifact-dir --source --prune --confirm-prune' ;;
         'plan') opts='-f --filename -R --recursive --git --ref --path --artifact-dir --source --prune --confirm-prune --out' ;;
         'apply') opts='-f --filename -R --recursive --git --ref --path --artifact-dir --source --prune --confirm-prune --dry-run' args=('file') ;;
-        'get') opts='-l --selector -A --all-tenants' args=('kind' 'object') more=1 ;;
+        'get') opts='-l --selector --field-selector --sort-by --no-headers -A --all-tenants' args=('kind' 'object') more=1 ;;
         'describe') args=('kind' 'object') ;;
+        'explain') opts='--recursive' args=('') ;;
         'delete') opts='-f --filename -R --recursive --cascade --ignore-not-found --dry-run' args=('kind' 'object') more=1 ;;
         'tenant') subs='tree' ;;
         'tenant tree') args=('tenant') ;;
@@ -40,9 +41,10 @@ _fleetadm_command()
         'audit verify') opts='-A --all-tenants --checkpoint' ;;
         'audit checkpoint') opts='-A --all-tenants' ;;
         'export') opts='-d --dir --force' ;;
-        'config') subs='set-context use-context get-contexts' ;;
+        'config') subs='set-context use-context get-contexts current-context delete-context view' ;;
         'config set-context') opts='--state --tenant --user' args=('context') ;;
         'config use-context') args=('context') ;;
+        'config delete-context') args=('context') ;;
         'store') subs='migrate' ;;
         'store migrate') opts='--to' ;;
         'user') subs='add remove list' ;;
@@ -78,6 +80,8 @@ _fleetadm_value()
         'apply:--artifact-dir') hint='directory' ;;
         'apply:--source') hint='' ;;
         'get:-l'|'get:--selector') hint='' ;;
+        'get:--field-selector') hint='' ;;
+        'get:--sort-by') hint='' ;;
         'delete:-f'|'delete:--filename') hint='file' ;;
         'device enroll:-f'|'device enroll:--filename') hint='file' ;;
         'device enroll:--format') hint='words:auto csv jsonl yaml' ;;

@@ -2,7 +2,7 @@
 # definitions: do not edit, run scripts/gen-docs.sh. Install as
 # ~/.config/fish/completions/fleetadm.fish, or run: fleetadm completion fish | source
 
-set -g __fleetadm_commands 'init' 'validate' 'diff' 'plan' 'apply' 'get' 'describe' 'delete' 'tenant' 'tenant tree' 'device' 'device enroll' 'device move' 'device decommission' 'device check' 'rollout' 'rollout run' 'rollout status' 'rollout pause' 'rollout resume' 'rollout abort' 'rollout retry' 'exec' 'audit' 'audit verify' 'audit checkpoint' 'export' 'config' 'config set-context' 'config use-context' 'config get-contexts' 'store' 'store migrate' 'user' 'user add' 'user remove' 'user list' 'version' 'completion'
+set -g __fleetadm_commands 'init' 'validate' 'diff' 'plan' 'apply' 'get' 'describe' 'explain' 'delete' 'tenant' 'tenant tree' 'device' 'device enroll' 'device move' 'device decommission' 'device check' 'rollout' 'rollout run' 'rollout status' 'rollout pause' 'rollout resume' 'rollout abort' 'rollout retry' 'exec' 'audit' 'audit verify' 'audit checkpoint' 'export' 'config' 'config set-context' 'config use-context' 'config get-contexts' 'config current-context' 'config delete-context' 'config view' 'store' 'store migrate' 'user' 'user add' 'user remove' 'user list' 'version' 'completion'
 set -g __fleetadm_kinds tenant tenants device devices dev devicegroup devicegroups group groups credential credentials cred artifact artifacts rollout rollouts
 
 # True when option $argv[2] of the command at path $argv[1] takes a value.
@@ -51,6 +51,10 @@ function __fleetadm_takes_value
         case 'apply:--source'
             return 0
         case 'get:-l' 'get:--selector'
+            return 0
+        case 'get:--field-selector'
+            return 0
+        case 'get:--sort-by'
             return 0
         case 'delete:-f' 'delete:--filename'
             return 0
@@ -188,7 +192,7 @@ complete -c fleetadm -l state -r -F -d 'State store: a SQLite file path or a pos
 complete -c fleetadm -l tenant -x -a '(__fleetadm_complete tenant)' -d 'Default tenant for objects and commands (env FLEETADM_TENANT)'
 complete -c fleetadm -l as -x -d 'Act as another user (provider admins only)'
 complete -c fleetadm -l context -x -a '(__fleetadm_complete context)' -d 'Use this context of ~/.config/fleetadm/config.yaml'
-complete -c fleetadm -s o -l output -x -a 'table wide json yaml name csv' -d 'Output format'
+complete -c fleetadm -s o -l output -x -a 'table wide json yaml name csv' -d 'Output format; jsonpath=TEMPLATE and custom-columns=HEADER:EXPR,... (kubectl\'s) wherever json is printed'
 complete -c fleetadm -s q -l quiet -d 'Print only errors and requested data'
 complete -c fleetadm -s v -l verbose -d 'Print diagnostics to stderr'
 complete -c fleetadm -l no-color -d 'Never colour output (also NO_COLOR)'
@@ -202,6 +206,7 @@ complete -c fleetadm -n '__fleetadm_at \'\' 0' -a plan -d 'Show and optionally s
 complete -c fleetadm -n '__fleetadm_at \'\' 0' -a apply -d 'Make the store match resource files or a saved plan, in one transaction'
 complete -c fleetadm -n '__fleetadm_at \'\' 0' -a get -d 'List objects of a kind, or show named ones'
 complete -c fleetadm -n '__fleetadm_at \'\' 0' -a describe -d 'Show one object with its status, usage and recent events'
+complete -c fleetadm -n '__fleetadm_at \'\' 0' -a explain -d 'Document a kind or one of its fields, e.g. explain device.spec.ssh'
 complete -c fleetadm -n '__fleetadm_at \'\' 0' -a delete -d 'Delete objects by name or by the files that define them'
 complete -c fleetadm -n '__fleetadm_at \'\' 0' -a tenant -d 'Tenant operations'
 complete -c fleetadm -n '__fleetadm_at \'\' 0' -a device -d 'Enroll, move, decommission and check devices'
@@ -260,13 +265,19 @@ complete -c fleetadm -n '__fleetadm_at apply 0' -F -d 'A plan saved by `fleetadm
 
 # fleetadm get
 complete -c fleetadm -n '__fleetadm_at get' -s l -l selector -x -d 'Label selector, e.g. \'tier=gold,env in (dev,prod)\''
+complete -c fleetadm -n '__fleetadm_at get' -l field-selector -x -d 'Field selector over what -o json shows, e.g. \'spec.deviceType=rpi4,status.reachable!=true\''
+complete -c fleetadm -n '__fleetadm_at get' -l sort-by -x -d 'Order by a JSONPath expression, e.g. \'.spec.deviceType\''
+complete -c fleetadm -n '__fleetadm_at get' -l no-headers -d 'Print tables (and custom-columns) without the header line'
 complete -c fleetadm -n '__fleetadm_at get' -s A -l all-tenants -d 'Objects of every tenant the caller can see (the default when no --tenant is set)'
-complete -c fleetadm -n '__fleetadm_at get 0' -a '(__fleetadm_complete kind)' -d 'tenant(s), device(s)/dev, devicegroup(s)/group(s), credential(s)/cred'
-complete -c fleetadm -n '__fleetadm_at get 1+' -a '(__fleetadm_complete object)' -d 'Names of objects to show'
+complete -c fleetadm -n '__fleetadm_at get 0' -a '(__fleetadm_complete kind)' -d 'tenant(s), device(s)/dev, devicegroup(s)/group(s), credential(s)/cred, artifact(s), rollout(s); or KIND/NAME as -o name prints it'
+complete -c fleetadm -n '__fleetadm_at get 1+' -a '(__fleetadm_complete object)' -d 'Names of objects to show (or more KIND/NAME)'
 
 # fleetadm describe
-complete -c fleetadm -n '__fleetadm_at describe 0' -a '(__fleetadm_complete kind)' -d 'Kind of the object'
+complete -c fleetadm -n '__fleetadm_at describe 0' -a '(__fleetadm_complete kind)' -d 'Kind of the object, or KIND/NAME as -o name prints it'
 complete -c fleetadm -n '__fleetadm_at describe 1' -a '(__fleetadm_complete object)' -d 'Name of the object'
+
+# fleetadm explain
+complete -c fleetadm -n '__fleetadm_at explain' -l recursive -d 'List every nested field\'s name and type, without descriptions'
 
 # fleetadm delete
 complete -c fleetadm -n '__fleetadm_at delete' -s f -l filename -r -F -d 'File, directory or - (stdin) with resources; repeatable'
@@ -274,8 +285,8 @@ complete -c fleetadm -n '__fleetadm_at delete' -s R -l recursive -d 'Read direct
 complete -c fleetadm -n '__fleetadm_at delete' -l cascade -d 'Delete a tenant together with its child tenants and their objects'
 complete -c fleetadm -n '__fleetadm_at delete' -l ignore-not-found -d 'Treat missing objects as already deleted'
 complete -c fleetadm -n '__fleetadm_at delete' -l dry-run -d 'Show what would be deleted; write nothing'
-complete -c fleetadm -n '__fleetadm_at delete 0' -a '(__fleetadm_complete kind)' -d 'Kind of the objects'
-complete -c fleetadm -n '__fleetadm_at delete 1+' -a '(__fleetadm_complete object)' -d 'Names of the objects'
+complete -c fleetadm -n '__fleetadm_at delete 0' -a '(__fleetadm_complete kind)' -d 'Kind of the objects, or KIND/NAME as -o name prints it'
+complete -c fleetadm -n '__fleetadm_at delete 1+' -a '(__fleetadm_complete object)' -d 'Names of the objects (or more KIND/NAME)'
 
 # fleetadm tenant
 complete -c fleetadm -n '__fleetadm_at tenant 0' -a tree -d 'Show the tenant hierarchy with device usage against limits'
@@ -369,6 +380,9 @@ complete -c fleetadm -n '__fleetadm_at export' -l force -d 'Write into a folder 
 complete -c fleetadm -n '__fleetadm_at config 0' -a set-context -d 'Create or update a context'
 complete -c fleetadm -n '__fleetadm_at config 0' -a use-context -d 'Make a context the current one'
 complete -c fleetadm -n '__fleetadm_at config 0' -a get-contexts -d 'List the contexts; * marks the current one'
+complete -c fleetadm -n '__fleetadm_at config 0' -a current-context -d 'Print the name of the current context'
+complete -c fleetadm -n '__fleetadm_at config 0' -a delete-context -d 'Remove a context (the current one leaves none current)'
+complete -c fleetadm -n '__fleetadm_at config 0' -a view -d 'Print the configuration file (YAML; -o json)'
 
 # fleetadm config set-context
 complete -c fleetadm -n '__fleetadm_at "config set-context"' -l state -r -F -d 'State store of the context'
@@ -378,6 +392,9 @@ complete -c fleetadm -n '__fleetadm_at "config set-context" 0' -a '(__fleetadm_c
 
 # fleetadm config use-context
 complete -c fleetadm -n '__fleetadm_at "config use-context" 0' -a '(__fleetadm_complete context)' -d 'Context name'
+
+# fleetadm config delete-context
+complete -c fleetadm -n '__fleetadm_at "config delete-context" 0' -a '(__fleetadm_complete context)' -d 'Context name'
 
 # fleetadm store
 complete -c fleetadm -n '__fleetadm_at store 0' -a migrate -d 'Copy the whole store (objects, status, rollout state, audit logs, artifacts) into an empty store'

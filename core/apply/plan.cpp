@@ -68,6 +68,22 @@ Counts Plan::counts() const
 
 std::string Change::ref() const { return record ? "device/" + record->name : resource->ref(); }
 
+model::Kind Change::kind() const { return record ? model::Kind::device : resource->kind; }
+
+const std::string& Change::name() const { return record ? record->name : resource->name; }
+
+std::string Change::tenant() const
+{
+    if (kind() == model::Kind::tenant) return "";
+    return record ? record->tenant : resource->tenant;
+}
+
+std::string Change::qualified_ref() const
+{
+    auto t = tenant();
+    return t.empty() ? ref() : t + "/" + ref();
+}
+
 bool Plan::has_changes() const
 {
     auto c = counts();

@@ -35,8 +35,16 @@ struct Change {
     const resource::DeviceRecord* record = nullptr;  ///< a device read as text (in Plan::bulk), or null
     std::string from{};           ///< a move: the tenant the device is stored in now
 
-    /// "device/name", as apply prints it.
+    /// "device/name".
     std::string ref() const;
+    /// The tenant that owns the object; empty for a Tenant (which belongs to no tenant).
+    std::string tenant() const;
+    /// "acme-prod/device/name", or "tenant/acme" for a tenant: as diff, plan and apply print it.
+    std::string qualified_ref() const;
+    /// The kind of the object.
+    model::Kind kind() const;
+    /// The object's name.
+    const std::string& name() const;
 };
 
 /// Counts per operation, for the summary line; a move counts as configured.

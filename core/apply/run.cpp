@@ -2,9 +2,12 @@
 
 #include <fmt/format.h>
 
+#include <optional>
+
 #include "core/apply/order.hpp"
 #include "core/apply/rollout_check.hpp"
 #include "core/apply/settings_check.hpp"
+#include "core/input/loader.hpp"
 
 namespace fleet::apply {
 
@@ -59,9 +62,26 @@ json plan_to_json(const Plan& plan)
             if (f.after) field["after"] = *f.after;
             fields.push_back(std::move(field));
         }
-        changes.push_back({{"op", op_verb(c.op)}, {"object", c.ref()}, {"fields", fields}});
+        if (c.op == Op::create) {
+            // Like `terraform show -json`, a create lists the fields it sets.
+            std::optional<model::Resource> parsed;
+            if (!c.resource) parsed = input::device_resource(plan.bulk, *c.record);
+            const auto& r = c.resource ? *c.resource : *parsed;
+            for (const auto& [key, value] : r.labels.items())
+                fields.push_back({{"path", "metadata.labels." + key}, {"after", value}});
+            for (const auto& [key, value] : r.spec.items()) fields.push_back({{"path", "spec." + key}, {"after", value}});
+        }
+        json change = {{"action", op_verb(c.op)}, {"kind", model::kind_name(c.kind())}, {"name", c.name()}};
+        if (auto t = c.tenant(); !t.empty()) change["tenant"] = t;
+        if (c.op == Op::move) change["fromTenant"] = c.from;
+        change["object"] = c.qualified_ref();
+        change["fields"] = std::move(fields);
+        changes.push_back(std::move(change));
     }
-    return {{"apiVersion", model::api_version}, {"kind", "Plan"},          {"revision", plan.revision},
+    // format_version: what a policy reading this may rely on; a new minor adds keys, a new major
+    // changes or removes them (terraform show -json's rule).
+    return {{"format_version", "1.0"},      {"apiVersion", model::api_version}, {"kind", "Plan"},
+            {"revision", plan.revision},
             {"source", plan.source},            {"commit", plan.commit},
             {"previousCommit", plan.previous_commit},   {"prune", plan.prune},
             {"confirmPrune", plan.confirm_prune}, {"changes", changes}};

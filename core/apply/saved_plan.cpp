@@ -104,7 +104,13 @@ std::optional<resource::Document> read_document(const std::string& path, util::D
 {
     std::error_code ec;
     if (!fs::is_regular_file(path, ec)) {
-        diags.error({path, 0, 0}, "", fs::exists(path, ec) ? "not a regular file" : "no such file");
+        if (fs::is_directory(path, ec))
+            diags.error({path, 0, 0}, "",
+                        fmt::format("a folder, not a saved plan: to apply the resources in it, run `fleetadm apply -f "
+                                    "{} -R`",
+                                    path));
+        else
+            diags.error({path, 0, 0}, "", fs::exists(path, ec) ? "not a regular file" : "no such file");
         return std::nullopt;
     }
     std::ifstream file(path, std::ios::binary);
@@ -114,7 +120,10 @@ std::optional<resource::Document> read_document(const std::string& path, util::D
         return std::nullopt;
     }
     if (auto start = text.find_first_not_of(" \t\r\n"); start == std::string::npos || text[start] != '{') {
-        diags.error({path, 1, 1}, "", "not a JSON plan file (made by `fleetadm plan --out FILE`)");
+        diags.error({path, 1, 1}, "",
+                    fmt::format("not a JSON plan file (made by `fleetadm plan --out FILE`); to apply the resources in "
+                                "it, run `fleetadm apply -f {}`",
+                                path));
         return std::nullopt;
     }
     // Text that is not UTF-8 could not be stored or printed later: refused here, naming its line.
@@ -178,12 +187,22 @@ util::Result<SavedPlan> read_saved_plan(const std::string& path, util::Diagnosti
     auto doc = read_document(path, diags);
     if (!doc) return problems();
     EnvelopeCheck check(*doc, diags);
-    check.only("", {"apiVersion", "kind", "revision", "source", "commit", "previousCommit", "prune", "confirmPrune",
-                    "objects", "changes", "digest"});
+    check.only("", {"format_version", "apiVersion", "kind", "revision", "source", "commit", "previousCommit", "prune",
+                    "confirmPrune", "objects", "changes", "digest"});
     auto api = check.member("/apiVersion", is_string, "\"fleetadm/v1\"");
     auto kind = check.member("/kind", is_string, "\"Plan\"");
     if ((api && *api != model::api_version) || (kind && *kind != "Plan")) {
-        diags.error(doc->start(), "", "not a fleetadm plan file (apiVersion fleetadm/v1, kind Plan)");
+        diags.error(doc->start(), "",
+                    fmt::format("not a fleetadm plan file (apiVersion fleetadm/v1, kind Plan); to apply the resources "
+                                "in it, run `fleetadm apply -f {}`",
+                                path));
+        return problems();
+    }
+    auto version = check.member("/format_version", is_string, "a format version (\"1.0\")");
+    if (version && !version->get_ref<const std::string&>().starts_with("1.")) {
+        diags.error(doc->marks.locate("/format_version"), "format_version",
+                    fmt::format("plan format {} is newer than this fleetadm reads (1.x); plan again with this version",
+                                version->get<std::string>()));
         return problems();
     }
     SavedPlan saved;

@@ -123,6 +123,7 @@ Result<std::size_t> for_each(store::Store& store, const ListRequest& request,
         for (auto& o : named) {
             auto status = status_of(o);
             if (!status) return std::unexpected(status.error());
+            if (request.fields && !request.fields->matches(o, *status)) continue;
             visit(std::move(o), std::move(*status));
             ++count;
         }
@@ -139,6 +140,7 @@ Result<std::size_t> for_each(store::Store& store, const ListRequest& request,
             failed = true;
             return;
         }
+        if (request.fields && !request.fields->matches(o, *status)) return;
         visit(std::move(o), std::move(*status));
         ++count;
     });

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "core/model/object.hpp"
+#include "core/query/field_selector.hpp"
 #include "core/store/store.hpp"
 
 namespace fleet::query {
@@ -19,6 +20,7 @@ struct ListRequest {
     std::string tenant;              ///< only this tenant's objects; empty: every visible tenant
     std::vector<std::string> names;  ///< only these (each must exist); empty: all
     std::string selector;            ///< label selector
+    const FieldSelector* fields = nullptr;  ///< --field-selector over metadata, spec and status
 };
 
 /// Calls visit with each matching object and its status, in (tenant, name) order, holding one

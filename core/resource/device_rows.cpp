@@ -13,6 +13,7 @@
 
 #include "core/resource/csv_reader.hpp"
 #include "core/resource/utf8.hpp"
+#include "core/util/suggest.hpp"
 
 namespace fleet::resource {
 
@@ -207,6 +208,18 @@ std::optional<std::vector<DeviceRow::Column>> read_header(CsvReader& reader, con
     std::set<std::string> seen;
     const auto& known = csv_columns();
     std::size_t errors = diags.error_count();
+    // A spreadsheet's export in a locale that writes ';' (or a tab) between fields: one column of it all.
+    if (record.fields.size() == 1)
+        for (char separator : {';', '\t'})
+            if (record.fields[0].find(separator) != std::string::npos &&
+                std::find(known.begin(), known.end(), record.fields[0].substr(0, record.fields[0].find(separator))) !=
+                    known.end()) {
+                diags.error({file, record.line, 0}, "",
+                            fmt::format("the header is separated by '{}': fleetadm reads comma-separated CSV (RFC "
+                                        "4180); export it with ',' between fields",
+                                        separator == ';' ? ";" : "\\t"));
+                return std::nullopt;
+            }
     for (auto& column : record.fields) {
         // One pass each way: a header field of 60,000 spaces must not cost 60,000 erases.
         auto last = column.find_last_not_of(" \t");
@@ -222,7 +235,10 @@ std::optional<std::vector<DeviceRow::Column>> read_header(CsvReader& reader, con
             if (column.size() > shown)
                 while (shown > 0 && (static_cast<unsigned char>(column[shown]) & 0xC0) == 0x80) --shown;
             std::string name = column.size() > shown ? column.substr(0, shown) + "…" : column;
-            diags.error({file, record.line, 0}, name, fmt::format("unknown column \"{}\" (known: {})", name, all));
+            std::string hint = util::nearest(column, known);
+            diags.error({file, record.line, 0}, name,
+                        hint.empty() ? fmt::format("unknown column \"{}\" (known: {})", name, all)
+                                     : fmt::format("unknown column \"{}\"; did you mean \"{}\"? (known: {})", name, hint, all));
         } else if (!seen.insert(column).second) {
             diags.error({file, record.line, 0}, column, fmt::format("column \"{}\" appears twice", column));
         }

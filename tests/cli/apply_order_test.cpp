@@ -143,8 +143,8 @@ TEST_CASE("documents of every kind in any order, one file or many folders, apply
         INFO(pruned.err);
         REQUIRE(pruned.exit_code == 0);
         CHECK(lines_with(pruned.out, "pruned") ==
-              std::vector<std::string>{"rollout/up pruned", "artifact/fw pruned", "devicegroup/g pruned",
-                                       "device/d1 pruned", "credential/key pruned", "tenant/c pruned",
+              std::vector<std::string>{"c/rollout/up pruned", "c/artifact/fw pruned", "c/devicegroup/g pruned",
+                                       "c/device/d1 pruned", "c/credential/key pruned", "tenant/c pruned",
                                        "tenant/b pruned", "tenant/a pruned"});
         CHECK(contains(pruned.out, "1 created, 0 configured, 8 pruned, 0 unchanged"));
         CHECK(fleet({"get", "tenant", "a"}).exit_code == 4);

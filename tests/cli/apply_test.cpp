@@ -88,7 +88,8 @@ TEST_CASE("diff exits 1 and names the changed field: apply then configures it", 
     auto json_diff = fleet({"diff", "-f", file.string(), "-o", "json"});
     CHECK(json_diff.exit_code == 1);
     auto parsed = nlohmann::json::parse(json_diff.out);
-    CHECK(parsed["changes"][0]["op"] == "configured");
+    CHECK(parsed["format_version"] == "1.0");
+    CHECK(parsed["changes"][0]["action"] == "configured");
 
     auto applied = fleet({"apply", "-f", file.string()});
     CHECK(applied.exit_code == 0);

@@ -198,7 +198,8 @@ TEST_CASE("fish completes commands, options, values and names from the store", "
     Fleet fleet;
     populate(fleet);
     CHECK(fish_complete(fleet, "fleetadm de") == Words{"delete", "describe", "device"});
-    CHECK(fish_complete(fleet, "fleetadm config ") == Words{"get-contexts", "set-context", "use-context"});
+    CHECK(fish_complete(fleet, "fleetadm config ") ==
+          Words{"current-context", "delete-context", "get-contexts", "set-context", "use-context", "view"});
     CHECK(fish_complete(fleet, "fleetadm device enroll --f") == Words{"--filename", "--format"});
     CHECK(fish_complete(fleet, "fleetadm get -o ") == Words{"csv", "json", "name", "table", "wide", "yaml"});
     CHECK(fish_complete(fleet, "fleetadm --state '" + fleet.location() + "' get devices ") ==

@@ -93,12 +93,13 @@ TEST_CASE("changing a device's tenant in its source moves it, keeping its histor
                                         device("hvac-0002", "acme-staging", "", "10.0.0.2"));
     auto plan = fleet({"diff", "-f", src.string()});
     CHECK(plan.exit_code == 1);
-    CHECK(contains(plan.out, "~ device/hvac-0002 (move from tenant \"acme-prod\" to \"acme-staging\")"));
+    CHECK(contains(plan.out, "~ acme-staging/device/hvac-0002 (move from tenant \"acme-prod\" to \"acme-staging\")"));
     CHECK(contains(plan.out, "~ spec.ssh.host: \"10.0.0.1\" → \"10.0.0.2\""));
     auto moved = fleet({"apply", "-f", src.string()});
     INFO(moved.err);
     CHECK(moved.exit_code == 0);
-    CHECK(moved.out == "device/hvac-0001 moved\ndevice/hvac-0002 moved\n0 created, 2 configured, 0 pruned, 0 unchanged\n");
+    CHECK(moved.out == "acme-staging/device/hvac-0001 moved\nacme-staging/device/hvac-0002 moved\n0 created, 2 "
+                       "configured, 0 pruned, 0 unchanged\n");
     CHECK(devices(fleet) == "acme-staging/hvac-0001\nacme-staging/hvac-0002\n");
     auto after = nlohmann::json::parse(fleet({"--tenant", "acme-staging", "get", "device", "hvac-0002", "-o", "json"}).out);
     CHECK(after["metadata"]["creationTimestamp"] == created["metadata"]["creationTimestamp"]);

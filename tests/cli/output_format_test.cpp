@@ -33,21 +33,21 @@ TEST_CASE("an output format a command does not print is refused with the formats
         std::string expected;
     };
     const std::vector<Case> refused = {
-        {{"audit", "-o", "yaml"}, "-o yaml: `fleetadm audit` prints table, wide, json or csv"},
-        {{"audit", "-o", "name"}, "-o name: `fleetadm audit` prints table, wide, json or csv"},
-        {{"audit", "verify", "-A", "-o", "csv"}, "-o csv: `fleetadm audit verify` prints table or json"},
-        {{"tenant", "tree", "-o", "yaml"}, "-o yaml: `fleetadm tenant tree` prints table or json"},
+        {{"audit", "-o", "yaml"}, "-o yaml: `fleetadm audit` prints table, wide, json, csv, jsonpath or custom-columns"},
+        {{"audit", "-o", "name"}, "-o name: `fleetadm audit` prints table, wide, json, csv, jsonpath or custom-columns"},
+        {{"audit", "verify", "-A", "-o", "csv"}, "-o csv: `fleetadm audit verify` prints table, json, jsonpath or custom-columns"},
+        {{"tenant", "tree", "-o", "yaml"}, "-o yaml: `fleetadm tenant tree` prints table, json, jsonpath or custom-columns"},
         {{"rollout", "status", "hvac-2.1.0", "--tenant", "acme-prod", "-o", "name"},
-         "`fleetadm rollout status` prints table, wide or json"},
-        {{"diff", "-f", fleet::test::examples_dir(), "-R", "-o", "csv"}, "`fleetadm diff` prints table or json"},
+         "`fleetadm rollout status` prints table, wide, json, jsonpath or custom-columns"},
+        {{"diff", "-f", fleet::test::examples_dir(), "-R", "-o", "csv"}, "`fleetadm diff` prints table, json, jsonpath or custom-columns"},
         {{"device", "check", "hvac-0001", "--tenant", "acme-prod", "-o", "yaml"},
-         "`fleetadm device check` prints table or json"},
+         "`fleetadm device check` prints table, json, jsonpath or custom-columns"},
         {{"device", "enroll", "-f", fleet::test::examples_dir() + "/devices/devices.csv", "-o", "name"},
-         "`fleetadm device enroll` prints table or json"},
-        {{"version", "-o", "csv"}, "`fleetadm version` prints table or json"},
-        {{"config", "get-contexts", "-o", "yaml"}, "`fleetadm config get-contexts` prints table or json"},
+         "`fleetadm device enroll` prints table, json, jsonpath or custom-columns"},
+        {{"version", "-o", "csv"}, "`fleetadm version` prints table, json, jsonpath or custom-columns"},
+        {{"config", "get-contexts", "-o", "yaml"}, "`fleetadm config get-contexts` prints table, json, jsonpath or custom-columns"},
         {{"delete", "device", "hvac-0001", "--tenant", "acme-prod", "-o", "json"}, "`fleetadm delete` prints table only"},
-        {{"-o", "wide", "apply", "-f", fleet::test::examples_dir(), "-R"}, "`fleetadm apply` prints table or json"},
+        {{"-o", "wide", "apply", "-f", fleet::test::examples_dir(), "-R"}, "`fleetadm apply` prints table, json, jsonpath or custom-columns"},
     };
     for (const auto& c : refused) {
         auto r = fleet(c.args);

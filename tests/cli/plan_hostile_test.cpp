@@ -245,4 +245,10 @@ TEST_CASE("a tampered, malformed or endless plan file is refused with exit 2", "
     CHECK(contains(zero.err, "not a regular file"));
     auto folder = site.fleet({"apply", site.plans.path().string()});
     CHECK(folder.exit_code == 2);
+    CHECK(contains(folder.err, "a folder, not a saved plan: to apply the resources in it, run `fleetadm apply -f "));
+    // `apply FILE` of a resource file, as `kubectl apply file.yaml` users type it, is pointed to -f.
+    auto yaml = site.plans.write("tenant.yaml", "apiVersion: fleetadm/v1\nkind: Tenant\nmetadata: {name: x}\n");
+    auto hint = site.fleet({"apply", yaml.string()});
+    CHECK(hint.exit_code == 2);
+    CHECK(contains(hint.err, "to apply the resources in it, run `fleetadm apply -f " + yaml.string() + "`"));
 }
