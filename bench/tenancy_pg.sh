@@ -45,16 +45,18 @@ postgres_sql fleet -qc "ANALYZE" >/dev/null
 
 measure() {  # measure LABEL: one line per query
     local label=$1
-    local c_get c_tree p_get p_tree c_sql p_sql c_n p_n
+    local c_get c_tree p_get p_tree c_sql c_one p_sql c_n p_n
     c_get=$(best_of 3 ":" env FLEETADM_STATE="$customer_store" "$FLEETADM" get devices -A -o json)
     c_tree=$(best_of 3 ":" env FLEETADM_STATE="$customer_store" "$FLEETADM" tenant tree)
     c_sql=$(best_of 3 ":" psql -X -q -h "$postgres_dir" -p "$postgres_port" -U "$customer" -d fleet -c "SELECT count(*) FROM objects WHERE kind = 'Device'")
+    c_one=$(best_of 3 ":" psql -X -q -h "$postgres_dir" -p "$postgres_port" -U "$customer" -d fleet -c "SELECT 1")
     c_n=$(env FLEETADM_STATE="$customer_store" "$FLEETADM" get devices -A -o name | wc -l)
     p_get=$(best_of 1 ":" "$FLEETADM" get devices -A -o json)
     p_tree=$(best_of 3 ":" "$FLEETADM" tenant tree)
     p_sql=$(best_of 3 ":" psql -X -q -h "$postgres_dir" -p "$postgres_port" -U "$(id -un)" -d fleet -c "SELECT count(*) FROM objects WHERE kind = 'Device'")
     p_n=$(psql -X -tA -h "$postgres_dir" -p "$postgres_port" -U "$(id -un)" -d fleet -c "SELECT count(*) FROM objects WHERE kind = 'Device'")
     printf '  %-52s %8ss  (%s devices)\n' "$label customer admin: get devices -A -o json" "$c_get" "$c_n"
+    printf '  %-52s %8ss\n' "$label customer admin: psql SELECT 1 (a connection)" "$c_one"
     printf '  %-52s %8ss\n' "$label customer admin: tenant tree" "$c_tree"
     printf '  %-52s %8ss\n' "$label customer admin: psql SELECT count(*) devices" "$c_sql"
     printf '  %-52s %8ss  (%s devices)\n' "$label provider admin: get devices -A -o json" "$p_get" "$p_n"
