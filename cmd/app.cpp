@@ -6,11 +6,44 @@
 #include <sstream>
 
 #include "cmd/commands.hpp"
+#include "cmd/help_text.hpp"
 #include "cmd/output.hpp"
 #include "core/query/jsonpath.hpp"
 #include "core/util/suggest.hpp"
 
 namespace fleet::cli {
+
+namespace {
+
+/// A subcommand's --help ends with the global options it also takes, its first example (from the man
+/// page's prose) and the exit codes, as `kubectl CMD --help` does.
+void add_footers(CLI::App& command, const std::string& path)
+{
+    for (CLI::App* sub : command.get_subcommands([](const CLI::App*) { return true; })) {
+        if (sub->get_name().starts_with("__")) continue;
+        std::string sub_path = path.empty() ? sub->get_name() : path + " " + sub->get_name();
+        std::string footer = "Global options (see fleetadm --help): --state PATH|URL, --tenant NAME, --as USER, "
+                             "--context NAME, -o FORMAT, -q, -v, --no-color.";
+        if (const auto* prose = help::prose_for(sub_path); prose && !prose->examples.empty()) {
+            std::string what(prose->examples.front().text);
+            if (what.ends_with(':')) what.pop_back();
+            if (!what.empty() && what[0] >= 'A' && what[0] <= 'Z' && (what.size() < 2 || !(what[1] >= 'A' && what[1] <= 'Z')))
+                what[0] = static_cast<char>(what[0] - 'A' + 'a');  // "A tenant…" → "a tenant…", "SSH…" stays
+            footer += fmt::format("\n\nExample ({}):\n", what);
+            std::istringstream lines{std::string(prose->examples.front().command)};
+            for (std::string line; std::getline(lines, line);) footer += "  " + line + "\n";
+        } else {
+            footer += "\n";
+        }
+        footer += "\nExit codes: 0 ok, 1 non-clean outcome, 2 invalid input, 3 permission denied, 4 not found, "
+                  "5 conflict, 6 runtime failure, 130 interrupted. See fleetadm-" +
+                  sub_path.substr(0, sub_path.find(' ')) + "(1).";
+        sub->footer(footer);
+        add_footers(*sub, sub_path);
+    }
+}
+
+} // namespace
 
 void setup_all(Context& ctx)
 {
@@ -98,6 +131,7 @@ void setup_all(Context& ctx)
         for (std::string word; words >> word;) command = command->get_subcommand(word);
         declare_formats(command, formats);
     }
+    add_footers(app, "");
 }
 
 namespace {
@@ -153,10 +187,6 @@ std::string unknown_command(const Route& r)
     return text;
 }
 
-} // namespace
-
-namespace {
-
 /// Runs a command that prints JSON and renders what it printed through -o jsonpath=… or
 /// custom-columns=… (kubectl's): the template is checked before the command runs, and the output is
 /// rendered for each JSON document it printed (one, or one a line).
@@ -180,24 +210,27 @@ Outcome render_template(Globals& globals, const std::function<Outcome()>& run_co
     auto* saved = std::cout.rdbuf(captured.rdbuf());
     Outcome outcome = run_command();
     std::cout.rdbuf(saved);
+    if (!outcome) return outcome;  // what it printed before failing is not a whole document
     std::string text = captured.str();
     std::vector<nlohmann::json> documents;
     std::size_t pos = 0;
     while (pos < text.size()) {
-        if (text.find_first_not_of(" \t\r\n", pos) == std::string::npos) break;
-        // One document at a time: a command prints either one JSON document or one per line.
-        std::size_t end = text.find('\n', pos);
+        std::size_t end = std::min(text.find('\n', pos), text.size());
+        if (text.find_first_not_of(" \t\r", pos) >= end) {  // a blank line
+            pos = end + 1;
+            continue;
+        }
+        // A command prints either one JSON document (over several lines) or one a line.
         auto whole = nlohmann::json::parse(text.begin() + static_cast<std::ptrdiff_t>(pos), text.end(), nullptr, false);
         if (!whole.is_discarded()) {
             documents.push_back(std::move(whole));
             break;
         }
-        auto line = nlohmann::json::parse(text.substr(pos, end == std::string::npos ? std::string::npos : end - pos),
-                                          nullptr, false);
+        auto line = nlohmann::json::parse(text.substr(pos, end - pos), nullptr, false);
         if (line.is_discarded())
             return util::fail(util::ErrorKind::runtime, "internal error: the command's JSON output does not parse");
         documents.push_back(std::move(line));
-        pos = end == std::string::npos ? text.size() : end + 1;
+        pos = end + 1;
     }
     if (path) {
         for (const auto& doc : documents) std::cout << path->render(doc);

@@ -523,6 +523,7 @@ GRANT EXECUTE ON FUNCTION fleet_root_role(), fleet_access(SMALLINT), fleet_sourc
 -- once per statement (InitPlans), so a customer reads its own rows through the index and a provider
 -- admin every row. Write policies are per command again: a FOR ALL policy is also a read policy,
 -- and one arm without an index condition makes the whole OR a sequential scan.
+--
 -- The visibility functions in PL/pgSQL: a SQL function that is not inlined is planned again at every
 -- call, each statement called them up to four times, and the recursive query over tenant_tree
 -- hash-joined the whole table at every level (15-20 ms a call with 10,000 tenants). PL/pgSQL keeps

@@ -56,7 +56,7 @@ void check_golden(const std::string& name, const std::string& actual)
 
 } // namespace
 
-TEST_CASE("-o jsonpath and custom-columns render what -o json prints, kubectl's way", "[cli][query]")
+TEST_CASE("jsonpath and custom-columns output render what -o json prints the way kubectl does", "[cli][query]")
 {
     Fleet fleet;
     example_fleet(fleet);
@@ -108,7 +108,7 @@ TEST_CASE("-o jsonpath and custom-columns render what -o json prints, kubectl's 
     CHECK(contains(refused.err, "`fleetadm delete` prints table only"));
 }
 
-TEST_CASE("--field-selector filters on metadata, spec and status; --sort-by orders; --no-headers drops the header",
+TEST_CASE("field selectors filter on metadata and spec and status while sort-by orders and no-headers drops the header",
           "[cli][query]")
 {
     Fleet fleet;
@@ -166,7 +166,7 @@ TEST_CASE("--field-selector filters on metadata, spec and status; --sort-by orde
     CHECK(csv.out.starts_with("acme-prod,hvac-0001,"));
 }
 
-TEST_CASE("-o name output is taken back as KIND/NAME by get, describe and delete", "[cli][query]")
+TEST_CASE("the kind/name lines of -o name are taken back by get and describe and delete", "[cli][query]")
 {
     Fleet fleet;
     example_fleet(fleet);
@@ -218,7 +218,7 @@ TEST_CASE("explain documents kinds and fields from the schemas", "[cli][explain]
     CHECK(fleet({"explain", "gadget"}).exit_code == 2);
 }
 
-TEST_CASE("config current-context, delete-context and view; --context wins over the environment", "[cli][config]")
+TEST_CASE("config current-context and delete-context and view and a named context winning over the environment", "[cli][config]")
 {
     Fleet fleet;
     REQUIRE(fleet({"init"}).exit_code == 0);
@@ -254,7 +254,7 @@ TEST_CASE("config current-context, delete-context and view; --context wins over 
     CHECK(fleet({"config", "get-contexts", "-o", "json"}).out.find("\"other\"") == std::string::npos);
 }
 
-TEST_CASE("plan lines name the tenant, and plan -o json is versioned with tenant, kind, name, action and fields",
+TEST_CASE("plan lines name the tenant and plan -o json is versioned with tenant and kind and name and action and fields",
           "[cli][plan]")
 {
     Fleet fleet;
@@ -284,7 +284,7 @@ TEST_CASE("plan lines name the tenant, and plan -o json is versioned with tenant
     CHECK(contains(refused.err, "plan format 2.0 is newer than this fleetadm reads"));
 }
 
-TEST_CASE("a CSV header with a near-miss column or ';' separators gets a suggestion", "[cli][usage]")
+TEST_CASE("a CSV header with a near-miss column or semicolon separators gets a suggestion", "[cli][usage]")
 {
     Fleet fleet;
     REQUIRE(fleet({"init"}).exit_code == 0);
@@ -306,7 +306,7 @@ TEST_CASE("a CSV header with a near-miss column or ';' separators gets a suggest
     CHECK(fleet({"get", "devices", "-A", "-o", "name"}).out.empty());
 }
 
-TEST_CASE("version names every library fleetadm links, with its version", "[cli][usage]")
+TEST_CASE("version names every library fleetadm links with its version", "[cli][usage]")
 {
     Fleet fleet;
     auto v = fleet({"version", "-o", "json"});
@@ -317,4 +317,17 @@ TEST_CASE("version names every library fleetadm links, with its version", "[cli]
         REQUIRE(libs.contains(lib));
         CHECK(std::isdigit(static_cast<unsigned char>(libs[lib].get<std::string>().front())));
     }
+}
+
+TEST_CASE("a subcommand's help names the global options and shows an example and the exit codes", "[cli][usage]")
+{
+    Fleet fleet;
+    auto help = fleet({"get", "--help"});
+    REQUIRE(help.exit_code == 0);
+    CHECK(contains(help.out, "Global options (see fleetadm --help): --state PATH|URL, --tenant NAME"));
+    CHECK(contains(help.out, "Example (devices of one building, as JSON):\n  fleetadm get devices -l building=a -o json\n"));
+    CHECK(contains(help.out, "See fleetadm-get(1)."));
+    auto nested = fleet({"config", "view", "--help"});
+    CHECK(contains(nested.out, "Global options"));
+    CHECK(contains(nested.out, "See fleetadm-config(1)."));
 }

@@ -79,7 +79,7 @@ TEST_CASE("jsonpath: the command-line examples of kubectl's page", "[jsonpath]")
     CHECK(render("{range .items[*]}{$.kind}:{.metadata.name} {end}") == "List:127.0.0.1 List:127.0.0.2 ");
 }
 
-TEST_CASE("jsonpath: subscripts, slices, unions, recursion and filters", "[jsonpath]")
+TEST_CASE("jsonpath: subscripts and slices and unions and recursion and filters", "[jsonpath]")
 {
     json doc = {{"a", {0, 1, 2, 3, 4, 5}}, {"o", {{"x", 1}, {"y", true}}}};
     CHECK(render("{.a[1:3]}", doc) == "1 2");
@@ -121,7 +121,7 @@ TEST_CASE("jsonpath: a malformed template is a usage error naming the column", "
     CHECK(error_of(filters).find("nested too deeply") != std::string::npos);
 }
 
-TEST_CASE("custom-columns: kubectl's spec, relaxed expressions, <none> and joined values", "[jsonpath]")
+TEST_CASE("custom-columns: kubectl's spec with relaxed expressions and <none> and joined values", "[jsonpath]")
 {
     auto columns = CustomColumns::parse("NAME:.metadata.name,CPU:status.capacity.cpu,ADDRESSES:{.status.addresses[*].address},X:.nope");
     REQUIRE(columns);
@@ -137,7 +137,7 @@ TEST_CASE("custom-columns: kubectl's spec, relaxed expressions, <none> and joine
     CHECK_FALSE(CustomColumns::parse("NAME:.a[,B:.b"));
 }
 
-TEST_CASE("sort-by order: missing, null, booleans, numbers by value, strings", "[jsonpath]")
+TEST_CASE("sort-by order: missing then null then booleans then numbers by value then strings", "[jsonpath]")
 {
     json ten = 10, two = 2, a = "a", b = "b", t = true, n = nullptr;
     CHECK(fleet::query::sort_before(nullptr, &n));
