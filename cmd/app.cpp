@@ -102,7 +102,12 @@ void setup_all(Context& ctx)
     // What each command prints besides its default (-o table): anything else is refused (exit 2)
     // rather than ignored. A command missing here prints its default only.
     using enum Format;
-    const std::pair<const char*, std::vector<Format>> outputs[] = {
+    struct Output {
+        const char* path;
+        std::vector<Format> formats;
+        Format default_format = table;
+    };
+    const Output outputs[] = {
         {"diff", {json}},
         {"plan", {json}},
         {"apply", {json}},
@@ -117,19 +122,19 @@ void setup_all(Context& ctx)
         {"exec", {json, csv}},
         {"audit", {wide, json, csv}},
         {"audit verify", {json}},
-        {"audit checkpoint", {json}},
+        {"audit checkpoint", {json}, json},  // a document to keep: JSON even without -o
         {"export", {json}},
         {"config get-contexts", {json}},
-        {"config view", {yaml, json}},
+        {"config view", {yaml, json}, yaml},  // the file, as kubectl config view prints it
         {"store migrate", {json}},
         {"user list", {json}},
         {"version", {json}},
     };
-    for (const auto& [path, formats] : outputs) {
+    for (const auto& [path, formats, default_format] : outputs) {
         CLI::App* command = &app;
         std::istringstream words(path);
         for (std::string word; words >> word;) command = command->get_subcommand(word);
-        declare_formats(command, formats);
+        declare_formats(command, formats, default_format);
     }
     add_footers(app, "");
 }

@@ -16,7 +16,19 @@ namespace {
 void read_type_name(const CLI::Option& opt, OptionSpec& spec)
 {
     std::string full = opt.get_type_name();
-    std::string name = full.substr(0, full.find(':'));
+    // CLI11 appends ":" and each validator's description to the type name; a type name may hold ':'
+    // itself (LOCAL:REMOTE), so only the validators' part is cut off.
+    std::string name = full;
+    auto& editable = const_cast<CLI::Option&>(opt);  // get_validator has no const overload
+    for (int i = 0;; ++i) {
+        const CLI::Validator* v = nullptr;
+        try {
+            v = editable.get_validator(i);
+        } catch (const CLI::OptionNotFound&) {
+            break;
+        }
+        if (std::string d = v->get_description(); !d.empty() && name.ends_with(":" + d)) name.resize(name.size() - d.size() - 1);
+    }
     std::size_t at = full.find(":{");
     if (at != std::string::npos) {
         std::size_t end = full.find('}', at);

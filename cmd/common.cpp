@@ -64,10 +64,10 @@ std::map<const CLI::App*, std::vector<Format>>& declared_formats()
 
 } // namespace
 
-void declare_formats(const CLI::App* command, std::vector<Format> formats)
+void declare_formats(const CLI::App* command, std::vector<Format> formats, Format default_format)
 {
-    if (std::find(formats.begin(), formats.end(), Format::table) == formats.end())
-        formats.insert(formats.begin(), Format::table);
+    std::erase(formats, default_format);
+    formats.insert(formats.begin(), default_format);
     declared_formats()[command] = std::move(formats);
 }
 
@@ -95,7 +95,7 @@ const char* format_name(Format format)
     return "table";
 }
 
-util::Result<void> check_format(const CLI::App& root, const Globals& globals)
+util::Result<void> check_format(const CLI::App& root, Globals& globals)
 {
     const CLI::App* command = &root;
     std::string path;
@@ -107,6 +107,10 @@ util::Result<void> check_format(const CLI::App& root, const Globals& globals)
     }
     if (command == &root || command->get_name().starts_with("__")) return {};  // the internal helpers print for scripts
     auto formats = formats_of(command);
+    if (globals.output.empty()) {
+        globals.output = format_name(formats.front());
+        return {};
+    }
     auto wanted = globals.format();
     if (std::find(formats.begin(), formats.end(), wanted) != formats.end()) return {};
     std::string names;

@@ -28,7 +28,7 @@ struct Globals {
     std::string as;
     std::string context;              ///< --context
     std::optional<config::Context> active;  ///< the context in use: --context, else the current one
-    std::string output = "table";
+    std::string output;  ///< -o as given; check_format sets the command's default when none was
     bool quiet = false;
     bool verbose = false;
     bool no_color = false;
@@ -82,15 +82,18 @@ util::Result<model::Kind> kind_argument(const std::string& text);
 /// (all of one kind). first is the KIND word, rest the words after it.
 util::Result<std::pair<model::Kind, std::vector<std::string>>> kind_and_names(const std::string& first,
                                                                              const std::vector<std::string>& rest);
-/// Declares the -o formats a command prints (table, its default, need not be named). A command that
-/// declares none prints only its default; -o anything else is a usage error naming what it prints.
-void declare_formats(const CLI::App* command, std::vector<Format> formats);
-/// The formats the command prints: table and what it declared.
+/// Declares the -o formats a command prints. Its default (what it prints without -o) is table unless
+/// given: a command whose output is a document (a checkpoint, a configuration file) has that
+/// document's format as default and no table. A command that declares none prints only tables; -o
+/// anything else is a usage error naming what it prints.
+void declare_formats(const CLI::App* command, std::vector<Format> formats, Format default_format = Format::table);
+/// The formats the command prints: its default first, then what it declared.
 std::vector<Format> formats_of(const CLI::App* command);
 /// The spelling of a format as -o takes it ("json").
 const char* format_name(Format format);
-/// Checks -o against the formats of the command that was parsed (the deepest subcommand given).
-util::Result<void> check_format(const CLI::App& root, const Globals& globals);
+/// Checks -o against the formats of the command that was parsed (the deepest subcommand given), and
+/// sets the command's default format when -o was not given.
+util::Result<void> check_format(const CLI::App& root, Globals& globals);
 /// Adds -f/--filename and -R/--recursive to a command.
 void add_file_options(CLI::App& command, std::vector<std::string>& files, bool& recursive, bool required);
 

@@ -241,9 +241,12 @@ const std::vector<Prose>& prose()
                        "git -C audit-checkpoints add . && git -C audit-checkpoints commit -qm checkpoint"}}},
         {.path = "export",
          .description = "Write the state the caller can see (with `--tenant`, that tenant's subtree) as resource "
-                        "files, one folder per tenant: its tenant document, credentials (references only, never "
-                        "secrets), groups, devices, artifacts and rollouts. `apply -f DIR -R` takes the folder back "
-                        "with no changes. A non-empty folder is refused unless `--force`.",
+                        "files, one folder per tenant: `DIR/<tenant>/tenant.yaml`, and where the tenant has them "
+                        "`credentials.yaml` (references only, never secrets), `groups.yaml`, `devices.yaml`, "
+                        "`artifacts.yaml` and `rollouts.yaml`. Artifacts keep the `spec.file` they were applied from "
+                        "and their `sha256`; their bytes are not copied. `apply -f DIR -R` takes the folder back "
+                        "with no changes. A non-empty folder is refused unless `--force`; with it, an earlier "
+                        "export's files that the state no longer has are removed.",
          .examples = {{"Start a GitOps repository from a running store:",
                        "fleetadm export -d fleet/ && git -C fleet init && git -C fleet add . && "
                        "git -C fleet commit -m 'fleet as of today'"}}},

@@ -122,8 +122,12 @@ std::string synopsis_item(const OptionSpec& o)
 std::string synopsis(const CommandSpec& c)
 {
     std::string out = ".SY fleetadm\n[" + italic("global-options") + "]\n" + bold(c.path) + "\n";
-    for (const auto& p : c.positionals) out += synopsis_item(p) + "\n";
     for (const auto& o : c.options) out += synopsis_item(o) + "\n";
+    for (const auto& p : c.positionals) {
+        // A command line for the devices (exec's) comes after "--", which ends fleetadm's options.
+        if (p.description.find("after --") != std::string::npos) out += bold("--") + "\n";
+        out += synopsis_item(p) + "\n";
+    }
     return out + ".YS\n";
 }
 
@@ -269,7 +273,8 @@ std::string command_page(const CommandSpec& top, const CommandSpec& root, std::s
         if (f->needs_subcommand) continue;
         std::string list;
         for (std::size_t i = 0; i < f->formats.size(); ++i)
-            list += (i == 0 ? "" : i + 1 == f->formats.size() ? " or " : ", ") + ("`" + f->formats[i] + "`");
+            list += (i == 0 ? "" : i + 1 == f->formats.size() ? " or " : ", ") + ("`" + f->formats[i] + "`") +
+                    (i == 0 && f->formats.size() > 1 ? " (the default)" : "");
         out += paragraph("`fleetadm " + f->path + "` prints " + list +
                          (f->formats.size() == 1 ? " only; any other `-o` is refused (exit 2)."
                                                  : " with `-o`; any other format is refused (exit 2)."));
