@@ -1,5 +1,7 @@
 #include "core/apply/device_ops.hpp"
 
+#include "core/apply/in_use.hpp"
+
 #include <fmt/format.h>
 
 #include <set>
@@ -66,9 +68,8 @@ Result<std::vector<std::string>> move_devices(store::Store& store, const DeviceS
         if (!clash) return std::unexpected(clash.error());
         if (*clash)
             return fail(ErrorKind::conflict, fmt::format("tenant \"{}\" already has a device named \"{}\"", to, r.name));
-        for (const char* transport : {"ssh", "http"}) {
-            if (!r.spec.contains(transport) || !r.spec[transport].contains("credential")) continue;
-            auto credential = r.spec[transport]["credential"].get<std::string>();
+        for (const auto& ref : credential_references(r.spec)) {
+            const auto& credential = ref.name;
             auto found = store.get(model::Kind::credential, to, credential);
             if (!found) return std::unexpected(found.error());
             if (!*found)

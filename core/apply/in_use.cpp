@@ -4,15 +4,34 @@
 
 namespace fleet::apply {
 
+std::vector<CredentialReference> credential_references(const nlohmann::json& spec)
+{
+    std::vector<CredentialReference> refs;
+    if (!spec.is_object()) return refs;
+    for (const char* transport : {"ssh", "http"}) {
+        auto endpoint = spec.find(transport);
+        if (endpoint == spec.end() || !endpoint->is_object()) continue;
+        if (auto c = endpoint->find("credential"); c != endpoint->end() && c->is_string())
+            refs.push_back({transport, fmt::format("/spec/{}/credential", transport), fmt::format("spec.{}.credential", transport),
+                            c->get<std::string>()});
+        auto jump = endpoint->find("jump");
+        if (jump == endpoint->end() || !jump->is_array()) continue;
+        for (std::size_t i = 0; i < jump->size(); ++i)
+            if (auto c = (*jump)[i].find("credential"); (*jump)[i].is_object() && c != (*jump)[i].end() && c->is_string())
+                refs.push_back({transport, fmt::format("/spec/{}/jump/{}/credential", transport, i),
+                                fmt::format("spec.{}.jump[{}].credential", transport, i), c->get<std::string>()});
+    }
+    return refs;
+}
+
 bool uses(const model::Resource& user, model::Kind kind, const std::string& name)
 {
     const auto& spec = user.spec;
     switch (kind) {
     case model::Kind::credential:
         if (user.kind != model::Kind::device) return false;
-        for (const char* transport : {"ssh", "http"})
-            if (auto it = spec.find(transport); it != spec.end() && it->is_object() && it->value("credential", "") == name)
-                return true;
+        for (const auto& ref : credential_references(spec))
+            if (ref.name == name) return true;
         return false;
     case model::Kind::artifact:
         return user.kind == model::Kind::rollout && spec.value("artifact", "") == name;

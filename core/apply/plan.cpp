@@ -259,15 +259,11 @@ Result<void> check_references(Snapshot& snapshot, const Outcome& outcome, const 
         return {};
     }
     if (r.kind != model::Kind::device) return {};
-    for (const char* transport : {"ssh", "http"}) {
-        auto endpoint = r.spec.find(transport);
-        if (endpoint == r.spec.end() || !endpoint->contains("credential")) continue;
-        auto name = (*endpoint)["credential"].get<std::string>();
-        auto credential = find_credential(snapshot, outcome, r.tenant, name);
+    for (const auto& ref : credential_references(r.spec)) {
+        auto credential = find_credential(snapshot, outcome, r.tenant, ref.name);
         if (!credential) return std::unexpected(credential.error());
-        if (auto problem = credential_problem(*credential, r.ref(), name, r.tenant, transport); !problem.empty())
-            diags.error(r.location(fmt::format("/spec/{}/credential", transport)),
-                        fmt::format("spec.{}.credential", transport), problem);
+        if (auto problem = credential_problem(*credential, r.ref(), ref.name, r.tenant, ref.transport); !problem.empty())
+            diags.error(r.location(ref.pointer), ref.field, problem);
     }
     return {};
 }

@@ -83,14 +83,25 @@ Result<Target> target_for(store::Store& store, const model::Object& device)
     ep.host = ssh->value("host", "");
     ep.port = ssh->value("port", 0);
     ep.user = ssh->value("user", "");
-    if (auto name = ssh->value("credential", ""); !name.empty()) {
+    // Only ever credentials of the device's own tenant, for the device and for its bastions.
+    transport::CredentialLookup lookup = [&](const std::string& name) -> Result<std::optional<transport::Credential>> {
         auto cred = store.get(model::Kind::credential, r.tenant, name);
+        if (!cred) return std::unexpected(cred.error());
+        if (!*cred) return std::nullopt;
+        return transport::credential_from((*cred)->resource);
+    };
+    if (auto name = ssh->value("credential", ""); !name.empty()) {
+        auto cred = lookup(name);
         if (!cred) return std::unexpected(cred.error());
         if (!*cred)
             t.ssh_problem = fmt::format("credential {} not found in tenant \"{}\"", name, r.tenant);
         else
-            ep.credential = transport::credential_from((*cred)->resource);
+            ep.credential = std::move(**cred);
     }
+    auto hops = transport::jump_hops(*ssh, ep.credential, lookup);
+    if (!hops && hops.error().kind != util::ErrorKind::not_found) return std::unexpected(hops.error());
+    if (!hops && t.ssh_problem.empty()) t.ssh_problem = hops.error().message;
+    if (hops) ep.jump = std::move(*hops);
     t.ssh = std::move(ep);
     return t;
 }

@@ -23,6 +23,7 @@ public:
             job.endpoint.port = e.value("port", 0);
             job.endpoint.user = e.value("user", "");
             job.endpoint.credential = step.credential;
+            job.endpoint.jump = step.jump;
             if (step.kind == Step::Kind::transfer) {
                 job.upload_file = step.local_file;
                 job.upload_sha256 = step.sha256;

@@ -416,24 +416,36 @@ Result<void> Runner::start_step(RolloutDevice& d, Step::Kind kind)
     step.transport = transport_name;
     step.endpoint = device.resource;
     step.timeout = m_timeout;
-    if (auto cred = endpoint.find("credential"); cred != endpoint.end()) {
-        auto name = cred->get<std::string>();
+    // Only ever credentials of the device's own tenant (for the device and its bastions).
+    transport::CredentialLookup lookup = [&](const std::string& name) -> util::Result<std::optional<transport::Credential>> {
         auto it = m_credentials.find(name);
         if (it == m_credentials.end()) {
-            // Only ever a credential of the device's own tenant.
             auto found = m_store.get(model::Kind::credential, d.tenant, name);
             if (!found) return std::unexpected(found.error());
             std::optional<transport::Credential> c;
             if (*found) c = transport::credential_from((*found)->resource);
             it = m_credentials.emplace(name, c).first;
         }
-        if (!it->second) {
-            transport::Outcome missing;
-            missing.failure = transport::Failure::credential;
-            missing.message = fmt::format("credential \"{}\" does not exist in tenant \"{}\"", name, d.tenant);
-            return fail_attempt(d, "dispatch", missing);
-        }
-        step.credential = it->second;
+        return it->second;
+    };
+    auto missing_credential = [&](std::string message) {
+        transport::Outcome missing;
+        missing.failure = transport::Failure::credential;
+        missing.message = std::move(message);
+        return fail_attempt(d, "dispatch", missing);
+    };
+    if (auto cred = endpoint.find("credential"); cred != endpoint.end()) {
+        auto name = cred->get<std::string>();
+        auto found = lookup(name);
+        if (!found) return std::unexpected(found.error());
+        if (!*found) return missing_credential(fmt::format("credential \"{}\" does not exist in tenant \"{}\"", name, d.tenant));
+        step.credential = *found;
+    }
+    if (transport_name == "ssh") {
+        auto hops = transport::jump_hops(endpoint, step.credential, lookup);
+        if (!hops && hops.error().kind != util::ErrorKind::not_found) return std::unexpected(hops.error());
+        if (!hops) return missing_credential(hops.error().message);
+        step.jump = std::move(*hops);
     }
     const json install = rspec.value("install", json::object()).value(transport_name, json::object());
     std::string file_name = std::filesystem::path(m_l.artifact.resource.spec.value("file", "")).filename().string();

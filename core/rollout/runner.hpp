@@ -17,6 +17,7 @@
 #include "core/model/object.hpp"
 #include "core/rollout/schedule.hpp"
 #include "core/store/store.hpp"
+#include "core/transport/ssh.hpp"
 #include "core/transport/transport.hpp"
 
 namespace fleet::rollout {
@@ -30,6 +31,7 @@ struct Step {
     std::string transport;                 ///< ssh | http
     model::Resource endpoint;              ///< the Device (its spec.ssh / spec.http)
     std::optional<transport::Credential> credential;
+    std::vector<transport::SshHop> jump;   ///< ssh: the device's bastions, with their credentials
     std::string local_file;                ///< transfer: the artifact in the store's area
     std::string sha256;                    ///< transfer: the artifact's SHA-256, checked while it is sent
     std::string remote_path;               ///< ssh transfer: where it goes on the device

@@ -8,6 +8,9 @@
 // cancellation and keepalives are honoured.
 #include "core/transport/ssh.hpp"
 
+#include "core/transport/ssh_session.hpp"
+#include "core/transport/ssh_tunnel.hpp"
+
 #include "core/util/paths.hpp"
 #include "core/util/sha256.hpp"
 
@@ -60,28 +63,19 @@ constexpr const char* watcher_script =
     "{ trap '' TERM; if read -r _ <&3; then kill -TERM 0; sleep 1; kill -KILL 0; fi; } >/dev/null 2>&1 &\n"
     "exec 3<&-\n";
 
-struct SessionFree {
-    void operator()(ssh_session s) const
-    {
-        ssh_disconnect(s);
-        ssh_free(s);
-    }
-};
-using Session = std::unique_ptr<ssh_session_struct, SessionFree>;
+using detail::Fault;
+using detail::Session;
+using detail::Step;
+using detail::fault;
 
 /// How long a pool keeps an idle session of a device for its next job (see SshPool::reuse_sessions).
 constexpr milliseconds idle_session_limit{10000};
-struct ChannelFree {
-    void operator()(ssh_channel c) const { ssh_channel_free(c); }
-};
+using detail::ChannelFree;
 struct SftpFree {
     void operator()(sftp_session s) const { sftp_free(s); }
 };
 struct SftpFileClose {
     void operator()(sftp_file f) const { sftp_close(f); }
-};
-struct KeyFree {
-    void operator()(ssh_key k) const { ssh_key_free(k); }
 };
 struct EventFree {
     void operator()(ssh_event e) const { ssh_event_free(e); }
@@ -94,18 +88,6 @@ struct Fd {
         if (fd >= 0) ::close(fd);
     }
 };
-
-/// Why a step ended the job.
-struct Fault {
-    Failure failure;
-    std::string cause;
-};
-using Step = std::expected<void, Fault>;
-
-Step fault(Failure failure, std::string cause) { return std::unexpected(Fault{failure, std::move(cause)}); }
-
-/// Serializes additions to known_hosts files, which several jobs may append to at once.
-std::mutex known_hosts_mutex;
 
 std::string random_suffix()
 {
@@ -245,125 +227,40 @@ private:
         return fmt::format("{}:{}", host, port);
     }
 
-    std::string error() const { return ssh_get_error(m_session.get()); }
+    std::string error() const { return detail::session_error(m_session.get()); }
 
     Step configure()
     {
         const auto& ep = m_job.endpoint;
-        m_session.reset(ssh_new());
-        if (!m_session) return fault(Failure::unreachable, "cannot create an SSH session");
-        ssh_session s = m_session.get();
-        // libssh finds ~ through the password database; fleetadm follows $HOME like the rest of it.
-        std::string ssh_dir = util::expand_home("~/.ssh");
-        bool process_config = false;
-        int nodelay = 1;
-        ssh_options_set(s, SSH_OPTIONS_PROCESS_CONFIG, &process_config);  // only the file read below, never /etc
-        ssh_options_set(s, SSH_OPTIONS_SSH_DIR, ssh_dir.c_str());
-        if (ssh_options_set(s, SSH_OPTIONS_HOST, ep.host.c_str()) != SSH_OK)
-            return fault(Failure::unreachable, "invalid host name: " + error());
-        std::string config = ssh_dir + "/config";
-        std::error_code ec;
-        if (std::filesystem::exists(config, ec) && ssh_options_parse_config(s, config.c_str()) != SSH_OK)
-            return fault(Failure::unreachable, fmt::format("cannot read {}: {}", config, error()));
-        // The device's own settings win over the config file's.
-        if (ep.port > 0) {
-            auto port = static_cast<unsigned int>(ep.port);
-            ssh_options_set(s, SSH_OPTIONS_PORT, &port);
-        }
-        if (!ep.user.empty()) ssh_options_set(s, SSH_OPTIONS_USER, ep.user.c_str());
-        const auto& cred = ep.credential;
-        m_known_hosts = cred && !cred->known_hosts_file.empty() ? util::expand_home(cred->known_hosts_file)
-                                                                 : ssh_dir + "/known_hosts";
-        ssh_options_set(s, SSH_OPTIONS_KNOWNHOSTS, m_known_hosts.c_str());
-        if (cred && !cred->known_hosts_file.empty())  // the credential's file is the only source of trust
-            ssh_options_set(s, SSH_OPTIONS_GLOBAL_KNOWNHOSTS, m_known_hosts.c_str());
-        long seconds = static_cast<long>(m_job.connect_timeout.count() / 1000);
-        long usec = static_cast<long>(m_job.connect_timeout.count() % 1000) * 1000;
-        ssh_options_set(s, SSH_OPTIONS_TIMEOUT, &seconds);
-        ssh_options_set(s, SSH_OPTIONS_TIMEOUT_USEC, &usec);
-        ssh_options_set(s, SSH_OPTIONS_NODELAY, &nodelay);
+        auto session = detail::configure_session({ep.host, ep.port, ep.user, ep.credential, m_job.connect_timeout}, m_known_hosts);
+        if (!session) return std::unexpected(session.error());
+        m_session = std::move(*session);
         return {};
     }
 
+    /// Connects directly, or through the endpoint's bastions (else ~/.ssh/config's ProxyJump): a
+    /// tunnel to the host and port that ~/.ssh/config resolved, opened over the (shared)
+    /// connection of the last bastion.
     Step connect()
     {
-        if (ssh_connect(m_session.get()) != SSH_OK) return fault(Failure::unreachable, error());
-        return {};
+        int fd = -1;
+        auto hops = m_job.endpoint.jump;
+        if (hops.empty()) hops = detail::config_jump(m_session.get(), m_job.endpoint.credential);
+        if (!hops.empty()) {
+            auto [host, port] = detail::session_target(m_session.get());
+            auto tunnel = detail::open_tunnel(hops, host, port, m_job.connect_timeout);
+            if (!tunnel) return std::unexpected(tunnel.error());
+            fd = *tunnel;
+        }
+        return detail::connect_session(m_session.get(), fd);
     }
 
     Step verify_host()
     {
-        ssh_session s = m_session.get();
-        bool accept_new = m_job.endpoint.credential && m_job.endpoint.credential->host_key_policy == "accept-new";
-        std::unique_lock lock(known_hosts_mutex, std::defer_lock);
-        if (accept_new) lock.lock();  // decide and record under one lock, so that two jobs agree
-        switch (ssh_session_is_known_server(s)) {
-        case SSH_KNOWN_HOSTS_OK: return {};
-        case SSH_KNOWN_HOSTS_CHANGED:
-        case SSH_KNOWN_HOSTS_OTHER:
-            return fault(Failure::host_key,
-                         fmt::format("host key changed: the server's key does not match the one recorded in {} "
-                                     "(refused; if the device was reinstalled, remove its old entry)",
-                                     m_known_hosts));
-        case SSH_KNOWN_HOSTS_UNKNOWN:
-        case SSH_KNOWN_HOSTS_NOT_FOUND:
-            if (!accept_new)
-                return fault(Failure::host_key,
-                             fmt::format("host key unknown: not in {} (hostKeyPolicy strict; add it there, or use "
-                                         "accept-new to record it on first contact)",
-                                         m_known_hosts));
-            if (ssh_session_update_known_hosts(s) != SSH_OK)
-                return fault(Failure::host_key, fmt::format("cannot record the host key in {}: {}", m_known_hosts, error()));
-            return {};
-        case SSH_KNOWN_HOSTS_ERROR: break;
-        }
-        return fault(Failure::host_key, fmt::format("cannot check the host key against {}: {}", m_known_hosts, error()));
+        return detail::verify_host_key(m_session.get(), m_job.endpoint.credential, m_known_hosts);
     }
 
-    Step authenticate()
-    {
-        ssh_session s = m_session.get();
-        const auto& cred = m_job.endpoint.credential;
-        int rc = SSH_AUTH_DENIED;
-        std::string how;
-        if (cred && cred->type == "ssh-key") {
-            auto text = read_secret(*cred, cred->private_key_file);
-            if (!text) return fault(Failure::credential, text.error().message);
-            ssh_key raw = nullptr;
-            int imported = ssh_pki_import_privkey_base64(text->c_str(), nullptr, nullptr, nullptr, &raw);
-            std::fill(text->begin(), text->end(), '\0');
-            std::unique_ptr<ssh_key_struct, KeyFree> key(raw);
-            if (imported != SSH_OK)
-                return fault(Failure::credential,
-                             fmt::format("credential {}: the private key cannot be read (not an unencrypted "
-                                         "OpenSSH or PEM private key)",
-                                         cred->name));
-            rc = ssh_userauth_publickey(s, nullptr, key.get());
-            how = fmt::format("the key of credential {}", cred->name);
-        } else if (cred && cred->type == "ssh-agent") {
-            const char* sock = std::getenv("SSH_AUTH_SOCK");
-            if (!sock || !*sock)
-                return fault(Failure::credential,
-                             fmt::format("credential {}: no ssh-agent (SSH_AUTH_SOCK is not set)", cred->name));
-            rc = ssh_userauth_agent(s, nullptr);
-            how = fmt::format("the ssh-agent keys (credential {})", cred->name);
-        } else if (cred) {
-            return fault(Failure::credential,
-                         fmt::format("credential {} has type {}; SSH needs ssh-key or ssh-agent", cred->name, cred->type));
-        } else {
-            rc = ssh_userauth_publickey_auto(s, nullptr, nullptr);
-            how = "the ssh-agent and default keys";
-        }
-        if (rc == SSH_AUTH_SUCCESS) return {};
-        if (rc == SSH_AUTH_ERROR) return fault(Failure::unreachable, "authentication failed: " + error());
-        char* user = nullptr;
-        std::string name = "?";
-        if (ssh_options_get(s, SSH_OPTIONS_USER, &user) == SSH_OK && user) {
-            name = user;
-            ssh_string_free_char(user);
-        }
-        return fault(Failure::auth, fmt::format("user {} was refused with {}", name, how));
-    }
+    Step authenticate() { return detail::authenticate_session(m_session.get(), m_job.endpoint.credential); }
 
     std::string sftp_error(sftp_session sftp) const
     {
@@ -653,6 +550,32 @@ private:
 
 } // namespace
 
+util::Result<std::vector<SshHop>> jump_hops(const nlohmann::json& ssh, const std::optional<Credential>& device_credential,
+                                            const CredentialLookup& lookup)
+{
+    std::vector<SshHop> hops;
+    auto jump = ssh.find("jump");
+    if (jump == ssh.end() || !jump->is_array()) return hops;
+    for (const auto& h : *jump) {
+        SshHop hop;
+        hop.host = h.value("host", "");
+        hop.port = h.value("port", 0);
+        hop.user = h.value("user", "");
+        if (auto name = h.value("credential", ""); !name.empty()) {
+            auto found = lookup(name);
+            if (!found) return std::unexpected(found.error());
+            if (!*found)
+                return util::fail(util::ErrorKind::not_found,
+                                  fmt::format("credential {} of jump host {} not found in the device's tenant", name, hop.host));
+            hop.credential = std::move(**found);
+        } else {
+            hop.credential = device_credential;
+        }
+        hops.push_back(std::move(hop));
+    }
+    return hops;
+}
+
 struct SshPool::Impl {
     struct Queued {
         SshJob job;
@@ -717,6 +640,7 @@ struct SshPool::Impl {
         if (const auto& c = e.credential)
             key += fmt::format("\x1f{}\x1f{}\x1f{}\x1f{}\x1f{}\x1f{}", c->name, c->type, c->private_key_file,
                                c->from_env, c->known_hosts_file, c->host_key_policy);
+        key += "\x1e" + detail::chain_key(e.jump, e.jump.size());
         return key;
     }
 
@@ -780,6 +704,7 @@ struct SshPool::Impl {
 SshPool::SshPool(std::size_t max_parallel, bool reuse_sessions)
     : m_impl(std::make_unique<Impl>(max_parallel, reuse_sessions))
 {
+    detail::bastions_in_use(+1);
 }
 
 SshPool::~SshPool()
@@ -792,6 +717,7 @@ SshPool::~SshPool()
     m_impl->work.notify_all();
     for (auto& t : m_impl->threads) t.join();
     m_impl->idle_sessions.clear();
+    detail::bastions_in_use(-1);
 }
 
 void SshPool::submit(SshJob job, std::function<void(Outcome)> done)

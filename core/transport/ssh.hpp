@@ -10,10 +10,23 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
 
 #include "core/transport/transport.hpp"
+#include "core/util/error.hpp"
 
 namespace fleet::transport {
+
+/// One bastion (jump host) on the way to a device: reached directly when it is the first, else
+/// through the one before it; its host key is checked and its login made with its own credential.
+struct SshHop {
+    std::string host;                       ///< host name, address or a Host alias of ~/.ssh/config
+    int port = 0;                           ///< 0: ~/.ssh/config or 22
+    std::string user;                       ///< empty: ~/.ssh/config or the login name
+    std::optional<Credential> credential;   ///< a credential of the device's own tenant
+};
 
 /// Where a device's OpenSSH server is and who to log in as.
 struct SshEndpoint {
@@ -22,7 +35,18 @@ struct SshEndpoint {
     int port = 0;                           ///< 0: ~/.ssh/config or 22
     std::string user;                       ///< empty: ~/.ssh/config or the login name
     std::optional<Credential> credential;   ///< none: ssh-agent and the default keys of ~/.ssh
+    /// Bastions to pass, first to last; empty: connect directly. Devices behind the same bastions
+    /// share one connection to them (see ssh_tunnel.hpp).
+    std::vector<SshHop> jump;
 };
+
+/// Finds a credential by name in the device's tenant: nullopt when it has none of that name.
+using CredentialLookup = std::function<util::Result<std::optional<Credential>>(const std::string& name)>;
+
+/// The bastions of a device's spec.ssh (its `jump` list), each with its own credential, else the
+/// device's. A credential that does not exist is a not_found error naming it; lookup's errors pass.
+util::Result<std::vector<SshHop>> jump_hops(const nlohmann::json& ssh, const std::optional<Credential>& device_credential,
+                                            const CredentialLookup& lookup);
 
 /// One operation on one device.
 struct SshJob {

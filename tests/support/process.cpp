@@ -149,6 +149,10 @@ Fleet::Fleet() : m_backend(backend_under_test())
 RunResult Fleet::operator()(std::vector<std::string> args, const std::string& input) const
 {
     args.insert(args.begin(), {"--state", m_location});
+    if (!m_netns.empty()) {
+        args.insert(args.begin(), {"netns", "exec", m_netns, FLEETADM_BIN});
+        return run_process("/usr/sbin/ip", args, input, {{"HOME", m_dir.path().string()}});
+    }
     return run_process(FLEETADM_BIN, args, input, {{"HOME", m_dir.path().string()}});
 }
 

@@ -59,6 +59,10 @@ public:
     /// with `fleetadm user add` first), so that the database's own policies apply; on SQLite with
     /// `--as user`, run by the OS user (a provider admin).
     RunResult as(const std::string& user, std::vector<std::string> args, const std::string& input = "") const;
+    /// Runs every later command inside a network namespace (`ip netns exec NS`): the operator's
+    /// machine on a network of the test's making. The store stays reachable (a file, or the
+    /// server's Unix socket).
+    void run_in_namespace(std::string netns) { m_netns = std::move(netns); }
     /// What --state takes for this store: the file's path or the database URL.
     const std::string& location() const { return m_location; }
     bool on_postgres() const { return m_backend == Backend::postgres; }
@@ -96,6 +100,7 @@ private:
     Backend m_backend;
     TempDir m_dir;
     std::string m_location;
+    std::string m_netns;
 };
 
 /// The source tree's examples/ directory.

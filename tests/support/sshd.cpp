@@ -91,6 +91,11 @@ Sshd::Sshd(Options options) : m_options(std::move(options))
         fs::permissions("/run/sshd", fs::perms::owner_all | fs::perms::group_read | fs::perms::group_exec |
                                          fs::perms::others_read | fs::perms::others_exec);
     }
+    if (!m_options.netns.empty()) {  // a namespace of its own: no other server there
+        m_port = 2222;
+        start();
+        return;
+    }
     for (int attempt = 0;; ++attempt) {
         m_port = closed_port();
         try {
@@ -108,7 +113,7 @@ void Sshd::start()
 {
     const auto& d = m_dir.path();
     std::ofstream(d / "sshd_config") << "Port " << m_port << "\n"
-                                     << "ListenAddress 127.0.0.1\n"
+                                     << "ListenAddress " << m_options.address << "\n"
                                      << "HostKey " << (d / "host_key").string() << "\n"
                                      << "AuthorizedKeysFile " << (d / "authorized_keys").string() << "\n"
                                      << "UsePAM no\nStrictModes no\nPidFile none\nLogLevel VERBOSE\n"
@@ -124,6 +129,7 @@ void Sshd::start()
     posix_spawn_file_actions_adddup2(&actions, err[1], 2);
     std::string config = (d / "sshd_config").string();
     std::vector<std::string> args{"/usr/sbin/sshd", "-D", "-e", "-f", config};
+    if (!m_options.netns.empty()) args.insert(args.begin(), {"/usr/sbin/ip", "netns", "exec", m_options.netns});
     std::vector<char*> argv;
     for (auto& a : args) argv.push_back(a.data());
     argv.push_back(nullptr);
@@ -166,7 +172,7 @@ std::string Sshd::known_hosts_line() const
 {
     std::string pub = read_file(m_dir.path() / "host_key.pub");
     auto comment = pub.rfind(' ');
-    return "[127.0.0.1]:" + std::to_string(m_port) + " " + pub.substr(0, comment) + "\n";
+    return "[" + m_options.address + "]:" + std::to_string(m_port) + " " + pub.substr(0, comment) + "\n";
 }
 
 void Sshd::change_host_key()
@@ -174,6 +180,14 @@ void Sshd::change_host_key()
     stop();
     generate_key(m_dir.path() / "host_key");
     start();
+}
+
+std::size_t Sshd::accepted_logins() const
+{
+    std::string text = log();
+    std::size_t n = 0;
+    for (auto at = text.find("Accepted publickey"); at != std::string::npos; at = text.find("Accepted publickey", at + 1)) ++n;
+    return n;
 }
 
 std::string Sshd::log() const

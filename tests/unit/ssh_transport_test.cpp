@@ -280,7 +280,7 @@ TEST_CASE("SSH: a device that drops mid-upload is a transfer failure and leaves 
 {
     ScopedHome home;
     // The SFTP server gets the first 300 kB, then the sshd process serving the session is killed.
-    test::Sshd server(test::Sshd::Options{"stdbuf -o0 head -c 300000 | /usr/lib/openssh/sftp-server; kill -9 $PPID"});
+    test::Sshd server(test::Sshd::Options::with_sftp("stdbuf -o0 head -c 300000 | /usr/lib/openssh/sftp-server; kill -9 $PPID"));
     test::TempDir local;
     auto known = local.write("known_hosts", server.known_hosts_line());
     auto file = local.write("big.bin", random_bytes(2 * 1024 * 1024));
@@ -300,7 +300,7 @@ TEST_CASE("SSH: an upload to a device that stops answering ends when no progress
           "[ssh]")
 {
     ScopedHome home;
-    test::Sshd server(test::Sshd::Options{"cat >/dev/null"});  // takes the data, never replies
+    test::Sshd server(test::Sshd::Options::with_sftp("cat >/dev/null"));  // takes the data, never replies
     test::TempDir local;
     auto known = local.write("known_hosts", server.known_hosts_line());
     auto job = job_for(server, known);
