@@ -16,6 +16,8 @@ packages=(
   # real device endpoints in tests (OpenSSH server, SWUpdate), completion tests, man page checks
   openssh-server openssh-client openssl curl bash-completion zsh fish man-db groff-base
   swupdate
+  # sites behind bastions: tests/cli/jump_test.cpp makes network namespaces (ip netns)
+  iproute2
   # bench/push.sh compares against these
   pssh ansible-core
 )
