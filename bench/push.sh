@@ -109,7 +109,7 @@ EOF
     for p in $ports; do i=$((i + 1)); echo "dev-$i,bench,rpi4,127.0.0.1,$p,$user,key"; done
 } >"$work/devices.csv"
 fleet device enroll -f "$work/devices.csv" >/dev/null
-fleet_push() { fleet exec --max-parallel "$parallel" --copy "$work/payload.bin:$dest" -- "$cmd"; }
+fleet_push() { fleet exec --all --max-parallel "$parallel" --copy "$work/payload.bin:$dest" -- "$cmd"; }
 
 # --- (b) pssh --------------------------------------------------------------------------------
 for p in $ports; do echo "127.0.0.1:$p"; done >"$work/pssh_hosts"

@@ -279,6 +279,12 @@ int run(int argc, char** argv)
         break;
     }
     auto where = route(app, words);
+    if (where.path == "exec") {  // `exec NAME... -- CMD...`: the command is not the parser's to read
+        if (auto dashes = std::find(words.begin(), words.end(), "--"); dashes != words.end()) {
+            globals.after_dashes.assign(dashes + 1, words.end());
+            words.erase(dashes, words.end());
+        }
+    }
     auto usage_hint = [&] {
         return fmt::format("Run 'fleetadm {}--help' for usage.", where.path.empty() ? "" : where.path + " ");
     };

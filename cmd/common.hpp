@@ -8,6 +8,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "core/config/contexts.hpp"
 #include "core/model/resource.hpp"
@@ -34,6 +35,9 @@ struct Globals {
     bool no_color = false;
     bool silent = false;  ///< report no error and exit 0 whatever happens (the completion helper)
     bool no_headers = false;  ///< get --no-headers: tables (and custom-columns) without their header line
+    /// exec's words after "--": the remote command, kept from the parser so that the words before
+    /// it can be device names.
+    std::vector<std::string> after_dashes;
 
     /// The parsed -o value.
     Format format() const;

@@ -21,7 +21,10 @@ struct ExecOptions {
     std::string connect_timeout = "10s";
     std::size_t max_parallel = 32;
     std::string copy;
-    std::vector<std::string> command;
+    std::vector<std::string> names;
+    bool all = false;
+    bool dry_run = false;
+    std::vector<std::string> command;  ///< never filled: the words after -- reach run_exec as Globals::after_dashes
 };
 
 std::string last_line(const std::string& text)
@@ -72,16 +75,55 @@ util::Result<std::pair<std::string, std::string>> copy_paths(const std::string& 
     return std::pair{local, remote};
 }
 
+/// --dry-run: the devices a run would reach, and how; nothing is connected to.
+Outcome print_targets(const std::vector<remote::Target>& targets, const Globals& g)
+{
+    auto address = [](const remote::Target& t) -> std::string {
+        if (!t.ssh) return "-";
+        return t.ssh->port > 0 ? fmt::format("{}:{}", t.ssh->host, t.ssh->port) : t.ssh->host;
+    };
+    auto via = [](const remote::Target& t) {
+        std::string hops;
+        if (t.ssh)
+            for (const auto& h : t.ssh->jump) hops += (hops.empty() ? "" : ",") + (h.port > 0 ? fmt::format("{}:{}", h.host, h.port) : h.host);
+        return hops;
+    };
+    if (g.format() == Format::json) {
+        auto list = nlohmann::json::array();
+        for (const auto& t : targets)
+            list.push_back({{"device", t.name}, {"tenant", t.tenant}, {"ssh", address(t)}, {"via", via(t)},
+                            {"problem", t.ssh ? t.ssh_problem : std::string("no spec.ssh")}});
+        std::cout << list.dump(2) << "\n";
+        return util::exit_ok;
+    }
+    Table table({"DEVICE", "TENANT", "SSH", "VIA", "PROBLEM"});
+    for (const auto& t : targets)
+        table.add({t.name, t.tenant, address(t), via(t).empty() ? "-" : via(t),
+                   t.ssh ? (t.ssh_problem.empty() ? "-" : t.ssh_problem) : "no spec.ssh"});
+    if (g.format() == Format::csv) table.print_csv(std::cout);
+    else table.print(std::cout);
+    if (!g.quiet) std::cerr << fmt::format("{} device(s) would be reached; --dry-run connected to none\n", targets.size());
+    return util::exit_ok;
+}
+
 Outcome run_exec(const ExecOptions& opts, const Globals& g)
 {
+    if (!opts.command.empty())  // the parser put a word there: it came before --, so it names a device
+        return util::fail(util::ErrorKind::usage, fmt::format("exec: \"{}\" is not a device option; the command goes "
+                                                             "after --: exec [NAME...] -- CMD...",
+                                                             opts.command.front()));
+    if (opts.names.empty() && opts.selector.empty() && opts.group.empty() && !opts.all)
+        return util::fail(util::ErrorKind::usage,
+                          "exec: name the devices (NAME..., -l SELECTOR or --group GROUP), or pass --all to run on "
+                          "every device of --tenant (else of every tenant you can operate)");
     remote::RunOptions run;
-    for (const auto& word : opts.command) run.command += (run.command.empty() ? "" : " ") + word;
+    for (const auto& word : g.after_dashes) run.command += (run.command.empty() ? "" : " ") + word;
     if (!opts.copy.empty()) {
         auto paths = copy_paths(opts.copy);
         if (!paths) return std::unexpected(paths.error());
         std::tie(run.copy_from, run.copy_to) = *paths;
     }
-    if (run.command.empty() && run.copy_from.empty())
+    if (run.command.empty() && run.copy_from.empty() && !opts.dry_run)
         return util::fail(util::ErrorKind::usage, "nothing to do: give a command after --, or --copy LOCAL:REMOTE");
     auto timeout = util::parse_duration(opts.timeout);
     if (!timeout) return std::unexpected(timeout.error());
@@ -93,8 +135,9 @@ Outcome run_exec(const ExecOptions& opts, const Globals& g)
 
     auto store = open_store(g);
     if (!store) return std::unexpected(store.error());
-    auto targets = remote::resolve(**store, {g.default_tenant(), {}, opts.selector, opts.group});
+    auto targets = remote::resolve(**store, {g.default_tenant(), opts.names, opts.selector, opts.group});
     if (!targets) return std::unexpected(targets.error());
+    if (opts.dry_run) return print_targets(*targets, g);
     if (targets->empty()) {
         if (!g.quiet) std::cerr << "No matching devices.\n";
         return util::exit_ok;
@@ -156,10 +199,18 @@ void setup_exec(Context& ctx)
     cmd->add_option("--copy", opts->copy,
                     "Upload a local file first (to a temporary name in REMOTE's directory, then renamed)")
         ->type_name("LOCAL:REMOTE");
+    cmd->add_flag("--all", opts->all, "Run on every device of --tenant (else of every tenant you can operate) when "
+                                      "no NAME, -l or --group narrows them");
+    cmd->add_flag("--dry-run", opts->dry_run, "List the devices a run would reach, and how; connect to none");
+    cmd->add_option("names", opts->names, "Devices to run on (with -l or --group: only those of them that match)")
+        ->type_name("DEVICE");
+    // Documents the words after -- (which app.cpp hands to run_exec itself): never filled here.
     cmd->add_option("command", opts->command, "The command, after --; run by the device's login shell")
-        ->type_name("CMD");
-    cmd->footer("Devices: those of --tenant, else of every tenant you can see; needs operator on each device's "
-                "tenant. Exit 0 when every device succeeded, 1 when any failed, 130 when interrupted.");
+        ->type_name("CMD")
+        ->expected(0, 1);
+    cmd->footer("Devices: NAME..., -l or --group, or --all; of --tenant, else of every tenant you can see; needs "
+                "operator on each device's tenant. Exit 0 when every device succeeded, 1 when any failed, 130 when "
+                "interrupted.");
     cmd->callback([opts, &ctx] { ctx.runner = [opts, &g = ctx.globals] { return run_exec(*opts, g); }; });
 }
 

@@ -178,9 +178,11 @@ const std::vector<Prose>& prose()
          .examples = {{"Check one tenant's devices in building a:",
                        "fleetadm device check --tenant acme-prod -l building=a"}}},
         {.path = "exec",
-         .description = "Run a command on the matching devices over SSH, in parallel, each with a credential of its "
-                        "own tenant; with `--copy` a local file is uploaded first (to a temporary name, then "
-                        "renamed). Host keys are checked against the credential's known_hosts file (strict unless "
+         .description = "Run a command on the named or matching devices over SSH, in parallel, each with a "
+                        "credential of its own tenant (through its `spec.ssh.jump` bastions, or ~/.ssh/config's "
+                        "ProxyJump, where it has them); with `--copy` a local file is uploaded first (to a temporary "
+                        "name, then renamed). With no NAME, `-l` or `--group` it runs only when given `--all`; "
+                        "`--dry-run` lists the devices it would reach and connects to none. Host keys are checked against the credential's known_hosts file (strict unless "
                         "the credential says accept-new). Prints one row per device, or one JSON object per device "
                         "as it finishes with `-o json`. Needs the operator role on every matching device's tenant. "
                         "Ctrl-C cancels the devices still running (the connection is closed; queued ones never "
@@ -190,7 +192,9 @@ const std::vector<Prose>& prose()
          .examples = {{"Ask every gateway for its uptime, 10 seconds at most each:",
                        "fleetadm exec -l role=gateway --timeout 10s -- uptime"},
                       {"Copy a script and run it on one group:",
-                       "fleetadm exec --group canaries --copy fix.sh:/tmp/fix.sh -- sh /tmp/fix.sh"}}},
+                       "fleetadm exec --group canaries --copy fix.sh:/tmp/fix.sh -- sh /tmp/fix.sh"},
+                      {"See which devices a fleet-wide command would reach, then run it on two of them:",
+                       "fleetadm exec --all --dry-run && fleetadm exec hvac-0001 hvac-0002 -- uptime"}}},
         {.path = "rollout run",
          .description = "Run a rollout in the foreground, or resume it, until it completes, pauses or is "
                         "interrupted. The first run resolves and freezes the targets; devices of other types are "

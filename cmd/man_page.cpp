@@ -125,7 +125,12 @@ std::string synopsis(const CommandSpec& c)
     for (const auto& o : c.options) out += synopsis_item(o) + "\n";
     for (const auto& p : c.positionals) {
         // A command line for the devices (exec's) comes after "--", which ends fleetadm's options.
-        if (p.description.find("after --") != std::string::npos) out += bold("--") + "\n";
+        if (p.description.find("after --") != std::string::npos) {  // every word after -- is the command's
+            auto words = p;
+            words.repeatable = true;
+            out += bold("--") + "\n" + synopsis_item(words) + "\n";
+            continue;
+        }
         out += synopsis_item(p) + "\n";
     }
     return out + ".YS\n";

@@ -36,7 +36,7 @@ _fleetadm_command()
         'rollout resume') args=('rollout') ;;
         'rollout abort') args=('rollout') ;;
         'rollout retry') args=('rollout') ;;
-        'exec') opts='-l --selector --group --timeout --connect-timeout --max-parallel --copy' args=('') more=1 ;;
+        'exec') opts='-l --selector --group --timeout --connect-timeout --max-parallel --copy --all --dry-run' args=('device' '') ;;
         'audit') subs='verify checkpoint' opts='--since --action -A --all-tenants' ;;
         'audit verify') opts='-A --all-tenants --checkpoint' ;;
         'audit checkpoint') opts='-A --all-tenants' ;;

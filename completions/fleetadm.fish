@@ -357,6 +357,9 @@ complete -c fleetadm -n '__fleetadm_at exec' -l timeout -x -d 'Time the command 
 complete -c fleetadm -n '__fleetadm_at exec' -l connect-timeout -x -d 'Time to connect to each device'
 complete -c fleetadm -n '__fleetadm_at exec' -l max-parallel -x -d 'Devices reached at once'
 complete -c fleetadm -n '__fleetadm_at exec' -l copy -x -d 'Upload a local file first (to a temporary name in REMOTE\'s directory, then renamed)'
+complete -c fleetadm -n '__fleetadm_at exec' -l all -d 'Run on every device of --tenant (else of every tenant you can operate) when no NAME, -l or --group narrows them'
+complete -c fleetadm -n '__fleetadm_at exec' -l dry-run -d 'List the devices a run would reach, and how; connect to none'
+complete -c fleetadm -n '__fleetadm_at exec 0' -a '(__fleetadm_complete device)' -d 'Devices to run on (with -l or --group: only those of them that match)'
 
 # fleetadm audit
 complete -c fleetadm -n '__fleetadm_at audit 0' -a verify -d 'Recompute each audit log\'s hash chain; exit 1 and name the first broken entry if one was edited, removed or reordered'

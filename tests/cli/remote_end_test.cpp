@@ -238,7 +238,7 @@ TEST_CASE("exec --timeout and Ctrl-C of exec end the command's process group on 
     auto command = fmt::format("echo $$ > {0}/pgid; sleep 60; echo end >> {0}/ends", D);
     SECTION("--timeout")
     {
-        auto r = site.fleet({"exec", "--timeout", "5s", "--", command});
+        auto r = site.fleet({"exec", "--all", "--timeout", "5s", "--", command});
         INFO(r.out << r.err);
         CHECK(r.exit_code == 1);
         CHECK(contains(r.out, "timeout"));
@@ -248,7 +248,7 @@ TEST_CASE("exec --timeout and Ctrl-C of exec end the command's process group on 
     }
     SECTION("Ctrl-C")
     {
-        test::BackgroundProcess exec(FLEETADM_BIN, {"--state", site.fleet.location(), "exec", "--", command},
+        test::BackgroundProcess exec(FLEETADM_BIN, {"--state", site.fleet.location(), "exec", "--all", "--", command},
                                      {{"HOME", site.env_home()}});
         REQUIRE(wait_for_file(site.d / "pgid", std::chrono::seconds(30)));
         auto pgid = static_cast<pid_t>(std::stol(slurp(site.d / "pgid")));
@@ -310,7 +310,7 @@ TEST_CASE("exec and device check show every output line and keep it for describe
 {
     Site site;
     auto command = "echo first; echo 'error: one' >&2; echo 'error: two' >&2; printf '\\377\\n'; exit 4";
-    auto r = site.fleet({"exec", "--", command});
+    auto r = site.fleet({"exec", "--all", "--", command});
     INFO(r.out << r.err);
     CHECK(r.exit_code == 1);
     CHECK(contains(r.out, "stderr | error: one"));  // not only the last line
@@ -318,7 +318,7 @@ TEST_CASE("exec and device check show every output line and keep it for describe
     CHECK(contains(r.out, "stdout | first"));
     CHECK_FALSE(contains(r.out, "fleetadm-pgid"));  // the wrapper's own line never shows
 
-    auto j = site.fleet({"exec", "-o", "json", "--", command});
+    auto j = site.fleet({"exec", "--all", "-o", "json", "--", command});
     REQUIRE(j.exit_code == 1);
     auto line = json::parse(j.out.substr(0, j.out.find('\n')));
     CHECK(line["stderr"] == "error: one\nerror: two\n");

@@ -8,6 +8,7 @@
 #include <csignal>
 #include <filesystem>
 #include <map>
+#include <set>
 #include <sstream>
 
 #include "tests/support/background.hpp"
@@ -100,7 +101,7 @@ std::vector<nlohmann::json> ndjson(const std::string& text)
 TEST_CASE("exec runs a command on the matching devices of two tenants and reports each", "[ssh][cli]")
 {
     World w;
-    auto r = w.run({"exec", "--", "echo", "hello", "from", "$(hostname)"});
+    auto r = w.run({"exec", "--all", "--", "echo", "hello", "from", "$(hostname)"});
     INFO(r.out << r.err);
     CHECK(r.exit_code == 1);  // db-1 is unreachable
     CHECK(contains(r.out, "DEVICE  TENANT  RESULT"));
@@ -121,7 +122,7 @@ TEST_CASE("exec runs a command on the matching devices of two tenants and report
 
     SECTION("-o json prints one object per device")
     {
-        auto j = w.run({"-o", "json", "exec", "--", "echo out; echo err >&2"});
+        auto j = w.run({"-o", "json", "exec", "--all", "--", "echo out; echo err >&2"});
         CHECK(j.exit_code == 1);
         auto objects = ndjson(j.out);
         REQUIRE(objects.size() == 3);
@@ -142,7 +143,7 @@ TEST_CASE("exec runs a command on the matching devices of two tenants and report
         auto web = w.run({"-o", "json", "exec", "-l", "role=web", "--", "true"});
         CHECK(web.exit_code == 0);
         CHECK(ndjson(web.out).size() == 2);
-        auto beta = w.run({"--tenant", "beta", "-o", "json", "exec", "--", "true"});
+        auto beta = w.run({"--tenant", "beta", "-o", "json", "exec", "--all", "--", "true"});
         CHECK(beta.exit_code == 1);
         REQUIRE(ndjson(beta.out).size() == 1);
         CHECK(ndjson(beta.out)[0]["device"] == "db-1");
@@ -193,11 +194,40 @@ TEST_CASE("exec --copy uploads a file byte-exact before the command", "[ssh][cli
         auto copy = w.run({"exec", "-l", "role=web", "--copy", local.string() + ":" + target.string()});
         CHECK(copy.exit_code == 0);
         CHECK(fleet::test::read_file(target) == content);
-        auto missing = w.run({"exec", "--copy", "/nonexistent/file:/tmp/x", "--", "true"});
+        auto missing = w.run({"exec", "--all", "--copy", "/nonexistent/file:/tmp/x", "--", "true"});
         CHECK(missing.exit_code == 2);
         CHECK(contains(missing.err, "/nonexistent/file"));
         CHECK(w.run({"exec"}).exit_code == 2);
     }
+}
+
+TEST_CASE("exec refuses to fan out to everything unless told --all and takes device names and lists targets with --dry-run",
+          "[ssh][cli]")
+{
+    World w;
+    auto bare = w.run({"exec", "--", "touch", (w.web1.dir() / "ran").string()});
+    CHECK(bare.exit_code == 2);
+    CHECK(contains(bare.err, "name the devices (NAME..., -l SELECTOR or --group GROUP), or pass --all"));
+    CHECK_FALSE(fs::exists(w.web1.dir() / "ran"));
+    CHECK_FALSE(contains(w.web1.log() + w.web2.log(), "Connection from"));
+
+    auto dry = w.run({"exec", "--all", "--dry-run", "-o", "json"});
+    CHECK(dry.exit_code == 0);
+    auto listed = nlohmann::json::parse(dry.out);
+    std::set<std::string> names;
+    for (const auto& t : listed) names.insert(t["device"].get<std::string>());
+    CHECK(names == std::set<std::string>{"web-1", "web-2", "db-1"});  // carol's tenants only
+    CHECK_FALSE(contains(w.web1.log() + w.web2.log(), "Connection from"));
+
+    auto named = w.run({"-o", "json", "exec", "web-2", "--tenant", "acme", "--", "echo named"});
+    INFO(named.out << named.err);
+    auto results = ndjson(named.out);
+    REQUIRE(results.size() == 1);
+    CHECK(results[0]["device"] == "web-2");
+    CHECK(results[0]["stdout"] == "named\n");
+    auto typo = w.run({"exec", "web-9", "--tenant", "acme", "--", "true"});
+    CHECK(typo.exit_code == 4);
+    CHECK(contains(typo.err, "web-9"));
 }
 
 TEST_CASE("exec needs operator on every device's tenant and never reaches invisible tenants", "[ssh][cli]")
@@ -205,7 +235,7 @@ TEST_CASE("exec needs operator on every device's tenant and never reaches invisi
     World w;
     SECTION("a viewer is refused before any device is reached")
     {
-        auto r = w.run({"exec", "--", "touch", (w.web1.dir() / "ran").string()}, "bob");
+        auto r = w.run({"exec", "--all", "--", "touch", (w.web1.dir() / "ran").string()}, "bob");
         CHECK(r.exit_code == 3);
         CHECK(contains(r.err, "permission denied"));
         CHECK(r.out.empty());
@@ -214,12 +244,12 @@ TEST_CASE("exec needs operator on every device's tenant and never reaches invisi
     }
     SECTION("an operator of some tenants reaches only theirs, and nothing names the others")
     {
-        auto r = w.run({"exec", "--", "true"});
+        auto r = w.run({"exec", "--all", "--", "true"});
         CHECK(contains(r.out, "web-1"));
         CHECK_FALSE(contains(r.out + r.err, "hid-1"));
         CHECK_FALSE(contains(r.out + r.err, "hidden"));
         CHECK_FALSE(contains(w.hidden.log(), "Connection from"));
-        auto named = w.run({"--tenant", "hidden", "exec", "--", "true"});
+        auto named = w.run({"--tenant", "hidden", "exec", "--all", "--", "true"});
         CHECK(named.exit_code == 4);
         CHECK_FALSE(contains(w.hidden.log(), "Connection from"));
     }
@@ -290,7 +320,7 @@ TEST_CASE("no key material in output, store or audit log", "[ssh][cli]")
     REQUIRE(lines.size() > 4);
     auto body = lines[lines.size() / 2];
     std::string seen;
-    for (auto args : std::vector<std::vector<std::string>>{{"exec", "--", "true"},
+    for (auto args : std::vector<std::vector<std::string>>{{"exec", "--all", "--", "true"},
                                                           {"device", "check"},
                                                           {"get", "credentials", "-o", "yaml"},
                                                           {"audit", "-A", "-o", "json"}}) {
