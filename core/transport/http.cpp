@@ -32,6 +32,7 @@
 #include <filesystem>
 #include <map>
 #include <mutex>
+#include <stdexcept>
 #include <thread>
 
 #include "core/transport/swupdate_ws.hpp"
@@ -245,33 +246,40 @@ Verdict verdict_for_ws_failure(const std::string& text)
 }
 
 /// The websocket of an SWUpdate device: /ws next to the upload, same TLS settings and credential.
+struct UrlCleanup {
+    void operator()(CURLU* url) const { curl_url_cleanup(url); }
+};
+struct CurlFree {
+    void operator()(char* text) const { curl_free(text); }
+};
+using CurlText = std::unique_ptr<char, CurlFree>;
+
+/// One part of a parsed URL; null when it has none (or parsing it failed).
+CurlText url_part(CURLU* url, CURLUPart part, unsigned int flags = 0)
+{
+    char* text = nullptr;
+    if (curl_url_get(url, part, &text, flags) != CURLUE_OK) return nullptr;
+    return CurlText(text);
+}
+
 std::optional<WsTarget> websocket_target(const std::string& base_url)
 {
-    CURLU* url = curl_url();
-    std::optional<WsTarget> target;
-    if (curl_url_set(url, CURLUPART_URL, base_url.c_str(), 0) == CURLUE_OK) {
-        char *scheme = nullptr, *host = nullptr, *port = nullptr, *path = nullptr;
-        if (curl_url_get(url, CURLUPART_SCHEME, &scheme, 0) == CURLUE_OK &&
-            curl_url_get(url, CURLUPART_HOST, &host, 0) == CURLUE_OK &&
-            curl_url_get(url, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT) == CURLUE_OK &&
-            curl_url_get(url, CURLUPART_PATH, &path, 0) == CURLUE_OK) {
-            WsTarget t;
-            t.tls = std::string(scheme) == "https";
-            t.host = host;
-            if (t.host.starts_with('[') && t.host.ends_with(']')) t.host = t.host.substr(1, t.host.size() - 2);
-            t.port = std::atoi(port);
-            std::string prefix = path;
-            while (prefix.ends_with('/')) prefix.pop_back();
-            t.path = prefix + "/ws";
-            target = std::move(t);
-        }
-        curl_free(scheme);
-        curl_free(host);
-        curl_free(port);
-        curl_free(path);
-    }
-    curl_url_cleanup(url);
-    return target;
+    std::unique_ptr<CURLU, UrlCleanup> url(curl_url());
+    if (!url || curl_url_set(url.get(), CURLUPART_URL, base_url.c_str(), 0) != CURLUE_OK) return std::nullopt;
+    auto scheme = url_part(url.get(), CURLUPART_SCHEME);
+    auto host = url_part(url.get(), CURLUPART_HOST);
+    auto port = url_part(url.get(), CURLUPART_PORT, CURLU_DEFAULT_PORT);
+    auto path = url_part(url.get(), CURLUPART_PATH);
+    if (!scheme || !host || !port || !path) return std::nullopt;
+    WsTarget t;
+    t.tls = std::string(scheme.get()) == "https";
+    t.host = host.get();
+    if (t.host.starts_with('[') && t.host.ends_with(']')) t.host = t.host.substr(1, t.host.size() - 2);
+    t.port = std::atoi(port.get());
+    std::string prefix = path.get();
+    while (prefix.ends_with('/')) prefix.pop_back();
+    t.path = prefix + "/ws";
+    return t;
 }
 
 std::string base64(const std::string& in)
@@ -402,9 +410,14 @@ std::optional<Verdict> apply_body(Transfer& t)
 
 } // namespace
 
+struct MultiCleanup {
+    void operator()(CURLM* multi) const { curl_multi_cleanup(multi); }
+};
+
 struct HttpClient::Impl {
     std::size_t max_parallel = 1;
-    CURLM* multi = nullptr;
+    std::unique_ptr<CURLM, MultiCleanup> multi_handle;
+    CURLM* multi = nullptr;  ///< multi_handle's, for the many calls that take it
     std::thread thread;
     std::unique_ptr<WsWatcher> watcher;  ///< created for the first swupdate job; client thread only
 
@@ -721,7 +734,9 @@ HttpClient::HttpClient(std::size_t max_parallel) : m_impl(std::make_unique<Impl>
     static const bool initialized = curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK;
     (void)initialized;
     m_impl->max_parallel = std::max<std::size_t>(1, max_parallel);
-    m_impl->multi = curl_multi_init();
+    m_impl->multi_handle.reset(curl_multi_init());
+    if (!m_impl->multi_handle) throw std::runtime_error("cannot start libcurl (curl_multi_init failed)");
+    m_impl->multi = m_impl->multi_handle.get();
     curl_multi_setopt(m_impl->multi, CURLMOPT_MAX_TOTAL_CONNECTIONS, static_cast<long>(m_impl->max_parallel));
     m_impl->thread = std::thread([impl = m_impl.get()] { impl->run(); });
 }
@@ -734,8 +749,9 @@ HttpClient::~HttpClient()
     }
     curl_multi_wakeup(m_impl->multi);
     m_impl->thread.join();
-    m_impl->watcher.reset();
-    curl_multi_cleanup(m_impl->multi);
+    m_impl->watcher.reset();       // its wake callback uses the multi handle: gone first
+    m_impl->multi_handle.reset();  // then the multi handle, before the transfers' easy handles, as always
+    m_impl->multi = nullptr;
 }
 
 void HttpClient::submit(HttpJob job, std::function<void(Outcome)> done)

@@ -45,7 +45,10 @@ struct Watch {
 
 struct WsWatcher::Impl {
     std::function<void()> wake;
-    lws_context* context = nullptr;
+    struct ContextDestroy {
+        void operator()(lws_context* c) const { lws_context_destroy(c); }
+    };
+    std::unique_ptr<lws_context, ContextDestroy> context;
     std::thread thread;
 
     std::mutex mutex;  // guards the four members below
@@ -156,7 +159,7 @@ lws_vhost* WsWatcher::Impl::vhost_for(const WsTarget& target)
         info.client_ssl_key_mem = target.key_pem.data();
         info.client_ssl_key_mem_len = static_cast<unsigned>(target.key_pem.size());
     }
-    lws_vhost* vhost = lws_create_vhost(context, &info);
+    lws_vhost* vhost = lws_create_vhost(context.get(), &info);
     if (vhost) tls_vhosts.emplace(key, vhost);
     return vhost;
 }
@@ -168,7 +171,7 @@ void WsWatcher::Impl::connect(std::uint64_t id, WsTarget target)
     watch->target = std::move(target);
     const WsTarget& t = watch->target;
     lws_client_connect_info info{};
-    info.context = context;
+    info.context = context.get();
     info.address = t.host.c_str();
     info.port = t.port;
     info.path = t.path.c_str();
@@ -219,11 +222,10 @@ void WsWatcher::Impl::run()
         for (auto& [id, target] : opens) connect(id, std::move(target));
         for (auto id : closes) drop(id);
         // Ended watches nobody closed yet stay until close(); their events are already posted.
-        lws_service(context, 0);  // returns after network activity or lws_cancel_service()
+        lws_service(context.get(), 0);  // returns after network activity or lws_cancel_service()
     }
     for (auto& [id, watch] : watches) detach(*watch);
-    lws_context_destroy(context);
-    context = nullptr;
+    context.reset();
     watches.clear();
 }
 
@@ -244,7 +246,7 @@ util::Result<std::unique_ptr<WsWatcher>> WsWatcher::create(std::function<void()>
     info.gid = -1;
     info.uid = -1;
     info.user = impl.get();
-    impl->context = lws_create_context(&info);
+    impl->context.reset(lws_create_context(&info));
     if (impl->context == nullptr)
         return util::fail(util::ErrorKind::runtime, "cannot create the websocket context (libwebsockets)");
     return std::unique_ptr<WsWatcher>(new WsWatcher(std::move(impl)));
@@ -256,7 +258,7 @@ WsWatcher::~WsWatcher()
         std::lock_guard lock(m_impl->mutex);
         m_impl->stopping = true;
     }
-    lws_cancel_service(m_impl->context);
+    lws_cancel_service(m_impl->context.get());
     m_impl->thread.join();
 }
 
@@ -266,7 +268,7 @@ void WsWatcher::open(std::uint64_t id, WsTarget target)
         std::lock_guard lock(m_impl->mutex);
         m_impl->to_open.emplace_back(id, std::move(target));
     }
-    lws_cancel_service(m_impl->context);
+    lws_cancel_service(m_impl->context.get());
 }
 
 void WsWatcher::close(std::uint64_t id)
@@ -275,7 +277,7 @@ void WsWatcher::close(std::uint64_t id)
         std::lock_guard lock(m_impl->mutex);
         m_impl->to_close.push_back(id);
     }
-    lws_cancel_service(m_impl->context);
+    lws_cancel_service(m_impl->context.get());
 }
 
 std::vector<std::pair<std::uint64_t, WsEvent>> WsWatcher::take_events()
