@@ -6,6 +6,8 @@
 #include <libpq-fe.h>
 #include <libssh/libssh.h>
 #include <libwebsockets.h>
+
+#include <string>
 #include <openssl/crypto.h>
 #include <sqlite3.h>
 
@@ -19,6 +21,9 @@ namespace {
 
 Outcome run_version(const Globals& g)
 {
+    // libwebsockets' string is "4.1.6-" with an empty build tag after the dash (Debian's build).
+    std::string lws = lws_get_library_version();
+    while (!lws.empty() && (lws.back() == '-' || lws.back() == ' ')) lws.pop_back();
     int git_major = 0, git_minor = 0, git_patch = 0;
     git_libgit2_version(&git_major, &git_minor, &git_patch);
     nlohmann::json libs = {
@@ -26,7 +31,7 @@ Outcome run_version(const Globals& g)
         {"libssh", ssh_version(0)},
         {"libcurl", curl_version_info(CURLVERSION_NOW)->version},
         {"libgit2", fmt::format("{}.{}.{}", git_major, git_minor, git_patch)},
-        {"libwebsockets", lws_get_library_version()},
+        {"libwebsockets", lws},
         {"libpq", fmt::format("{}.{}", PQlibVersion() / 10000, PQlibVersion() % 10000)},
         {"openssl", OpenSSL_version(OPENSSL_VERSION_STRING)},
         {"nlohmann_json", fmt::format("{}.{}.{}", NLOHMANN_JSON_VERSION_MAJOR, NLOHMANN_JSON_VERSION_MINOR,

@@ -187,7 +187,7 @@ spec:
     CHECK(contains(via_config.out, "through-config"));
 }
 
-TEST_CASE("a changed host key at a bastion fails naming it and nothing reaches the device; a bastion credential of "
+TEST_CASE("a changed host key at a bastion fails naming it and nothing reaches the device and a bastion credential of "
           "another tenant is never used",
           "[cli][ssh][netns]")
 {

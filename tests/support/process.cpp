@@ -162,6 +162,10 @@ RunResult Fleet::as(const std::string& user, std::vector<std::string> args, cons
         args.insert(args.begin(), {"--state", postgres_url(database(), user)});
     else
         args.insert(args.begin(), {"--state", m_location, "--as", user});
+    if (!m_netns.empty()) {
+        args.insert(args.begin(), {"netns", "exec", m_netns, FLEETADM_BIN});
+        return run_process("/usr/sbin/ip", args, input, {{"HOME", m_dir.path().string()}});
+    }
     return run_process(FLEETADM_BIN, args, input, {{"HOME", m_dir.path().string()}});
 }
 
