@@ -637,9 +637,7 @@ struct SshPool::Impl {
     {
         const auto& e = job.endpoint;
         std::string key = fmt::format("{}\x1f{}\x1f{}\x1f{}", e.host, e.port, e.user, job.connect_timeout.count());
-        if (const auto& c = e.credential)
-            key += fmt::format("\x1f{}\x1f{}\x1f{}\x1f{}\x1f{}\x1f{}", c->name, c->type, c->private_key_file,
-                               c->from_env, c->known_hosts_file, c->host_key_policy);
+        key += detail::credential_identity(e.credential);
         key += "\x1e" + detail::chain_key(e.jump, e.jump.size());
         return key;
     }

@@ -23,6 +23,13 @@ struct KeyFree {
 
 std::string session_error(ssh_session session) { return ssh_get_error(session); }
 
+std::string credential_identity(const std::optional<Credential>& c)
+{
+    if (!c) return "";
+    return fmt::format("\x1f{}\x1f{}\x1f{}\x1f{}\x1f{}\x1f{}", c->name, c->type, c->private_key_file, c->from_env,
+                       c->known_hosts_file, c->host_key_policy);
+}
+
 std::expected<Session, Fault> configure_session(const SessionSettings& settings, std::string& known_hosts)
 {
     Session session(ssh_new());

@@ -66,6 +66,10 @@ Step verify_host_key(ssh_session session, const std::optional<Credential>& crede
 /// Authenticates with the credential; without one, with the ssh-agent and the default keys.
 Step authenticate_session(ssh_session session, const std::optional<Credential>& credential);
 
+/// What a login with credential depends on (name, type, key source, known_hosts and policy), as
+/// text: sessions and bastion connections are shared only between equal identities.
+std::string credential_identity(const std::optional<Credential>& credential);
+
 /// The session's last error text.
 std::string session_error(ssh_session session);
 

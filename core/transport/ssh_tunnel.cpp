@@ -331,11 +331,7 @@ std::string chain_key(const std::vector<SshHop>& hops, std::size_t n)
     std::string key;
     for (std::size_t i = 0; i < n && i < hops.size(); ++i) {
         const auto& h = hops[i];
-        key += fmt::format("{}\x1f{}\x1f{}", h.host, h.port, h.user);
-        if (const auto& c = h.credential)
-            key += fmt::format("\x1f{}\x1f{}\x1f{}\x1f{}\x1f{}\x1f{}", c->name, c->type, c->private_key_file, c->from_env,
-                               c->known_hosts_file, c->host_key_policy);
-        key += "\x1e";
+        key += fmt::format("{}\x1f{}\x1f{}", h.host, h.port, h.user) + credential_identity(h.credential) + "\x1e";
     }
     return key;
 }
