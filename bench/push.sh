@@ -8,6 +8,9 @@
 # in one run, against the same hosts, with the same concurrency and strict host key checking
 # against the same known_hosts file. Prints each time (best of RUNS) and fleetadm's ratios.
 # Targets: fleetadm <= 1.0x pssh and <= 0.5x Ansible.
+# Then the same through one bastion (fleetadm's ssh.jump, OpenSSH's ProxyJump for the others), with
+# the same targets and fleetadm via the bastion <= 1.3x fleetadm direct; the bastion's logins per
+# tool are printed.
 #
 # usage: bench/push.sh [HOSTS] [PARALLEL] [RUNS]
 source "$(dirname "$0")/lib.sh"
@@ -158,6 +161,93 @@ r_pssh=$(ratio "$t_fleet" "$t_pssh")
 r_ansible=$(ratio "$t_fleet" "$t_ansible")
 echo "  fleetadm / pssh:    ${r_pssh}x (target <= 1.0x: $(verdict "$r_pssh" 1.0))"
 echo "  fleetadm / Ansible: ${r_ansible}x (target <= 0.5x: $(verdict "$r_ansible" 0.5))"
+
+# --- (d..f) the same through one bastion ------------------------------------------------------
+# The devices' ports are reached only via a bastion sshd on its own port: fleetadm from devices
+# enrolled with an ssh.jump column (one bastion connection per 32 devices), pssh and Ansible with
+# OpenSSH's ProxyJump (one bastion login per device and per command). The bastion allows 1000
+# pending logins so that the OpenSSH tools are not refused by MaxStartups' default (10:30:100).
+for attempt in 1 2 3 4 5; do
+    bport=$((20000 + RANDOM % 30000))
+    [ "$bport" -ge "$base" ] && [ "$bport" -lt $((base + hosts)) ] && continue
+    sed -e '/^ListenAddress/d' "$work/sshd_0.config" >"$work/bastion.config"
+    echo "ListenAddress 127.0.0.1:$bport" >>"$work/bastion.config"
+    echo "LogLevel VERBOSE" >>"$work/bastion.config"
+    /usr/sbin/sshd -D -e -f "$work/bastion.config" 2>"$work/bastion.log" &
+    bastion_pid=$!
+    sshd_pids="$sshd_pids $bastion_pid"
+    deadline=$((SECONDS + 10))
+    while [ $SECONDS -lt $deadline ] && ! grep -q "Server listening\|Bind to port\|Cannot bind" "$work/bastion.log"; do
+        sleep 0.05
+    done
+    grep -q "Server listening" "$work/bastion.log" && break
+    kill "$bastion_pid" 2>/dev/null || true
+    [ "$attempt" = 5 ] && { echo "push.sh: cannot start the bastion: $(cat "$work/bastion.log")" >&2; exit 1; }
+done
+echo "[127.0.0.1]:$bport $pub" >>"$work/known_hosts"
+logins() { grep -c "Accepted publickey" "$work/bastion.log" || true; }
+
+fleet apply -f - >/dev/null <<EOF
+apiVersion: fleetadm/v1
+kind: Tenant
+metadata: {name: site}
+---
+apiVersion: fleetadm/v1
+kind: Credential
+metadata: {name: key, tenant: site}
+spec: {type: ssh-key, privateKeyFile: $work/user_key, knownHostsFile: $work/known_hosts, hostKeyPolicy: strict}
+EOF
+{
+    echo "name,tenant,deviceType,ssh.host,ssh.port,ssh.user,ssh.credential,ssh.jump"
+    i=0
+    for p in $ports; do i=$((i + 1)); echo "site-$i,site,rpi4,127.0.0.1,$p,$user,key,$user@127.0.0.1:$bport"; done
+} >"$work/site.csv"
+fleet device enroll -f "$work/site.csv" >/dev/null
+fleet_bastion_push() {
+    fleet --tenant site exec --all --max-parallel "$parallel" --copy "$work/payload.bin:$dest" -- "$cmd"
+}
+# ProxyJump's own ssh takes no -o options: the bastion's key and known_hosts come from ~/.ssh/config
+# (HOME is $work/home here).
+mkdir -p "$HOME/.ssh"
+cat >"$HOME/.ssh/config" <<EOF
+Host 127.0.0.1
+    IdentityFile $work/user_key
+    UserKnownHostsFile $work/known_hosts
+    StrictHostKeyChecking yes
+    BatchMode yes
+EOF
+pssh_bastion_push() {
+    parallel-scp "${pssh_opts[@]}" -O "ProxyJump=$user@127.0.0.1:$bport" "$work/payload.bin" "$dest" &&
+        parallel-ssh "${pssh_opts[@]}" -O "ProxyJump=$user@127.0.0.1:$bport" "$cmd"
+}
+sed -e "s|^ansible_ssh_common_args='|ansible_ssh_common_args='-o ProxyJump=$user@127.0.0.1:$bport |" \
+    "$work/inventory" >"$work/inventory-bastion"
+ansible_bastion_push() { ansible-playbook -i "$work/inventory-bastion" -f "$parallel" "$work/push.yml"; }
+
+declare -A bastion_logins
+for tool in fleet_bastion_push pssh_bastion_push ansible_bastion_push; do
+    eval "$reset_dest"
+    before=$(logins)
+    "$tool" >"$work/$tool.log" 2>&1 || { echo "push.sh: $tool failed:" >&2; tail -20 "$work/$tool.log" >&2; exit 1; }
+    cmp -s "$work/payload.bin" "$dest" || { echo "push.sh: $tool did not deliver the file" >&2; exit 1; }
+    bastion_logins[$tool]=$(($(logins) - before))
+done
+
+echo
+echo "SSH push through one bastion: the same, every device reached via 127.0.0.1:$bport, best of $runs"
+t_fleet_b=$(best_of "$runs" "$reset_dest" fleet_bastion_push)
+t_pssh_b=$(best_of "$runs" "$reset_dest" pssh_bastion_push)
+t_ansible_b=$(best_of "$runs" "$reset_dest" ansible_bastion_push)
+printf '  %-34s %8.2f s  (%s bastion logins in one run)\n' \
+    "fleetadm exec --copy (ssh.jump)" "$t_fleet_b" "${bastion_logins[fleet_bastion_push]}" \
+    "parallel-scp + parallel-ssh" "$t_pssh_b" "${bastion_logins[pssh_bastion_push]}" \
+    "ansible-playbook (ProxyJump)" "$t_ansible_b" "${bastion_logins[ansible_bastion_push]}"
+r_pssh_b=$(ratio "$t_fleet_b" "$t_pssh_b")
+r_ansible_b=$(ratio "$t_fleet_b" "$t_ansible_b")
+r_direct=$(ratio "$t_fleet_b" "$t_fleet")
+echo "  fleetadm / pssh:            ${r_pssh_b}x (target <= 1.0x: $(verdict "$r_pssh_b" 1.0))"
+echo "  fleetadm / Ansible:         ${r_ansible_b}x (target <= 0.5x: $(verdict "$r_ansible_b" 0.5))"
+echo "  fleetadm bastion / direct:  ${r_direct}x (target <= 1.3x: $(verdict "$r_direct" 1.3))"
 
 # The HTTP half of the push benchmark (200 uploads of 1 MiB, fleetadm vs xargs -P 32 curl).
 if [ "${PUSH_SKIP_HTTP:-}" != 1 ]; then

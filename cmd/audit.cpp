@@ -20,6 +20,7 @@ struct AuditOptions {
     std::string since;
     std::string action;
     bool all_tenants = false;
+    bool subtree = false;
     std::string checkpoint;  ///< verify --checkpoint FILE
 };
 
@@ -38,6 +39,37 @@ util::Result<std::vector<store::CheckpointHead>> read_checkpoint(const std::stri
     }
     return store::parse_checkpoint(text, path);
 }
+
+/// The tenants an audit command covers: `tenant()` for the store's calls (null: every visible one)
+/// and, with --subtree, the tenants whose logs are kept of what they return.
+class AuditScope {
+public:
+    static util::Result<AuditScope> of(store::Store& store, const AuditOptions& opts, const Globals& g)
+    {
+        auto scope = tenant_scope(g, opts.all_tenants, opts.subtree);
+        if (!scope) return std::unexpected(scope.error());
+        AuditScope out;
+        out.m_subtree = scope->subtree;
+        if (scope->tenant.empty()) return out;
+        auto tenants = tenancy::scope_tenants(store, *scope);
+        if (!tenants) return std::unexpected(tenants.error());
+        if (out.m_subtree)
+            out.m_keep = std::move(*tenants);
+        else
+            out.m_tenant = scope->tenant;
+        return out;
+    }
+    const std::string* tenant() const { return m_tenant.empty() ? nullptr : &m_tenant; }
+    bool keeps(const std::string& tenant) const
+    {
+        return !m_subtree || std::binary_search(m_keep.begin(), m_keep.end(), tenant);
+    }
+
+private:
+    std::string m_tenant;
+    bool m_subtree = false;
+    std::vector<std::string> m_keep;  ///< sorted
+};
 
 nlohmann::json entry_json(const store::AuditEntry& e)
 {
@@ -60,14 +92,16 @@ Outcome run_audit(const AuditOptions& opts, const Globals& g)
     }
     auto store = open_store(g);
     if (!store) return std::unexpected(store.error());
-    std::string tenant = opts.all_tenants ? "" : g.default_tenant();
     auto tx = (*store)->begin(store::TxMode::read);
     if (!tx) return std::unexpected(tx.error());
+    auto scope = AuditScope::of(**store, opts, g);
+    if (!scope) return std::unexpected(scope.error());
     Table table({"SEQ", "TIME", "ACTOR", "TENANT", "ACTION", "OBJECT", "SUMMARY"});
     std::size_t count = 0;
     if (g.format() == Format::json) std::cout << R"({"apiVersion":"fleetadm/v1","kind":"AuditLog","items":[)";
     if (g.format() == Format::csv) std::cout << "seq,time,actor,tenant,action,object,summary,prev_hash,hash\n";
-    auto r = (*store)->audit(tenant.empty() ? nullptr : &tenant, filter, [&](store::AuditEntry&& e) {
+    auto r = (*store)->audit(scope->tenant(), filter, [&](store::AuditEntry&& e) {
+        if (!scope->keeps(e.tenant)) return;
         if (g.format() == Format::json)
             std::cout << (count ? ",\n" : "\n") << entry_json(e).dump();
         else if (g.format() == Format::csv)
@@ -92,23 +126,26 @@ Outcome run_verify(const AuditOptions& opts, const Globals& g)
 {
     auto store = open_store(g);
     if (!store) return std::unexpected(store.error());
-    std::string tenant = opts.all_tenants ? "" : g.default_tenant();
     auto tx = (*store)->begin(store::TxMode::read);
     if (!tx) return std::unexpected(tx.error());
+    auto scope = AuditScope::of(**store, opts, g);
+    if (!scope) return std::unexpected(scope.error());
     std::vector<store::CheckpointHead> checkpoint;
     if (!opts.checkpoint.empty()) {
         auto read = read_checkpoint(opts.checkpoint);
         if (!read) return std::unexpected(read.error());
         checkpoint = std::move(*read);
     }
-    auto results = (*store)->verify_audit(tenant.empty() ? nullptr : &tenant);
+    auto results = (*store)->verify_audit(scope->tenant());
     if (!results) return std::unexpected(results.error());
+    std::erase_if(*results, [&](const auto& r) { return !scope->keeps(std::get<0>(r)); });
     if (!opts.checkpoint.empty()) {
         // A log whose chain holds may still have been rewritten from some entry on, consistently;
         // the checkpoint (kept elsewhere) says which entries it must still hold unchanged.
-        auto breaks = store::check_checkpoint(**store, checkpoint, tenant.empty() ? nullptr : &tenant);
+        auto breaks = store::check_checkpoint(**store, checkpoint, scope->tenant());
         if (!breaks) return std::unexpected(breaks.error());
         for (auto& b : *breaks) {
+            if (!scope->keeps(b.tenant)) continue;
             auto it = std::find_if(results->begin(), results->end(), [&](const auto& r) { return std::get<0>(r) == b.tenant; });
             if (it == results->end())
                 results->emplace_back(b.tenant, 0, b.where);
@@ -139,11 +176,13 @@ Outcome run_checkpoint(const AuditOptions& opts, const Globals& g)
 {
     auto store = open_store(g);
     if (!store) return std::unexpected(store.error());
-    std::string tenant = opts.all_tenants ? "" : g.default_tenant();
     auto tx = (*store)->begin(store::TxMode::read);
     if (!tx) return std::unexpected(tx.error());
-    auto heads = store::take_checkpoint(**store, tenant.empty() ? nullptr : &tenant);
+    auto scope = AuditScope::of(**store, opts, g);
+    if (!scope) return std::unexpected(scope.error());
+    auto heads = store::take_checkpoint(**store, scope->tenant());
     if (!heads) return std::unexpected(heads.error());
+    std::erase_if(*heads, [&](const store::CheckpointHead& h) { return !scope->keeps(h.tenant); });
     std::cout << store::checkpoint_json(*heads, model::now_utc()).dump(2) << "\n";
     return util::exit_ok;
 }
@@ -158,9 +197,11 @@ void setup_audit(Context& ctx)
         ->type_name("TIME|DURATION");
     cmd->add_option("--action", opts->action, "Only entries of this action (created, configured, deleted, ...)");
     cmd->add_flag("-A,--all-tenants", opts->all_tenants, "Every tenant's log the caller can see (default without --tenant)");
+    add_subtree_flag(*cmd, opts->subtree);
     auto* verify = cmd->add_subcommand("verify", "Recompute each audit log's hash chain; exit 1 and name the first "
                                                  "broken entry if one was edited, removed or reordered");
     verify->add_flag("-A,--all-tenants", opts->all_tenants, "Every tenant's log the caller can see");
+    add_subtree_flag(*verify, opts->subtree);
     verify->add_option("--checkpoint", opts->checkpoint,
                        "Also prove that the logs still hold every entry of a checkpoint (from `audit checkpoint`) "
                        "unchanged; exit 1 naming the first tenant and entry that do not")
@@ -170,6 +211,7 @@ void setup_audit(Context& ctx)
         "checkpoint", "Print each visible tenant's newest audit entry (tenant, sequence, hash, time) as JSON, to keep "
                       "outside the store for `audit verify --checkpoint`");
     checkpoint->add_flag("-A,--all-tenants", opts->all_tenants, "Every tenant's log the caller can see");
+    add_subtree_flag(*checkpoint, opts->subtree);
     checkpoint->callback([opts, &ctx] { ctx.runner = [opts, &g = ctx.globals] { return run_checkpoint(*opts, g); }; });
     cmd->callback([opts, verify, checkpoint, &ctx] {
         if (verify->parsed() || checkpoint->parsed()) return;

@@ -254,4 +254,21 @@ void add_file_options(CLI::App& command, std::vector<std::string>& files, bool& 
     command.add_flag("-R,--recursive", recursive, "Read directories given with -f recursively");
 }
 
+void add_subtree_flag(CLI::App& command, bool& subtree)
+{
+    command.add_flag("--subtree", subtree, "With --tenant T: T and every tenant below it that the caller can see");
+}
+
+util::Result<tenancy::Scope> tenant_scope(const Globals& globals, bool all_tenants, bool subtree)
+{
+    if (subtree && all_tenants)
+        return util::fail(util::ErrorKind::usage, "--subtree and -A/--all-tenants exclude each other: --subtree "
+                                                  "narrows --tenant T to T's subtree, -A takes every tenant");
+    std::string tenant = all_tenants ? "" : globals.default_tenant();
+    if (subtree && tenant.empty())
+        return util::fail(util::ErrorKind::usage, "--subtree needs a tenant: --tenant T --subtree (or a context "
+                                                  "with a tenant)");
+    return tenancy::Scope{tenant, subtree};
+}
+
 } // namespace fleet::cli

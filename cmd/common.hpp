@@ -13,6 +13,7 @@
 #include "core/config/contexts.hpp"
 #include "core/model/resource.hpp"
 #include "core/store/store.hpp"
+#include "core/tenancy/view.hpp"
 #include "core/util/diagnostics.hpp"
 #include "core/util/error.hpp"
 
@@ -98,6 +99,12 @@ const char* format_name(Format format);
 /// Checks -o against the formats of the command that was parsed (the deepest subcommand given), and
 /// sets the command's default format when -o was not given.
 util::Result<void> check_format(const CLI::App& root, Globals& globals);
+/// Adds --subtree (the default tenant and every visible tenant below it) to a command.
+void add_subtree_flag(CLI::App& command, bool& subtree);
+/// The tenants a command covers: the default tenant (--tenant, else the context's), with --subtree
+/// also its visible descendants; every visible tenant with -A or when no tenant is set. --subtree
+/// with -A, or with no tenant set, is a usage error.
+util::Result<tenancy::Scope> tenant_scope(const Globals& globals, bool all_tenants, bool subtree);
 /// Adds -f/--filename and -R/--recursive to a command.
 void add_file_options(CLI::App& command, std::vector<std::string>& files, bool& recursive, bool required);
 

@@ -34,6 +34,7 @@ struct MoveOptions {
 struct CheckOptions {
     std::vector<std::string> names;
     std::string selector;
+    bool subtree = false;
     std::string timeout = "30s";
     std::size_t max_parallel = 32;
 };
@@ -53,20 +54,17 @@ Outcome run_check(const CheckOptions& opts, const Globals& g)
 {
     auto timeout = util::parse_duration(opts.timeout);
     if (!timeout) return std::unexpected(timeout.error());
+    auto scope = tenant_scope(g, false, opts.subtree);
+    if (!scope) return std::unexpected(scope.error());
     auto store = open_store(g);
     if (!store) return std::unexpected(store.error());
-    auto targets = remote::resolve(**store, {g.default_tenant(), opts.names, opts.selector, ""});
-    if (!targets) return std::unexpected(targets.error());
-    if (targets->empty()) {
-        if (!g.quiet) std::cerr << "No matching devices.\n";
-        return util::exit_ok;
-    }
     remote::RunOptions run;
     run.timeout = *timeout;
     run.connect_timeout = std::min<std::chrono::milliseconds>(*timeout, std::chrono::seconds(10));
     run.max_parallel = opts.max_parallel;
     run.interrupted = &catch_interrupts();
-    auto results = remote::check(*targets, run, [&](const remote::DeviceResult& r) {
+    remote::Observer observer;
+    observer.finished = [&](const remote::DeviceResult& r) {
         if (g.format() == Format::json) {
             nlohmann::json line{{"device", r.device},
                                 {"tenant", r.tenant},
@@ -89,8 +87,15 @@ Outcome run_check(const CheckOptions& opts, const Globals& g)
             }
             std::cout << std::flush;
         }
-    });
-    if (auto recorded = remote::record_checks(**store, results); !recorded) return std::unexpected(recorded.error());
+    };
+    auto ran = remote::run_check(**store, {scope->tenant, opts.names, opts.selector, "", scope->subtree}, run, observer);
+    if (!ran) return std::unexpected(ran.error());
+    const auto& results = ran->devices;
+    if (results.empty()) {
+        if (!g.quiet) std::cerr << "No matching devices.\n";
+        return util::exit_ok;
+    }
+    if (ran->unrecorded) return std::unexpected(*ran->unrecorded);
     if (auto stopped = remote::interrupted(results)) return std::unexpected(*stopped);
     bool clean = std::all_of(results.begin(), results.end(), [](const auto& r) { return r.skipped || r.outcome.ok(); });
     return clean ? util::exit_ok : util::exit_non_clean;
@@ -219,6 +224,7 @@ void setup_device(Context& ctx)
     auto* c = cmd->add_subcommand("check", "Reach devices, run their version probe, record reachability and version");
     c->add_option("names", check->names, "Devices to check; default: all (of --tenant, else every visible tenant)");
     c->add_option("-l,--selector", check->selector, "Only devices whose labels match")->type_name("SELECTOR");
+    add_subtree_flag(*c, check->subtree);
     c->add_option("--timeout", check->timeout, "Time the version probe may run on each device")
         ->type_name("DURATION")
         ->capture_default_str();

@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+
 namespace fleet::cli {
 
 std::string valid_utf8(const std::string& text)
@@ -70,6 +72,44 @@ void print_outputs(std::ostream& out, const std::vector<store::DeviceOutput>& ou
         print_lines(out, o.stdout_tail, "    stdout | ");
         print_lines(out, o.stderr_tail, "    stderr | ");
     }
+}
+
+std::string progress_bar(std::size_t done, std::size_t total, std::size_t width)
+{
+    std::size_t filled = total ? std::min(done, total) * width / total : width;
+    return std::string(filled, '#') + std::string(width - filled, '.');
+}
+
+ProgressLine::ProgressLine(std::ostream& out, bool terminal, std::string label, std::size_t total)
+    : m_out(out), m_terminal(terminal), m_label(std::move(label)), m_total(total),
+      m_start(std::chrono::steady_clock::now())
+{
+    if (m_terminal && m_total) draw(false);
+}
+
+void ProgressLine::add(const std::string& device, bool ok, const std::string& result)
+{
+    ++(ok ? m_ok : m_failed);
+    m_last = device + ": " + result;
+    if (m_terminal && std::chrono::steady_clock::now() - m_drawn >= std::chrono::milliseconds(100)) draw(false);
+}
+
+void ProgressLine::finish()
+{
+    if (!m_terminal || !m_total || m_finished) return;
+    m_finished = true;
+    draw(true);
+}
+
+void ProgressLine::draw(bool final)
+{
+    m_drawn = std::chrono::steady_clock::now();
+    std::size_t done = m_ok + m_failed;
+    double secs = std::chrono::duration<double>(m_drawn - m_start).count();
+    m_out << fmt::format("\r\x1b[2K{} [{}] {}/{}  ok {}  failed {}  left {}  {:.1f}s{}{}", m_label,
+                         progress_bar(done, m_total, 20), done, m_total, m_ok, m_failed, m_total - done, secs,
+                         final || m_last.empty() ? "" : "  " + valid_utf8(m_last.substr(0, 60)), final ? "\n" : "")
+          << std::flush;
 }
 
 } // namespace fleet::cli

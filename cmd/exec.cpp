@@ -1,8 +1,12 @@
 // fleetadm exec: run a command (after an optional upload) on matching devices over SSH, in parallel.
+// Parses and prints; remote::run_exec resolves, runs, records and audits.
 #include <fmt/format.h>
+
+#include <unistd.h>
 
 #include <filesystem>
 #include <iostream>
+#include <optional>
 
 #include "cmd/commands.hpp"
 #include "cmd/device_output.hpp"
@@ -23,6 +27,7 @@ struct ExecOptions {
     std::string copy;
     std::vector<std::string> names;
     bool all = false;
+    bool subtree = false;
     bool dry_run = false;
     std::vector<std::string> command;  ///< never filled: the words after -- reach run_exec as Globals::after_dashes
 };
@@ -133,22 +138,39 @@ Outcome run_exec(const ExecOptions& opts, const Globals& g)
     run.connect_timeout = *connect_timeout;
     run.max_parallel = opts.max_parallel;
 
+    auto scope = tenant_scope(g, false, opts.subtree);
+    if (!scope) return std::unexpected(scope.error());
+    remote::Selection selection{scope->tenant, opts.names, opts.selector, opts.group, scope->subtree};
     auto store = open_store(g);
     if (!store) return std::unexpected(store.error());
-    auto targets = remote::resolve(**store, {g.default_tenant(), opts.names, opts.selector, opts.group});
-    if (!targets) return std::unexpected(targets.error());
-    if (opts.dry_run) return print_targets(*targets, g);
-    if (targets->empty()) {
-        if (!g.quiet) std::cerr << "No matching devices.\n";
-        return util::exit_ok;
+    if (opts.dry_run) {
+        auto targets = remote::resolve(**store, selection);
+        if (!targets) return std::unexpected(targets.error());
+        return print_targets(*targets, g);
     }
-    log_verbose(g, fmt::format("running on {} device(s), at most {} at once", targets->size(), run.max_parallel));
 
     bool json = g.format() == Format::json;
     run.interrupted = &catch_interrupts();
-    auto results = remote::exec(*targets, run, [&](const remote::DeviceResult& r) {
+    std::optional<ProgressLine> progress;
+    remote::Observer observer;
+    observer.started = [&](const std::vector<remote::Target>& targets) {
+        if (targets.empty()) return;
+        log_verbose(g, fmt::format("running on {} device(s), at most {} at once", targets.size(), run.max_parallel));
+        bool terminal = !json && !g.quiet && ::isatty(STDERR_FILENO);
+        progress.emplace(std::cerr, terminal, "exec", targets.size());
+    };
+    observer.finished = [&](const remote::DeviceResult& r) {
         if (json) std::cout << result_json(r).dump() << std::endl;  // one line per device as it finishes
-    });
+        if (progress) progress->add(r.device, r.outcome.ok(), transport::failure_name(r.outcome.failure));
+    };
+    auto ran = remote::run_exec(**store, selection, run, observer);
+    if (!ran) return std::unexpected(ran.error());
+    if (progress) progress->finish();
+    const auto& results = ran->devices;
+    if (results.empty()) {
+        if (!g.quiet) std::cerr << "No matching devices.\n";
+        return util::exit_ok;
+    }
     if (!json) {
         Table table({"DEVICE", "TENANT", "RESULT", "EXIT", "TIME", "OUTPUT"});
         for (const auto& r : results) {
@@ -173,7 +195,7 @@ Outcome run_exec(const ExecOptions& opts, const Globals& g)
         }
     }
     std::cout.flush();
-    if (auto audited = remote::audit(**store, "exec", results); !audited) return std::unexpected(audited.error());
+    if (ran->unrecorded) return std::unexpected(*ran->unrecorded);
     if (auto stopped = remote::interrupted(results)) return std::unexpected(*stopped);
     bool all_ok = std::all_of(results.begin(), results.end(), [](const auto& r) { return r.outcome.ok(); });
     return all_ok ? util::exit_ok : util::exit_non_clean;
@@ -201,6 +223,7 @@ void setup_exec(Context& ctx)
         ->type_name("LOCAL:REMOTE");
     cmd->add_flag("--all", opts->all, "Run on every device of --tenant (else of every tenant you can operate) when "
                                       "no NAME, -l or --group narrows them");
+    add_subtree_flag(*cmd, opts->subtree);
     cmd->add_flag("--dry-run", opts->dry_run, "List the devices a run would reach, and how; connect to none");
     cmd->add_option("names", opts->names, "Devices to run on (with -l or --group: only those of them that match)")
         ->type_name("DEVICE");
@@ -208,7 +231,8 @@ void setup_exec(Context& ctx)
     cmd->add_option("command", opts->command, "The command, after --; run by the device's login shell")
         ->type_name("CMD")
         ->expected(0, 1);
-    cmd->footer("Devices: NAME..., -l or --group, or --all; of --tenant, else of every tenant you can see; needs "
+    cmd->footer("Devices: NAME..., -l or --group, or --all; of --tenant (with --subtree, and of its descendants), else "
+                "of every tenant you can see; needs "
                 "operator on each device's tenant. Exit 0 when every device succeeded, 1 when any failed, 130 when "
                 "interrupted.");
     cmd->callback([opts, &ctx] { ctx.runner = [opts, &g = ctx.globals] { return run_exec(*opts, g); }; });

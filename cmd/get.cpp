@@ -19,6 +19,7 @@ struct GetOptions {
     std::string field_selector;
     std::string sort_by;
     bool all_tenants = false;
+    bool subtree = false;
 };
 
 Outcome run_get(const GetOptions& opts, const Globals& g)
@@ -34,10 +35,12 @@ Outcome run_get(const GetOptions& opts, const Globals& g)
         if (!p) return util::fail(util::ErrorKind::usage, fmt::format("--sort-by {}: {}", opts.sort_by, p.error().message));
         sort_by = std::move(*p);
     }
+    auto scope = tenant_scope(g, opts.all_tenants, opts.subtree);
+    if (!scope) return std::unexpected(scope.error());
     auto store = open_store(g);
     if (!store) return std::unexpected(store.error());
-    query::ListRequest request{kind, opts.all_tenants ? "" : g.default_tenant(), names, opts.selector,
-                               fields->empty() ? nullptr : &*fields};
+    query::ListRequest request{kind, scope->tenant, names, opts.selector, fields->empty() ? nullptr : &*fields,
+                               scope->subtree};
     ObjectPrinter printer(std::cout, g.format(), kind, names.size() == 1,
                           PrintOptions{sort_by ? &*sort_by : nullptr, g.no_headers});
     auto count = query::for_each(**store, request,
@@ -70,6 +73,7 @@ void setup_get(Context& ctx)
     cmd->add_flag("--no-headers", ctx.globals.no_headers, "Print tables (and custom-columns) without the header line");
     cmd->add_flag("-A,--all-tenants", opts->all_tenants,
                   "Objects of every tenant the caller can see (the default when no --tenant is set)");
+    add_subtree_flag(*cmd, opts->subtree);
     cmd->callback([opts, &ctx] { ctx.runner = [opts, &g = ctx.globals] { return run_get(*opts, g); }; });
 }
 

@@ -149,7 +149,9 @@ const std::vector<Prose>& prose()
         {.path = "device enroll",
          .description =
              "Enroll devices in bulk from CSV (a header of field paths: `name`, `tenant`, `deviceType`, `labels` as "
-             "`k=v;k=v`, `ssh.host`, `ssh.port`, `ssh.user`, `ssh.credential`, `http.url`, `http.credential`, "
+             "`k=v;k=v`, `ssh.host`, `ssh.port`, `ssh.user`, `ssh.credential`, `ssh.jump` as "
+             "`user@host:port[,user@host:port...]` (bastions, reached with the device's credential), `http.url`, "
+             "`http.credential`, "
              "`http.profile`, `identity.serial`, `identity.mac`, `versionProbe`), JSONL (one Device per line) or "
              "YAML. Every record is checked first: by default one bad record enrolls nothing (exit 2); with "
              "`--skip-invalid` the valid records are enrolled and the rejected ones reported (exit 1). Enrolling the "

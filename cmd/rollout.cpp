@@ -32,12 +32,6 @@ util::Result<std::string> rollout_tenant(store::Store& store, const std::string&
     return found->resource.tenant;
 }
 
-std::string bar(std::size_t done, std::size_t total, std::size_t width)
-{
-    std::size_t filled = total ? done * width / total : width;
-    return std::string(filled, '#') + std::string(width - filled, '.');
-}
-
 nlohmann::json progress_json(const rollout::Progress& p, const std::string& tenant, const std::string& name)
 {
     nlohmann::json phases = nlohmann::json::array();
@@ -166,7 +160,7 @@ private:
         for (std::size_t i = 0; i < p.phases.size(); ++i) {
             const auto& ph = p.phases[i];
             out += fmt::format("\x1b[2K{:<12} [{}] {:>5}/{:<5} failed {:<4} in flight {:<4} remaining {}\n", ph.name,
-                               bar(ph.succeeded + ph.failed, ph.devices, 24), ph.succeeded + ph.failed, ph.devices,
+                               progress_bar(ph.succeeded + ph.failed, ph.devices, 24), ph.succeeded + ph.failed, ph.devices,
                                ph.failed, ph.in_flight, ph.pending);
             ++lines;
         }

@@ -18,7 +18,7 @@ _fleetadm_command()
         'diff') opts='-f --filename -R --recursive --git --ref --path --artifact-dir --source --prune --confirm-prune' ;;
         'plan') opts='-f --filename -R --recursive --git --ref --path --artifact-dir --source --prune --confirm-prune --out' ;;
         'apply') opts='-f --filename -R --recursive --git --ref --path --artifact-dir --source --prune --confirm-prune --dry-run' args=('file') ;;
-        'get') opts='-l --selector --field-selector --sort-by --no-headers -A --all-tenants' args=('kind' 'object') more=1 ;;
+        'get') opts='-l --selector --field-selector --sort-by --no-headers -A --all-tenants --subtree' args=('kind' 'object') more=1 ;;
         'describe') args=('kind' 'object') ;;
         'explain') opts='--recursive' args=('') ;;
         'delete') opts='-f --filename -R --recursive --cascade --ignore-not-found --dry-run' args=('kind' 'object') more=1 ;;
@@ -28,7 +28,7 @@ _fleetadm_command()
         'device enroll') opts='-f --filename --format --source --dry-run --skip-invalid' ;;
         'device move') opts='--to --dry-run --detach' args=('device') more=1 ;;
         'device decommission') opts='--dry-run' args=('device') more=1 ;;
-        'device check') opts='-l --selector --timeout --max-parallel' args=('') more=1 ;;
+        'device check') opts='-l --selector --subtree --timeout --max-parallel' args=('') more=1 ;;
         'rollout') subs='run status pause resume abort retry' ;;
         'rollout run') opts='--max-parallel' args=('rollout') ;;
         'rollout status') opts='-w --watch' args=('rollout') ;;
@@ -36,10 +36,10 @@ _fleetadm_command()
         'rollout resume') args=('rollout') ;;
         'rollout abort') args=('rollout') ;;
         'rollout retry') args=('rollout') ;;
-        'exec') opts='-l --selector --group --timeout --connect-timeout --max-parallel --copy --all --dry-run' args=('device' '') ;;
-        'audit') subs='verify checkpoint' opts='--since --action -A --all-tenants' ;;
-        'audit verify') opts='-A --all-tenants --checkpoint' ;;
-        'audit checkpoint') opts='-A --all-tenants' ;;
+        'exec') opts='-l --selector --group --timeout --connect-timeout --max-parallel --copy --all --subtree --dry-run' args=('device' '') ;;
+        'audit') subs='verify checkpoint' opts='--since --action -A --all-tenants --subtree' ;;
+        'audit verify') opts='-A --all-tenants --subtree --checkpoint' ;;
+        'audit checkpoint') opts='-A --all-tenants --subtree' ;;
         'export') opts='-d --dir --force' ;;
         'config') subs='set-context use-context get-contexts current-context delete-context view' ;;
         'config set-context') opts='--state --tenant --user' args=('context') ;;

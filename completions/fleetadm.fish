@@ -269,6 +269,7 @@ complete -c fleetadm -n '__fleetadm_at get' -l field-selector -x -d 'Field selec
 complete -c fleetadm -n '__fleetadm_at get' -l sort-by -x -d 'Order by a JSONPath expression, e.g. \'.spec.deviceType\''
 complete -c fleetadm -n '__fleetadm_at get' -l no-headers -d 'Print tables (and custom-columns) without the header line'
 complete -c fleetadm -n '__fleetadm_at get' -s A -l all-tenants -d 'Objects of every tenant the caller can see (the default when no --tenant is set)'
+complete -c fleetadm -n '__fleetadm_at get' -l subtree -d 'With --tenant T: T and every tenant below it that the caller can see'
 complete -c fleetadm -n '__fleetadm_at get 0' -a '(__fleetadm_complete kind)' -d 'tenant(s), device(s)/dev, devicegroup(s)/group(s), credential(s)/cred, artifact(s), rollout(s); or KIND/NAME as -o name prints it'
 complete -c fleetadm -n '__fleetadm_at get 1+' -a '(__fleetadm_complete object)' -d 'Names of objects to show (or more KIND/NAME)'
 
@@ -319,6 +320,7 @@ complete -c fleetadm -n '__fleetadm_at "device decommission" 0+' -a '(__fleetadm
 
 # fleetadm device check
 complete -c fleetadm -n '__fleetadm_at "device check"' -s l -l selector -x -d 'Only devices whose labels match'
+complete -c fleetadm -n '__fleetadm_at "device check"' -l subtree -d 'With --tenant T: T and every tenant below it that the caller can see'
 complete -c fleetadm -n '__fleetadm_at "device check"' -l timeout -x -d 'Time the version probe may run on each device'
 complete -c fleetadm -n '__fleetadm_at "device check"' -l max-parallel -x -d 'Devices reached at once'
 
@@ -358,6 +360,7 @@ complete -c fleetadm -n '__fleetadm_at exec' -l connect-timeout -x -d 'Time to c
 complete -c fleetadm -n '__fleetadm_at exec' -l max-parallel -x -d 'Devices reached at once'
 complete -c fleetadm -n '__fleetadm_at exec' -l copy -x -d 'Upload a local file first (to a temporary name in REMOTE\'s directory, then renamed)'
 complete -c fleetadm -n '__fleetadm_at exec' -l all -d 'Run on every device of --tenant (else of every tenant you can operate) when no NAME, -l or --group narrows them'
+complete -c fleetadm -n '__fleetadm_at exec' -l subtree -d 'With --tenant T: T and every tenant below it that the caller can see'
 complete -c fleetadm -n '__fleetadm_at exec' -l dry-run -d 'List the devices a run would reach, and how; connect to none'
 complete -c fleetadm -n '__fleetadm_at exec 0' -a '(__fleetadm_complete device)' -d 'Devices to run on (with -l or --group: only those of them that match)'
 
@@ -367,13 +370,16 @@ complete -c fleetadm -n '__fleetadm_at audit 0' -a checkpoint -d 'Print each vis
 complete -c fleetadm -n '__fleetadm_at audit' -l since -x -d 'Entries since an RFC 3339 time or a duration ago (30m, 2h, 7d)'
 complete -c fleetadm -n '__fleetadm_at audit' -l action -x -d 'Only entries of this action (created, configured, deleted, ...)'
 complete -c fleetadm -n '__fleetadm_at audit' -s A -l all-tenants -d 'Every tenant\'s log the caller can see (default without --tenant)'
+complete -c fleetadm -n '__fleetadm_at audit' -l subtree -d 'With --tenant T: T and every tenant below it that the caller can see'
 
 # fleetadm audit verify
 complete -c fleetadm -n '__fleetadm_at "audit verify"' -s A -l all-tenants -d 'Every tenant\'s log the caller can see'
+complete -c fleetadm -n '__fleetadm_at "audit verify"' -l subtree -d 'With --tenant T: T and every tenant below it that the caller can see'
 complete -c fleetadm -n '__fleetadm_at "audit verify"' -l checkpoint -r -F -d 'Also prove that the logs still hold every entry of a checkpoint (from `audit checkpoint`) unchanged; exit 1 naming the first tenant and entry that do not'
 
 # fleetadm audit checkpoint
 complete -c fleetadm -n '__fleetadm_at "audit checkpoint"' -s A -l all-tenants -d 'Every tenant\'s log the caller can see'
+complete -c fleetadm -n '__fleetadm_at "audit checkpoint"' -l subtree -d 'With --tenant T: T and every tenant below it that the caller can see'
 
 # fleetadm export
 complete -c fleetadm -n '__fleetadm_at export' -s d -l dir -x -a '(__fish_complete_directories)' -d 'Folder to write DIR/<tenant>/*.yaml into; created when missing'

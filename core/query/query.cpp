@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <set>
 
 #include "core/model/selector.hpp"
@@ -61,11 +62,18 @@ Result<std::size_t> for_each(store::Store& store, const ListRequest& request,
     if (!tx) return std::unexpected(tx.error());
 
     const std::string* tenant = request.tenant.empty() ? nullptr : &request.tenant;
-    if (tenant && request.kind != model::Kind::tenant) {
+    // With --subtree: the tenants read, sorted (objects come in (tenant, name) order, one scan each).
+    std::vector<std::string> scope;
+    if (tenant && request.subtree) {
+        auto tenants = tenancy::scope_tenants(store, {request.tenant, true});
+        if (!tenants) return std::unexpected(tenants.error());
+        scope = std::move(*tenants);
+    } else if (tenant && request.kind != model::Kind::tenant) {
         auto t = store.get(model::Kind::tenant, "", *tenant);
         if (!t) return std::unexpected(t.error());
         if (!*t) return fail(ErrorKind::not_found, fmt::format("tenant/{} not found", *tenant));
     }
+    auto in_scope = [&](const std::string& name) { return std::binary_search(scope.begin(), scope.end(), name); };
 
     std::optional<tenancy::TenantView> view;
     std::map<std::pair<std::string, std::string>, store::DeviceStatus> statuses;
@@ -74,9 +82,11 @@ Result<std::size_t> for_each(store::Store& store, const ListRequest& request,
         if (!v) return std::unexpected(v.error());
         view = std::move(*v);
     } else if (request.kind == model::Kind::device) {
-        auto s = store.device_status(tenant);
-        if (!s) return std::unexpected(s.error());
-        statuses = std::move(*s);
+        for (std::size_t i = 0; i < std::max<std::size_t>(scope.size(), 1); ++i) {
+            auto s = store.device_status(scope.empty() ? tenant : &scope[i]);
+            if (!s) return std::unexpected(s.error());
+            statuses.merge(*s);
+        }
     }
     auto status_of = [&](const model::Object& o) -> Result<json> {
         switch (o.resource.kind) {
@@ -116,7 +126,12 @@ Result<std::size_t> for_each(store::Store& store, const ListRequest& request,
     if (!request.names.empty()) {
         std::vector<model::Object> named;
         for (const auto& name : request.names) {
-            auto o = store.resolve(request.kind, name, request.tenant);
+            auto o = request.subtree && tenant && request.kind != model::Kind::tenant
+                         ? tenancy::resolve_among(store, request.kind, name, scope)
+                         : store.resolve(request.kind, name, request.tenant);
+            if (o && request.subtree && request.kind == model::Kind::tenant && !in_scope(o->resource.name))
+                o = fail(ErrorKind::not_found, fmt::format("tenant/{} not found in the subtree of tenant/{}", name,
+                                                           request.tenant));
             if (!o) return std::unexpected(o.error());
             named.push_back(std::move(*o));
         }
@@ -132,7 +147,7 @@ Result<std::size_t> for_each(store::Store& store, const ListRequest& request,
     // A group's status scans its devices from inside this scan: the store allows it (Backend's contract).
     util::Error failure;
     bool failed = false;
-    auto scanned = store.scan(request.kind, tenant, [&](model::Object&& o) {
+    auto each = [&](model::Object&& o) {
         if (failed || !selector->matches(o.resource.labels)) return;
         auto status = status_of(o);
         if (!status) {
@@ -143,7 +158,17 @@ Result<std::size_t> for_each(store::Store& store, const ListRequest& request,
         if (request.fields && !request.fields->matches(o, *status)) return;
         visit(std::move(o), std::move(*status));
         ++count;
-    });
+    };
+    util::Result<void> scanned;
+    if (scope.empty())
+        scanned = store.scan(request.kind, tenant, each);
+    else if (request.kind == model::Kind::tenant)
+        scanned = store.scan(request.kind, nullptr, [&](model::Object&& o) {
+            if (in_scope(o.resource.name)) each(std::move(o));
+        });
+    else
+        for (const auto& t : scope)
+            if (scanned = store.scan(request.kind, &t, each); !scanned) break;
     if (!scanned) return std::unexpected(scanned.error());
     if (failed) return std::unexpected(failure);
     return count;

@@ -21,6 +21,7 @@ struct ListRequest {
     std::vector<std::string> names;  ///< only these (each must exist); empty: all
     std::string selector;            ///< label selector
     const FieldSelector* fields = nullptr;  ///< --field-selector over metadata, spec and status
+    bool subtree = false;            ///< with tenant: also the objects of every visible tenant below it
 };
 
 /// Calls visit with each matching object and its status, in (tenant, name) order, holding one

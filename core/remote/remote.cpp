@@ -13,6 +13,7 @@
 
 #include "core/model/selector.hpp"
 #include "core/query/query.hpp"
+#include "core/tenancy/view.hpp"
 
 namespace fleet::remote {
 
@@ -30,21 +31,26 @@ Result<std::vector<model::Object>> select_devices(store::Store& store, const Sel
         if (selector.matches(d.resource.labels)) devices.push_back(std::move(d));
     };
     const std::string* tenant = selection.tenant.empty() ? nullptr : &selection.tenant;
+    std::vector<std::string> scope;  // the tenants a named tenant's scope covers, sorted
     if (tenant) {
-        auto t = store.get(model::Kind::tenant, "", *tenant);
-        if (!t) return std::unexpected(t.error());
-        if (!*t) return fail(ErrorKind::not_found, fmt::format("tenant/{} not found", *tenant));
+        auto tenants = tenancy::scope_tenants(store, {selection.tenant, selection.subtree});
+        if (!tenants) return std::unexpected(tenants.error());
+        scope = std::move(*tenants);
     }
+    auto find = [&](model::Kind kind, const std::string& name) {
+        return selection.subtree && tenant ? tenancy::resolve_among(store, kind, name, scope)
+                                           : store.resolve(kind, name, selection.tenant);
+    };
     if (!selection.names.empty()) {
         for (const auto& name : selection.names) {
-            auto d = store.resolve(model::Kind::device, name, selection.tenant);
+            auto d = find(model::Kind::device, name);
             if (!d) return std::unexpected(d.error());
             keep(std::move(*d));
         }
         return devices;
     }
     if (!selection.group.empty()) {
-        auto group = store.resolve(model::Kind::device_group, selection.group, selection.tenant);
+        auto group = find(model::Kind::device_group, selection.group);
         if (!group) return std::unexpected(group.error());
         auto members = query::group_members(store, *group);
         if (!members) return std::unexpected(members.error());
@@ -55,8 +61,12 @@ Result<std::vector<model::Object>> select_devices(store::Store& store, const Sel
         }
         return devices;
     }
-    auto scanned = store.scan(model::Kind::device, tenant, keep);
-    if (!scanned) return std::unexpected(scanned.error());
+    if (!tenant) {
+        if (auto scanned = store.scan(model::Kind::device, nullptr, keep); !scanned) return std::unexpected(scanned.error());
+        return devices;
+    }
+    for (const auto& t : scope)
+        if (auto scanned = store.scan(model::Kind::device, &t, keep); !scanned) return std::unexpected(scanned.error());
     return devices;
 }
 
@@ -354,6 +364,39 @@ std::vector<DeviceResult> check(const std::vector<Target>& targets, const RunOpt
     for (std::size_t i = 0; i < targets.size(); ++i)
         if (!http_only(targets[i])) results[i] = std::move(ssh_results[next++]);
     return results;
+}
+
+namespace {
+
+using Action = std::function<std::vector<DeviceResult>(const std::vector<Target>&, const RunOptions&, const Report&)>;
+using Recorder = std::function<Result<void>(store::Store&, const std::vector<DeviceResult>&)>;
+
+Result<Run> run_command(store::Store& store, const Selection& selection, const RunOptions& options,
+                        const Observer& observer, const Action& action, const Recorder& record)
+{
+    auto targets = resolve(store, selection);
+    if (!targets) return std::unexpected(targets.error());
+    observer.started(*targets);
+    Run run;
+    if (targets->empty()) return run;
+    run.devices = action(*targets, options, observer.finished);
+    if (auto recorded = record(store, run.devices); !recorded) run.unrecorded = recorded.error();
+    return run;
+}
+
+} // namespace
+
+Result<Run> run_exec(store::Store& store, const Selection& selection, const RunOptions& options,
+                     const Observer& observer)
+{
+    return run_command(store, selection, options, observer, exec,
+                       [](store::Store& s, const std::vector<DeviceResult>& results) { return audit(s, "exec", results); });
+}
+
+Result<Run> run_check(store::Store& store, const Selection& selection, const RunOptions& options,
+                      const Observer& observer)
+{
+    return run_command(store, selection, options, observer, check, record_checks);
 }
 
 std::optional<util::Error> interrupted(const std::vector<DeviceResult>& results)

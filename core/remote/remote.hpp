@@ -23,6 +23,7 @@ struct Selection {
     std::vector<std::string> names;  ///< these devices (each must exist); empty: all, or the group's
     std::string selector;            ///< label selector, applied to whatever the rest selects
     std::string group;               ///< members of this device group; empty: none
+    bool subtree = false;            ///< with tenant: also the devices of every visible tenant below it
 };
 
 /// A device and what reaching it needs.
@@ -80,6 +81,31 @@ std::vector<DeviceResult> check(const std::vector<Target>& targets, const RunOpt
 /// The error for a run that an interrupt cut short ("interrupted: N of M devices cancelled",
 /// exit 130), or nullopt when no device was cancelled.
 std::optional<util::Error> interrupted(const std::vector<DeviceResult>& results);
+
+/// What a command shows while it runs.
+struct Observer {
+    /// Once, with the devices resolved, before any is reached.
+    std::function<void(const std::vector<Target>&)> started = [](const std::vector<Target>&) {};
+    /// Once per device as it finishes, one call at a time.
+    Report finished = [](const DeviceResult&) {};
+};
+
+/// A finished run: every device's result in target order, and whether recording them failed.
+struct Run {
+    std::vector<DeviceResult> devices;
+    std::optional<util::Error> unrecorded;  ///< the results could not be recorded (store error)
+};
+
+/// `exec` from start to end: resolves the selection (nothing is reached unless the caller may
+/// operate every selected device's tenant), uploads and runs on every target, then audits the run
+/// and records each device's output. Errors only when resolving fails.
+util::Result<Run> run_exec(store::Store& store, const Selection& selection, const RunOptions& options,
+                           const Observer& observer);
+
+/// `device check` from start to end: resolves, reaches and probes every target, then records
+/// reachability, versions, outputs and the audit entries.
+util::Result<Run> run_check(store::Store& store, const Selection& selection, const RunOptions& options,
+                            const Observer& observer);
 
 /// Appends one audit entry per tenant with the number of devices and their results (never the
 /// command, which may hold secrets), and records each device's output tails under action (its

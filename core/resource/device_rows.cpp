@@ -23,7 +23,7 @@ const std::vector<std::string>& csv_columns()
 {
     static const std::vector<std::string> columns = {
         "name",           "tenant",    "deviceType",     "labels",       "ssh.host",     "ssh.port",
-        "ssh.user",       "ssh.credential", "http.url",   "http.credential", "http.profile", "identity.serial",
+        "ssh.user",       "ssh.credential", "ssh.jump",   "http.url",   "http.credential", "http.profile", "identity.serial",
         "identity.mac",   "versionProbe",
     };
     return columns;
@@ -93,12 +93,25 @@ private:
     bool m_any = false;
 };
 
+/// A port cell as a JSON number when it is an integer, else as the text written (which the row
+/// rules reject); nothing when empty.
+void write_port(ObjectWriter& object, const std::string& port)
+{
+    if (port.empty()) return;
+    std::int64_t value = 0;
+    auto [ptr, ec] = std::from_chars(port.data(), port.data() + port.size(), value);
+    if (ec == std::errc() && ptr == port.data() + port.size())
+        object.raw("port", fmt::format("{}", value));
+    else
+        object.string("port", port);
+}
+
 } // namespace
 
 bool DeviceRow::has_ssh() const
 {
     return !cells[ssh_host].empty() || !cells[ssh_port].empty() || !cells[ssh_user].empty() ||
-           !cells[ssh_credential].empty();
+           !cells[ssh_credential].empty() || !cells[ssh_jump].empty();
 }
 
 bool DeviceRow::has_http() const
@@ -107,6 +120,64 @@ bool DeviceRow::has_http() const
 }
 
 bool valid_utf8(std::string_view s) { return !invalid_utf8_at(s); }
+
+bool parse_jump(std::string_view text, std::vector<JumpCell>& hops, std::string& error)
+{
+    hops.clear();
+    constexpr std::string_view form = "(bastions are written user@host:port, several separated by ',')";
+    std::size_t start = 0;
+    while (true) {
+        auto comma = text.find(',', start);
+        std::string_view hop = text.substr(start, comma == std::string_view::npos ? std::string_view::npos : comma - start);
+        if (hop.empty()) {
+            error = fmt::format("an empty bastion (a ',' at an end, or two in a row) {}", form);
+            return false;
+        }
+        JumpCell cell;
+        std::string_view rest = hop;
+        if (hop.size() > 400) hop = hop.substr(0, 64);  // echoed in errors: a line, not a megabyte
+        if (auto at = rest.find('@'); at != std::string_view::npos) {
+            cell.user = rest.substr(0, at);
+            rest = rest.substr(at + 1);
+            if (cell.user.empty()) {
+                error = fmt::format("bastion \"{}\" has an empty user before '@' {}", hop, form);
+                return false;
+            }
+        }
+        std::string_view after;
+        if (rest.starts_with('[')) {  // [IPv6]:port
+            auto close = rest.find(']');
+            if (close == std::string_view::npos) {
+                error = fmt::format("bastion \"{}\" has no ']' after its IPv6 address {}", hop, form);
+                return false;
+            }
+            cell.host = rest.substr(1, close - 1);
+            after = rest.substr(close + 1);
+            if (!after.empty() && !after.starts_with(':')) {
+                error = fmt::format("bastion \"{}\": expected ':' and a port after ']' {}", hop, form);
+                return false;
+            }
+        } else {
+            auto colon = rest.find(':');
+            cell.host = rest.substr(0, colon);
+            if (colon != std::string_view::npos) after = rest.substr(colon);
+        }
+        if (!after.empty()) {
+            cell.port = after.substr(1);
+            if (cell.port.empty()) {
+                error = fmt::format("bastion \"{}\" has an empty port after ':' {}", hop, form);
+                return false;
+            }
+        }
+        if (cell.host.empty()) {
+            error = fmt::format("bastion \"{}\" has no host {}", hop, form);
+            return false;
+        }
+        hops.push_back(std::move(cell));
+        if (comma == std::string_view::npos) return true;
+        start = comma + 1;
+    }
+}
 
 void append_json_string(std::string& out, std::string_view s)
 {
@@ -176,14 +247,26 @@ std::string canonical_spec(const DeviceRow& row)
         ObjectWriter ssh(out);
         ssh.string("credential", row[C::ssh_credential]);
         ssh.string("host", row[C::ssh_host]);
-        if (const auto& port = row[C::ssh_port]; !port.empty()) {
-            std::int64_t value = 0;
-            auto [ptr, ec] = std::from_chars(port.data(), port.data() + port.size(), value);
-            if (ec == std::errc() && ptr == port.data() + port.size())
-                ssh.raw("port", fmt::format("{}", value));
-            else
-                ssh.string("port", port);
+        if (const auto& jump = row[C::ssh_jump]; !jump.empty()) {
+            std::vector<JumpCell> hops;
+            std::string error;
+            if (parse_jump(jump, hops, error)) {
+                ssh.key("jump");
+                out += '[';
+                for (std::size_t i = 0; i < hops.size(); ++i) {
+                    if (i) out += ',';
+                    ObjectWriter hop(out);
+                    hop.string("host", hops[i].host);
+                    write_port(hop, hops[i].port);
+                    hop.string("user", hops[i].user);
+                    hop.close();
+                }
+                out += ']';
+            } else {
+                ssh.string("jump", jump);  // invalid: the row rules reject it
+            }
         }
+        write_port(ssh, row[C::ssh_port]);
         ssh.string("user", row[C::ssh_user]);
         ssh.close();
     }

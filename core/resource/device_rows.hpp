@@ -24,7 +24,7 @@ const std::vector<std::string>& csv_columns();
 /// One CSV row as typed cells: an empty cell is an absent field.
 struct DeviceRow {
     enum Column : std::uint8_t {
-        name, tenant, device_type, labels, ssh_host, ssh_port, ssh_user, ssh_credential, http_url,
+        name, tenant, device_type, labels, ssh_host, ssh_port, ssh_user, ssh_credential, ssh_jump, http_url,
         http_credential, http_profile, identity_serial, identity_mac, version_probe, column_count
     };
     std::array<std::string, column_count> cells;
@@ -37,6 +37,18 @@ struct DeviceRow {
     bool has_ssh() const;
     bool has_http() const;
 };
+
+/// One bastion of the ssh.jump column, as written (validated by the row rules).
+struct JumpCell {
+    std::string user;  ///< empty: not given
+    std::string host;  ///< an IPv6 address without its brackets
+    std::string port;  ///< empty: not given
+};
+
+/// Splits the ssh.jump column, `user@host:port[,user@host:port...]` (user and port optional, an IPv6
+/// address in brackets: `root@[fd00::1]:22`), into hops. False with why in error when a hop is empty
+/// or not of that form.
+bool parse_jump(std::string_view text, std::vector<JumpCell>& hops, std::string& error);
 
 /// A device from a CSV row held as text: its labels and spec as canonical JSON, byte-identical to
 /// nlohmann::json::dump() of the same values (what the store keeps and compares).

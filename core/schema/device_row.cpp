@@ -54,6 +54,19 @@ public:
         if (rule && !rule(value)) error(pointer, fmt::format("\"{}\" {}", value, rule_text));
     }
 
+    /// A port cell: empty, or an integer from 1 to 65535.
+    void port(const std::string& value, const std::string& pointer)
+    {
+        if (value.empty()) return;
+        std::int64_t number = 0;
+        auto [ptr, ec] = std::from_chars(value.data(), value.data() + value.size(), number);
+        if (ec != std::errc() || ptr != value.data() + value.size())
+            error(pointer, fmt::format("expected integer, got {}",
+                                       nlohmann::json(value).dump(-1, ' ', false, json::error_handler_t::replace)));
+        else if (number < 1 || number > 65535)
+            error(pointer, fmt::format("must be between 1 and 65535, got {}", number));
+    }
+
 private:
     const util::Location& m_where;
     util::Diagnostics& m_diags;
@@ -120,15 +133,24 @@ bool validate_device_row(const resource::DeviceRow& row, const util::Location& w
         c.string(row[C::ssh_host], "/spec/ssh/host", true, 253, host_rule, "is not a host name or address");
         c.string(row[C::ssh_user], "/spec/ssh/user", false, 64, user_rule, "is not a valid user name");
         c.string(row[C::ssh_credential], "/spec/ssh/credential", false, 63, name_rule, name_text);
-        if (const auto& port = row[C::ssh_port]; !port.empty()) {
-            std::int64_t value = 0;
-            auto [ptr, ec] = std::from_chars(port.data(), port.data() + port.size(), value);
-            if (ec != std::errc() || ptr != port.data() + port.size())
-                c.error("/spec/ssh/port", fmt::format("expected integer, got {}", nlohmann::json(port).dump(
-                                                                                      -1, ' ', false,
-                                                                                      json::error_handler_t::replace)));
-            else if (value < 1 || value > 65535)
-                c.error("/spec/ssh/port", fmt::format("must be between 1 and 65535, got {}", value));
+        c.port(row[C::ssh_port], "/spec/ssh/port");
+        if (const auto& jump = row[C::ssh_jump]; !jump.empty()) {
+            std::vector<resource::JumpCell> hops;
+            std::string error;
+            if (!resource::valid_utf8(jump)) {
+                c.error("/spec/ssh/jump", "not valid UTF-8 text");
+            } else if (!resource::parse_jump(jump, hops, error)) {
+                c.error("/spec/ssh/jump", error);
+            } else if (hops.size() > 8) {
+                c.error("/spec/ssh/jump", fmt::format("at most 8 bastions, got {}", hops.size()));
+            } else {
+                for (std::size_t i = 0; i < hops.size(); ++i) {
+                    std::string at = fmt::format("/spec/ssh/jump/{}", i);
+                    c.text(hops[i].host, at + "/host", 253, host_rule, "is not a host name or address");
+                    if (!hops[i].user.empty()) c.text(hops[i].user, at + "/user", 64, user_rule, "is not a valid user name");
+                    c.port(hops[i].port, at + "/port");
+                }
+            }
         }
     }
     if (row.has_http()) {

@@ -243,15 +243,22 @@ Result<model::Object> Store::resolve(model::Kind kind, const std::string& name, 
                         tenant.empty() ? ref + " not found" : fmt::format("{} not found in tenant \"{}\"", ref, tenant));
         return std::move(**found);
     }
-    auto found = m_backend->find_by_name(kind, name);
+    auto found = find_by_name(kind, name);
     if (!found) return std::unexpected(found.error());
-    if (auto map = access(); !map) return std::unexpected(map.error());
-    std::erase_if(*found, [&](const model::Object& o) { return !authorize(Action::read, o.resource.tenant); });
     if (found->empty()) return fail(ErrorKind::not_found, ref + " not found");
     if (found->size() > 1)
         return fail(ErrorKind::usage,
                     fmt::format("{} exists in {} tenants; pass --tenant to choose one", ref, found->size()));
     return std::move(found->front());
+}
+
+Result<std::vector<model::Object>> Store::find_by_name(model::Kind kind, const std::string& name)
+{
+    auto found = m_backend->find_by_name(kind, name);
+    if (!found) return std::unexpected(found.error());
+    if (auto map = access(); !map) return std::unexpected(map.error());
+    std::erase_if(*found, [&](const model::Object& o) { return !authorize(Action::read, o.resource.tenant); });
+    return found;
 }
 
 Result<std::vector<model::Object>> Store::list_by_source(const std::string& source)

@@ -95,6 +95,8 @@ public:
     /// The object of a kind with this name: in tenant when given, else the only one the caller can see.
     /// Fails with not_found when there is none and with usage when several tenants have one.
     util::Result<model::Object> resolve(model::Kind kind, const std::string& name, const std::string& tenant);
+    /// Every object of a kind with this name that the caller can see, whatever its tenant.
+    util::Result<std::vector<model::Object>> find_by_name(model::Kind kind, const std::string& name);
     /// Objects applied from source that the caller may read.
     util::Result<std::vector<model::Object>> list_by_source(const std::string& source);
     /// What is recorded about a source (its last applied git commit); nullopt when nothing was applied from it.

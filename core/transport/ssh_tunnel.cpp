@@ -50,6 +50,7 @@ struct OpenRequest {
     std::string host;
     int port = 0;
     std::promise<std::expected<int, Fault>> result;
+    bool abandoned = false;  ///< the requester stopped waiting: a tunnel opened late is closed (under m_mutex)
 };
 
 /// One authenticated session to a bastion and the thread that owns it: libssh sessions are not
@@ -103,8 +104,13 @@ public:
         }
         wake();
         // The thread answers every request: within the channel's open timeout, or when it ends.
-        if (result.wait_for(timeout * 2 + std::chrono::seconds(1)) != std::future_status::ready)
-            return std::unexpected(Fault{Failure::unreachable, fmt::format("bastion {} did not answer in time", m_name)});
+        if (result.wait_for(timeout * 2 + std::chrono::seconds(1)) != std::future_status::ready) {
+            std::lock_guard lock(m_mutex);
+            if (result.wait_for(milliseconds(0)) != std::future_status::ready) {
+                request->abandoned = true;  // the thread closes the tunnel if it still opens
+                return std::unexpected(Fault{Failure::unreachable, fmt::format("bastion {} did not answer in time", m_name)});
+            }
+        }
         return result.get();
     }
 
@@ -195,7 +201,14 @@ private:
                 std::lock_guard lock(m_mutex);
                 requests.swap(m_requests);
             }
-            for (auto& r : requests) r->result.set_value(open_channel(*r, relays));
+            for (auto& r : requests) {
+                auto opened = open_channel(*r, relays);
+                std::lock_guard lock(m_mutex);
+                if (!r->abandoned)
+                    r->result.set_value(std::move(opened));
+                else if (opened)
+                    ::close(*opened);  // nobody takes it: its relay sees EOF and ends
+            }
 
             fds.clear();
             fds.push_back({m_wake[0], POLLIN, 0});

@@ -227,10 +227,23 @@ TEST_CASE("twenty devices behind one bastion cost one bastion login", "[cli][ssh
         return;
     }
     Site site;
-    std::string docs;
+    // Enrolled from CSV: the ssh.jump column names the bastion, reached with the device's own
+    // credential (which the bastion is made to accept too).
+    {
+        std::ofstream keys(site.b1.dir() / "authorized_keys", std::ios::app);
+        keys << fleet::test::read_file(site.d1.user_key().string() + ".pub");
+    }
+    std::string csv = "name,tenant,deviceType,labels,ssh.host,ssh.port,ssh.user,ssh.credential,ssh.jump\n";
     for (int i = 1; i <= 20; ++i)
-        docs += site.device(fmt::format("many-{:02}", i), "crowd: \"yes\"", site.d1, "d1-key", site.hop(site.b1, "b1-key"));
-    REQUIRE(site.fleet({"apply", "-f", "-"}, docs).exit_code == 0);
+        csv += fmt::format("many-{:02},site,rpi4,crowd=yes,{},{},{},d1-key,{}@{}:{}\n", i, site.d1.address(),
+                           site.d1.port(), fleet::test::login_name(), fleet::test::login_name(), site.b1.address(),
+                           site.b1.port());
+    auto enrolled = site.fleet({"device", "enroll", "-f", "-"}, csv);
+    INFO(enrolled.err);
+    REQUIRE(enrolled.exit_code == 0);
+    auto stored = nlohmann::json::parse(site.fleet({"get", "device", "many-01", "--tenant", "site", "-o", "json"}).out);
+    CHECK(stored["spec"]["ssh"]["jump"] ==
+          nlohmann::json::array({{{"host", site.b1.address()}, {"port", site.b1.port()}, {"user", fleet::test::login_name()}}}));
     auto before = site.b1.accepted_logins();
     auto exec = site.fleet({"exec", "--tenant", "site", "-l", "crowd=yes", "--max-parallel", "20", "-o", "json", "--",
                             "echo reached"});

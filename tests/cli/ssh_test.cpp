@@ -230,6 +230,26 @@ TEST_CASE("exec refuses to fan out to everything unless told --all and takes dev
     CHECK(contains(typo.err, "web-9"));
 }
 
+TEST_CASE("exec shows a live progress line on a terminal and none when stderr is piped", "[ssh][cli]")
+{
+    World w;
+    // Two devices that answer and one whose port is closed; stderr on a terminal, stdout piped.
+    auto shown = w.fleet.on_terminal({"--as", "carol", "exec", "--all", "--", "echo ran"});
+    INFO(shown.err);
+    CHECK(shown.exit_code == 1);
+    CHECK(contains(shown.err, "\r\x1b[2Kexec ["));                            // redrawn in place
+    CHECK(contains(shown.err, "3/3  ok 2  failed 1  left 0"));                 // the final state, kept
+    CHECK(contains(shown.out, "DEVICE"));                                    // the table still goes to stdout
+    CHECK_FALSE(contains(shown.out, "\x1b["));
+    auto piped = w.run({"exec", "--all", "--", "echo ran"});
+    CHECK(piped.exit_code == 1);
+    CHECK_FALSE(contains(piped.err, "\x1b["));
+    CHECK_FALSE(contains(piped.err, "exec ["));
+    auto json = w.fleet.on_terminal({"--as", "carol", "-o", "json", "exec", "--all", "--", "echo ran"});
+    CHECK_FALSE(contains(json.err, "exec ["));  // NDJSON callers get events, not a bar
+    CHECK(ndjson(json.out).size() == 3);
+}
+
 TEST_CASE("exec needs operator on every device's tenant and never reaches invisible tenants", "[ssh][cli]")
 {
     World w;

@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <pwd.h>
 #include <poll.h>
+#include <pty.h>
 #include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -22,11 +23,18 @@ extern char** environ;
 namespace fleet::test {
 
 RunResult run_process(const std::string& program, const std::vector<std::string>& args, const std::string& input,
-                      const std::map<std::string, std::string>& env)
+                      const std::map<std::string, std::string>& env, bool stderr_terminal)
 {
     int in_pipe[2], out_pipe[2], err_pipe[2];
-    if (pipe2(in_pipe, O_CLOEXEC) || pipe2(out_pipe, O_CLOEXEC) || pipe2(err_pipe, O_CLOEXEC))
+    if (pipe2(in_pipe, O_CLOEXEC) || pipe2(out_pipe, O_CLOEXEC))
         throw std::runtime_error("pipe failed");
+    if (stderr_terminal) {  // err_pipe[1] is the terminal the program writes to, err_pipe[0] its master side
+        if (openpty(&err_pipe[0], &err_pipe[1], nullptr, nullptr, nullptr) != 0) throw std::runtime_error("openpty failed");
+        fcntl(err_pipe[0], F_SETFD, FD_CLOEXEC);
+        fcntl(err_pipe[1], F_SETFD, FD_CLOEXEC);
+    } else if (pipe2(err_pipe, O_CLOEXEC)) {
+        throw std::runtime_error("pipe failed");
+    }
     posix_spawn_file_actions_t actions;
     posix_spawn_file_actions_init(&actions);
     posix_spawn_file_actions_adddup2(&actions, in_pipe[0], 0);
@@ -154,6 +162,12 @@ RunResult Fleet::operator()(std::vector<std::string> args, const std::string& in
         return run_process("/usr/sbin/ip", args, input, {{"HOME", m_dir.path().string()}});
     }
     return run_process(FLEETADM_BIN, args, input, {{"HOME", m_dir.path().string()}});
+}
+
+RunResult Fleet::on_terminal(std::vector<std::string> args) const
+{
+    args.insert(args.begin(), {"--state", m_location});
+    return run_process(FLEETADM_BIN, args, "", {{"HOME", m_dir.path().string()}}, true);
 }
 
 RunResult Fleet::as(const std::string& user, std::vector<std::string> args, const std::string& input) const

@@ -16,9 +16,11 @@ struct RunResult {
     std::string err;
 };
 
-/// Runs program with args, feeding input on stdin; env entries are added to the environment.
+/// Runs program with args, feeding input on stdin; env entries are added to the environment. With
+/// stderr_terminal its stderr is a pseudo-terminal (what it writes there comes back in err, with
+/// the terminal's \r\n line ends), its stdout still a pipe.
 RunResult run_process(const std::string& program, const std::vector<std::string>& args, const std::string& input = "",
-                      const std::map<std::string, std::string>& env = {});
+                      const std::map<std::string, std::string>& env = {}, bool stderr_terminal = false);
 
 /// A directory removed with everything in it when the object dies.
 class TempDir {
@@ -59,6 +61,8 @@ public:
     /// with `fleetadm user add` first), so that the database's own policies apply; on SQLite with
     /// `--as user`, run by the OS user (a provider admin).
     RunResult as(const std::string& user, std::vector<std::string> args, const std::string& input = "") const;
+    /// Runs fleetadm with its stderr on a terminal (a pseudo-terminal of the test's), stdout piped.
+    RunResult on_terminal(std::vector<std::string> args) const;
     /// Runs every later command inside a network namespace (`ip netns exec NS`): the operator's
     /// machine on a network of the test's making. The store stays reachable (a file, or the
     /// server's Unix socket).
