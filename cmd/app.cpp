@@ -89,6 +89,7 @@ void setup_all(Context& ctx)
     setup_tenant(ctx);
     setup_device(ctx);
     setup_rollout(ctx);
+    setup_runner(ctx);
     setup_exec(ctx);
     setup_audit(ctx);
     setup_export(ctx);

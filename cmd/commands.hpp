@@ -23,6 +23,7 @@ void setup_config(Context& ctx);
 void setup_store(Context& ctx);
 void setup_user(Context& ctx);
 void setup_rollout(Context& ctx);
+void setup_runner(Context& ctx);
 void setup_version(Context& ctx);
 void setup_completion(Context& ctx);
 /// The hidden `__man DIR`: writes the man pages (cmd/man_page.hpp).

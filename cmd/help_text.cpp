@@ -213,6 +213,27 @@ const std::vector<Prose>& prose()
          .examples = {{"Run a rollout, and watch it from another shell:",
                        "fleetadm rollout run hvac-2.1.0 --tenant acme-prod\n"
                        "fleetadm rollout status hvac-2.1.0 --tenant acme-prod --watch"}}},
+        {.path = "rollout start",
+         .description = "Queue a rollout and return at once: its targets are frozen as `rollout run` freezes them, "
+                        "and the first runner (`fleetadm runner`, on any machine sharing the store) with operator on "
+                        "its tenant takes it, waiting for its notBefore and maintenance windows itself. `rollout "
+                        "status` shows it queued until then.",
+         .exit_status = {{"0", "Queued, or already queued or running (nothing changed)."},
+                         {"5", "Started before, and now paused, aborted or completed."}},
+         .examples = {{"Start tonight's rollout and go home:",
+                       "fleetadm rollout start hvac-2.1.0 --tenant acme-prod"}}},
+        {.path = "runner",
+         .description = "Run as a service (`packaging/fleetadm-runner.service`): execute every runnable rollout the "
+                        "caller may operate, up to `--max-rollouts` at once, each with its own store connection. A "
+                        "rollout is runnable when it was queued by `rollout start`, resumed, or left by a runner "
+                        "that died, and no live runner holds its lease; a runner waits for its notBefore and windows "
+                        "itself. One log line per event, naming the runner, tenant, rollout and device (NDJSON with "
+                        "`-o json`). SIGTERM or Ctrl-C ends the steps in flight on their devices, records them, hands "
+                        "every lease back and exits 0, so that a restarted or another runner resumes at once.",
+         .exit_status = {{"0", "Stopped by SIGTERM or Ctrl-C, or with `--once` nothing was left to run."},
+                         {"6", "The store cannot be reached at the start."}},
+         .examples = {{"Run rollouts unattended:", "fleetadm runner -o json"},
+                      {"Drain what is queued, then exit (cron):", "fleetadm runner --once"}}},
         {.path = "rollout status",
          .description = "Show a rollout's state, per phase the devices succeeded, failed, in flight and pending, "
                         "and the devices that are not done (all of them with `-o wide`)."},
@@ -220,7 +241,8 @@ const std::vector<Prose>& prose()
          .description = "Pause a running rollout: its runner starts no new device within a second; devices in "
                         "flight finish. `rollout resume` lets it go on."},
         {.path = "rollout resume",
-         .description = "Mark a paused rollout as running again; `rollout run` continues it."},
+         .description = "Mark a paused rollout as running again: a runner takes it, or `rollout run` continues "
+                        "it."},
         {.path = "rollout abort",
          .description = "End a rollout for good: no new device starts; devices in flight finish."},
         {.path = "rollout retry",

@@ -57,8 +57,9 @@ nlohmann::json progress_json(const rollout::Progress& p, const std::string& tena
         if (!steps.empty()) j["steps"] = std::move(steps);
         devices.push_back(std::move(j));
     }
-    return {{"rollout", name}, {"tenant", tenant},     {"state", p.state},     {"reason", p.reason},
-            {"skipped", p.skipped}, {"phases", phases}, {"devices", devices}};
+    return {{"rollout", name},       {"tenant", tenant}, {"state", p.state},     {"reason", p.reason},
+            {"skipped", p.skipped},  {"phases", phases}, {"devices", devices},
+            {"runner", p.runner.empty() ? nlohmann::json(nullptr) : nlohmann::json(p.runner)}};
 }
 
 void print_status(const rollout::Progress& p, const std::string& tenant, const std::string& name, const Globals& g)
@@ -69,6 +70,7 @@ void print_status(const rollout::Progress& p, const std::string& tenant, const s
     }
     std::cout << fmt::format("rollout/{} (tenant {}): {}{}\n", name, tenant, p.state,
                              p.reason.empty() ? "" : " — " + p.reason);
+    if (!p.runner.empty()) std::cout << "run by " << p.runner << "\n";
     Table phases({"PHASE", "DEVICES", "SUCCEEDED", "FAILED", "IN FLIGHT", "PENDING"});
     for (std::size_t i = 0; i < p.phases.size(); ++i) {
         const auto& ph = p.phases[i];
@@ -278,6 +280,24 @@ void setup_rollout(Context& ctx)
         ->check(CLI::Range(1, 10000));
     r->callback([run, &ctx] { ctx.runner = [run, &g = ctx.globals] { return run_rollout(*run, g); }; });
 
+    auto start = std::make_shared<RolloutOptions>();
+    auto* st = cmd->add_subcommand("start", "Queue a rollout for the runners (`fleetadm runner`) and return at once");
+    st->add_option("name", start->name, "Rollout")->required()->type_name("ROLLOUT");
+    st->footer("Freezes the rollout's targets as `rollout run` does, then leaves it to whichever runner takes it "
+               "first. Exit 5 when it was started before and is paused, aborted or completed.");
+    st->callback([start, &ctx] {
+        ctx.runner = [start, &g = ctx.globals]() -> Outcome {
+            auto store = open_store(g);
+            if (!store) return std::unexpected(store.error());
+            auto tenant = rollout_tenant(**store, start->name, g);
+            if (!tenant) return std::unexpected(tenant.error());
+            auto message = rollout::start(**store, *tenant, start->name);
+            if (!message) return std::unexpected(message.error());
+            if (!g.quiet) std::cout << *message << "\n";
+            return util::exit_ok;
+        };
+    });
+
     auto status = std::make_shared<RolloutOptions>();
     auto* s = cmd->add_subcommand("status", "Per-phase and per-device progress of a rollout");
     s->add_option("name", status->name, "Rollout")->required()->type_name("ROLLOUT");
@@ -285,7 +305,7 @@ void setup_rollout(Context& ctx)
     s->callback([status, &ctx] { ctx.runner = [status, &g = ctx.globals] { return run_status(*status, g); }; });
 
     for (auto [action, help] : {std::pair{"pause", "Stop starting new devices; in-flight devices finish"},
-                                std::pair{"resume", "Let a paused rollout go on (then `rollout run`)"},
+                                std::pair{"resume", "Let a paused rollout go on (a runner takes it, or `rollout run`)"},
                                 std::pair{"abort", "End a rollout for good; in-flight devices finish"},
                                 std::pair{"retry", "Queue a rollout's failed devices again"}}) {
         auto opts = std::make_shared<RolloutOptions>();

@@ -12,7 +12,7 @@ _fleetadm_command()
 {
     subs= opts= args=() more=0
     case $1 in
-        '') subs='init validate diff plan apply get describe explain delete tenant device rollout exec audit export config store user version completion' ;;
+        '') subs='init validate diff plan apply get describe explain delete tenant device rollout runner exec audit export config store user version completion' ;;
         'init') opts='--provider' ;;
         'validate') opts='-f --filename -R --recursive' ;;
         'diff') opts='-f --filename -R --recursive --git --ref --path --artifact-dir --source --prune --confirm-prune' ;;
@@ -29,13 +29,15 @@ _fleetadm_command()
         'device move') opts='--to --dry-run --detach' args=('device') more=1 ;;
         'device decommission') opts='--dry-run' args=('device') more=1 ;;
         'device check') opts='-l --selector --subtree --timeout --max-parallel' args=('') more=1 ;;
-        'rollout') subs='run status pause resume abort retry' ;;
+        'rollout') subs='run start status pause resume abort retry' ;;
         'rollout run') opts='--max-parallel' args=('rollout') ;;
+        'rollout start') args=('rollout') ;;
         'rollout status') opts='-w --watch' args=('rollout') ;;
         'rollout pause') args=('rollout') ;;
         'rollout resume') args=('rollout') ;;
         'rollout abort') args=('rollout') ;;
         'rollout retry') args=('rollout') ;;
+        'runner') opts='--name --max-rollouts --max-parallel --poll --once' ;;
         'exec') opts='-l --selector --group --timeout --connect-timeout --max-parallel --copy --all --subtree --dry-run' args=('device' '') ;;
         'audit') subs='verify checkpoint' opts='--since --action -A --all-tenants --subtree' ;;
         'audit verify') opts='-A --all-tenants --subtree --checkpoint' ;;
@@ -91,6 +93,10 @@ _fleetadm_value()
         'device check:--timeout') hint='' ;;
         'device check:--max-parallel') hint='' ;;
         'rollout run:--max-parallel') hint='' ;;
+        'runner:--name') hint='' ;;
+        'runner:--max-rollouts') hint='' ;;
+        'runner:--max-parallel') hint='' ;;
+        'runner:--poll') hint='' ;;
         'exec:-l'|'exec:--selector') hint='' ;;
         'exec:--group') hint='group' ;;
         'exec:--timeout') hint='' ;;

@@ -2,7 +2,7 @@
 # definitions: do not edit, run scripts/gen-docs.sh. Install as
 # ~/.config/fish/completions/fleetadm.fish, or run: fleetadm completion fish | source
 
-set -g __fleetadm_commands 'init' 'validate' 'diff' 'plan' 'apply' 'get' 'describe' 'explain' 'delete' 'tenant' 'tenant tree' 'device' 'device enroll' 'device move' 'device decommission' 'device check' 'rollout' 'rollout run' 'rollout status' 'rollout pause' 'rollout resume' 'rollout abort' 'rollout retry' 'exec' 'audit' 'audit verify' 'audit checkpoint' 'export' 'config' 'config set-context' 'config use-context' 'config get-contexts' 'config current-context' 'config delete-context' 'config view' 'store' 'store migrate' 'user' 'user add' 'user remove' 'user list' 'version' 'completion'
+set -g __fleetadm_commands 'init' 'validate' 'diff' 'plan' 'apply' 'get' 'describe' 'explain' 'delete' 'tenant' 'tenant tree' 'device' 'device enroll' 'device move' 'device decommission' 'device check' 'rollout' 'rollout run' 'rollout start' 'rollout status' 'rollout pause' 'rollout resume' 'rollout abort' 'rollout retry' 'runner' 'exec' 'audit' 'audit verify' 'audit checkpoint' 'export' 'config' 'config set-context' 'config use-context' 'config get-contexts' 'config current-context' 'config delete-context' 'config view' 'store' 'store migrate' 'user' 'user add' 'user remove' 'user list' 'version' 'completion'
 set -g __fleetadm_kinds tenant tenants device devices dev devicegroup devicegroups group groups credential credentials cred artifact artifacts rollout rollouts
 
 # True when option $argv[2] of the command at path $argv[1] takes a value.
@@ -73,6 +73,14 @@ function __fleetadm_takes_value
         case 'device check:--max-parallel'
             return 0
         case 'rollout run:--max-parallel'
+            return 0
+        case 'runner:--name'
+            return 0
+        case 'runner:--max-rollouts'
+            return 0
+        case 'runner:--max-parallel'
+            return 0
+        case 'runner:--poll'
             return 0
         case 'exec:-l' 'exec:--selector'
             return 0
@@ -211,6 +219,7 @@ complete -c fleetadm -n '__fleetadm_at \'\' 0' -a delete -d 'Delete objects by n
 complete -c fleetadm -n '__fleetadm_at \'\' 0' -a tenant -d 'Tenant operations'
 complete -c fleetadm -n '__fleetadm_at \'\' 0' -a device -d 'Enroll, move, decommission and check devices'
 complete -c fleetadm -n '__fleetadm_at \'\' 0' -a rollout -d 'Run and control phased update rollouts'
+complete -c fleetadm -n '__fleetadm_at \'\' 0' -a runner -d 'Run as a service: execute every runnable rollout you may operate until SIGTERM'
 complete -c fleetadm -n '__fleetadm_at \'\' 0' -a exec -d 'Run a command on matching devices over SSH, in parallel'
 complete -c fleetadm -n '__fleetadm_at \'\' 0' -a audit -d 'List audit log entries (-o table|json|csv), or check the logs\' hash chains'
 complete -c fleetadm -n '__fleetadm_at \'\' 0' -a export -d 'Write the visible state (or --tenant\'s subtree) as resource files that apply takes back unchanged'
@@ -326,15 +335,19 @@ complete -c fleetadm -n '__fleetadm_at "device check"' -l max-parallel -x -d 'De
 
 # fleetadm rollout
 complete -c fleetadm -n '__fleetadm_at rollout 0' -a run -d 'Execute or resume a rollout in the foreground until done, paused or interrupted'
+complete -c fleetadm -n '__fleetadm_at rollout 0' -a start -d 'Queue a rollout for the runners (`fleetadm runner`) and return at once'
 complete -c fleetadm -n '__fleetadm_at rollout 0' -a status -d 'Per-phase and per-device progress of a rollout'
 complete -c fleetadm -n '__fleetadm_at rollout 0' -a pause -d 'Stop starting new devices; in-flight devices finish'
-complete -c fleetadm -n '__fleetadm_at rollout 0' -a resume -d 'Let a paused rollout go on (then `rollout run`)'
+complete -c fleetadm -n '__fleetadm_at rollout 0' -a resume -d 'Let a paused rollout go on (a runner takes it, or `rollout run`)'
 complete -c fleetadm -n '__fleetadm_at rollout 0' -a abort -d 'End a rollout for good; in-flight devices finish'
 complete -c fleetadm -n '__fleetadm_at rollout 0' -a retry -d 'Queue a rollout\'s failed devices again'
 
 # fleetadm rollout run
 complete -c fleetadm -n '__fleetadm_at "rollout run"' -l max-parallel -x -d 'Devices at once (default: the rollout\'s maxParallel)'
 complete -c fleetadm -n '__fleetadm_at "rollout run" 0' -a '(__fleetadm_complete rollout)' -d 'Rollout'
+
+# fleetadm rollout start
+complete -c fleetadm -n '__fleetadm_at "rollout start" 0' -a '(__fleetadm_complete rollout)' -d 'Rollout'
 
 # fleetadm rollout status
 complete -c fleetadm -n '__fleetadm_at "rollout status"' -s w -l watch -d 'Refresh every second until the rollout completes, aborts or pauses'
@@ -351,6 +364,13 @@ complete -c fleetadm -n '__fleetadm_at "rollout abort" 0' -a '(__fleetadm_comple
 
 # fleetadm rollout retry
 complete -c fleetadm -n '__fleetadm_at "rollout retry" 0' -a '(__fleetadm_complete rollout)' -d 'Rollout'
+
+# fleetadm runner
+complete -c fleetadm -n '__fleetadm_at runner' -l name -x -d 'This runner\'s name in log lines (default: HOST-PID)'
+complete -c fleetadm -n '__fleetadm_at runner' -l max-rollouts -x -d 'Rollouts run at once'
+complete -c fleetadm -n '__fleetadm_at runner' -l max-parallel -x -d 'Devices at once per rollout (default: its maxParallel)'
+complete -c fleetadm -n '__fleetadm_at runner' -l poll -x -d 'How often to look for rollouts to run'
+complete -c fleetadm -n '__fleetadm_at runner' -l once -d 'Exit when nothing is left to run (for cron jobs and tests)'
 
 # fleetadm exec
 complete -c fleetadm -n '__fleetadm_at exec' -s l -l selector -x -d 'Only devices whose labels match'

@@ -13,6 +13,7 @@
 #include <mutex>
 #include <random>
 #include <set>
+#include <sstream>
 
 #include "core/model/selector.hpp"
 #include "core/model/template.hpp"
@@ -31,6 +32,7 @@ using util::ErrorKind;
 using util::fail;
 using util::Result;
 using Clock = std::chrono::system_clock;
+using Pace = std::chrono::steady_clock;  ///< the loop's own pacing (control checks, lease renewal), never a decision
 
 namespace {
 
@@ -42,7 +44,7 @@ bool in_flight(const std::string& state)
     return state == "transferring" || state == "installing" || state == "verifying";
 }
 
-std::int64_t unix_now() { return std::chrono::duration_cast<std::chrono::seconds>(Clock::now().time_since_epoch()).count(); }
+std::int64_t unix_now() { return util::system_clock().unix_seconds(); }
 
 /// "host pid token": who holds a lease; the token tells two runs of one process apart.
 std::string new_lease_owner()
@@ -262,7 +264,8 @@ class Runner {
 public:
     Runner(store::Store& store, Loaded loaded, RolloutRun run, std::vector<RolloutDevice> devices, Driver& driver,
            const RunOptions& options)
-        : m_store(store), m_l(std::move(loaded)), m_run(std::move(run)), m_driver(driver), m_options(options)
+        : m_store(store), m_l(std::move(loaded)), m_run(std::move(run)), m_driver(driver), m_options(options),
+          m_clock(options.clock ? *options.clock : util::system_clock())
     {
         for (auto& d : devices) {
             m_order.push_back(d.device);
@@ -278,6 +281,7 @@ public:
         m_max_parallel = options.max_parallel ? options.max_parallel
                                               : static_cast<std::size_t>(m_l.strategy.value("maxParallel", 10));
         m_retries = m_l.strategy.value("retries", 0);
+        m_per_minute = static_cast<std::size_t>(m_l.strategy.value("maxPerMinute", 0));
         m_timeout = std::chrono::minutes(15);
         if (m_l.strategy.contains("deviceTimeout"))
             if (auto t = util::parse_duration(m_l.strategy["deviceTimeout"].get<std::string>())) m_timeout = *t;
@@ -342,6 +346,16 @@ private:
     Result<void> renew_lease();
     Result<void> advance_phase(bool& stop);
     bool may_start_new();
+    /// True when strategy.maxPerMinute lets one more device start now (and counts it).
+    bool within_rate()
+    {
+        if (!m_per_minute) return true;
+        auto now = m_clock.now();
+        while (!m_dispatched.empty() && m_dispatched.front() <= now - std::chrono::minutes(1)) m_dispatched.pop_front();
+        if (m_dispatched.size() >= m_per_minute) return false;
+        m_dispatched.push_back(now);
+        return true;
+    }
     /// True when the rollout has a verify step for the transport that reaches this device.
     bool verifiable(const RolloutDevice& d) const
     {
@@ -357,6 +371,7 @@ private:
     std::string m_artifact_file;  ///< the frozen artifact as a local file, once a transfer needed it
     Driver& m_driver;
     const RunOptions& m_options;
+    const util::Clock& m_clock;
     std::vector<std::string> m_order;
     std::map<std::string, RolloutDevice> m_rows;
     std::map<std::string, model::Object> m_devices;
@@ -366,6 +381,8 @@ private:
     std::vector<Phase> m_phases;
     std::vector<std::size_t> m_allowed;
     std::size_t m_max_parallel = 10;
+    std::size_t m_per_minute = 0;               ///< strategy.maxPerMinute; 0: no cap
+    std::deque<Clock::time_point> m_dispatched;  ///< when devices were dispatched in the last minute (with a cap)
     int m_retries = 0;
     std::chrono::seconds m_timeout{900};
     json m_verify;
@@ -377,8 +394,8 @@ private:
     std::size_t m_running = 0;
     bool m_stopping = false;
     std::optional<Ending> m_ending;
-    Clock::time_point m_last_lease = Clock::now();
-    Clock::time_point m_last_control{};  // the epoch: the first loop reads the control state
+    Pace::time_point m_last_lease = Pace::now();
+    Pace::time_point m_last_control{};  // the epoch: the first loop reads the control state
     bool m_waiting_reported = false;
     std::optional<store::DeviceOutput> m_output;  ///< the step just finished, written with its device's next state
 };
@@ -643,8 +660,8 @@ Result<bool> Runner::check_control()
 
 Result<void> Runner::renew_lease()
 {
-    m_last_lease = Clock::now();
-    m_run.lease_expires = unix_now() + m_options.lease.count();
+    m_last_lease = Pace::now();
+    m_run.lease_expires = m_clock.unix_seconds() + m_options.lease.count();
     return write(m_store, [&]() -> Result<void> {
         auto run = m_store.rollout_run(m_run.tenant, m_run.name);
         if (!run) return std::unexpected(run.error());
@@ -658,7 +675,7 @@ Result<void> Runner::renew_lease()
 
 bool Runner::may_start_new()
 {
-    auto now = Clock::now();
+    auto now = m_clock.now();
     std::string why;
     if (m_not_before && now < *m_not_before)
         why = fmt::format("waiting until notBefore {}", m_l.rollout.resource.spec["schedule"]["notBefore"].get<std::string>());
@@ -704,12 +721,12 @@ Result<void> Runner::advance_phase(bool& stop)
     const Phase& phase = m_phases[p];
     if (phase.soak.count() > 0) {
         if (m_run.phase_done_at.empty()) {
-            m_run.phase_done_at = model::now_utc();
+            m_run.phase_done_at = format_utc(m_clock.now());
             if (auto s = save_run(); !s) return s;
             emit({"soak", "", "", phase.name, fmt::format("soaking for {}s", phase.soak.count())});
         }
         auto done_at = parse_utc(m_run.phase_done_at);
-        if (done_at && Clock::now() < *done_at + phase.soak) return {};
+        if (done_at && m_clock.now() < *done_at + phase.soak) return {};
     }
     m_run.phase_done_at.clear();
     bool last = p + 1 >= m_phases.size();
@@ -787,7 +804,7 @@ Result<Ending> Runner::go()
             m_driver.cancel();
             emit({"interrupted", "", "", phase_name(m_run.phase), "interrupted; in-flight devices are stopped"});
         }
-        auto now = Clock::now();
+        auto now = Pace::now();
         if (now - m_last_control >= std::chrono::milliseconds(250)) {
             m_last_control = now;
             auto changed = check_control();
@@ -843,6 +860,7 @@ Result<Ending> Runner::go()
                 }
                 auto& d = m_rows.at(name);
                 if (d.state != "pending" || d.phase < 0 || d.phase > m_run.phase) continue;
+                if (!within_rate()) break;
                 if (auto s = dispatch(d); !s) {
                     m_driver.cancel();
                     return std::unexpected(s.error());
@@ -895,31 +913,41 @@ int exit_code(Ending ending)
     return 1;
 }
 
-Result<Ending> run(store::Store& store, const std::string& tenant, const std::string& name, Driver& driver,
-                   const RunOptions& options)
-{
+namespace {
+
+/// What begin() found or made: the rollout, its run and its target devices.
+struct Begun {
     Loaded loaded;
     RolloutRun run;
     std::vector<RolloutDevice> devices;
-    std::optional<Ending> already;
-    std::string owner = new_lease_owner();
-    // Start or take over in one write transaction, so two runners cannot both get the lease.
+    bool created = false;               ///< this call froze the targets and stored the run
+    std::optional<Ending> already;      ///< the run is not running (paused, aborted, completed)
+};
+
+/// Starts a rollout (freezes its targets and stores its run, state running) unless it was started
+/// before; then, when owner is set and the run is running, takes its lease, failing with conflict
+/// while a live runner holds it. One write transaction, so two runners cannot both get the lease.
+Result<Begun> begin(store::Store& store, const std::string& tenant, const std::string& name, const std::string& owner,
+                    std::chrono::seconds lease, const util::Clock& clock)
+{
+    auto unix_now = [&] { return clock.unix_seconds(); };
+    Begun b;
     auto started = write(store, [&]() -> Result<void> {
         auto l = load(store, tenant, name);
         if (!l) return std::unexpected(l.error());
-        loaded = std::move(*l);
+        b.loaded = std::move(*l);
         auto stored = store.rollout_run(tenant, name);
         if (!stored) return std::unexpected(stored.error());
         if (!*stored) {
-            auto frozen = freeze(store, loaded);
+            auto frozen = freeze(store, b.loaded);
             if (!frozen) return std::unexpected(frozen.error());
-            devices = std::move(*frozen);
+            b.devices = std::move(*frozen);
             // Every template must render for this tenant before anything is pushed.
-            const json& spec = loaded.rollout.resource.spec;
+            const json& spec = b.loaded.rollout.resource.spec;
             model::Object probe;
             // The file name stands for {{artifact.path}}, so that a control character in it is found here.
             auto values = template_values(
-                loaded, probe, std::filesystem::path(loaded.artifact.resource.spec.value("file", "")).filename().string());
+                b.loaded, probe, std::filesystem::path(b.loaded.artifact.resource.spec.value("file", "")).filename().string());
             for (const char* p : {"/install/ssh/command", "/install/ssh/uploadDir", "/install/http/path",
                                   "/verify/ssh/command", "/verify/ssh/expect", "/verify/http/path", "/verify/http/expect"}) {
                 auto text = spec.value(json::json_pointer(p), json());
@@ -933,38 +961,69 @@ Result<Ending> run(store::Store& store, const std::string& tenant, const std::st
                 }
             }
             std::string now = model::now_utc();
-            run = RolloutRun{tenant, name, "running", "", 0, "", loaded.artifact.resource.spec.value("sha256", ""),
-                             loaded.artifact.resource.spec.value("version", ""), now, now, "", 0};
-            for (const auto& d : devices)
+            b.run = RolloutRun{tenant, name, "running", "", 0, "", b.loaded.artifact.resource.spec.value("sha256", ""),
+                               b.loaded.artifact.resource.spec.value("version", ""), now, now, "", 0};
+            for (const auto& d : b.devices)
                 if (auto w = store.put_rollout_device(d); !w) return w;
-            std::size_t eligible = eligible_count(devices);
-            auto phases = make_phases(loaded.strategy, eligible);
+            std::size_t eligible = eligible_count(b.devices);
+            auto phases = make_phases(b.loaded.strategy, eligible);
             if (auto w = store.record_event(tenant, "rollout-started", "rollout/" + name,
                                       fmt::format("artifact {} version {}: {} target(s), {} skipped, {} phase(s)",
-                                                  loaded.artifact.resource.name, run.artifact_version, eligible,
-                                                  devices.size() - eligible, phases.size()));
+                                                  b.loaded.artifact.resource.name, b.run.artifact_version, eligible,
+                                                  b.devices.size() - eligible, phases.size()));
                 !w)
                 return w;
+            b.created = true;
+            if (owner.empty()) return store.put_rollout_run(b.run);  // queued: the first runner takes it
         } else {
-            run = **stored;
+            b.run = **stored;
             auto rows = store.rollout_devices(tenant, name);
             if (!rows) return std::unexpected(rows.error());
-            devices = std::move(*rows);
-            if (run.state != "running") {
-                already = stored_ending(run, devices);
+            b.devices = std::move(*rows);
+            if (b.run.state != "running") {
+                b.already = stored_ending(b.run, b.devices);
                 return {};
             }
-            if (!run.lease_owner.empty() && run.lease_expires > unix_now() && !lease_owner_dead(run.lease_owner))
+            if (owner.empty()) return {};
+            if (!b.run.lease_owner.empty() && b.run.lease_expires > unix_now() && !lease_owner_dead(b.run.lease_owner))
                 return fail(ErrorKind::conflict,
                             fmt::format("rollout/{} is being run by another process ({}); its lease expires in {}s",
-                                        name, run.lease_owner, run.lease_expires - unix_now()));
+                                        name, b.run.lease_owner, b.run.lease_expires - unix_now()));
         }
-        run.lease_owner = owner;
-        run.lease_expires = unix_now() + options.lease.count();
-        run.updated_at = model::now_utc();
-        return store.put_rollout_run(run);
+        b.run.lease_owner = owner;
+        b.run.lease_expires = unix_now() + lease.count();
+        b.run.updated_at = model::now_utc();
+        return store.put_rollout_run(b.run);
     });
     if (!started) return std::unexpected(started.error());
+    return b;
+}
+
+} // namespace
+
+Result<std::string> start(store::Store& store, const std::string& tenant, const std::string& name)
+{
+    auto b = begin(store, tenant, name, "", std::chrono::seconds(0), util::system_clock());
+    if (!b) return std::unexpected(b.error());
+    std::size_t eligible = eligible_count(b->devices);
+    if (b->created)
+        return fmt::format("rollout/{} queued: {} target(s), {} skipped; a runner (`fleetadm runner`) takes it "
+                           "from here",
+                           name, eligible, b->devices.size() - eligible);
+    if (b->already)
+        return fail(ErrorKind::conflict, fmt::format("rollout/{} was started before and is {}{}", name, b->run.state,
+                                                     b->run.state == "paused" ? ": `rollout resume` lets it go on" : ""));
+    return fmt::format("rollout/{} was started before and is still running; nothing changed", name);
+}
+
+Result<Ending> run(store::Store& store, const std::string& tenant, const std::string& name, Driver& driver,
+                   const RunOptions& options)
+{
+    std::string owner = new_lease_owner();
+    if (!options.runner_name.empty()) owner += " " + options.runner_name;
+    auto begun = begin(store, tenant, name, owner, options.lease, options.clock ? *options.clock : util::system_clock());
+    if (!begun) return std::unexpected(begun.error());
+    auto& [loaded, run, devices, created, already] = *begun;
     if (already) {
         if (options.observe)
             options.observe({run.state, "", "", "", run.reason},
@@ -1002,6 +1061,15 @@ Result<Progress> progress(store::Store& store, const std::string& tenant, const 
     if (!state) return std::unexpected(state.error());
     p.state = state->state;
     p.reason = state->reason;
+    if (*run && !(*run)->lease_owner.empty() && (*run)->lease_expires > unix_now() &&
+        !lease_owner_dead((*run)->lease_owner)) {
+        // "host pid token [name]"
+        std::istringstream words((*run)->lease_owner);
+        std::string host, pid, token, runner;
+        words >> host >> pid >> token;
+        std::getline(words >> std::ws, runner);
+        p.runner = fmt::format("{} on {}, pid {}", runner.empty() ? "rollout run" : "runner " + runner, host, pid);
+    }
     return p;
 }
 

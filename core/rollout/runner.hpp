@@ -19,6 +19,7 @@
 #include "core/store/store.hpp"
 #include "core/transport/ssh.hpp"
 #include "core/transport/transport.hpp"
+#include "core/util/clock.hpp"
 
 namespace fleet::rollout {
 
@@ -76,6 +77,7 @@ struct Progress {
     std::size_t skipped = 0;
     std::vector<store::RolloutDevice> devices;
     std::vector<store::DeviceOutput> outputs;  ///< each device's step outputs (progress() only), newest first
+    std::string runner;     ///< progress(): who runs it now ("NAME on HOST, pid P"); empty: nobody
 };
 
 /// How a run ended.
@@ -96,9 +98,18 @@ struct RunOptions {
     std::chrono::milliseconds tick{200};
     std::chrono::seconds lease{30};
     const std::atomic<bool>* interrupted = nullptr;  ///< set by a signal handler
+    std::string runner_name;  ///< recorded with the lease, shown by `rollout status`; empty: `rollout run`
+    /// The time that notBefore, windows, soak, maxPerMinute and the lease's expiry are judged by;
+    /// null: the system clock. The loop's own pacing (tick, control checks) stays real time.
+    const util::Clock* clock = nullptr;
     std::function<void(const Event&, const Progress&)> observe;
     RunStats* stats = nullptr;  ///< filled in when given
 };
+
+/// `rollout start`: freezes the rollout's targets and queues it for the runners (state running, no
+/// lease), unless it was started before. Returns a line for people; conflict when the rollout was
+/// started before and is paused, aborted or completed.
+util::Result<std::string> start(store::Store& store, const std::string& tenant, const std::string& name);
 
 /// Runs (or resumes) a rollout in the foreground until it completes, pauses, aborts or is interrupted.
 util::Result<Ending> run(store::Store& store, const std::string& tenant, const std::string& name, Driver& driver,

@@ -199,7 +199,9 @@ spec:
         {"device enroll", {{"-f", devices.string()}}},
         {"device check", {with({"probe-1"}, prod)}},
         {"exec", {with({"-l", "probe=yes", "--", "true"}, prod)}},
+        {"rollout start", {with({"probe-rollout"}, prod)}},
         {"rollout run", {with({"probe-rollout"}, prod), {0, 1, 5}}},  // 5: paused at its failure threshold
+        {"runner", {{"--once"}}},
         {"rollout status", {with({"probe-rollout"}, prod)}},
         {"rollout retry", {with({"probe-rollout"}, prod)}},
         {"rollout pause", {with({"probe-rollout"}, prod)}},

@@ -398,3 +398,142 @@ TEST_CASE("two runners started at once on one rollout: exactly one holds the lea
         CHECK(site.installs(d) == 1);
     }
 }
+
+namespace {
+
+/// `fleetadm runner` in the background, on the site's store, logging one line per event.
+test::BackgroundProcess start_service(const SshSite& site, const std::vector<std::string>& extra = {})
+{
+    std::vector<std::string> args{"--state", site.fleet.location(), "runner"};
+    args.insert(args.end(), extra.begin(), extra.end());
+    return test::BackgroundProcess(FLEETADM_BIN, args, {{"HOME", site.fleet.dir().path().string()}});
+}
+
+} // namespace
+
+TEST_CASE("rollout start queues and returns; a runner already running takes it and installs each device once",
+          "[rollout][runner][ssh][cli]")
+{
+    std::vector<std::string> devices = {"q1", "q2", "q3"};
+    SshSite site(devices);
+    site.rollout(R"({maxParallel: 2})");
+    auto service = start_service(site, {"--name", "r-one"});
+    service.wait_for_line("runner/r-one runner-started");
+    auto started = site.fleet({"rollout", "start", "up"});
+    INFO(started.err);
+    REQUIRE(started.exit_code == 0);
+    CHECK(contains(started.out, "rollout/up queued: 3 target(s)"));
+    service.wait_for_line("rollout/up released completed", std::chrono::seconds(60));
+    auto status = site.status();
+    CHECK(status["state"] == "completed");
+    for (const auto& d : devices) {
+        INFO(d);
+        CHECK(site.installs(d) == 1);
+        CHECK(contains(service.output(), fmt::format("runner/r-one tenant/site rollout/up device/{} succeeded", d)));
+    }
+    // Started before: a second start changes nothing and says so.
+    auto again = site.fleet({"rollout", "start", "up"});
+    CHECK(again.exit_code == 5);
+    CHECK(contains(again.err, "rollout/up was started before and is completed"));
+    service.kill(SIGTERM);
+    CHECK(service.wait() == 0);
+}
+
+TEST_CASE("a running runner starts a rollout by itself when its notBefore comes", "[rollout][runner][ssh][cli]")
+{
+    SshSite site({"n1", "n2"});
+    using namespace std::chrono;
+    auto at = system_clock::now() + seconds(4);
+    std::time_t secs = system_clock::to_time_t(at);
+    std::tm utc{};
+    gmtime_r(&secs, &utc);
+    char text[32];
+    std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%SZ", &utc);
+    // The rollout of SshSite::rollout with a notBefore.
+    site.rollout(R"({maxParallel: 2})");
+    auto doc = slurp(site.fleet.dir().path() / "rollout.yaml");
+    auto pos = doc.find("schedule: {windows: none}");
+    REQUIRE(pos != std::string::npos);
+    doc.replace(pos, std::string("schedule: {windows: none}").size(),
+                fmt::format("schedule: {{windows: none, notBefore: \"{}\"}}", text));
+    auto file = site.fleet.dir().write("rollout.yaml", doc);
+    REQUIRE(site.fleet({"apply", "-f", file.string()}).exit_code == 0);
+    auto service = start_service(site);
+    REQUIRE(site.fleet({"rollout", "start", "up"}).exit_code == 0);
+    auto line = service.wait_for_line("rollout/up waiting", std::chrono::seconds(30));
+    auto waiting = site.status();
+    CHECK(waiting["state"] == "waiting");
+    // Which runner holds it: the name its log lines carry.
+    auto name = line.substr(line.find("runner/") + 7, line.find(' ', line.find("runner/")) - line.find("runner/") - 7);
+    CHECK(waiting["runner"].get<std::string>().starts_with("runner " + name + " on "));
+    service.wait_for_line("rollout/up released completed", std::chrono::seconds(60));
+    // Nothing was installed before notBefore.
+    std::istringstream starts(slurp(site.devdir / "starts"));
+    auto not_before = static_cast<double>(secs);
+    for (double t; starts >> t;) CHECK(t >= not_before);
+    CHECK(site.installs("n1") == 1);
+    CHECK(site.installs("n2") == 1);
+}
+
+TEST_CASE("SIGTERM stops a runner cleanly: in-flight devices end recorded, the lease is handed back, another "
+          "runner finishes",
+          "[rollout][runner][ssh][cli]")
+{
+    std::vector<std::string> devices;
+    for (int i = 1; i <= 6; ++i) devices.push_back(fmt::format("t{}", i));
+    SshSite site(devices);
+    site.rollout(R"({maxParallel: 2})", "sleep 1;");
+    REQUIRE(site.fleet({"rollout", "start", "up"}).exit_code == 0);
+    {
+        auto first = start_service(site, {"--name", "first"});
+        first.wait_for_line("device/t1 installing", std::chrono::seconds(60));
+        first.kill(SIGTERM);
+        CHECK(first.wait() == 0);
+        CHECK(contains(first.output(), "runner/first runner-stopped"));
+    }
+    // Nothing is left claimed: the rollout is queued for the next runner at once.
+    auto status = site.status();
+    CHECK(status["state"] == "queued");
+    CHECK(status["runner"].is_null());
+    auto second = start_service(site, {"--name", "second", "--once"});
+    CHECK(second.wait() == 0);
+    status = site.status();
+    CHECK(status["state"] == "completed");
+    for (const auto& d : devices) {
+        INFO(d);
+        CHECK(site.installs(d) == 1);  // an install ended by the stop was verified, not run twice
+    }
+}
+
+TEST_CASE("runner --once with nothing to run exits at once; a runner only takes rollouts its caller may operate",
+          "[rollout][runner][ssh][cli]")
+{
+    SshSite site({"o1"});
+    site.rollout(R"({maxParallel: 1})");
+    auto idle = site.fleet({"runner", "--once"});
+    CHECK(idle.exit_code == 0);
+    CHECK(contains(idle.out, "runner-stopped: nothing left to run"));
+    REQUIRE(site.fleet({"rollout", "start", "up"}).exit_code == 0);
+    // A viewer's runner sees the rollout but may not run it.
+    REQUIRE(site.fleet({"apply", "-f", "-"}, "apiVersion: fleetadm/v1\nkind: Tenant\nmetadata: {name: site}\n"
+                                             "spec: {settings: {channel: stable}, members: [{user: vic, role: viewer}]}\n")
+                .exit_code == 0);
+    if (site.fleet.on_postgres()) REQUIRE(site.fleet({"user", "add", "vic", "--no-password"}).exit_code == 0);
+    auto viewer = site.fleet.as("vic", {"runner", "--once"});
+    CHECK(viewer.exit_code == 0);
+    CHECK(site.status()["state"] == "queued");
+    CHECK(site.installs("o1") == 0);
+    auto json_log = site.fleet({"runner", "--once", "-o", "json"});
+    CHECK(json_log.exit_code == 0);
+    std::set<std::string> types;
+    std::istringstream lines(json_log.out);
+    for (std::string line; std::getline(lines, line);) {
+        auto e = json::parse(line);
+        types.insert(e["type"].get<std::string>());
+        CHECK(e.contains("runner"));
+        if (e["type"] == "device") CHECK(e["tenant"] == "site");
+    }
+    CHECK(types.contains("runner-started"));
+    CHECK(types.contains("released"));
+    CHECK(site.installs("o1") == 1);
+}

@@ -5,7 +5,9 @@
 #include <fmt/format.h>
 #include <unistd.h>
 
+#include <condition_variable>
 #include <map>
+#include <optional>
 #include <mutex>
 #include <set>
 #include <thread>
@@ -23,6 +25,8 @@ public:
     std::set<std::string> fail_install;
     std::map<std::string, int> installs;        ///< install steps per device
     std::vector<std::string> install_order;     ///< devices in the order their installs started
+    std::map<std::string, util::Clock::time_point> install_times;  ///< by `clock`, when it is set
+    const util::Clock* clock = nullptr;
     std::size_t max_running = 0;
 
     void start(rollout::Step step, std::function<void(transport::Outcome)> done) override
@@ -33,6 +37,7 @@ public:
             if (step.kind == rollout::Step::Kind::install) {
                 ++installs[step.device];
                 install_order.push_back(step.device);
+                if (clock) install_times[step.device] = clock->now();
                 if (fail_install.contains(step.device)) {
                     o.failure = transport::Failure::remote;
                     o.exit_status = 3;
@@ -68,7 +73,7 @@ struct World {
     test::Fleet fleet;
     std::unique_ptr<store::Store> store;
 
-    explicit World(const std::string& strategy)
+    explicit World(const std::string& strategy, const std::string& schedule = "{windows: none}")
     {
         REQUIRE(fleet({"init"}).exit_code == 0);
         fleet.dir().write("fw.bin", "firmware 2.0.0");
@@ -94,7 +99,7 @@ spec:
   artifact: fw
   targets: {selector: "fleet=yes"}
   strategy: )" + strategy + R"(
-  schedule: {windows: none}
+  schedule: )" + schedule + R"(
   install: {ssh: {command: "install {{artifact.path}} {{tenant.settings.channel}}"}}
   verify: {ssh: {command: "cat /version", expect: "{{artifact.version}}"}}
 )";
@@ -248,4 +253,87 @@ spec:
     CHECK(ending.error().kind == util::ErrorKind::conflict);
     CHECK(ending.error().message.find("device/d05 (in rollout/up)") != std::string::npos);
     CHECK(other.installs.empty());
+}
+
+namespace {
+
+/// Runner events as they come, for the test thread to wait on while the run goes on in another.
+class EventLog {
+public:
+    void add(const rollout::Event& e)
+    {
+        std::lock_guard lock(m_mutex);
+        m_events.push_back(e);
+        m_changed.notify_all();
+    }
+    /// Waits (at most 30 s of real time) until `done` holds over the events so far.
+    bool wait(const std::function<bool(const std::vector<rollout::Event>&)>& done)
+    {
+        std::unique_lock lock(m_mutex);
+        return m_changed.wait_for(lock, std::chrono::seconds(30), [&] { return done(m_events); });
+    }
+    static std::size_t count(const std::vector<rollout::Event>& events, const std::string& type,
+                             const std::string& state = "")
+    {
+        return static_cast<std::size_t>(std::count_if(events.begin(), events.end(), [&](const rollout::Event& e) {
+            return e.type == type && (state.empty() || e.state == state);
+        }));
+    }
+
+private:
+    std::mutex m_mutex;
+    std::condition_variable m_changed;
+    std::vector<rollout::Event> m_events;
+};
+
+} // namespace
+
+TEST_CASE("notBefore, soak and maxPerMinute are judged by the rollout's clock: a fake one moves them, no sleep",
+          "[rollout][clock]")
+{
+    using namespace std::chrono;
+    auto t0 = system_clock::from_time_t(1893456000);  // 2030-01-01T00:00:00Z
+    util::ManualClock clock(t0);
+    World w(R"({phases: [{name: canary, count: 2, soak: 30m}, {name: rest, percent: 100}], maxParallel: 10, )"
+            R"(maxPerMinute: 4})",
+            R"({windows: none, notBefore: "2030-01-01T01:00:00Z"})");
+    ScriptedDriver driver;
+    driver.clock = &clock;
+    EventLog log;
+    rollout::RunOptions options;
+    options.tick = milliseconds(2);
+    options.clock = &clock;
+    options.observe = [&](const rollout::Event& e, const rollout::Progress&) { log.add(e); };
+    std::optional<util::Result<rollout::Ending>> ending;
+    std::thread runner([&] { ending = rollout::run(*w.store, "site", "up", driver, options); });
+    auto succeeded = [](std::size_t n) {
+        return [n](const auto& events) { return EventLog::count(events, "device", "succeeded") >= n; };
+    };
+
+    // Before notBefore: it waits, whatever the real time.
+    CHECK(log.wait([](const auto& events) { return EventLog::count(events, "waiting") == 1; }));
+    clock.advance(hours(1));
+    // The canary phase, then its soak.
+    CHECK(log.wait([](const auto& events) { return EventLog::count(events, "soak") == 1; }));
+    CHECK(log.wait(succeeded(2)));
+    clock.advance(minutes(29));
+    clock.advance(minutes(1));
+    // The soak is over: four devices (maxPerMinute), then no more until the minute has passed.
+    CHECK(log.wait(succeeded(6)));
+    clock.advance(minutes(1));
+    CHECK(log.wait([](const auto& events) { return EventLog::count(events, "completed") == 1; }));
+    runner.join();
+    REQUIRE(ending.has_value());
+    INFO((ending->has_value() ? "" : ending->error().message));
+    REQUIRE(ending->has_value());
+    CHECK((**ending == rollout::Ending::completed));
+
+    std::map<seconds, std::vector<std::string>> started;  // minutes after t0 → devices installed then
+    for (const auto& [device, at] : driver.install_times) started[duration_cast<seconds>(at - t0)].push_back(device);
+    CHECK(started == std::map<seconds, std::vector<std::string>>{
+                         {minutes(60), {"d00", "d01"}},
+                         {minutes(90), {"d02", "d03", "d04", "d05"}},
+                         {minutes(91), {"d06", "d07", "d08", "d09"}},
+                     });
+    for (const auto& [device, n] : driver.installs) CHECK(n == 1);
 }
