@@ -11,7 +11,8 @@ bench_build() {
     YAML_BASELINE="$bench_root/build-bench/yaml-parse-baseline"
 }
 
-# best_of N SETUP CMD...: runs SETUP (a shell string, untimed) then CMD, N times; prints the best wall time in seconds.
+# best_of N SETUP CMD...: runs SETUP (a shell string, untimed) then CMD, N times; prints the best wall time in
+# seconds. A run that fails ends the benchmark (exit 1).
 best_of() {
     local runs=$1 setup=$2
     shift 2
@@ -20,7 +21,12 @@ best_of() {
         eval "$setup"
         local start end
         start=$(date +%s.%N)
-        "$@" >/dev/null
+        # A failed run is no figure: stop the benchmark instead of timing it.
+        "$@" >"${TMPDIR:-/tmp}/best_of.out" 2>&1 || {
+            echo "best_of: '$*' failed:" >&2
+            grep -v -E '^\s*$' "${TMPDIR:-/tmp}/best_of.out" | grep -i -E 'fail|error|unreachable' | head -10 >&2
+            exit 1
+        }
         end=$(date +%s.%N)
         best=$(awk -v s="$start" -v e="$end" -v b="$best" 'BEGIN { t = e - s; if (b == "" || t < b) b = t; printf "%.4f", b }')
     done

@@ -34,7 +34,16 @@ export HOME="$work/home"   # every tool reads its ~/.ssh here, not the caller's
 mkdir -p "$HOME" "$work/dest"
 user=$(id -un)
 
-# --- sshd on $hosts ports (sshd listens on at most 16 sockets: one server per 16 ports) -----
+# --- sshd on $hosts ports ----------------------------------------------------------------------
+# Each device needs a filesystem of its own: uploads go to a temporary name and are renamed over
+# the destination, and fifty devices renaming over one shared path would race (one device's
+# command could find the file replaced mid-way). As root every port gets its own sshd in its own
+# mount namespace with a private tmpfs at $work/dest; otherwise sshd listens on up to 16 ports per
+# server and the devices share $work/dest (then only the OpenSSH tools' numbers are reliable).
+private_dest=0
+[ "$(id -u)" = 0 ] && command -v unshare >/dev/null && private_dest=1
+per_server=16
+[ "$private_dest" = 1 ] && per_server=1
 ssh-keygen -q -t ed25519 -N '' -f "$work/host_key"
 ssh-keygen -q -t ed25519 -N '' -f "$work/user_key"
 cp "$work/user_key.pub" "$work/authorized_keys"
@@ -46,8 +55,8 @@ stop_sshd() {
 }
 start_sshd() {
     local base=$1 first
-    for first in $(seq 0 16 $((hosts - 1))); do
-        local last=$((first + 15 < hosts - 1 ? first + 15 : hosts - 1))
+    for first in $(seq 0 "$per_server" $((hosts - 1))); do
+        local last=$((first + per_server - 1 < hosts - 1 ? first + per_server - 1 : hosts - 1))
         {
             for i in $(seq "$first" "$last"); do echo "ListenAddress 127.0.0.1:$((base + i))"; done
             cat <<EOF
@@ -63,7 +72,12 @@ MaxSessions 100
 Subsystem sftp /usr/lib/openssh/sftp-server
 EOF
         } >"$work/sshd_$first.config"
-        /usr/sbin/sshd -D -e -f "$work/sshd_$first.config" 2>"$work/sshd_$first.log" &
+        if [ "$private_dest" = 1 ]; then
+            unshare --mount --propagation private sh -c 'mount -t tmpfs -o size=64m tmpfs "$1" && exec /usr/sbin/sshd -D -e -f "$2"' \
+                sh "$work/dest" "$work/sshd_$first.config" 2>"$work/sshd_$first.log" &
+        else
+            /usr/sbin/sshd -D -e -f "$work/sshd_$first.config" 2>"$work/sshd_$first.log" &
+        fi
         sshd_pids="$sshd_pids $!"
     done
     # Ready when they report listening on every port (or one gives up): polled, with a deadline.
@@ -89,8 +103,8 @@ for p in $ports; do echo "[127.0.0.1]:$p $pub"; done >"$work/known_hosts"
 
 head -c $((1024 * 1024)) /dev/urandom >"$work/payload.bin"
 dest="$work/dest/payload.bin"
-cmd="sha256sum $dest"
-reset_dest='rm -rf "$work/dest"; mkdir -p "$work/dest"'
+# Each device checks its own copy: a wrong or missing file fails that device, and so the tool.
+cmd="echo '$(sha256sum "$work/payload.bin" | cut -d' ' -f1)  $dest' | sha256sum -c --quiet"
 
 # --- (a) fleetadm ----------------------------------------------------------------------------
 state="$work/state.db"
@@ -118,6 +132,12 @@ fleet_push() { fleet exec --all --max-parallel "$parallel" --copy "$work/payload
 for p in $ports; do echo "127.0.0.1:$p"; done >"$work/pssh_hosts"
 pssh_opts=(-h "$work/pssh_hosts" -p "$parallel" -l "$user" -O "IdentityFile=$work/user_key"
            -O "UserKnownHostsFile=$work/known_hosts" -O StrictHostKeyChecking=yes -O BatchMode=yes)
+# Before each timed run every device's copy is removed (so that no tool finds it in place).
+if [ "$private_dest" = 1 ]; then
+    reset_dest='parallel-ssh "${pssh_opts[@]}" "rm -f $dest" >/dev/null'
+else
+    reset_dest='rm -rf "$work/dest"; mkdir -p "$work/dest"'
+fi
 pssh_push() {
     parallel-scp "${pssh_opts[@]}" "$work/payload.bin" "$dest" && parallel-ssh "${pssh_opts[@]}" "$cmd"
 }
@@ -141,6 +161,8 @@ cat >"$work/push.yml" <<EOF
     - command: $cmd
 EOF
 export ANSIBLE_HOST_KEY_CHECKING=True ANSIBLE_PIPELINING=True ANSIBLE_FORKS="$parallel" ANSIBLE_NOCOLOR=1
+# A login that a busy bastion drops is tried again, as an Ansible user through a bastion would set it.
+export ANSIBLE_SSH_RETRIES=3
 export ANSIBLE_LOCAL_TEMP="$work/ansible-local" ANSIBLE_SSH_CONTROL_PATH_DIR="$work/ansible-cp"
 ansible_push() { ansible-playbook -i "$work/inventory" -f "$parallel" "$work/push.yml"; }
 
@@ -148,7 +170,11 @@ ansible_push() { ansible-playbook -i "$work/inventory" -f "$parallel" "$work/pus
 for tool in fleet_push pssh_push ansible_push; do
     eval "$reset_dest"
     "$tool" >"$work/$tool.log" 2>&1 || { echo "push.sh: $tool failed:" >&2; tail -20 "$work/$tool.log" >&2; exit 1; }
-    cmp -s "$work/payload.bin" "$dest" || { echo "push.sh: $tool did not deliver the file" >&2; exit 1; }
+    # Success means every device's own check of its copy passed; with a shared folder, look too.
+    [ "$private_dest" = 1 ] || cmp -s "$work/payload.bin" "$dest" || {
+        echo "push.sh: $tool did not deliver the file" >&2
+        exit 1
+    }
 done
 
 echo "SSH push: 1 MiB file + command on $hosts loopback endpoints, $parallel at once, best of $runs"
@@ -206,10 +232,10 @@ fleet device enroll -f "$work/site.csv" >/dev/null
 fleet_bastion_push() {
     fleet --tenant site exec --all --max-parallel "$parallel" --copy "$work/payload.bin:$dest" -- "$cmd"
 }
-# ProxyJump's own ssh takes no -o options: the bastion's key and known_hosts come from ~/.ssh/config
-# (HOME is $work/home here).
-mkdir -p "$HOME/.ssh"
-cat >"$HOME/.ssh/config" <<EOF
+# ProxyJump's own ssh takes no -o options, only the -F file its parent was given (and OpenSSH
+# reads ~/.ssh/config from the passwd entry's home, not $HOME): the bastion's key and known_hosts
+# come from $work/ssh_config.
+cat >"$work/ssh_config" <<EOF
 Host 127.0.0.1
     IdentityFile $work/user_key
     UserKnownHostsFile $work/known_hosts
@@ -217,10 +243,11 @@ Host 127.0.0.1
     BatchMode yes
 EOF
 pssh_bastion_push() {
-    parallel-scp "${pssh_opts[@]}" -O "ProxyJump=$user@127.0.0.1:$bport" "$work/payload.bin" "$dest" &&
-        parallel-ssh "${pssh_opts[@]}" -O "ProxyJump=$user@127.0.0.1:$bport" "$cmd"
+    parallel-scp "${pssh_opts[@]}" -x "-F $work/ssh_config" -O "ProxyJump=$user@127.0.0.1:$bport" \
+        "$work/payload.bin" "$dest" &&
+        parallel-ssh "${pssh_opts[@]}" -x "-F $work/ssh_config" -O "ProxyJump=$user@127.0.0.1:$bport" "$cmd"
 }
-sed -e "s|^ansible_ssh_common_args='|ansible_ssh_common_args='-o ProxyJump=$user@127.0.0.1:$bport |" \
+sed -e "s|^ansible_ssh_common_args='|ansible_ssh_common_args='-F $work/ssh_config -o ProxyJump=$user@127.0.0.1:$bport |" \
     "$work/inventory" >"$work/inventory-bastion"
 ansible_bastion_push() { ansible-playbook -i "$work/inventory-bastion" -f "$parallel" "$work/push.yml"; }
 
@@ -228,8 +255,16 @@ declare -A bastion_logins
 for tool in fleet_bastion_push pssh_bastion_push ansible_bastion_push; do
     eval "$reset_dest"
     before=$(logins)
-    "$tool" >"$work/$tool.log" 2>&1 || { echo "push.sh: $tool failed:" >&2; tail -20 "$work/$tool.log" >&2; exit 1; }
-    cmp -s "$work/payload.bin" "$dest" || { echo "push.sh: $tool did not deliver the file" >&2; exit 1; }
+    "$tool" >"$work/$tool.log" 2>&1 || {
+        echo "push.sh: $tool failed:" >&2
+        { grep -E "unreachable|timeout|auth|host-key|credential|transfer|remote|FAILED|error" "$work/$tool.log" || tail -20 "$work/$tool.log"; } | head -20 >&2
+        exit 1
+    }
+    # Success means every device's own check of its copy passed; with a shared folder, look too.
+    [ "$private_dest" = 1 ] || cmp -s "$work/payload.bin" "$dest" || {
+        echo "push.sh: $tool did not deliver the file" >&2
+        exit 1
+    }
     bastion_logins[$tool]=$(($(logins) - before))
 done
 
