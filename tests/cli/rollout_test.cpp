@@ -411,7 +411,7 @@ test::BackgroundProcess start_service(const SshSite& site, const std::vector<std
 
 } // namespace
 
-TEST_CASE("rollout start queues and returns; a runner already running takes it and installs each device once",
+TEST_CASE("rollout start queues and returns and a runner already running takes it and installs each device once",
           "[rollout][runner][ssh][cli]")
 {
     std::vector<std::string> devices = {"q1", "q2", "q3"};
@@ -505,7 +505,7 @@ TEST_CASE("SIGTERM stops a runner cleanly: in-flight devices end recorded, the l
     }
 }
 
-TEST_CASE("runner --once with nothing to run exits at once; a runner only takes rollouts its caller may operate",
+TEST_CASE("runner --once with nothing to run exits at once and a runner only takes rollouts its caller may operate",
           "[rollout][runner][ssh][cli]")
 {
     SshSite site({"o1"});

@@ -113,7 +113,7 @@ TEST_CASE("get --tenant T --subtree lists T and every tenant below it, no siblin
     CHECK(fleet({"get", "devices", "--tenant", "nope", "--subtree"}).exit_code == 4);
 }
 
-TEST_CASE("--subtree holds to what the caller can see", "[cli][subtree]")
+TEST_CASE("a subtree holds to what the caller can see", "[cli][subtree]")
 {
     Fleet fleet;
     build(fleet);
