@@ -48,7 +48,7 @@ std::vector<std::string> headers_for(model::Kind kind, bool wide)
         break;
     case model::Kind::rollout:
         h = {"TENANT", "NAME", "ARTIFACT", "STATE", "SUCCEEDED", "FAILED", "AGE"};
-        if (wide) h.insert(h.end(), {"TARGETS", "LABELS"});
+        if (wide) h.insert(h.end(), {"TARGETS", "RUNNER", "LABELS"});
         break;
     default:
         h = {"TENANT", "NAME", "AGE"};
@@ -122,7 +122,7 @@ std::vector<std::string> row_for(const model::Object& o, const json& status, boo
             const auto& t = spec["targets"];
             row.insert(row.end(), {t.contains("group") ? "group " + t["group"].get<std::string>()
                                                        : t.value("selector", ""),
-                                   labels_text(r.labels)});
+                                   status.value("runner", "-"), labels_text(r.labels)});
         }
         break;
     }

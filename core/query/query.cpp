@@ -116,6 +116,9 @@ Result<std::size_t> for_each(store::Store& store, const ListRequest& request,
                            {"succeeded", counts["succeeded"]}, {"failed", counts["failed"]},
                            {"skipped", counts["skipped"]}, {"startedAt", (*run)->started_at}};
             if (!state->reason.empty()) status["reason"] = state->reason;
+            auto now = std::chrono::duration_cast<std::chrono::seconds>(
+                           std::chrono::system_clock::now().time_since_epoch()).count();
+            if (auto holder = rollout::lease_holder(**run, now); !holder.empty()) status["runner"] = holder;
             return status;
         }
         default: return json::object();

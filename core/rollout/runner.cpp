@@ -13,7 +13,6 @@
 #include <mutex>
 #include <random>
 #include <set>
-#include <sstream>
 
 #include "core/model/selector.hpp"
 #include "core/model/template.hpp"
@@ -1061,15 +1060,7 @@ Result<Progress> progress(store::Store& store, const std::string& tenant, const 
     if (!state) return std::unexpected(state.error());
     p.state = state->state;
     p.reason = state->reason;
-    if (*run && !(*run)->lease_owner.empty() && (*run)->lease_expires > unix_now() &&
-        !lease_owner_dead((*run)->lease_owner)) {
-        // "host pid token [name]"
-        std::istringstream words((*run)->lease_owner);
-        std::string host, pid, token, runner;
-        words >> host >> pid >> token;
-        std::getline(words >> std::ws, runner);
-        p.runner = fmt::format("{} on {}, pid {}", runner.empty() ? "rollout run" : "runner " + runner, host, pid);
-    }
+    if (*run) p.runner = lease_holder(**run, unix_now());
     return p;
 }
 

@@ -7,6 +7,7 @@
 #include <cerrno>
 #include <chrono>
 #include <cstdlib>
+#include <sstream>
 
 namespace fleet::rollout {
 
@@ -27,6 +28,17 @@ bool lease_owner_dead(const std::string& owner)
     long pid = std::strtol(owner.c_str() + first + 1, nullptr, 10);
     if (pid <= 0) return true;
     return ::kill(static_cast<pid_t>(pid), 0) != 0 && errno == ESRCH;
+}
+
+std::string lease_holder(const store::RolloutRun& run, std::int64_t now_unix)
+{
+    if (run.lease_owner.empty() || run.lease_expires <= now_unix || lease_owner_dead(run.lease_owner)) return "";
+    // The owner is "host pid token", and the runner's name after them when a runner holds it.
+    std::istringstream words(run.lease_owner);
+    std::string host, pid, token, name;
+    words >> host >> pid >> token;
+    std::getline(words >> std::ws, name);
+    return fmt::format("{} on {}, pid {}", name.empty() ? "rollout run" : "runner " + name, host, pid);
 }
 
 json rollout_windows(const json& rollout_spec, const tenancy::Policy& policy)

@@ -466,6 +466,14 @@ TEST_CASE("a running runner starts a rollout by itself when its notBefore comes"
     // Which runner holds it: the name its log lines carry.
     auto name = line.substr(line.find("runner/") + 7, line.find(' ', line.find("runner/")) - line.find("runner/") - 7);
     CHECK(waiting["runner"].get<std::string>().starts_with("runner " + name + " on "));
+    // get rollouts -A says so too.
+    auto listed = site.fleet({"get", "rollouts", "-A", "-o", "json"});
+    REQUIRE(listed.exit_code == 0);
+    auto items = json::parse(listed.out)["items"];
+    REQUIRE(items.size() == 1);
+    CHECK(items[0]["status"]["state"] == "waiting");
+    CHECK(items[0]["status"]["runner"] == waiting["runner"]);
+    CHECK(contains(site.fleet({"get", "rollouts", "-A", "-o", "wide"}).out, "runner " + name + " on "));
     service.wait_for_line("rollout/up released completed", std::chrono::seconds(60));
     // Nothing was installed before notBefore.
     std::istringstream starts(slurp(site.devdir / "starts"));
