@@ -133,6 +133,7 @@ Verdict run_plan_text(std::string_view input)
     }
     util::Diagnostics plan_diags;
     auto plan = apply::read_saved_plan(path, plan_diags);
+    std::filesystem::remove(path);
     if (!plan) return {};
     if (auto v = storable(plan->request.desired); v.failed) return v;
     // A saved plan is input too: each object it would write must pass what the same object given
