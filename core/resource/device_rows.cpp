@@ -129,6 +129,9 @@ bool parse_jump(std::string_view text, std::vector<JumpCell>& hops, std::string&
     while (true) {
         auto comma = text.find(',', start);
         std::string_view hop = text.substr(start, comma == std::string_view::npos ? std::string_view::npos : comma - start);
+        // "gw1, gw2" as people write lists: blanks around a bastion are not part of it.
+        while (!hop.empty() && (hop.front() == ' ' || hop.front() == '\t')) hop.remove_prefix(1);
+        while (!hop.empty() && (hop.back() == ' ' || hop.back() == '\t')) hop.remove_suffix(1);
         if (hop.empty()) {
             error = fmt::format("an empty bastion (a ',' at an end, or two in a row) {}", form);
             return false;

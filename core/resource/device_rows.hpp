@@ -46,7 +46,7 @@ struct JumpCell {
 };
 
 /// Splits the ssh.jump column, `user@host:port[,user@host:port...]` (user and port optional, an IPv6
-/// address in brackets: `root@[fd00::1]:22`), into hops. False with why in error when a hop is empty
+/// address in brackets: `root@[fd00::1]:22`; blanks around a bastion ignored), into hops. False with why in error when a hop is empty
 /// or not of that form.
 bool parse_jump(std::string_view text, std::vector<JumpCell>& hops, std::string& error);
 

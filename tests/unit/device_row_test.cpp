@@ -54,7 +54,7 @@ json document_of(const DeviceRow& row)
     if (const auto& jump = row[DeviceRow::ssh_jump]; !jump.empty()) {
         // user@host:port,... read with a regular expression, not with the code under test; what it
         // cannot read goes in as the text, which the schema rejects (not an array).
-        static const std::regex hop(R"(^(?:([^@,]+)@)?(\[([^\],]*)\]|[^@:,\[\]]*)(?::([^,]+))?$)");
+        static const std::regex hop(R"(^[ \t]*(?:([^@,]+)@)?(\[([^\],]*)\]|[^@:,\[\] \t]*)(?::([^, \t]+))?[ \t]*$)");
         json hops = json::array();
         std::size_t start = 0;
         bool ok = true;
@@ -156,6 +156,7 @@ TEST_CASE("the ssh.jump column: user@host:port bastions, as the schema's spec.ss
         "d,rpi4,10.0.0.5,ops@[fd00::1]:22",
         "d,rpi4,10.0.0.5,[fd00::1]",
         "d,rpi4,10.0.0.5,\"a,b,c,d,e,f,g,h\"",
+        "d,rpi4,10.0.0.5,\"ops@gw1:22, ops@gw2\"",  // blanks around a bastion, as lists are written
     };
     std::vector<std::string> invalid = {
         "d,rpi4,,gw",                                  // a jump without the device's host
