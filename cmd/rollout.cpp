@@ -51,15 +51,19 @@ nlohmann::json progress_json(const rollout::Progress& p, const std::string& tena
         if (d.phase >= 0 && static_cast<std::size_t>(d.phase) < p.phases.size())
             j["phase"] = p.phases[static_cast<std::size_t>(d.phase)].name;
         if (!d.reason.empty()) j["reason"] = d.reason;
+        if (auto who = p.held_by.find(d.device); who != p.held_by.end()) j["runner"] = who->second;
         nlohmann::json steps = nlohmann::json::array();
         for (const auto& o : p.outputs)
             if (o.device == d.device) steps.push_back(output_json(o));
         if (!steps.empty()) j["steps"] = std::move(steps);
         devices.push_back(std::move(j));
     }
+    nlohmann::json runners = nlohmann::json::array();
+    for (const auto& [who, n] : p.runners) runners.push_back({{"runner", who}, {"inFlight", n}});
     return {{"rollout", name},       {"tenant", tenant}, {"state", p.state},     {"reason", p.reason},
             {"skipped", p.skipped},  {"phases", phases}, {"devices", devices},
-            {"runner", p.runner.empty() ? nlohmann::json(nullptr) : nlohmann::json(p.runner)}};
+            {"runner", p.runner.empty() ? nlohmann::json(nullptr) : nlohmann::json(p.runner)},
+            {"runners", std::move(runners)}};
 }
 
 void print_status(const rollout::Progress& p, const std::string& tenant, const std::string& name, const Globals& g)
@@ -71,6 +75,7 @@ void print_status(const rollout::Progress& p, const std::string& tenant, const s
     std::cout << fmt::format("rollout/{} (tenant {}): {}{}\n", name, tenant, p.state,
                              p.reason.empty() ? "" : " — " + p.reason);
     if (!p.runner.empty()) std::cout << "run by " << p.runner << "\n";
+    for (const auto& [who, n] : p.runners) std::cout << fmt::format("  {}: {} device(s) in flight\n", who, n);
     Table phases({"PHASE", "DEVICES", "SUCCEEDED", "FAILED", "IN FLIGHT", "PENDING"});
     for (std::size_t i = 0; i < p.phases.size(); ++i) {
         const auto& ph = p.phases[i];
@@ -80,14 +85,22 @@ void print_status(const rollout::Progress& p, const std::string& tenant, const s
     }
     phases.print(std::cout);
     bool wide = g.format() == Format::wide;
-    Table devices({"DEVICE", "PHASE", "STATE", "ATTEMPTS", "REASON"});
+    Table devices(wide ? std::vector<std::string>{"DEVICE", "PHASE", "STATE", "ATTEMPTS", "RUNNER", "REASON"}
+                       : std::vector<std::string>{"DEVICE", "PHASE", "STATE", "ATTEMPTS", "REASON"});
     std::size_t shown = 0;
     for (const auto& d : p.devices) {
         if (!wide && (d.state == "succeeded" || d.state == "pending")) continue;
         std::string phase = d.phase >= 0 && static_cast<std::size_t>(d.phase) < p.phases.size()
                                 ? p.phases[static_cast<std::size_t>(d.phase)].name
                                 : "-";
-        devices.add({d.device, phase, d.state, std::to_string(d.attempts), d.reason.empty() ? "-" : d.reason});
+        std::string reason = d.reason.empty() ? "-" : d.reason;
+        if (wide) {
+            auto who = p.held_by.find(d.device);
+            devices.add({d.device, phase, d.state, std::to_string(d.attempts),
+                         who == p.held_by.end() ? "-" : who->second, reason});
+        } else {
+            devices.add({d.device, phase, d.state, std::to_string(d.attempts), reason});
+        }
         ++shown;
     }
     if (shown) {

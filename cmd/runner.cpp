@@ -19,7 +19,7 @@ namespace {
 struct RunnerOptions {
     std::string name;
     std::size_t max_rollouts = 4;
-    std::size_t max_parallel = 0;
+    std::size_t max_parallel = 16;
     std::string poll = "1s";
     bool once = false;
 };
@@ -82,16 +82,22 @@ void setup_runner(Context& ctx)
     cmd->add_option("--max-rollouts", opts->max_rollouts, "Rollouts run at once")
         ->check(CLI::Range(1, 256))
         ->capture_default_str();
-    cmd->add_option("--max-parallel", opts->max_parallel, "Devices at once per rollout (default: its maxParallel)")
-        ->check(CLI::Range(1, 10000));
+    cmd->add_option("--max-parallel", opts->max_parallel,
+                    "Devices at once over all rollouts, shared fairly between tenants (each rollout also keeps to "
+                    "its maxParallel)")
+        ->check(CLI::Range(1, 10000))
+        ->capture_default_str();
     cmd->add_option("--poll", opts->poll, "How often to look for rollouts to run")
         ->type_name("DURATION")
         ->capture_default_str();
     cmd->add_flag("--once", opts->once, "Exit when nothing is left to run (for cron jobs and tests)");
-    cmd->footer("Takes rollouts queued by `rollout start`, or resumed, or left by a runner that died, as soon as "
-                "their lease is free; waits for their notBefore and maintenance windows itself. SIGTERM or Ctrl-C "
-                "ends in-flight steps on their devices, records them, hands the leases back and exits 0. One log "
-                "line per event (NDJSON with -o json). Several runners, on one machine or many, share the work.");
+    cmd->footer("Runs rollouts queued by `rollout start` or resumed, together with any other runners: devices are "
+                "claimed one by one in the store, so several runners on one machine or many share a rollout, and the "
+                "devices of a runner that died are taken over (and re-verified) when its claims expire. Waits for "
+                "notBefore and maintenance windows itself. The --max-parallel slots go round the tenants with work: "
+                "one tenant's large rollout never starves another's small one; updatePolicy.maxParallel caps a "
+                "tenant over all runners. SIGTERM or Ctrl-C ends in-flight steps on their devices, records them, "
+                "hands the claims back and exits 0. One log line per event (NDJSON with -o json).");
     declare_formats(cmd, {Format::json});
     cmd->callback([opts, &ctx] { ctx.runner = [opts, &g = ctx.globals] { return run_runner(*opts, g); }; });
 }

@@ -9,6 +9,7 @@
 #include <condition_variable>
 #include <deque>
 #include <filesystem>
+#include <limits>
 #include <map>
 #include <mutex>
 #include <random>
@@ -95,6 +96,7 @@ struct Loaded {
     json strategy;
     json windows;   ///< effective maintenance windows; empty: any time
     json settings;  ///< the tenant's effective settings, inherited ones included
+    std::size_t tenant_cap = 0;  ///< updatePolicy.maxParallel (effective): devices of the tenant in flight at most; 0: none
 };
 
 Result<Loaded> load(store::Store& store, const std::string& tenant, const std::string& name)
@@ -123,6 +125,7 @@ Result<Loaded> load(store::Store& store, const std::string& tenant, const std::s
     auto policy = tenancy::effective_policy(tenant, *structure);
     l.windows = rollout_windows(spec, policy);
     l.settings = policy.settings_json();
+    if (policy.max_parallel) l.tenant_cap = policy.max_parallel->value.get<std::size_t>();
     return l;
 }
 
@@ -185,7 +188,7 @@ Result<std::vector<RolloutDevice>> freeze(store::Store& store, const Loaded& l)
     std::vector<std::size_t> eligible;
     std::vector<std::string> busy;
     for (const auto& d : devices) {
-        RolloutDevice row{r.tenant, r.name, d.resource.name, -1, "skipped", "", 0, now};
+        RolloutDevice row{r.tenant, r.name, d.resource.name, -1, "skipped", "", 0, now, "", 0};
         auto type = d.resource.spec.value("deviceType", "");
         auto [transport, why] = pick_transport(r.spec, d.resource.spec);
         auto st = status->find({r.tenant, d.resource.name});
@@ -258,18 +261,29 @@ std::size_t eligible_count(const Devices& devices)
         std::count_if(devices.begin(), devices.end(), [](const auto& d) { return device_of(d).phase >= 0; }));
 }
 
-/// One running rollout: the state machine around the driver.
+/// The ending a stored, not running, rollout stands at.
+template <class Devices>
+Ending stored_ending(const RolloutRun& run, const Devices& devices)
+{
+    if (run.state == "aborted") return Ending::aborted;
+    if (run.state == "paused")
+        return run.reason.starts_with(threshold_reason) ? Ending::paused_by_threshold : Ending::paused;
+    bool failed = std::any_of(devices.begin(), devices.end(), [](const auto& d) { return device_of(d).state == "failed"; });
+    return failed ? Ending::completed_with_failures : Ending::completed;
+}
+
+/// One runner's part in a running rollout: the state machine around the driver. Several runners
+/// (processes, machines) may work the same rollout: each claims devices in the store before it
+/// pushes to them, keeps its claims alive with a heartbeat, and decides phase advance, thresholds
+/// and soak in a write transaction over the stored rows, so that a decision is made once.
 class Runner {
 public:
     Runner(store::Store& store, Loaded loaded, RolloutRun run, std::vector<RolloutDevice> devices, Driver& driver,
-           const RunOptions& options)
+           const RunOptions& options, std::string owner)
         : m_store(store), m_l(std::move(loaded)), m_run(std::move(run)), m_driver(driver), m_options(options),
-          m_clock(options.clock ? *options.clock : util::system_clock())
+          m_clock(options.clock ? *options.clock : util::system_clock()), m_owner(std::move(owner))
     {
-        for (auto& d : devices) {
-            m_order.push_back(d.device);
-            m_rows.emplace(d.device, std::move(d));
-        }
+        for (auto& d : devices) m_rows.emplace(d.device, std::move(d));
         m_phases = make_phases(m_l.strategy, eligible_count(m_rows));
         m_allowed.resize(m_phases.size());
         for (std::size_t i = 0; i < m_phases.size(); ++i) {
@@ -287,7 +301,18 @@ public:
         m_verify = spec.value("verify", json::object());
         if (auto nb = spec.value(json::json_pointer("/schedule/notBefore"), json()); nb.is_string())
             if (auto t = parse_utc(nb.get<std::string>())) m_not_before = *t;
+        m_claim_expires = m_clock.unix_seconds() + m_options.lease.count();
+        m_requester = fmt::format("{}/{}", m_run.tenant, m_run.name);
     }
+    ~Runner()
+    {
+        if (m_options.slots) {
+            m_options.slots->release(m_run.tenant, m_slots_held);
+            m_options.slots->leave(m_requester);
+        }
+    }
+    Runner(const Runner&) = delete;
+    Runner& operator=(const Runner&) = delete;
 
     Result<Ending> go();
 
@@ -302,19 +327,40 @@ private:
     {
         if (m_options.observe) m_options.observe(e, summarize(&m_run, m_phases, m_rows, false));
     }
+    /// Records a device's new state, with the output of the step that led to it and whatever also
+    /// writes, if this runner still holds its claim. A device that leaves the in-flight states
+    /// gives its claim (and its slot) back; one another runner took over is dropped here.
     Result<void> save(RolloutDevice& d, const std::string& state, const std::string& reason,
                       const std::function<Result<void>()>& also = {})
     {
         d.state = state;
         d.reason = reason;
         d.updated_at = model::now_utc();
+        // Stopped by an interrupt: an install cut short keeps its state for a re-verify, but the
+        // claim goes back at once, so that another runner need not wait for it to expire.
+        bool keep = in_flight(state) && m_ending != Ending::interrupted;
+        d.claim_owner = keep ? m_owner : "";
+        d.claim_expires = keep ? m_claim_expires : 0;
+        bool ours = true;
         auto r = write(m_store, [&]() -> Result<void> {
-            if (auto w = m_store.put_rollout_device(d); !w) return w;
+            auto updated = m_store.update_claimed_device(d, m_owner);
+            if (!updated) return std::unexpected(updated.error());
+            if (!*updated) {
+                ours = false;
+                return {};
+            }
             if (auto w = flush_output(); !w) return w;
             if (also) return also();
             return {};
         });
         if (!r) return r;
+        if (!ours) {
+            m_output.reset();
+            unhold(d.device);
+            emit({"lost", d.device, state, phase_name(d.phase), "another runner took this device over"});
+            return {};
+        }
+        if (!keep) unhold(d.device);
         emit({"device", d.device, state, phase_name(d.phase), reason});
         return {};
     }
@@ -326,53 +372,67 @@ private:
         m_output.reset();
         return w;
     }
-    Result<void> save_run()
-    {
-        m_run.updated_at = model::now_utc();
-        return write(m_store, [&] { return m_store.put_rollout_run(m_run); });
-    }
     std::string phase_name(std::int64_t p) const
     {
         return p >= 0 && static_cast<std::size_t>(p) < m_phases.size() ? m_phases[static_cast<std::size_t>(p)].name
                                                                         : std::string();
     }
-    Result<void> dispatch(RolloutDevice& d);
+    void hold(const std::string& device) { m_held.insert(device); }
+    void unhold(const std::string& device)
+    {
+        if (m_held.erase(device) == 0) return;
+        if (m_options.slots && m_slots_held > 0) {
+            m_options.slots->release(m_run.tenant, 1);
+            --m_slots_held;
+        }
+    }
     Result<void> start_step(RolloutDevice& d, Step::Kind kind);
+    Result<void> recover(RolloutDevice& d);
     Result<void> finish(Done done);
     Result<void> finish_step(RolloutDevice& d, const char* what, const transport::Outcome& o);
     Result<void> fail_attempt(RolloutDevice& d, const std::string& what, const transport::Outcome& o);
-    Result<bool> check_control();
-    Result<void> renew_lease();
-    Result<void> advance_phase(bool& stop);
+    Result<void> refresh();
+    void adopt(const RolloutRun& stored);
+    Result<void> heartbeat();
+    Result<void> decide();
+    Result<void> claim_more();
     bool may_start_new();
-    /// True when strategy.maxPerMinute lets one more device start now (and counts it).
-    bool within_rate()
+    /// How many more devices strategy.maxPerMinute lets start now (counted by this runner).
+    std::size_t rate_room()
     {
-        if (!m_per_minute) return true;
+        if (!m_per_minute) return std::numeric_limits<std::size_t>::max();
         auto now = m_clock.now();
         while (!m_dispatched.empty() && m_dispatched.front() <= now - std::chrono::minutes(1)) m_dispatched.pop_front();
-        if (m_dispatched.size() >= m_per_minute) return false;
-        m_dispatched.push_back(now);
-        return true;
+        return m_per_minute > m_dispatched.size() ? m_per_minute - m_dispatched.size() : 0;
     }
     /// True when the rollout has a verify step for the transport that reaches this device.
-    bool verifiable(const RolloutDevice& d) const
+    bool verifiable(const RolloutDevice& d)
     {
         auto it = m_devices.find(d.device);
-        if (it == m_devices.end()) return false;
+        if (it == m_devices.end()) {
+            auto found = m_store.get(model::Kind::device, d.tenant, d.device);
+            if (!found || !*found) return false;
+            it = m_devices.emplace(d.device, std::move(**found)).first;
+        }
         auto t = pick_transport(m_l.rollout.resource.spec, it->second.resource.spec).first;
         return !t.empty() && m_verify.contains(t);
     }
 
     store::Store& m_store;
     Loaded m_l;
-    RolloutRun m_run;
+    RolloutRun m_run;             ///< as last read from the store (lease fields: whoever renewed it last)
     std::string m_artifact_file;  ///< the frozen artifact as a local file, once a transfer needed it
     Driver& m_driver;
     const RunOptions& m_options;
     const util::Clock& m_clock;
-    std::vector<std::string> m_order;
-    std::map<std::string, RolloutDevice> m_rows;
+    std::string m_owner;          ///< this runner, in claims and the run's lease: "host pid token [name]"
+    std::string m_requester;      ///< this rollout, to the runner's shared slots
+    std::map<std::string, RolloutDevice> m_rows;  ///< every target: the held ones as this runner has them, the rest as last read
+    std::set<std::string> m_held;                 ///< devices this runner has claimed and works on
+    std::size_t m_slots_held = 0;                 ///< slots of options.slots held for them
+    std::int64_t m_claim_expires = 0;             ///< until when this runner's claims last (renewed by heartbeat())
+    std::vector<std::string> m_dead_owners;       ///< owners of claims whose process is gone (this host)
+    bool m_claimable = true;                      ///< the last look found devices to claim
     std::map<std::string, model::Object> m_devices;
     std::map<std::string, std::optional<transport::Credential>> m_credentials;
     std::set<std::string> m_recovering;  ///< interrupted by a dead runner: a failed re-verify is not an attempt
@@ -394,15 +454,16 @@ private:
     bool m_stopping = false;
     std::optional<Ending> m_ending;
     Pace::time_point m_last_lease = Pace::now();
-    Pace::time_point m_last_control{};  // the epoch: the first loop reads the control state
+    Pace::time_point m_last_refresh{};  // the epoch: the first loop reads the store
     bool m_waiting_reported = false;
     std::optional<store::DeviceOutput> m_output;  ///< the step just finished, written with its device's next state
 };
 
 Result<void> Runner::start_step(RolloutDevice& d, Step::Kind kind)
 {
-    // Interrupted: no next step. The device keeps its state; the next run picks it up from there.
-    if (m_ending == Ending::interrupted) return {};
+    // Interrupted: no next step. The device keeps its state (and the output of the step that just
+    // ended); its claim goes back, and the next runner picks it up from there.
+    if (m_ending == Ending::interrupted) return save(d, d.state, d.reason);
     const auto& rspec = m_l.rollout.resource.spec;
     auto dev_it = m_devices.find(d.device);
     if (dev_it == m_devices.end()) {
@@ -522,7 +583,7 @@ Result<void> Runner::start_step(RolloutDevice& d, Step::Kind kind)
         }
     }
     if (d.state != label)
-        if (auto s = save(d, label, ""); !s) return s;
+        if (auto s = save(d, label, ""); !s || !m_held.contains(d.device)) return s;  // or another runner took it
     {
         std::lock_guard lock(m_mutex);
         ++m_running;
@@ -535,11 +596,6 @@ Result<void> Runner::start_step(RolloutDevice& d, Step::Kind kind)
     return {};
 }
 
-Result<void> Runner::dispatch(RolloutDevice& d)
-{
-    ++d.attempts;
-    return start_step(d, Step::Kind::transfer);
-}
 
 Result<void> Runner::fail_attempt(RolloutDevice& d, const std::string& what, const transport::Outcome& o)
 {
@@ -580,6 +636,7 @@ Result<void> Runner::fail_attempt(RolloutDevice& d, const std::string& what, con
 
 Result<void> Runner::finish(Done done)
 {
+    if (!m_held.contains(done.device)) return {};  // another runner took it over meanwhile
     auto& d = m_rows.at(done.device);
     const auto& o = done.outcome;
     const char* what = done.kind == Step::Kind::transfer  ? "transfer"
@@ -637,40 +694,6 @@ Result<void> Runner::finish_step(RolloutDevice& d, const char* what, const trans
     });
 }
 
-/// Reads the stored state: another shell may have paused or aborted the rollout.
-Result<bool> Runner::check_control()
-{
-    StoreTimer timer;
-    auto tx = m_store.begin(store::TxMode::read);
-    if (!tx) return std::unexpected(tx.error());
-    auto run = m_store.rollout_run(m_run.tenant, m_run.name);
-    if (!run) return std::unexpected(run.error());
-    if (auto c = tx->commit(); !c) return std::unexpected(c.error());
-    if (!*run) return fail(ErrorKind::conflict, fmt::format("rollout/{} was deleted while it ran", m_run.name));
-    if ((*run)->lease_owner != m_run.lease_owner)
-        return fail(ErrorKind::conflict, fmt::format("rollout/{}: another runner took over the lease", m_run.name));
-    if ((*run)->state != m_run.state) {
-        m_run.state = (*run)->state;
-        m_run.reason = (*run)->reason;
-        return true;
-    }
-    return false;
-}
-
-Result<void> Runner::renew_lease()
-{
-    m_last_lease = Pace::now();
-    m_run.lease_expires = m_clock.unix_seconds() + m_options.lease.count();
-    return write(m_store, [&]() -> Result<void> {
-        auto run = m_store.rollout_run(m_run.tenant, m_run.name);
-        if (!run) return std::unexpected(run.error());
-        if (!*run || (*run)->lease_owner != m_run.lease_owner)
-            return fail(ErrorKind::conflict, fmt::format("rollout/{}: another runner took over the lease", m_run.name));
-        auto stored = **run;
-        stored.lease_expires = m_run.lease_expires;
-        return m_store.put_rollout_run(stored);
-    });
-}
 
 bool Runner::may_start_new()
 {
@@ -692,94 +715,242 @@ bool Runner::may_start_new()
     return false;
 }
 
-/// Moves past the current phase when its devices are all done and its soak has passed.
-Result<void> Runner::advance_phase(bool& stop)
+
+Result<void> Runner::recover(RolloutDevice& d)
 {
+    // Left mid-way by a runner that is gone: a transfer starts over; an install that may have run is
+    // checked by the verify step when there is one (so it is not installed twice), else installed again.
+    emit({"taken-over", d.device, d.state, phase_name(d.phase), "its runner is gone"});
+    if ((d.state == "installing" || d.state == "verifying") && verifiable(d)) {
+        m_recovering.insert(d.device);
+        return start_step(d, Step::Kind::verify);
+    }
+    if (d.attempts > 0) --d.attempts;
+    return save(d, "pending", "restarted after its runner stopped");
+}
+
+/// Reads the run and every target as stored: what other runners did, and control from other shells.
+Result<void> Runner::refresh()
+{
+    std::optional<RolloutRun> stored;
+    std::vector<RolloutDevice> rows;
+    {
+        StoreTimer timer;
+        auto tx = m_store.begin(store::TxMode::read);
+        if (!tx) return std::unexpected(tx.error());
+        auto run = m_store.rollout_run(m_run.tenant, m_run.name);
+        if (!run) return std::unexpected(run.error());
+        auto devices = m_store.rollout_devices(m_run.tenant, m_run.name);
+        if (!devices) return std::unexpected(devices.error());
+        if (auto c = tx->commit(); !c) return std::unexpected(c.error());
+        stored = std::move(*run);
+        rows = std::move(*devices);
+    }
+    if (!stored) return fail(ErrorKind::conflict, fmt::format("rollout/{} was deleted while it ran", m_run.name));
+    auto now = m_clock.unix_seconds();
+    std::map<std::string, bool> dead;  // by owner: a process of this host that is gone
+    m_dead_owners.clear();
+    m_claimable = false;
+    for (auto& row : rows) {
+        if (m_held.contains(row.device)) continue;
+        bool claimable = row.state == "pending" && row.phase >= 0 && row.phase <= stored->phase;
+        if (in_flight(row.state) && row.claim_owner != m_owner) {
+            auto [it, fresh] = dead.try_emplace(row.claim_owner, false);
+            if (fresh && !row.claim_owner.empty()) {
+                it->second = lease_owner_dead(row.claim_owner);
+                if (it->second) m_dead_owners.push_back(row.claim_owner);
+            }
+            claimable = row.claim_expires < now || it->second;
+        }
+        m_claimable = m_claimable || claimable;
+        m_rows[row.device] = std::move(row);
+    }
+    adopt(*stored);
+    return {};
+}
+
+/// Takes the stored run as it is; when it stopped running (paused or aborted from another shell,
+/// completed or paused by another runner's decision, or by this one's), this runner stops too:
+/// in-flight devices finish, no new ones start.
+void Runner::adopt(const RolloutRun& stored)
+{
+    m_run = stored;
+    if (m_stopping || stored.state == "running") return;
+    m_stopping = true;
+    m_ending = stored_ending(stored, m_rows);
+    emit({stored.state, "", "", phase_name(stored.phase), stored.reason});
+}
+
+/// The heartbeat: this runner's claims, and the run's lease (which says that a live runner works
+/// on the rollout: SPEC §8's running), taken when free and renewed by whoever holds it.
+Result<void> Runner::heartbeat()
+{
+    m_last_lease = Pace::now();
+    m_claim_expires = m_clock.unix_seconds() + m_options.lease.count();
+    return write(m_store, [&]() -> Result<void> {
+        if (!m_held.empty())
+            if (auto r = m_store.renew_claims(m_run.tenant, m_run.name, m_owner, m_claim_expires); !r) return r;
+        auto run = m_store.rollout_run(m_run.tenant, m_run.name);
+        if (!run) return std::unexpected(run.error());
+        if (!*run || (*run)->state != "running") return {};
+        auto stored = **run;
+        bool free = stored.lease_owner.empty() || stored.lease_expires < m_clock.unix_seconds() ||
+                    lease_owner_dead(stored.lease_owner);
+        if (!free && stored.lease_owner != m_owner) return {};
+        stored.lease_owner = m_owner;
+        stored.lease_expires = m_claim_expires;
+        return m_store.put_rollout_run(stored);
+    });
+}
+
+/// Threshold, soak, phase advance and completion, decided in one write transaction over the stored
+/// run and devices: whichever runner gets there first decides, and the others find it done.
+Result<void> Runner::decide()
+{
+    if (m_stopping || m_run.state != "running") return {};
     auto p = static_cast<std::size_t>(m_run.phase);
-    if (m_phases.empty()) {
-        // Nothing to install: every target was skipped.
-        m_run.state = "completed";
-        m_run.reason = "no device needed the artifact";
-        m_ending = Ending::completed;
-        stop = true;
-        auto w = write(m_store, [&]() -> Result<void> {
-            m_run.updated_at = model::now_utc();
-            if (auto r = m_store.put_rollout_run(m_run); !r) return r;
-            return m_store.record_event(m_run.tenant, "rollout-completed", "rollout/" + m_run.name, m_run.reason);
-        });
-        if (!w) return w;
-        emit({"completed", "", "", "", m_run.reason});
-        return {};
-    }
-    if (p >= m_phases.size()) {
-        stop = true;
-        return {};
-    }
-    for (const auto& [name, d] : m_rows)
-        if (d.phase >= 0 && static_cast<std::size_t>(d.phase) <= p && !terminal(d.state)) return {};
-    const Phase& phase = m_phases[p];
-    if (phase.soak.count() > 0) {
-        if (m_run.phase_done_at.empty()) {
-            m_run.phase_done_at = format_utc(m_clock.now());
-            if (auto s = save_run(); !s) return s;
-            emit({"soak", "", "", phase.name, fmt::format("soaking for {}s", phase.soak.count())});
+    if (!m_phases.empty()) {
+        // What this runner last saw says whether a decision may be due; the transaction checks.
+        if (p >= m_phases.size()) return {};
+        std::size_t failed = 0;
+        bool done = true;
+        for (const auto& [name, d] : m_rows) {
+            if (d.phase == m_run.phase && d.state == "failed") ++failed;
+            if (d.phase >= 0 && d.phase <= m_run.phase && !terminal(d.state)) done = false;
         }
-        auto done_at = parse_utc(m_run.phase_done_at);
-        if (done_at && m_clock.now() < *done_at + phase.soak) return {};
+        if (failed <= m_allowed[p] && !done) return {};
+        if (failed <= m_allowed[p] && !m_run.phase_done_at.empty())
+            if (auto at = parse_utc(m_run.phase_done_at); at && m_clock.now() < *at + m_phases[p].soak) return {};
     }
-    m_run.phase_done_at.clear();
-    bool last = p + 1 >= m_phases.size();
-    std::size_t failed = 0;
-    for (const auto& [name, d] : m_rows) failed += d.state == "failed" ? 1 : 0;
-    if (last) {
-        m_run.state = "completed";
-        m_run.reason = failed ? fmt::format("{} device(s) failed", failed) : "";
-        m_ending = failed ? Ending::completed_with_failures : Ending::completed;
-        stop = true;
-    } else {
-        m_run.phase = static_cast<std::int64_t>(p + 1);
-        if (phase.pause) {
-            m_run.state = "paused";
-            m_run.reason = fmt::format("paused after phase {}; run `rollout resume` to go on", phase.name);
-            m_ending = Ending::paused;
-            stop = true;
-        }
-    }
+    std::optional<RolloutRun> decided;
+    std::optional<Event> event;
     auto w = write(m_store, [&]() -> Result<void> {
-        m_run.updated_at = model::now_utc();
-        if (auto r = m_store.put_rollout_run(m_run); !r) return r;
-        std::string summary = last ? fmt::format("completed; {}", m_run.reason.empty() ? "all devices succeeded" : m_run.reason)
-                                   : fmt::format("phase {} done", phase.name);
-        return m_store.record_event(m_run.tenant, last ? "rollout-completed" : "rollout-phase-done",
-                              "rollout/" + m_run.name, summary);
+        auto run = m_store.rollout_run(m_run.tenant, m_run.name);
+        if (!run) return std::unexpected(run.error());
+        if (!*run) return fail(ErrorKind::conflict, fmt::format("rollout/{} was deleted while it ran", m_run.name));
+        auto rows = m_store.rollout_devices(m_run.tenant, m_run.name);
+        if (!rows) return std::unexpected(rows.error());
+        for (auto& row : *rows)
+            if (!m_held.contains(row.device)) m_rows[row.device] = std::move(row);
+        RolloutRun next = **run;
+        decided = next;
+        if (next.state != "running" || next.phase != m_run.phase) return {};  // decided elsewhere
+        auto record = [&](const char* type, const std::string& summary) -> Result<void> {
+            next.updated_at = model::now_utc();
+            if (auto r = m_store.put_rollout_run(next); !r) return r;
+            decided = next;
+            return type ? m_store.record_event(next.tenant, type, "rollout/" + next.name, summary) : Result<void>{};
+        };
+        if (m_phases.empty()) {  // nothing to install: every target was skipped
+            next.state = "completed";
+            next.reason = "no device needed the artifact";
+            return record("rollout-completed", next.reason);
+        }
+        std::size_t failed = 0, failed_all = 0;
+        bool done = true;
+        for (const auto& [name, d] : m_rows) {
+            if (d.phase == next.phase && d.state == "failed") ++failed;
+            if (d.state == "failed") ++failed_all;
+            if (d.phase >= 0 && d.phase <= next.phase && !terminal(d.state)) done = false;
+        }
+        const Phase& phase = m_phases[p];
+        if (failed > m_allowed[p]) {
+            bool abort = m_l.strategy.value("onFailure", "pause") == "abort";
+            next.state = abort ? "aborted" : "paused";
+            next.reason = fmt::format("{} exceeded in phase {}: {} of {} device(s) failed (allowed {})",
+                                      threshold_reason, phase.name, failed,
+                                      phase.end - (p == 0 ? 0 : m_phases[p - 1].end), m_allowed[p]);
+            return record(abort ? "rollout-aborted" : "rollout-paused", next.reason);
+        }
+        if (!done) return {};
+        if (phase.soak.count() > 0) {
+            if (next.phase_done_at.empty()) {
+                next.phase_done_at = format_utc(m_clock.now());
+                event = Event{"soak", "", "", phase.name, fmt::format("soaking for {}s", phase.soak.count())};
+                return record(nullptr, "");
+            }
+            auto done_at = parse_utc(next.phase_done_at);
+            if (done_at && m_clock.now() < *done_at + phase.soak) return {};
+        }
+        next.phase_done_at.clear();
+        if (p + 1 >= m_phases.size()) {
+            next.state = "completed";
+            next.reason = failed_all ? fmt::format("{} device(s) failed", failed_all) : "";
+            return record("rollout-completed",
+                          fmt::format("completed; {}", next.reason.empty() ? "all devices succeeded" : next.reason));
+        }
+        next.phase = static_cast<std::int64_t>(p + 1);
+        if (phase.pause) {
+            next.state = "paused";
+            next.reason = fmt::format("paused after phase {}; run `rollout resume` to go on", phase.name);
+        } else {
+            event = Event{"phase", "", "", phase.name, ""};
+        }
+        m_claimable = true;  // the next phase's devices
+        return record("rollout-phase-done", fmt::format("phase {} done", phase.name));
     });
     if (!w) return w;
-    emit({last ? "completed" : (phase.pause ? "paused" : "phase"), "", "", phase.name, m_run.reason});
+    if (decided) adopt(*decided);
+    if (event) emit(*event);
+    return {};
+}
+
+/// Claims devices for the free slots: those a gone runner left in flight, then pending ones.
+Result<void> Runner::claim_more()
+{
+    if (!m_claimable || m_held.size() >= m_max_parallel) return {};
+    std::size_t want = std::min(m_max_parallel - m_held.size(), rate_room());
+    if (want == 0) return {};
+    if (m_options.slots) {
+        want = m_options.slots->acquire(m_run.tenant, m_requester, want);
+        if (want == 0) return {};
+    }
+    store::ClaimRequest q;
+    q.tenant = m_run.tenant;
+    q.rollout = m_run.name;
+    q.owner = m_owner;
+    q.now = m_clock.unix_seconds();
+    q.expires = m_claim_expires;
+    q.max_phase = m_run.phase;
+    q.limit = want;
+    q.tenant_cap = m_l.tenant_cap;
+    q.dead_owners = m_dead_owners;
+    q.updated_at = model::now_utc();
+    auto claimed = [&]() -> Result<store::Claimed> {
+        StoreTimer timer;
+        auto tx = m_store.begin(store::TxMode::claim);
+        if (!tx) return std::unexpected(tx.error());
+        auto c = m_store.claim_rollout_devices(q);
+        if (!c) return c;
+        if (auto r = tx->commit(); !r) return std::unexpected(r.error());
+        return c;
+    }();
+    std::size_t got = claimed ? claimed->taken_over.size() + claimed->started.size() : 0;
+    if (m_options.slots) {
+        m_slots_held += got;
+        m_options.slots->release(m_run.tenant, want - got);
+    }
+    if (!claimed) return std::unexpected(claimed.error());
+    if (got < want) m_claimable = false;  // until the next look at the store
+    for (auto& row : claimed->taken_over) {
+        hold(row.device);
+        auto& d = m_rows[row.device] = std::move(row);
+        if (auto r = recover(d); !r) return r;
+    }
+    for (auto& row : claimed->started) {
+        hold(row.device);
+        if (m_per_minute) m_dispatched.push_back(m_clock.now());
+        auto& d = m_rows[row.device] = std::move(row);
+        emit({"device", d.device, d.state, phase_name(d.phase), ""});
+        if (auto r = start_step(d, Step::Kind::transfer); !r) return r;
+    }
     return {};
 }
 
 Result<Ending> Runner::go()
 {
-    // Devices a dead runner left mid-way: transfers start over; an interrupted install is checked by
-    // its verify step when there is one (so it is not installed twice), else installed again.
-    for (auto& [name, d] : m_rows) {
-        if (!in_flight(d.state)) continue;
-        auto found = m_store.get(model::Kind::device, d.tenant, d.device);
-        bool verifiable = false;
-        if (found && *found) {
-            auto t = pick_transport(m_l.rollout.resource.spec, (*found)->resource.spec).first;
-            verifiable = !t.empty() && m_verify.contains(t);
-        }
-        if ((d.state == "installing" || d.state == "verifying") && verifiable) {
-            m_recovering.insert(d.device);
-            if (auto s = start_step(d, Step::Kind::verify); !s) return std::unexpected(s.error());
-        } else {
-            if (d.attempts > 0) --d.attempts;
-            if (auto s = save(d, "pending", "restarted after an interrupted run"); !s) return std::unexpected(s.error());
-        }
-    }
     emit({"started", "", "", phase_name(m_run.phase), ""});
-    bool stop_dispatch = false;
+    if (auto h = heartbeat(); !h) return std::unexpected(h.error());
     for (;;) {
         // 1. Results first: each transition is committed before anything else happens.
         for (;;) {
@@ -796,7 +967,7 @@ Result<Ending> Runner::go()
                 return std::unexpected(f.error());
             }
         }
-        // 2. Interrupts, control from other shells, the lease.
+        // 2. Interrupts; the store (other runners, control from other shells); the heartbeat.
         if (m_options.interrupted && m_options.interrupted->load() && !m_stopping) {
             m_stopping = true;
             m_ending = Ending::interrupted;
@@ -804,80 +975,29 @@ Result<Ending> Runner::go()
             emit({"interrupted", "", "", phase_name(m_run.phase), "interrupted; in-flight devices are stopped"});
         }
         auto now = Pace::now();
-        if (now - m_last_control >= std::chrono::milliseconds(250)) {
-            m_last_control = now;
-            auto changed = check_control();
-            if (!changed) {
-                m_driver.cancel();
-                return std::unexpected(changed.error());
-            }
-            if (*changed && (m_run.state == "paused" || m_run.state == "aborted") && !m_stopping) {
-                m_stopping = true;
-                m_ending = m_run.state == "paused" ? Ending::paused : Ending::aborted;
-                emit({m_run.state, "", "", phase_name(m_run.phase), m_run.reason});
-            }
+        Result<void> step;
+        if (now - m_last_refresh >= std::chrono::milliseconds(250)) {
+            m_last_refresh = now;
+            step = refresh();
         }
-        if (now - m_last_lease >= m_options.lease / 3)
-            if (auto l = renew_lease(); !l) {
-                m_driver.cancel();
-                return std::unexpected(l.error());
-            }
-        // 3. The failure threshold of the current phase.
-        if (!m_stopping && static_cast<std::size_t>(m_run.phase) < m_phases.size()) {
-            auto p = static_cast<std::size_t>(m_run.phase);
-            std::size_t failed = 0;
-            for (const auto& [name, d] : m_rows)
-                if (d.phase == m_run.phase && d.state == "failed") ++failed;
-            if (failed > m_allowed[p]) {
-                bool abort = m_l.strategy.value("onFailure", "pause") == "abort";
-                m_run.state = abort ? "aborted" : "paused";
-                m_run.reason = fmt::format("{} exceeded in phase {}: {} of {} device(s) failed (allowed {})",
-                                           threshold_reason, m_phases[p].name, failed,
-                                           m_phases[p].end - (p == 0 ? 0 : m_phases[p - 1].end), m_allowed[p]);
-                auto w = write(m_store, [&]() -> Result<void> {
-                    m_run.updated_at = model::now_utc();
-                    if (auto r = m_store.put_rollout_run(m_run); !r) return r;
-                    return m_store.record_event(m_run.tenant, abort ? "rollout-aborted" : "rollout-paused",
-                                          "rollout/" + m_run.name, m_run.reason);
-                });
-                if (!w) return std::unexpected(w.error());
-                m_stopping = true;
-                m_ending = abort ? Ending::aborted : Ending::paused_by_threshold;
-                emit({m_run.state, "", "", m_phases[p].name, m_run.reason});
-            }
+        if (step && now - m_last_lease >= m_options.lease / 3) step = heartbeat();
+        // 3. Decisions over the stored state, then new devices while there is room.
+        if (step) step = decide();
+        if (step && !m_stopping && may_start_new()) step = claim_more();
+        if (!step) {
+            m_driver.cancel();
+            return std::unexpected(step.error());
         }
-        // 4. Phase progress, then new devices while there is room.
-        if (!m_stopping) {
-            if (auto a = advance_phase(stop_dispatch); !a) return std::unexpected(a.error());
-            if (stop_dispatch) m_stopping = true;
-        }
-        if (!m_stopping && may_start_new()) {
-            for (const auto& name : m_order) {
-                {
-                    std::lock_guard lock(m_mutex);
-                    if (m_running >= m_max_parallel) break;
-                }
-                auto& d = m_rows.at(name);
-                if (d.state != "pending" || d.phase < 0 || d.phase > m_run.phase) continue;
-                if (!within_rate()) break;
-                if (auto s = dispatch(d); !s) {
-                    m_driver.cancel();
-                    return std::unexpected(s.error());
-                }
-            }
-        }
-        // 5. Done when stopping and nothing is in flight.
+        // 4. Done when stopping and nothing is in flight.
         std::unique_lock lock(m_mutex);
         if (m_stopping && m_running == 0 && m_done.empty()) break;
         m_cv.wait_for(lock, m_options.tick, [&] { return !m_done.empty(); });
     }
-    // Give the lease back so that the next run need not wait for it to expire.
-    m_run.lease_owner.clear();
-    m_run.lease_expires = 0;
+    // Give the run's lease back, if it is ours, so that `rollout status` says at once that nobody runs it.
     auto release = write(m_store, [&]() -> Result<void> {
         auto run = m_store.rollout_run(m_run.tenant, m_run.name);
         if (!run) return std::unexpected(run.error());
-        if (!*run) return {};
+        if (!*run || (*run)->lease_owner != m_owner) return {};
         auto stored = **run;
         stored.lease_owner.clear();
         stored.lease_expires = 0;
@@ -885,16 +1005,6 @@ Result<Ending> Runner::go()
     });
     if (!release) return std::unexpected(release.error());
     return m_ending.value_or(Ending::interrupted);
-}
-
-/// The ending a stored, not running, rollout stands at.
-Ending stored_ending(const RolloutRun& run, const std::vector<RolloutDevice>& devices)
-{
-    if (run.state == "aborted") return Ending::aborted;
-    if (run.state == "paused")
-        return run.reason.starts_with(threshold_reason) ? Ending::paused_by_threshold : Ending::paused;
-    bool failed = std::any_of(devices.begin(), devices.end(), [](const auto& d) { return d.state == "failed"; });
-    return failed ? Ending::completed_with_failures : Ending::completed;
 }
 
 } // namespace
@@ -924,8 +1034,9 @@ struct Begun {
 };
 
 /// Starts a rollout (freezes its targets and stores its run, state running) unless it was started
-/// before; then, when owner is set and the run is running, takes its lease, failing with conflict
-/// while a live runner holds it. One write transaction, so two runners cannot both get the lease.
+/// before; then, when owner is set and the run is running, takes the run's lease unless a live
+/// runner holds it (then the caller joins that runner: devices are claimed one by one). One write
+/// transaction, so two runners never both freeze the targets.
 Result<Begun> begin(store::Store& store, const std::string& tenant, const std::string& name, const std::string& owner,
                     std::chrono::seconds lease, const util::Clock& clock)
 {
@@ -984,10 +1095,9 @@ Result<Begun> begin(store::Store& store, const std::string& tenant, const std::s
                 return {};
             }
             if (owner.empty()) return {};
+            // Another live runner works on it: this one joins (devices are claimed one by one).
             if (!b.run.lease_owner.empty() && b.run.lease_expires > unix_now() && !lease_owner_dead(b.run.lease_owner))
-                return fail(ErrorKind::conflict,
-                            fmt::format("rollout/{} is being run by another process ({}); its lease expires in {}s",
-                                        name, b.run.lease_owner, b.run.lease_expires - unix_now()));
+                return {};
         }
         b.run.lease_owner = owner;
         b.run.lease_expires = unix_now() + lease.count();
@@ -1029,7 +1139,7 @@ Result<Ending> run(store::Store& store, const std::string& tenant, const std::st
                             summarize(&run, make_phases(loaded.strategy, eligible_count(devices)), devices, false));
         return *already;
     }
-    Runner runner(store, std::move(loaded), std::move(run), std::move(devices), driver, options);
+    Runner runner(store, std::move(loaded), std::move(run), std::move(devices), driver, options, owner);
     t_stats = options.stats;
     auto ending = runner.go();
     t_stats = nullptr;
@@ -1061,6 +1171,18 @@ Result<Progress> progress(store::Store& store, const std::string& tenant, const 
     p.state = state->state;
     p.reason = state->reason;
     if (*run) p.runner = lease_holder(**run, unix_now());
+    std::map<std::string, std::size_t> counts;
+    std::map<std::string, bool> dead;
+    for (const auto& d : *devices) {
+        if (!in_flight(d.state) || d.claim_owner.empty() || d.claim_expires <= unix_now()) continue;
+        auto [it, fresh] = dead.try_emplace(d.claim_owner, false);
+        if (fresh) it->second = lease_owner_dead(d.claim_owner);
+        if (it->second) continue;
+        auto who = describe_owner(d.claim_owner);
+        p.held_by[d.device] = who;
+        ++counts[who];
+    }
+    p.runners.assign(counts.begin(), counts.end());
     return p;
 }
 

@@ -3,19 +3,27 @@
 // pending → transferring → installing → verifying → succeeded | failed, phase by phase,
 // committing every transition so that a new runner continues where a dead one stopped.
 //
-// The runner is one thread that owns the store connection; device steps run in a Driver (the
+// Several runners may work one rollout (SPEC §10): each claims devices in the store (a claim with
+// an expiry that its heartbeat renews), so a device is worked on by one runner at a time; devices
+// a dead runner held are taken over when their claim expires (at once when its process is known to
+// be gone) and re-verified before any install. Threshold, soak, phase advance and completion are
+// decided in a write transaction over the stored rows, once, by whichever runner gets there first.
+//
+// A runner is one thread that owns its store connection; device steps run in a Driver (the
 // transports' worker threads) and report back through a queue. Control commands (pause,
-// resume, abort, retry) only change the stored state; the runner reads it before dispatching.
+// resume, abort, retry) only change the stored state; every runner reads it four times a second.
 
 #include <atomic>
 #include <chrono>
 #include <functional>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "core/model/object.hpp"
 #include "core/rollout/schedule.hpp"
+#include "core/rollout/slots.hpp"
 #include "core/store/store.hpp"
 #include "core/transport/ssh.hpp"
 #include "core/transport/transport.hpp"
@@ -55,7 +63,7 @@ public:
 
 /// What the runner reports while it works, for the progress display and NDJSON events.
 struct Event {
-    std::string type;     ///< started, device, phase, paused, aborted, completed, waiting, interrupted
+    std::string type;     ///< started, device, taken-over, lost, phase, soak, paused, aborted, completed, waiting, interrupted
     std::string device;
     std::string state;    ///< device: its new state
     std::string phase;
@@ -77,7 +85,10 @@ struct Progress {
     std::size_t skipped = 0;
     std::vector<store::RolloutDevice> devices;
     std::vector<store::DeviceOutput> outputs;  ///< each device's step outputs (progress() only), newest first
-    std::string runner;     ///< progress(): who runs it now ("NAME on HOST, pid P"); empty: nobody
+    std::string runner;     ///< progress(): whose lease says it runs ("runner NAME on HOST, pid P"); empty: nobody
+    /// progress(): every runner with devices in flight on it, and how many (claims that are alive).
+    std::vector<std::pair<std::string, std::size_t>> runners;
+    std::map<std::string, std::string> held_by;  ///< progress(): device in flight → the runner working on it
 };
 
 /// How a run ended.
@@ -104,6 +115,9 @@ struct RunOptions {
     const util::Clock* clock = nullptr;
     std::function<void(const Event&, const Progress&)> observe;
     RunStats* stats = nullptr;  ///< filled in when given
+    /// A runner's parallel slots, shared by every rollout it runs (fair between tenants); null: none
+    /// beyond max_parallel.
+    Slots* slots = nullptr;
 };
 
 /// `rollout start`: freezes the rollout's targets and queues it for the runners (state running, no

@@ -34,8 +34,8 @@ const char* ending_name(Ending ending)
 class Worker {
 public:
     Worker(const ServiceOptions& options, Runnable target, const std::atomic<bool>& stop,
-           const std::function<void(ServiceEvent)>& log)
-        : m_target(std::move(target))
+           const std::function<void(ServiceEvent)>& log, Slots& slots)
+        : m_target(std::move(target)), m_slots(slots)
     {
         m_thread = std::thread([this, &options, &stop, log] {
             work(options, stop, log);
@@ -60,9 +60,9 @@ private:
             log({"error", tenant, name, "", "", "", store.error().message});
             return;
         }
-        auto driver = make_transport_driver(options.max_parallel ? options.max_parallel : 64);
+        auto driver = make_transport_driver(options.max_parallel);
         RunOptions run_options;
-        run_options.max_parallel = options.max_parallel;
+        run_options.slots = &m_slots;
         run_options.interrupted = &stop;
         run_options.runner_name = options.name;
         run_options.observe = [&](const Event& e, const Progress&) {
@@ -70,16 +70,14 @@ private:
         };
         auto ending = run(**store, tenant, name, *driver, run_options);
         if (!ending) {
-            // Another runner took it between our look and our write: not an error, it is being run.
-            bool taken = ending.error().kind == util::ErrorKind::conflict &&
-                         ending.error().message.find("being run by another process") != std::string::npos;
-            log({taken ? "skipped" : "error", tenant, name, "", "", "", ending.error().message});
+            log({"error", tenant, name, "", "", "", ending.error().message});
             return;
         }
         log({"released", tenant, name, "", ending_name(*ending), "", ""});
     }
 
     Runnable m_target;
+    Slots& m_slots;
     std::atomic<bool> m_done{false};
     std::thread m_thread;
 };
@@ -92,19 +90,24 @@ Result<std::vector<Runnable>> runnable(store::Store& store)
     if (!tx) return std::unexpected(tx.error());
     auto rollouts = store.list(model::Kind::rollout);
     if (!rollouts) return std::unexpected(rollouts.error());
-    auto now = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
     std::vector<Runnable> out;
     for (const auto& r : *rollouts) {
         const auto& [tenant, name] = std::pair{r.resource.tenant, r.resource.name};
         auto run = store.rollout_run(tenant, name);
         if (!run) return std::unexpected(run.error());
         if (!*run || (*run)->state != "running") continue;
-        bool leased = !(*run)->lease_owner.empty() && (*run)->lease_expires > now && !lease_owner_dead((*run)->lease_owner);
-        if (leased) continue;
         if (!store.permit(store::Action::write, tenant)) continue;  // visible, but not the caller's to run
         out.push_back({tenant, name});
     }
-    return out;
+    // Tenants take turns: each tenant's first rollout, then each one's second, and so on, so that
+    // one tenant's many rollouts do not fill a runner's rollout slots before another's first.
+    std::map<std::string, std::size_t> seen;
+    std::vector<std::pair<std::size_t, std::size_t>> rank;  // (turn, index in (tenant, name) order)
+    for (std::size_t i = 0; i < out.size(); ++i) rank.emplace_back(seen[out[i].tenant]++, i);
+    std::sort(rank.begin(), rank.end());
+    std::vector<Runnable> turns;
+    for (const auto& [turn, i] : rank) turns.push_back(out[i]);
+    return turns;
 }
 
 Result<void> serve(const ServiceOptions& options)
@@ -122,9 +125,10 @@ Result<void> serve(const ServiceOptions& options)
     auto first = runnable(**store);
     if (!first) return std::unexpected(first.error());
     log({"runner-started", "", "", "", "", "",
-         fmt::format("running at most {} rollout(s) at once, looking every {} ms", options.max_rollouts,
-                     options.poll.count())});
+          fmt::format("running at most {} rollout(s) and {} device(s) at once, looking every {} ms",
+                     options.max_rollouts, options.max_parallel, options.poll.count())});
 
+    Slots slots(options.max_parallel);  // before the workers, which hold on to it
     std::map<std::pair<std::string, std::string>, std::unique_ptr<Worker>> workers;
     std::optional<std::vector<Runnable>> found = std::move(*first);
     bool store_failing = false;
@@ -136,7 +140,7 @@ Result<void> serve(const ServiceOptions& options)
                 if (workers.size() >= options.max_rollouts) break;
                 auto key = std::pair{r.tenant, r.name};
                 if (workers.contains(key)) continue;
-                workers.emplace(key, std::make_unique<Worker>(options, r, stop, log));
+                workers.emplace(key, std::make_unique<Worker>(options, r, stop, log, slots));
             }
             if (options.once && workers.empty() && found->empty()) break;
         }

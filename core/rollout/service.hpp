@@ -1,11 +1,12 @@
 #pragma once
 // `fleetadm runner`: a long-running service that executes every runnable rollout its caller may
-// operate. It looks for rollouts that are running (queued by `rollout start`, or left by a runner
-// that died) and whose lease is free, takes each lease through rollout::run (one write
-// transaction decides which runner gets it), and runs up to max_rollouts of them at once, each on
-// its own thread with its own store connection. A stop request (SIGTERM) ends every run the way
-// an interrupted `rollout run` ends: in-flight steps are ended on their devices and recorded, the
-// leases are handed back, and another runner (or this one, restarted) resumes them.
+// operate. It looks for rollouts that are running (queued by `rollout start`, run by other
+// runners, or left by one that died) and joins up to max_rollouts of them through rollout::run,
+// each on its own thread with its own store connection; devices are claimed one by one in the
+// store, so any number of runners on any number of machines share a rollout. Its max_parallel
+// slots are shared fairly between the tenants it works for (Slots). A stop request (SIGTERM) ends
+// every run the way an interrupted `rollout run` ends: in-flight steps are ended on their devices
+// and recorded, the claims are handed back, and another runner (or this one, restarted) goes on.
 
 #include <atomic>
 #include <chrono>
@@ -36,15 +37,18 @@ struct Runnable {
     std::string name;
 };
 
-/// The rollouts the caller may operate that are running (queued, or left by a dead runner) and
-/// whose lease is free or expired, in (tenant, name) order. Runs its own read transaction.
+/// The rollouts the caller may operate that are running (queued, run by other runners, or left by
+/// a dead one), tenants taking turns: every tenant's first rollout (in name order), then every
+/// tenant's second, and so on. Runs its own read transaction.
 util::Result<std::vector<Runnable>> runnable(store::Store& store);
 
 /// How a runner service runs.
 struct ServiceOptions {
     std::string name;                      ///< the runner's name in its log lines
     std::size_t max_rollouts = 4;          ///< rollouts run at once
-    std::size_t max_parallel = 0;          ///< devices at once per rollout; 0: each rollout's maxParallel
+    /// Devices at once over all the rollouts it runs: the runner's slots, shared fairly between
+    /// tenants (Slots); each rollout also keeps to its own strategy.maxParallel.
+    std::size_t max_parallel = 16;
     std::chrono::milliseconds poll{1000};  ///< how often the store is asked for runnable rollouts
     bool once = false;                     ///< stop when nothing is runnable and nothing runs (tests, cron)
     const std::atomic<bool>* stop = nullptr;  ///< set by SIGTERM/SIGINT: end the runs cleanly and return

@@ -33,8 +33,13 @@ bool lease_owner_dead(const std::string& owner)
 std::string lease_holder(const store::RolloutRun& run, std::int64_t now_unix)
 {
     if (run.lease_owner.empty() || run.lease_expires <= now_unix || lease_owner_dead(run.lease_owner)) return "";
+    return describe_owner(run.lease_owner);
+}
+
+std::string describe_owner(const std::string& owner)
+{
     // The owner is "host pid token", and the runner's name after them when a runner holds it.
-    std::istringstream words(run.lease_owner);
+    std::istringstream words(owner);
     std::string host, pid, token, name;
     words >> host >> pid >> token;
     std::getline(words >> std::ws, name);

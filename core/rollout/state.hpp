@@ -20,6 +20,10 @@ std::string hostname();
 /// True when a lease owner ("host pid token") is a process of this host that no longer exists.
 bool lease_owner_dead(const std::string& owner);
 
+/// A lease or claim owner ("host pid token [name]") for people: "runner NAME on HOST, pid P" or
+/// "rollout run on HOST, pid P".
+std::string describe_owner(const std::string& owner);
+
 /// Who runs a rollout now, for people: "runner NAME on HOST, pid P" (a `fleetadm runner`) or
 /// "rollout run on HOST, pid P"; empty when no live runner holds its lease at now_unix.
 std::string lease_holder(const store::RolloutRun& run, std::int64_t now_unix);

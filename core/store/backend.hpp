@@ -102,6 +102,29 @@ struct RolloutDevice {
     std::string reason;           ///< skipped: incompatible | up-to-date; failed: what failed
     std::int64_t attempts = 0;
     std::string updated_at;
+    std::string claim_owner;         ///< the runner ("host pid token [name]") working on it; empty: none
+    std::int64_t claim_expires = 0;  ///< Unix seconds; a claim past it may be taken over
+};
+
+/// What a runner asks for when it claims work on one rollout (SPEC §10). Devices in flight whose
+/// claim expired, or whose owner is listed as dead, are taken over (their state kept, so the runner
+/// re-verifies them); then pending devices of phases up to max_phase are claimed and moved to
+/// transferring with one more attempt, while the rollout is running and within tenant_cap.
+struct ClaimRequest {
+    std::string tenant, rollout;
+    std::string owner;                     ///< the claiming runner
+    std::int64_t now = 0, expires = 0;     ///< Unix seconds
+    std::int64_t max_phase = 0;
+    std::size_t limit = 0;                 ///< devices to claim at most, taken over ones included
+    std::size_t tenant_cap = 0;            ///< devices of the tenant in flight at most, over all rollouts; 0: none
+    std::vector<std::string> dead_owners;  ///< owners known dead (a process of this host that is gone)
+    std::string updated_at;
+};
+
+/// What a claim got.
+struct Claimed {
+    std::vector<RolloutDevice> taken_over;  ///< in flight under a runner that is gone: re-verify first
+    std::vector<RolloutDevice> started;     ///< pending devices now transferring, claimed
 };
 
 /// The output tails of one step run on a device: a rollout's transfer, install or verify, or the
@@ -196,6 +219,10 @@ struct ObjectRow {
 enum class TxMode {
     read,   ///< a read-only transaction: writes fail, and it never waits for writers
     write,  ///< excludes other writers from begin on; waits for other writers up to the store's lock timeout
+    /// claims rollout devices only (claim_rollout_devices): a write transaction on SQLite; on
+    /// PostgreSQL it does not take the store's write lock, rows are claimed with FOR UPDATE SKIP
+    /// LOCKED and a tenant's cap is counted under that tenant's own advisory lock
+    claim,
 };
 
 /// What a rollout has recorded about one device it targets: read to find the rollouts that still
@@ -303,6 +330,14 @@ public:
                                                                      const std::string& rollout) = 0;
     /// Inserts or replaces one target device of a rollout.
     virtual util::Result<void> put_rollout_device(const RolloutDevice& device) = 0;
+    /// Updates one target device of a rollout if holder still holds its claim; false when not (its
+    /// claim expired and another runner took it over).
+    virtual util::Result<bool> update_claimed_device(const RolloutDevice& device, const std::string& holder) = 0;
+    /// Moves the claims of owner on a rollout's devices to expires (the heartbeat).
+    virtual util::Result<void> renew_claims(const std::string& tenant, const std::string& rollout,
+                                            const std::string& owner, std::int64_t expires) = 0;
+    /// Claims devices of a rollout for a runner (see ClaimRequest).
+    virtual util::Result<Claimed> claim_rollout_devices(const ClaimRequest& request) = 0;
     /// Every rollout of tenant that targets the device, with its state and the device's.
     virtual util::Result<std::vector<DeviceTargeting>> rollouts_of_device(const std::string& tenant,
                                                                           const std::string& device) = 0;

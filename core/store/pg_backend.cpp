@@ -29,7 +29,7 @@ struct Migration {
     const char* sql;
 };
 
-constexpr std::array<Migration, 4> migrations = {{
+constexpr std::array<Migration, 5> migrations = {{
     {0, 5, R"SQL(
 CREATE TABLE meta (
     key   TEXT COLLATE "C" PRIMARY KEY,
@@ -633,12 +633,18 @@ CREATE POLICY members_update ON sources FOR UPDATE TO @users@ USING (
     OR fleet_source_unused(id)) WITH CHECK (true);
 DROP FUNCTION pg_temp.fleet_reach(TEXT, INT);
 )SQL"},
+    {8, 9, R"SQL(
+-- Per-device claims, so that several runners work one rollout (SPEC §10): a runner claims pending
+-- devices with FOR UPDATE SKIP LOCKED and keeps its claims alive with a heartbeat.
+ALTER TABLE rollout_devices ADD COLUMN claim_owner TEXT COLLATE "C" NOT NULL DEFAULT '';
+ALTER TABLE rollout_devices ADD COLUMN claim_expires BIGINT NOT NULL DEFAULT 0;
+)SQL"},
 }};
 
 /// The schema version this build writes. Versions up to 5 are SQLite's; PostgreSQL's own from 6 on.
 /// From 7 on, the schema belongs to the database's owner role and migrations run as that role; 8 made
-/// the row-level security policies index conditions.
-constexpr int pg_schema_version = 8;
+/// the row-level security policies index conditions; 9 added per-device claims.
+constexpr int pg_schema_version = 9;
 
 /// The most bytes of an artifact one chunk row holds (and a read or write holds in memory).
 constexpr std::size_t artifact_chunk = 1 << 20;
@@ -725,6 +731,16 @@ void copy_field(std::string& out, std::string_view value, char separator = 0)
         default: out += c;
         }
     }
+}
+
+/// Rows of (device, phase, state, reason, attempts, updated_at, claim_owner, claim_expires).
+std::vector<RolloutDevice> rollout_device_rows(const pg_result* r, const std::string& tenant, const std::string& rollout)
+{
+    std::vector<RolloutDevice> out;
+    for (int i = 0, n = PQntuples(r); i < n; ++i)
+        out.push_back({tenant, rollout, text(r, i, 0), integer(r, i, 1), text(r, i, 2), text(r, i, 3),
+                       integer(r, i, 4), text(r, i, 5), text(r, i, 6), integer(r, i, 7)});
+    return out;
 }
 
 /// A PostgreSQL array literal of texts, passed as one parameter (a value, never SQL).
@@ -1092,6 +1108,7 @@ Result<void> PgBackend::begin(TxMode mode)
         rollback();
         return std::unexpected(r.error());
     }
+    if (mode == TxMode::claim) return {};  // rows are locked one by one (claim_rollout_devices)
     Rows locked(PQexec(m_conn.get(), write_lock));
     if (PQresultStatus(locked.get()) != PGRES_TUPLES_OK) {
         const char* state = PQresultErrorField(locked.get(), PG_DIAG_SQLSTATE);
@@ -1848,29 +1865,106 @@ Result<void> PgBackend::put_rollout_run(const RolloutRun& run_state)
 
 Result<std::vector<RolloutDevice>> PgBackend::rollout_devices(const std::string& tenant, const std::string& rollout)
 {
-    auto rows = run("SELECT device, phase, state, reason, attempts, updated_at FROM rollout_devices WHERE tenant = "
-                    "$1::text AND rollout = $2::text ORDER BY phase, device",
+    auto rows = run("SELECT device, phase, state, reason, attempts, updated_at, claim_owner, claim_expires FROM "
+                    "rollout_devices WHERE tenant = $1::text AND rollout = $2::text ORDER BY phase, device",
                     Params{}.text(tenant).text(rollout), "cannot read the devices of rollout " + rollout);
     if (!rows) return std::unexpected(rows.error());
-    std::vector<RolloutDevice> out;
-    const pg_result* r = rows->get();
-    for (int i = 0, n = PQntuples(r); i < n; ++i)
-        out.push_back({tenant, rollout, text(r, i, 0), integer(r, i, 1), text(r, i, 2), text(r, i, 3),
-                       integer(r, i, 4), text(r, i, 5)});
-    return out;
+    return rollout_device_rows(rows->get(), tenant, rollout);
 }
 
 Result<void> PgBackend::put_rollout_device(const RolloutDevice& d)
 {
-    auto r = run("INSERT INTO rollout_devices (tenant, rollout, device, phase, state, reason, attempts, updated_at) "
-                 "VALUES ($1::text, $2::text, $3::text, $4::bigint, $5::text, $6::text, $7::bigint, $8::text) ON "
-                 "CONFLICT (tenant, rollout, device) DO UPDATE SET phase = excluded.phase, state = excluded.state, "
-                 "reason = excluded.reason, attempts = excluded.attempts, updated_at = excluded.updated_at",
+    auto r = run("INSERT INTO rollout_devices (tenant, rollout, device, phase, state, reason, attempts, updated_at, "
+                 "claim_owner, claim_expires) VALUES ($1::text, $2::text, $3::text, $4::bigint, $5::text, $6::text, "
+                 "$7::bigint, $8::text, $9::text, $10::bigint) ON CONFLICT (tenant, rollout, device) DO UPDATE SET "
+                 "phase = excluded.phase, state = excluded.state, reason = excluded.reason, attempts = "
+                 "excluded.attempts, updated_at = excluded.updated_at, claim_owner = excluded.claim_owner, "
+                 "claim_expires = excluded.claim_expires",
                  Params{}.text(d.tenant).text(d.rollout).text(d.device).integer(d.phase).text(d.state).text(
-                     d.reason).integer(d.attempts).text(d.updated_at),
+                     d.reason).integer(d.attempts).text(d.updated_at).text(d.claim_owner).integer(d.claim_expires),
                  "cannot record device " + d.device);
     if (!r) return std::unexpected(r.error());
     return {};
+}
+
+Result<bool> PgBackend::update_claimed_device(const RolloutDevice& d, const std::string& holder)
+{
+    auto r = run("UPDATE rollout_devices SET phase = $4::bigint, state = $5::text, reason = $6::text, attempts = "
+                 "$7::bigint, updated_at = $8::text, claim_owner = $9::text, claim_expires = $10::bigint WHERE tenant "
+                 "= $1::text AND rollout = $2::text AND device = $3::text AND claim_owner = $11::text",
+                 Params{}.text(d.tenant).text(d.rollout).text(d.device).integer(d.phase).text(d.state).text(
+                     d.reason).integer(d.attempts).text(d.updated_at).text(d.claim_owner).integer(d.claim_expires).text(
+                     holder),
+                 "cannot record device " + d.device);
+    if (!r) return std::unexpected(r.error());
+    return std::string_view(PQcmdTuples(r->get())) == "1";
+}
+
+Result<void> PgBackend::renew_claims(const std::string& tenant, const std::string& rollout, const std::string& owner,
+                                     std::int64_t expires)
+{
+    auto r = run("UPDATE rollout_devices SET claim_expires = $4::bigint WHERE tenant = $1::text AND rollout = $2::text "
+                 "AND claim_owner = $3::text",
+                 Params{}.text(tenant).text(rollout).text(owner).integer(expires),
+                 "cannot renew the claims on rollout " + rollout);
+    if (!r) return std::unexpected(r.error());
+    return {};
+}
+
+Result<Claimed> PgBackend::claim_rollout_devices(const ClaimRequest& q)
+{
+    // A claim transaction does not hold the store's write lock: concurrent claimers skip the rows
+    // another one has locked instead of waiting for it, and each row is claimed by one of them.
+    Claimed out;
+    auto dead = array_literal(q.dead_owners);
+    // The rows are picked once, in a materialized CTE: as a subquery of `IN` the planner may run the
+    // locking SELECT again for each row, and its LIMIT would then not limit the UPDATE.
+    auto taken = run("WITH picked AS MATERIALIZED (SELECT device FROM rollout_devices WHERE tenant = $1::text AND "
+                     "rollout = $2::text AND state IN ('transferring', 'installing', 'verifying') AND claim_owner <> "
+                     "$3::text AND (claim_expires < $5::bigint OR claim_owner = ANY ($6::text[])) ORDER BY phase, "
+                     "device LIMIT $7::bigint FOR UPDATE SKIP LOCKED) UPDATE rollout_devices d SET claim_owner = "
+                     "$3::text, claim_expires = $4::bigint FROM picked WHERE d.tenant = $1::text AND d.rollout = "
+                     "$2::text AND d.device = picked.device RETURNING d.device, d.phase, d.state, d.reason, "
+                     "d.attempts, d.updated_at, d.claim_owner, d.claim_expires",
+                     Params{}.text(q.tenant).text(q.rollout).text(q.owner).integer(q.expires).integer(q.now).literal(
+                         dead).integer(static_cast<std::int64_t>(q.limit)),
+                     "cannot claim devices of rollout " + q.rollout);
+    if (!taken) return std::unexpected(taken.error());
+    out.taken_over = rollout_device_rows(taken->get(), q.tenant, q.rollout);
+    auto room = static_cast<std::int64_t>(q.limit) - static_cast<std::int64_t>(out.taken_over.size());
+    if (q.tenant_cap > 0 && room > 0) {
+        // Counted under the tenant's own lock, so that two runners never both see room for the last slot.
+        if (auto r = run("SELECT pg_advisory_xact_lock(1718379634, hashtext($1::text))", Params{}.text(q.tenant),
+                         "cannot lock the tenant's claims");
+            !r)
+            return std::unexpected(r.error());
+        auto busy = run("SELECT count(*) FROM rollout_devices WHERE tenant = $1::text AND state IN ('transferring', "
+                        "'installing', 'verifying') AND claim_expires >= $2::bigint",
+                        Params{}.text(q.tenant).integer(q.now), "cannot count devices in flight of " + q.tenant);
+        if (!busy) return std::unexpected(busy.error());
+        room = std::min(room, static_cast<std::int64_t>(q.tenant_cap) - integer(busy->get(), 0, 0));
+    }
+    if (room > 0) {
+        auto started = run(
+            "WITH picked AS MATERIALIZED (SELECT device FROM rollout_devices WHERE tenant = $1::text AND rollout = "
+            "$2::text AND state = 'pending' AND phase >= 0 AND phase <= $5::bigint AND EXISTS (SELECT 1 FROM "
+            "rollout_runs WHERE tenant = $1::text AND name = $2::text AND state = 'running') ORDER BY phase, device "
+            "LIMIT $6::bigint FOR UPDATE SKIP LOCKED) UPDATE rollout_devices d SET state = 'transferring', reason = '', "
+            "attempts = d.attempts + 1, updated_at = $7::text, claim_owner = $3::text, claim_expires = $4::bigint FROM "
+            "picked WHERE d.tenant = $1::text AND d.rollout = $2::text AND d.device = picked.device RETURNING d.device, "
+            "d.phase, d.state, d.reason, d.attempts, d.updated_at, d.claim_owner, d.claim_expires",
+            Params{}.text(q.tenant).text(q.rollout).text(q.owner).integer(q.expires).integer(q.max_phase).integer(
+                room).text(q.updated_at),
+            "cannot claim devices of rollout " + q.rollout);
+        if (!started) return std::unexpected(started.error());
+        out.started = rollout_device_rows(started->get(), q.tenant, q.rollout);
+    }
+    auto order = [](const RolloutDevice& a, const RolloutDevice& b) {
+        return std::tie(a.phase, a.device) < std::tie(b.phase, b.device);
+    };
+    std::sort(out.taken_over.begin(), out.taken_over.end(), order);
+    std::sort(out.started.begin(), out.started.end(), order);
+    return out;
 }
 
 Result<std::vector<DeviceTargeting>> PgBackend::rollouts_of_device(const std::string& tenant,

@@ -1,8 +1,10 @@
 #include "core/store/sqlite_backend.hpp"
 
 #include <fmt/format.h>
+#include <nlohmann/json.hpp>
 #include <sqlite3.h>
 
+#include <algorithm>
 #include <array>
 #include <filesystem>
 #include <unordered_set>
@@ -137,6 +139,11 @@ CREATE TABLE device_outputs (
     PRIMARY KEY (tenant, device, source, step)
 ) WITHOUT ROWID;
 CREATE INDEX device_outputs_by_source ON device_outputs(tenant, source);
+)SQL",
+    // 5 → 6: per-device claims, so that several runners work one rollout (SPEC §10).
+    R"SQL(
+ALTER TABLE rollout_devices ADD COLUMN claim_owner TEXT NOT NULL DEFAULT '';
+ALTER TABLE rollout_devices ADD COLUMN claim_expires INTEGER NOT NULL DEFAULT 0;
 )SQL",
 };
 
@@ -343,7 +350,7 @@ Result<void> SqliteBackend::begin(TxMode mode)
 {
     m_failed.clear();  // before a transaction no caller holds a statement
     if (auto r = exec(mode == TxMode::read ? "PRAGMA query_only=1" : "PRAGMA query_only=0"); !r) return r;
-    if (auto r = exec(mode == TxMode::write ? "BEGIN IMMEDIATE" : "BEGIN"); !r) {
+    if (auto r = exec(mode == TxMode::read ? "BEGIN" : "BEGIN IMMEDIATE"); !r) {
         if (auto code = sqlite3_errcode(m_db); code == SQLITE_BUSY || code == SQLITE_LOCKED)
             r.error().message = fmt::format("state store {} is locked by another process (waited for the busy timeout): {}",
                                             m_path, sqlite3_errmsg(m_db));
@@ -858,14 +865,15 @@ Result<void> SqliteBackend::put_rollout_run(const RolloutRun& run)
 
 Result<std::vector<RolloutDevice>> SqliteBackend::rollout_devices(const std::string& tenant, const std::string& rollout)
 {
-    Statement& st = prepare("SELECT device, phase, state, reason, attempts, updated_at FROM rollout_devices "
-                            "WHERE tenant = ?1 AND rollout = ?2 ORDER BY phase, device");
+    Statement& st = prepare("SELECT device, phase, state, reason, attempts, updated_at, claim_owner, claim_expires "
+                            "FROM rollout_devices WHERE tenant = ?1 AND rollout = ?2 ORDER BY phase, device");
     ResetGuard guard{[&] { st.reset(); }};
     st.bind(1, tenant).bind(2, rollout);
     std::vector<RolloutDevice> out;
     int rc;
     while ((rc = st.step()) == SQLITE_ROW)
-        out.push_back({tenant, rollout, st.text(0), st.integer(1), st.text(2), st.text(3), st.integer(4), st.text(5)});
+        out.push_back({tenant, rollout, st.text(0), st.integer(1), st.text(2), st.text(3), st.integer(4), st.text(5),
+                       st.text(6), st.integer(7)});
     if (rc != SQLITE_DONE) return std::unexpected(db_error("cannot read the devices of rollout " + rollout));
     return out;
 }
@@ -873,12 +881,86 @@ Result<std::vector<RolloutDevice>> SqliteBackend::rollout_devices(const std::str
 Result<void> SqliteBackend::put_rollout_device(const RolloutDevice& d)
 {
     Statement& st = prepare("INSERT OR REPLACE INTO rollout_devices (tenant, rollout, device, phase, state, reason, "
-                            "attempts, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)");
+                            "attempts, updated_at, claim_owner, claim_expires) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, "
+                            "?8, ?9, ?10)");
     ResetGuard guard{[&] { st.reset(); }};
     st.bind(1, d.tenant).bind(2, d.rollout).bind(3, d.device).bind(4, d.phase).bind(5, d.state).bind(6, d.reason);
-    st.bind(7, d.attempts).bind(8, d.updated_at);
+    st.bind(7, d.attempts).bind(8, d.updated_at).bind(9, d.claim_owner).bind(10, d.claim_expires);
     if (st.step() != SQLITE_DONE) return std::unexpected(db_error("cannot record device " + d.device));
     return {};
+}
+
+Result<bool> SqliteBackend::update_claimed_device(const RolloutDevice& d, const std::string& holder)
+{
+    Statement& st = prepare("UPDATE rollout_devices SET phase = ?4, state = ?5, reason = ?6, attempts = ?7, "
+                            "updated_at = ?8, claim_owner = ?9, claim_expires = ?10 WHERE tenant = ?1 AND rollout = ?2 "
+                            "AND device = ?3 AND claim_owner = ?11");
+    ResetGuard guard{[&] { st.reset(); }};
+    st.bind(1, d.tenant).bind(2, d.rollout).bind(3, d.device).bind(4, d.phase).bind(5, d.state).bind(6, d.reason);
+    st.bind(7, d.attempts).bind(8, d.updated_at).bind(9, d.claim_owner).bind(10, d.claim_expires).bind(11, holder);
+    if (st.step() != SQLITE_DONE) return std::unexpected(db_error("cannot record device " + d.device));
+    return sqlite3_changes(m_db) == 1;
+}
+
+Result<void> SqliteBackend::renew_claims(const std::string& tenant, const std::string& rollout,
+                                         const std::string& owner, std::int64_t expires)
+{
+    Statement& st = prepare("UPDATE rollout_devices SET claim_expires = ?4 WHERE tenant = ?1 AND rollout = ?2 AND "
+                            "claim_owner = ?3");
+    ResetGuard guard{[&] { st.reset(); }};
+    st.bind(1, tenant).bind(2, rollout).bind(3, owner).bind(4, expires);
+    if (st.step() != SQLITE_DONE) return std::unexpected(db_error("cannot renew the claims on rollout " + rollout));
+    return {};
+}
+
+Result<Claimed> SqliteBackend::claim_rollout_devices(const ClaimRequest& q)
+{
+    // Under SQLite's write lock (the transaction began IMMEDIATE): nobody else claims meanwhile.
+    Claimed out;
+    auto collect = [&](Statement& st, std::vector<RolloutDevice>& into) -> Result<void> {
+        int rc;
+        while ((rc = st.step()) == SQLITE_ROW)
+            into.push_back({q.tenant, q.rollout, st.text(0), st.integer(1), st.text(2), st.text(3), st.integer(4),
+                            st.text(5), st.text(6), st.integer(7)});
+        if (rc != SQLITE_DONE) return std::unexpected(db_error("cannot claim devices of rollout " + q.rollout));
+        return {};
+    };
+    nlohmann::json dead = q.dead_owners;
+    std::string dead_text = dead.dump();
+    std::int64_t room = static_cast<std::int64_t>(q.limit);
+    {
+        Statement& st = prepare(
+            "UPDATE rollout_devices SET claim_owner = ?3, claim_expires = ?4 WHERE tenant = ?1 AND rollout = ?2 AND "
+            "device IN (SELECT device FROM rollout_devices WHERE tenant = ?1 AND rollout = ?2 AND state IN "
+            "('transferring', 'installing', 'verifying') AND claim_owner <> ?3 AND (claim_expires < ?5 OR "
+            "claim_owner IN (SELECT value FROM json_each(?6))) ORDER BY phase, device LIMIT ?7) "
+            "RETURNING device, phase, state, reason, attempts, updated_at, claim_owner, claim_expires");
+        ResetGuard guard{[&] { st.reset(); }};
+        st.bind(1, q.tenant).bind(2, q.rollout).bind(3, q.owner).bind(4, q.expires).bind(5, q.now).bind(6, dead_text);
+        st.bind(7, room);
+        if (auto r = collect(st, out.taken_over); !r) return std::unexpected(r.error());
+    }
+    room -= static_cast<std::int64_t>(out.taken_over.size());
+    if (q.tenant_cap > 0) {
+        Statement& st = prepare("SELECT count(*) FROM rollout_devices WHERE tenant = ?1 AND state IN ('transferring', "
+                                "'installing', 'verifying') AND claim_expires >= ?2");
+        ResetGuard guard{[&] { st.reset(); }};
+        st.bind(1, q.tenant).bind(2, q.now);
+        if (st.step() != SQLITE_ROW) return std::unexpected(db_error("cannot count devices in flight of " + q.tenant));
+        room = std::min(room, static_cast<std::int64_t>(q.tenant_cap) - st.integer(0));
+    }
+    if (room <= 0) return out;
+    Statement& st = prepare(
+        "UPDATE rollout_devices SET state = 'transferring', reason = '', attempts = attempts + 1, updated_at = ?7, "
+        "claim_owner = ?3, claim_expires = ?4 WHERE tenant = ?1 AND rollout = ?2 AND device IN (SELECT device FROM "
+        "rollout_devices WHERE tenant = ?1 AND rollout = ?2 AND state = 'pending' AND phase >= 0 AND phase <= ?5 "
+        "ORDER BY phase, device LIMIT ?6) AND EXISTS (SELECT 1 FROM rollout_runs WHERE tenant = ?1 AND name = ?2 AND "
+        "state = 'running') RETURNING device, phase, state, reason, attempts, updated_at, claim_owner, claim_expires");
+    ResetGuard guard{[&] { st.reset(); }};
+    st.bind(1, q.tenant).bind(2, q.rollout).bind(3, q.owner).bind(4, q.expires).bind(5, q.max_phase).bind(6, room);
+    st.bind(7, q.updated_at);
+    if (auto r = collect(st, out.started); !r) return std::unexpected(r.error());
+    return out;
 }
 
 Result<std::vector<DeviceTargeting>> SqliteBackend::rollouts_of_device(const std::string& tenant,

@@ -16,7 +16,7 @@ struct sqlite3_stmt;
 namespace fleet::store {
 
 /// The schema version this build writes; older stores are migrated forward, newer ones refused.
-inline constexpr int schema_version = 5;
+inline constexpr int schema_version = 6;
 
 /// Backend on a local SQLite database.
 class SqliteBackend final : public Backend {
@@ -64,6 +64,10 @@ public:
     util::Result<std::vector<RolloutDevice>> rollout_devices(const std::string& tenant,
                                                              const std::string& rollout) override;
     util::Result<void> put_rollout_device(const RolloutDevice& device) override;
+    util::Result<bool> update_claimed_device(const RolloutDevice& device, const std::string& holder) override;
+    util::Result<void> renew_claims(const std::string& tenant, const std::string& rollout, const std::string& owner,
+                                    std::int64_t expires) override;
+    util::Result<Claimed> claim_rollout_devices(const ClaimRequest& request) override;
     util::Result<std::vector<DeviceTargeting>> rollouts_of_device(const std::string& tenant,
                                                                   const std::string& device) override;
     util::Result<void> remove_rollout_runtime(const std::string& tenant, const std::string& name) override;

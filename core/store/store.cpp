@@ -427,6 +427,27 @@ Result<void> Store::put_rollout_device(const RolloutDevice& device)
     return m_backend->put_rollout_device(device);
 }
 
+Result<bool> Store::update_claimed_device(const RolloutDevice& device, const std::string& holder)
+{
+    if (auto r = authorize(Action::write, device.tenant); !r) return std::unexpected(r.error());
+    return m_backend->update_claimed_device(device, holder);
+}
+
+Result<void> Store::renew_claims(const std::string& tenant, const std::string& rollout, const std::string& owner,
+                                 std::int64_t expires)
+{
+    if (auto r = authorize(Action::write, tenant); !r) return r;
+    return m_backend->renew_claims(tenant, rollout, owner, expires);
+}
+
+Result<Claimed> Store::claim_rollout_devices(const ClaimRequest& request)
+{
+    // Runtime state, not configuration: the store revision stays (a claim transaction on a shared
+    // store does not hold the write lock that orders revisions).
+    if (auto r = authorize(Action::write, request.tenant); !r) return std::unexpected(r.error());
+    return m_backend->claim_rollout_devices(request);
+}
+
 Result<void> Store::put_device_output(const DeviceOutput& output)
 {
     if (auto r = authorize(Action::write, output.tenant); !r) return r;

@@ -156,6 +156,13 @@ public:
     util::Result<std::vector<RolloutDevice>> rollout_devices(const std::string& tenant, const std::string& rollout);
     /// Records one target device's progress.
     util::Result<void> put_rollout_device(const RolloutDevice& device);
+    /// Updates a device of a rollout while holder holds its claim; false when another runner took it over.
+    util::Result<bool> update_claimed_device(const RolloutDevice& device, const std::string& holder);
+    /// The heartbeat: owner's claims on a rollout's devices last until expires.
+    util::Result<void> renew_claims(const std::string& tenant, const std::string& rollout, const std::string& owner,
+                                    std::int64_t expires);
+    /// Claims devices of a rollout for a runner (SPEC §10); in a claim (or write) transaction.
+    util::Result<Claimed> claim_rollout_devices(const ClaimRequest& request);
     /// Records the output tails of one step run on a device; needs write on its tenant. Not audited
     /// and not a revision change: an observation, like update_device_status.
     util::Result<void> put_device_output(const DeviceOutput& output);

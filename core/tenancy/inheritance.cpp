@@ -27,6 +27,10 @@ Policy effective_policy(const std::string& tenant, const SpecOf& spec_of)
         if (!policy.windows)
             if (auto p = spec->find("updatePolicy"); p != spec->end() && p->is_object())
                 if (auto w = p->find("windows"); w != p->end() && w->is_array()) policy.windows = Inherited{*w, at};
+        if (!policy.max_parallel)
+            if (auto p = spec->find("updatePolicy"); p != spec->end() && p->is_object())
+                if (auto m = p->find("maxParallel"); m != p->end() && m->is_number_integer())
+                    policy.max_parallel = Inherited{*m, at};
         at = spec->value("parent", "");
     }
     return policy;

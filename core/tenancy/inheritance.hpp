@@ -24,6 +24,10 @@ struct Inherited {
 struct Policy {
     std::map<std::string, Inherited> settings;  ///< by key
     std::optional<Inherited> windows;           ///< nullopt: no tenant on the way up sets windows (any time)
+    /// updatePolicy.maxParallel: the most devices of this tenant installing at once, over every
+    /// rollout and runner; nullopt: no cap. Like windows, from the nearest tenant that sets it, and
+    /// counted for each tenant on its own (a provider's cap applies to each customer separately).
+    std::optional<Inherited> max_parallel;
 
     /// The settings' values alone, by key.
     nlohmann::json settings_json() const;
@@ -36,7 +40,7 @@ using SpecOf = std::function<const nlohmann::json*(const std::string& tenant)>;
 
 /// The effective policy of tenant: its own `settings` and `updatePolicy.windows`, completed from
 /// its ancestors nearest first. A tenant whose `updatePolicy.windows` is present (even empty)
-/// has its own windows.
+/// has its own windows; `updatePolicy.maxParallel` is inherited the same way.
 Policy effective_policy(const std::string& tenant, const SpecOf& spec_of);
 
 /// The same over a list of tenants, such as Store::tenant_structure() returns.

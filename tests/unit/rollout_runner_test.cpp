@@ -337,3 +337,40 @@ TEST_CASE("notBefore, soak and maxPerMinute are judged by the rollout's clock: a
                      });
     for (const auto& [device, n] : driver.installs) CHECK(n == 1);
 }
+
+TEST_CASE("a runner's slots are shared max-min fair between tenants and none is left idle", "[rollout][slots]")
+{
+    rollout::Slots slots(8);
+    // Alone, a tenant takes every slot.
+    CHECK(slots.acquire("big", "big/up", 100) == 8);
+    // Another tenant arrives while all are taken: it waits, and the big one gets no more.
+    CHECK(slots.acquire("small", "small/up", 5) == 0);
+    slots.release("big", 1);
+    CHECK(slots.acquire("big", "big/up", 100) == 0);
+    CHECK(slots.acquire("small", "small/up", 5) == 1);
+    // As the big tenant's devices finish, the freed slots go to the small one, up to its share (4).
+    slots.release("big", 3);
+    CHECK(slots.acquire("big", "big/up", 100) == 0);
+    CHECK(slots.acquire("small", "small/up", 4) == 3);
+    CHECK(slots.held("small") == 4);
+    CHECK(slots.held("big") == 4);
+    // At its share the small tenant waits too; the big one keeps its share.
+    slots.release("big", 1);
+    CHECK(slots.acquire("small", "small/up", 1) == 0);
+    CHECK(slots.acquire("big", "big/up", 100) == 1);
+    // The small tenant is done: the big one takes every slot again.
+    slots.release("small", 4);
+    slots.leave("small/up");
+    CHECK(slots.acquire("big", "big/up", 100) == 4);
+    CHECK(slots.held("big") == 8);
+    // Three tenants: shares of two, two, two (and the rest to whoever asks when nobody else waits).
+    rollout::Slots three(6);
+    CHECK(three.acquire("a", "a/1", 6) == 6);
+    CHECK(three.acquire("b", "b/1", 6) == 0);
+    CHECK(three.acquire("c", "c/1", 6) == 0);
+    three.release("a", 4);
+    CHECK(three.acquire("a", "a/1", 4) == 0);
+    CHECK(three.acquire("b", "b/1", 6) == 2);
+    CHECK(three.acquire("c", "c/1", 6) == 2);
+    CHECK(three.acquire("a", "a/1", 4) == 0);
+}
