@@ -203,8 +203,9 @@ const std::vector<Prose>& prose()
                         "skipped as incompatible, devices at the artifact's version as up-to-date. Phases run in "
                         "order, at most maxParallel devices at once, new installs only inside a maintenance window; "
                         "every device step is committed, so a later run continues where a killed one stopped and "
-                        "never installs a succeeded device again. One runner per rollout: a lease in the store, taken "
-                        "over from a runner that died. Progress: per-phase bars on a terminal, one line per event "
+                        "never installs a succeeded device again. It works alongside any runners on the same rollout: "
+                        "each device is claimed in the store by one of them, and a dead one's devices are taken "
+                        "over and re-verified. Progress: per-phase bars on a terminal, one line per event "
                         "when piped, NDJSON events with `-o json`.",
          .exit_status = {{"0", "Every targeted device succeeded, or the rollout paused as asked."},
                          {"1", "It ended with failed devices, or was aborted."},
@@ -215,30 +216,35 @@ const std::vector<Prose>& prose()
                        "fleetadm rollout status hvac-2.1.0 --tenant acme-prod --watch"}}},
         {.path = "rollout start",
          .description = "Queue a rollout and return at once: its targets are frozen as `rollout run` freezes them, "
-                        "and the first runner (`fleetadm runner`, on any machine sharing the store) with operator on "
-                        "its tenant takes it, waiting for its notBefore and maintenance windows itself. `rollout "
+                        "and the runners (`fleetadm runner`, on any machine sharing the store) with operator on "
+                        "its tenant share it, waiting for its notBefore and maintenance windows itself. `rollout "
                         "status` shows it queued until then.",
          .exit_status = {{"0", "Queued, or already queued or running (nothing changed)."},
                          {"5", "Started before, and now paused, aborted or completed."}},
          .examples = {{"Start tonight's rollout and go home:",
                        "fleetadm rollout start hvac-2.1.0 --tenant acme-prod"}}},
         {.path = "runner",
-         .description = "Run as a service (`packaging/fleetadm-runner.service`): execute every runnable rollout the "
-                        "caller may operate, up to `--max-rollouts` at once, each with its own store connection. A "
-                        "rollout is runnable when it was queued by `rollout start`, resumed, or left by a runner "
-                        "that died, and no live runner holds its lease; a runner waits for its notBefore and windows "
+         .description = "Run as a service (`packaging/fleetadm-runner.service`): work on every running rollout the "
+                        "caller may operate (queued by `rollout start`, resumed, or left by a runner that died), up "
+                        "to `--max-rollouts` at once, each with its own store connection, together with any other "
+                        "runners: each device is claimed in the store under a claim its heartbeat renews, so one "
+                        "runner pushes to it; a dead runner's devices are taken over when their claims expire and "
+                        "re-verified before any install; thresholds, soak and phase advance are decided once. The "
+                        "`--max-parallel` slots are shared fairly between tenants, and a tenant's "
+                        "updatePolicy.maxParallel caps it over all runners. A runner waits for notBefore and windows "
                         "itself. One log line per event, naming the runner, tenant, rollout and device (NDJSON with "
                         "`-o json`). SIGTERM or Ctrl-C ends the steps in flight on their devices, records them, hands "
-                        "every lease back and exits 0, so that a restarted or another runner resumes at once.",
+                        "every claim back and exits 0, so that a restarted or another runner goes on at once.",
          .exit_status = {{"0", "Stopped by SIGTERM or Ctrl-C, or with `--once` nothing was left to run."},
                          {"6", "The store cannot be reached at the start."}},
          .examples = {{"Run rollouts unattended:", "fleetadm runner -o json"},
                       {"Drain what is queued, then exit (cron):", "fleetadm runner --once"}}},
         {.path = "rollout status",
          .description = "Show a rollout's state, per phase the devices succeeded, failed, in flight and pending, "
-                        "and the devices that are not done (all of them with `-o wide`)."},
+                        "and the devices that are not done (all of them with `-o wide`, with the runner working on each), "
+                        "and each runner with its devices in flight."},
         {.path = "rollout pause",
-         .description = "Pause a running rollout: its runner starts no new device within a second; devices in "
+         .description = "Pause a running rollout: its runners start no new device within a second; devices in "
                         "flight finish. `rollout resume` lets it go on."},
         {.path = "rollout resume",
          .description = "Mark a paused rollout as running again: a runner takes it, or `rollout run` continues "

@@ -368,7 +368,7 @@ complete -c fleetadm -n '__fleetadm_at "rollout retry" 0' -a '(__fleetadm_comple
 # fleetadm runner
 complete -c fleetadm -n '__fleetadm_at runner' -l name -x -d 'This runner\'s name in log lines (default: HOST-PID)'
 complete -c fleetadm -n '__fleetadm_at runner' -l max-rollouts -x -d 'Rollouts run at once'
-complete -c fleetadm -n '__fleetadm_at runner' -l max-parallel -x -d 'Devices at once per rollout (default: its maxParallel)'
+complete -c fleetadm -n '__fleetadm_at runner' -l max-parallel -x -d 'Devices at once over all rollouts, shared fairly between tenants (each rollout also keeps to its maxParallel)'
 complete -c fleetadm -n '__fleetadm_at runner' -l poll -x -d 'How often to look for rollouts to run'
 complete -c fleetadm -n '__fleetadm_at runner' -l once -d 'Exit when nothing is left to run (for cron jobs and tests)'
 

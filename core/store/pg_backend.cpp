@@ -636,8 +636,8 @@ DROP FUNCTION pg_temp.fleet_reach(TEXT, INT);
     {8, 9, R"SQL(
 -- Per-device claims, so that several runners work one rollout (SPEC §10): a runner claims pending
 -- devices with FOR UPDATE SKIP LOCKED and keeps its claims alive with a heartbeat.
-ALTER TABLE rollout_devices ADD COLUMN claim_owner TEXT COLLATE "C" NOT NULL DEFAULT '';
-ALTER TABLE rollout_devices ADD COLUMN claim_expires BIGINT NOT NULL DEFAULT 0;
+ALTER TABLE rollout_devices ADD COLUMN IF NOT EXISTS claim_owner TEXT COLLATE "C" NOT NULL DEFAULT '';
+ALTER TABLE rollout_devices ADD COLUMN IF NOT EXISTS claim_expires BIGINT NOT NULL DEFAULT 0;
 )SQL"},
 }};
 

@@ -358,7 +358,7 @@ TEST_CASE("PostgreSQL: artifacts stream in and out in chunks, roll back with the
     auto reopened = Store::open(backend.location(), {"tester"});
     INFO((reopened ? std::string() : reopened.error().message));
     REQUIRE(reopened);
-    CHECK(fleet::test::postgres_query(db, "SELECT value FROM meta WHERE key = 'schema_version'").at(0) == "8");
+    CHECK(fleet::test::postgres_query(db, "SELECT value FROM meta WHERE key = 'schema_version'").at(0) == "9");
     CHECK(fleet::test::postgres_query(db, "SELECT tableowner FROM pg_tables WHERE tablename = 'objects'").at(0) ==
           db + "_owner");
     CHECK((*reopened)->has_artifact("provider", sha) == false);
