@@ -342,7 +342,7 @@ private:
         d.claim_owner = keep ? m_owner : "";
         d.claim_expires = keep ? m_claim_expires : 0;
         bool ours = true;
-        auto r = write(m_store, [&]() -> Result<void> {
+        auto r = in_tx([&]() -> Result<void> {
             auto updated = m_store.update_claimed_device(d, m_owner);
             if (!updated) return std::unexpected(updated.error());
             if (!*updated) {
@@ -357,13 +357,28 @@ private:
         if (!ours) {
             m_output.reset();
             unhold(d.device);
-            emit({"lost", d.device, state, phase_name(d.phase), "another runner took this device over"});
+            notify({"lost", d.device, state, phase_name(d.phase), "another runner took this device over"});
             return {};
         }
         if (!keep) unhold(d.device);
-        emit({"device", d.device, state, phase_name(d.phase), reason});
+        notify({"device", d.device, state, phase_name(d.phase), reason});
         return {};
     }
+    /// Runs body in the open batch's transaction, or in a write transaction of its own.
+    template <class Body>
+    Result<void> in_tx(Body body)
+    {
+        return m_batch ? body() : write(m_store, body);
+    }
+    /// Reports an event now, or after the batch's commit.
+    void notify(Event e)
+    {
+        if (m_batch)
+            m_batch->events.push_back(std::move(e));
+        else
+            emit(std::move(e));
+    }
+    Result<void> finish_batch();
     /// Writes the output of the step that just ended, if not written yet; inside a transaction.
     Result<void> flush_output()
     {
@@ -457,6 +472,13 @@ private:
     Pace::time_point m_last_refresh{};  // the epoch: the first loop reads the store
     bool m_waiting_reported = false;
     std::optional<store::DeviceOutput> m_output;  ///< the step just finished, written with its device's next state
+    /// The results that arrived together, recorded in one write transaction: the events they raise
+    /// and the steps they start wait for its commit.
+    struct Batch {
+        std::vector<Event> events;
+        std::vector<std::pair<Step, std::function<void(transport::Outcome)>>> starts;
+    };
+    std::optional<Batch> m_batch;
 };
 
 Result<void> Runner::start_step(RolloutDevice& d, Step::Kind kind)
@@ -588,11 +610,16 @@ Result<void> Runner::start_step(RolloutDevice& d, Step::Kind kind)
         std::lock_guard lock(m_mutex);
         ++m_running;
     }
-    m_driver.start(std::move(step), [this, device = d.device, kind](transport::Outcome outcome) {
+    auto done = [this, device = d.device, kind](transport::Outcome outcome) {
         std::lock_guard lock(m_mutex);
         m_done.push_back({device, kind, std::move(outcome)});
         m_cv.notify_all();
-    });
+    };
+    // In a batch the step starts once the state that announces it is committed.
+    if (m_batch)
+        m_batch->starts.emplace_back(std::move(step), std::move(done));
+    else
+        m_driver.start(std::move(step), std::move(done));
     return {};
 }
 
@@ -647,7 +674,7 @@ Result<void> Runner::finish(Done done)
                                    o.exit_status, o.message,      o.stdout_tail,
                                    o.stderr_tail};
     auto result = finish_step(d, what, o);
-    if (result && m_output) result = write(m_store, [&] { return flush_output(); });
+    if (result && m_output) result = in_tx([&] { return flush_output(); });
     m_output.reset();
     return result;
 }
@@ -947,25 +974,50 @@ Result<void> Runner::claim_more()
     return {};
 }
 
+Result<void> Runner::finish_batch()
+{
+    std::deque<Done> results;
+    {
+        std::lock_guard lock(m_mutex);
+        results.swap(m_done);
+        m_running -= results.size();
+    }
+    if (results.empty()) return {};
+    m_batch.emplace();
+    {
+        StoreTimer timer;
+        auto tx = m_store.begin(store::TxMode::write);
+        if (!tx) {
+            m_batch.reset();
+            return std::unexpected(tx.error());
+        }
+        for (auto& done : results)
+            if (auto f = finish(std::move(done)); !f) {
+                m_batch.reset();
+                return f;  // the transaction rolls back: nothing of the batch is recorded
+            }
+        if (auto c = tx->commit(); !c) {
+            m_batch.reset();
+            return c;
+        }
+    }
+    auto batch = std::move(*m_batch);
+    m_batch.reset();
+    for (auto& e : batch.events) emit(std::move(e));
+    for (auto& [step, done] : batch.starts) m_driver.start(std::move(step), std::move(done));
+    return {};
+}
+
 Result<Ending> Runner::go()
 {
     emit({"started", "", "", phase_name(m_run.phase), ""});
     if (auto h = heartbeat(); !h) return std::unexpected(h.error());
     for (;;) {
-        // 1. Results first: each transition is committed before anything else happens.
-        for (;;) {
-            std::optional<Done> done;
-            {
-                std::lock_guard lock(m_mutex);
-                if (m_done.empty()) break;
-                done = std::move(m_done.front());
-                m_done.pop_front();
-                --m_running;
-            }
-            if (auto f = finish(std::move(*done)); !f) {
-                m_driver.cancel();
-                return std::unexpected(f.error());
-            }
+        // 1. Results first: each transition is committed before anything else happens (those that
+        // arrived together in one transaction, which is most of a runner's store time saved).
+        if (auto f = finish_batch(); !f) {
+            m_driver.cancel();
+            return std::unexpected(f.error());
         }
         // 2. Interrupts; the store (other runners, control from other shells); the heartbeat.
         if (m_options.interrupted && m_options.interrupted->load() && !m_stopping) {

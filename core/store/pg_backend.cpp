@@ -638,6 +638,8 @@ DROP FUNCTION pg_temp.fleet_reach(TEXT, INT);
 -- devices with FOR UPDATE SKIP LOCKED and keeps its claims alive with a heartbeat.
 ALTER TABLE rollout_devices ADD COLUMN IF NOT EXISTS claim_owner TEXT COLLATE "C" NOT NULL DEFAULT '';
 ALTER TABLE rollout_devices ADD COLUMN IF NOT EXISTS claim_expires BIGINT NOT NULL DEFAULT 0;
+-- A claim finds the next pending devices (and those in flight) without reading the whole rollout.
+CREATE INDEX IF NOT EXISTS rollout_devices_by_state ON rollout_devices(tenant, rollout, state, phase, device);
 )SQL"},
 }};
 

@@ -144,6 +144,8 @@ CREATE INDEX device_outputs_by_source ON device_outputs(tenant, source);
     R"SQL(
 ALTER TABLE rollout_devices ADD COLUMN claim_owner TEXT NOT NULL DEFAULT '';
 ALTER TABLE rollout_devices ADD COLUMN claim_expires INTEGER NOT NULL DEFAULT 0;
+-- A claim finds the next pending devices (and those in flight) without reading the whole rollout.
+CREATE INDEX rollout_devices_by_state ON rollout_devices(tenant, rollout, state, phase, device);
 )SQL",
 };
 
