@@ -410,6 +410,22 @@ private:
     void adopt(const RolloutRun& stored);
     Result<void> heartbeat();
     Result<void> decide();
+    /// Over every target as last seen: failed devices of phase, failed devices of all phases, and
+    /// whether every device of phase and the phases before it has ended.
+    struct Tally {
+        std::size_t failed = 0, failed_all = 0;
+        bool done = true;
+    };
+    Tally tally(std::int64_t phase) const
+    {
+        Tally t;
+        for (const auto& [name, d] : m_rows) {
+            if (d.state == "failed") ++t.failed_all;
+            if (d.phase == phase && d.state == "failed") ++t.failed;
+            if (d.phase >= 0 && d.phase <= phase && !terminal(d.state)) t.done = false;
+        }
+        return t;
+    }
     Result<void> claim_more();
     bool may_start_new();
     /// How many more devices strategy.maxPerMinute lets start now (counted by this runner).
@@ -821,9 +837,8 @@ Result<void> Runner::heartbeat()
         if (!run) return std::unexpected(run.error());
         if (!*run || (*run)->state != "running") return {};
         auto stored = **run;
-        bool free = stored.lease_owner.empty() || stored.lease_expires < m_clock.unix_seconds() ||
-                    lease_owner_dead(stored.lease_owner);
-        if (!free && stored.lease_owner != m_owner) return {};
+        if (stored.lease_owner != m_owner && lease_live(stored.lease_owner, stored.lease_expires, m_clock.unix_seconds()))
+            return {};
         stored.lease_owner = m_owner;
         stored.lease_expires = m_claim_expires;
         return m_store.put_rollout_run(stored);
@@ -839,12 +854,7 @@ Result<void> Runner::decide()
     if (!m_phases.empty()) {
         // What this runner last saw says whether a decision may be due; the transaction checks.
         if (p >= m_phases.size()) return {};
-        std::size_t failed = 0;
-        bool done = true;
-        for (const auto& [name, d] : m_rows) {
-            if (d.phase == m_run.phase && d.state == "failed") ++failed;
-            if (d.phase >= 0 && d.phase <= m_run.phase && !terminal(d.state)) done = false;
-        }
+        auto [failed, failed_all, done] = tally(m_run.phase);
         if (failed <= m_allowed[p] && !done) return {};
         if (failed <= m_allowed[p] && !m_run.phase_done_at.empty())
             if (auto at = parse_utc(m_run.phase_done_at); at && m_clock.now() < *at + m_phases[p].soak) return {};
@@ -873,13 +883,7 @@ Result<void> Runner::decide()
             next.reason = "no device needed the artifact";
             return record("rollout-completed", next.reason);
         }
-        std::size_t failed = 0, failed_all = 0;
-        bool done = true;
-        for (const auto& [name, d] : m_rows) {
-            if (d.phase == next.phase && d.state == "failed") ++failed;
-            if (d.state == "failed") ++failed_all;
-            if (d.phase >= 0 && d.phase <= next.phase && !terminal(d.state)) done = false;
-        }
+        auto [failed, failed_all, done] = tally(next.phase);
         const Phase& phase = m_phases[p];
         if (failed > m_allowed[p]) {
             bool abort = m_l.strategy.value("onFailure", "pause") == "abort";
@@ -1148,8 +1152,7 @@ Result<Begun> begin(store::Store& store, const std::string& tenant, const std::s
             }
             if (owner.empty()) return {};
             // Another live runner works on it: this one joins (devices are claimed one by one).
-            if (!b.run.lease_owner.empty() && b.run.lease_expires > unix_now() && !lease_owner_dead(b.run.lease_owner))
-                return {};
+            if (lease_live(b.run.lease_owner, b.run.lease_expires, unix_now())) return {};
         }
         b.run.lease_owner = owner;
         b.run.lease_expires = unix_now() + lease.count();
@@ -1224,12 +1227,8 @@ Result<Progress> progress(store::Store& store, const std::string& tenant, const 
     p.reason = state->reason;
     if (*run) p.runner = lease_holder(**run, unix_now());
     std::map<std::string, std::size_t> counts;
-    std::map<std::string, bool> dead;
     for (const auto& d : *devices) {
-        if (!in_flight(d.state) || d.claim_owner.empty() || d.claim_expires <= unix_now()) continue;
-        auto [it, fresh] = dead.try_emplace(d.claim_owner, false);
-        if (fresh) it->second = lease_owner_dead(d.claim_owner);
-        if (it->second) continue;
+        if (!in_flight(d.state) || !lease_live(d.claim_owner, d.claim_expires, unix_now())) continue;
         auto who = describe_owner(d.claim_owner);
         p.held_by[d.device] = who;
         ++counts[who];

@@ -9,7 +9,6 @@
 #include <thread>
 
 #include "core/rollout/driver.hpp"
-#include "core/rollout/state.hpp"
 
 namespace fleet::rollout {
 

@@ -30,10 +30,14 @@ bool lease_owner_dead(const std::string& owner)
     return ::kill(static_cast<pid_t>(pid), 0) != 0 && errno == ESRCH;
 }
 
+bool lease_live(const std::string& owner, std::int64_t expires, std::int64_t now_unix)
+{
+    return !owner.empty() && expires > now_unix && !lease_owner_dead(owner);
+}
+
 std::string lease_holder(const store::RolloutRun& run, std::int64_t now_unix)
 {
-    if (run.lease_owner.empty() || run.lease_expires <= now_unix || lease_owner_dead(run.lease_owner)) return "";
-    return describe_owner(run.lease_owner);
+    return lease_live(run.lease_owner, run.lease_expires, now_unix) ? describe_owner(run.lease_owner) : "";
 }
 
 std::string describe_owner(const std::string& owner)
@@ -89,7 +93,7 @@ util::Result<State> current_state(store::Store& store, const model::Object& roll
     }
     auto now = std::chrono::system_clock::now();
     auto unix_now = std::chrono::duration_cast<std::chrono::seconds>(now.time_since_epoch()).count();
-    bool leased = !run->lease_owner.empty() && run->lease_expires > unix_now && !lease_owner_dead(run->lease_owner);
+    bool leased = lease_live(run->lease_owner, run->lease_expires, unix_now);
     return reported_state(run->state, run->reason, leased, timing, now);
 }
 

@@ -20,6 +20,10 @@ std::string hostname();
 /// True when a lease owner ("host pid token") is a process of this host that no longer exists.
 bool lease_owner_dead(const std::string& owner);
 
+/// True when a lease or claim of owner, expiring at expires (Unix seconds), is held at now_unix:
+/// there is an owner, the time has not passed, and it is not a process of this host that is gone.
+bool lease_live(const std::string& owner, std::int64_t expires, std::int64_t now_unix);
+
 /// A lease or claim owner ("host pid token [name]") for people: "runner NAME on HOST, pid P" or
 /// "rollout run on HOST, pid P".
 std::string describe_owner(const std::string& owner);

@@ -872,12 +872,20 @@ Result<std::vector<RolloutDevice>> SqliteBackend::rollout_devices(const std::str
     ResetGuard guard{[&] { st.reset(); }};
     st.bind(1, tenant).bind(2, rollout);
     std::vector<RolloutDevice> out;
+    if (auto r = rollout_device_rows(st, tenant, rollout, out, "cannot read the devices of rollout " + rollout); !r)
+        return std::unexpected(r.error());
+    return out;
+}
+
+Result<void> SqliteBackend::rollout_device_rows(Statement& st, const std::string& tenant, const std::string& rollout,
+                                                std::vector<RolloutDevice>& into, std::string_view what)
+{
     int rc;
     while ((rc = st.step()) == SQLITE_ROW)
-        out.push_back({tenant, rollout, st.text(0), st.integer(1), st.text(2), st.text(3), st.integer(4), st.text(5),
-                       st.text(6), st.integer(7)});
-    if (rc != SQLITE_DONE) return std::unexpected(db_error("cannot read the devices of rollout " + rollout));
-    return out;
+        into.push_back({tenant, rollout, st.text(0), st.integer(1), st.text(2), st.text(3), st.integer(4), st.text(5),
+                        st.text(6), st.integer(7)});
+    if (rc != SQLITE_DONE) return std::unexpected(db_error(what));
+    return {};
 }
 
 Result<void> SqliteBackend::put_rollout_device(const RolloutDevice& d)
@@ -919,13 +927,9 @@ Result<Claimed> SqliteBackend::claim_rollout_devices(const ClaimRequest& q)
 {
     // Under SQLite's write lock (the transaction began IMMEDIATE): nobody else claims meanwhile.
     Claimed out;
-    auto collect = [&](Statement& st, std::vector<RolloutDevice>& into) -> Result<void> {
-        int rc;
-        while ((rc = st.step()) == SQLITE_ROW)
-            into.push_back({q.tenant, q.rollout, st.text(0), st.integer(1), st.text(2), st.text(3), st.integer(4),
-                            st.text(5), st.text(6), st.integer(7)});
-        if (rc != SQLITE_DONE) return std::unexpected(db_error("cannot claim devices of rollout " + q.rollout));
-        return {};
+    std::string what = "cannot claim devices of rollout " + q.rollout;
+    auto collect = [&](Statement& st, std::vector<RolloutDevice>& into) {
+        return rollout_device_rows(st, q.tenant, q.rollout, into, what);
     };
     nlohmann::json dead = q.dead_owners;
     std::string dead_text = dead.dump();

@@ -98,6 +98,10 @@ private:
     util::Result<void> migrate();
     Statement& prepare(const char* sql);
     util::Error db_error(std::string_view what) const;
+    /// Appends the rows of (device, phase, state, reason, attempts, updated_at, claim_owner,
+    /// claim_expires) that st returns; fails with what when a step fails.
+    util::Result<void> rollout_device_rows(Statement& st, const std::string& tenant, const std::string& rollout,
+                                           std::vector<RolloutDevice>& into, std::string_view what);
     /// The id of a source key, recorded on first use; nullopt for no source.
     util::Result<std::optional<std::int64_t>> source_id(const std::string& key);
 
