@@ -128,7 +128,7 @@ public:
         m_start = std::chrono::steady_clock::now();
     }
 
-    void operator()(const rollout::Event& e, const rollout::Progress& p)
+    void operator()(const rollout::Event& e, const rollout::Snapshot& progress)
     {
         if (m_g.format() == Format::json) {
             nlohmann::json j = {{"type", e.type}, {"time", model::now_utc()}, {"rollout", m_name}};
@@ -155,7 +155,7 @@ public:
         auto now = std::chrono::steady_clock::now();
         if (e.type == "device" && now - m_last_draw < std::chrono::milliseconds(100)) return;
         m_last_draw = now;
-        draw(p);
+        draw(progress());
     }
 
     void finish(const rollout::Progress& p)
@@ -210,7 +210,7 @@ Outcome run_rollout(const RolloutOptions& opts, const Globals& g)
     rollout::RunStats stats;
     options.stats = &stats;
     auto started = std::chrono::steady_clock::now();
-    options.observe = [&](const rollout::Event& e, const rollout::Progress& p) { display(e, p); };
+    options.observe = [&](const rollout::Event& e, const rollout::Snapshot& progress) { display(e, progress); };
     auto driver = rollout::make_transport_driver(opts.max_parallel ? opts.max_parallel : 64);
     auto ending = rollout::run(**store, *tenant, opts.name, *driver, options);
     if (!ending) return std::unexpected(ending.error());

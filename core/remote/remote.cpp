@@ -70,49 +70,23 @@ Result<std::vector<model::Object>> select_devices(store::Store& store, const Sel
     return devices;
 }
 
-/// The target for a device: its endpoints, and its SSH credential looked up in its own tenant only.
+/// The target for a device: its endpoints, with credentials looked up in its own tenant only.
 Result<Target> target_for(store::Store& store, const model::Object& device)
 {
     const auto& r = device.resource;
-    Target t{r.tenant, r.name, std::nullopt, "", "", r.spec.value("versionProbe", ""), std::nullopt, ""};
-    if (auto http = r.spec.find("http"); http != r.spec.end()) {
-        t.http_url = http->value("url", "");
-        if (auto name = http->value("credential", ""); !name.empty()) {
-            auto cred = store.get(model::Kind::credential, r.tenant, name);
-            if (!cred) return std::unexpected(cred.error());
-            if (!*cred)
-                t.http_problem = fmt::format("credential {} not found in tenant \"{}\"", name, r.tenant);
-            else
-                t.http_credential = transport::credential_from((*cred)->resource);
-        }
-    }
-    auto ssh = r.spec.find("ssh");
-    if (ssh == r.spec.end()) return t;
-    transport::SshEndpoint ep;
-    ep.device = r.name;
-    ep.host = ssh->value("host", "");
-    ep.port = ssh->value("port", 0);
-    ep.user = ssh->value("user", "");
-    // Only ever credentials of the device's own tenant, for the device and for its bastions.
     transport::CredentialLookup lookup = [&](const std::string& name) -> Result<std::optional<transport::Credential>> {
         auto cred = store.get(model::Kind::credential, r.tenant, name);
         if (!cred) return std::unexpected(cred.error());
         if (!*cred) return std::nullopt;
         return transport::credential_from((*cred)->resource);
     };
-    if (auto name = ssh->value("credential", ""); !name.empty()) {
-        auto cred = lookup(name);
-        if (!cred) return std::unexpected(cred.error());
-        if (!*cred)
-            t.ssh_problem = fmt::format("credential {} not found in tenant \"{}\"", name, r.tenant);
-        else
-            ep.credential = std::move(**cred);
-    }
-    auto hops = transport::jump_hops(*ssh, ep.credential, lookup);
-    if (!hops && hops.error().kind != util::ErrorKind::not_found) return std::unexpected(hops.error());
-    if (!hops && t.ssh_problem.empty()) t.ssh_problem = hops.error().message;
-    if (hops) ep.jump = std::move(*hops);
-    t.ssh = std::move(ep);
+    auto endpoints = transport::device_endpoints(r, lookup);
+    if (!endpoints) return std::unexpected(endpoints.error());
+    Target t;
+    static_cast<transport::Endpoints&>(t) = std::move(*endpoints);
+    t.tenant = r.tenant;
+    t.name = r.name;
+    t.version_probe = r.spec.value("versionProbe", "");
     return t;
 }
 
@@ -303,7 +277,7 @@ std::vector<DeviceResult> exec(const std::vector<Target>& targets, const RunOpti
 std::vector<DeviceResult> check(const std::vector<Target>& targets, const RunOptions& options, const Report& report)
 {
     // Devices with only an HTTP endpoint are checked with a GET of their base URL; the rest over SSH.
-    auto http_only = [](const Target& t) { return !t.ssh && !t.http_url.empty(); };
+    auto http_only = [](const Target& t) { return !t.ssh && t.http && !t.http->url.empty(); };
     std::vector<Target> over_ssh;
     for (const auto& t : targets)
         if (!http_only(t)) over_ssh.push_back(t);
@@ -338,10 +312,10 @@ std::vector<DeviceResult> check(const std::vector<Target>& targets, const RunOpt
             }
             transport::HttpJob job;
             job.device = t.name;
-            job.base_url = t.http_url;
+            job.base_url = t.http->url;
             job.path = "/";
             job.method = "GET";
-            job.credential = t.http_credential;
+            job.credential = t.http->credential;
             job.connect_timeout = options.connect_timeout;
             job.timeout = options.timeout;
             http.submit(std::move(job), [&, i](transport::Outcome out) {

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "core/store/store.hpp"
+#include "core/transport/endpoints.hpp"
 #include "core/transport/ssh.hpp"
 
 namespace fleet::remote {
@@ -26,16 +27,12 @@ struct Selection {
     bool subtree = false;            ///< with tenant: also the devices of every visible tenant below it
 };
 
-/// A device and what reaching it needs.
-struct Target {
+/// A device and what reaching it needs: its endpoints (ssh, ssh_problem, http, http_problem), each
+/// with a credential of the device's own tenant.
+struct Target : transport::Endpoints {
     std::string tenant;
     std::string name;
-    std::optional<transport::SshEndpoint> ssh;  ///< none: the device has no spec.ssh
-    std::string ssh_problem;                    ///< why spec.ssh cannot be used (its credential); empty: usable
-    std::string http_url;                       ///< spec.http.url; empty: none
-    std::string version_probe;                  ///< spec.versionProbe; empty: none
-    std::optional<transport::Credential> http_credential;  ///< spec.http.credential, of the device's own tenant
-    std::string http_problem;                   ///< why spec.http cannot be used (its credential); empty: usable
+    std::string version_probe;  ///< spec.versionProbe; empty: none
 };
 
 /// Resolves the selection among the devices the caller can see, in (tenant, name) order, and

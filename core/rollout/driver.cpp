@@ -16,14 +16,8 @@ public:
     void start(Step step, std::function<void(transport::Outcome)> done) override
     {
         if (step.transport == "ssh") {
-            const auto& e = step.endpoint.spec["ssh"];
             transport::SshJob job;
-            job.endpoint.device = step.device;
-            job.endpoint.host = e.value("host", "");
-            job.endpoint.port = e.value("port", 0);
-            job.endpoint.user = e.value("user", "");
-            job.endpoint.credential = step.credential;
-            job.endpoint.jump = step.jump;
+            job.endpoint = std::move(step.ssh);
             if (step.kind == Step::Kind::transfer) {
                 job.upload_file = step.local_file;
                 job.upload_sha256 = step.sha256;
@@ -35,13 +29,12 @@ public:
             m_ssh.submit(std::move(job), std::move(done));
             return;
         }
-        const auto& e = step.endpoint.spec["http"];
         transport::HttpJob job;
         job.device = step.device;
-        job.base_url = e.value("url", "");
+        job.base_url = step.http.url;
         job.path = step.path;
         job.method = step.method;
-        job.credential = step.credential;
+        job.credential = std::move(step.http.credential);
         job.profile = step.profile.empty() ? "generic" : step.profile;
         job.timeout = step.timeout;
         if (step.kind == Step::Kind::transfer) {

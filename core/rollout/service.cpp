@@ -64,7 +64,7 @@ private:
         run_options.slots = &m_slots;
         run_options.interrupted = &stop;
         run_options.runner_name = options.name;
-        run_options.observe = [&](const Event& e, const Progress&) {
+        run_options.observe = [&](const Event& e, const Snapshot&) {
             log({e.type, tenant, name, e.device, e.state, e.phase, e.message});
         };
         auto ending = run(**store, tenant, name, *driver, run_options);

@@ -118,6 +118,9 @@ struct ClaimRequest {
     std::size_t limit = 0;                 ///< devices to claim at most, taken over ones included
     std::size_t tenant_cap = 0;            ///< devices of the tenant in flight at most, over all rollouts; 0: none
     std::vector<std::string> dead_owners;  ///< owners known dead (a process of this host that is gone)
+    /// Look for devices in flight to take over; false when the runner's last read of the rows found
+    /// none whose claim expired or whose owner is dead (it reads them four times a second).
+    bool take_over = true;
     std::string updated_at;
 };
 

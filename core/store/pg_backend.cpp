@@ -1921,18 +1921,27 @@ Result<Claimed> PgBackend::claim_rollout_devices(const ClaimRequest& q)
     auto dead = array_literal(q.dead_owners);
     // The rows are picked once, in a materialized CTE: as a subquery of `IN` the planner may run the
     // locking SELECT again for each row, and its LIMIT would then not limit the UPDATE.
-    auto taken = run("WITH picked AS MATERIALIZED (SELECT device FROM rollout_devices WHERE tenant = $1::text AND "
-                     "rollout = $2::text AND state IN ('transferring', 'installing', 'verifying') AND claim_owner <> "
-                     "$3::text AND (claim_expires < $5::bigint OR claim_owner = ANY ($6::text[])) ORDER BY phase, "
-                     "device LIMIT $7::bigint FOR UPDATE SKIP LOCKED) UPDATE rollout_devices d SET claim_owner = "
-                     "$3::text, claim_expires = $4::bigint FROM picked WHERE d.tenant = $1::text AND d.rollout = "
-                     "$2::text AND d.device = picked.device RETURNING d.device, d.phase, d.state, d.reason, "
-                     "d.attempts, d.updated_at, d.claim_owner, d.claim_expires",
-                     Params{}.text(q.tenant).text(q.rollout).text(q.owner).integer(q.expires).integer(q.now).literal(
-                         dead).integer(static_cast<std::int64_t>(q.limit)),
-                     "cannot claim devices of rollout " + q.rollout);
-    if (!taken) return std::unexpected(taken.error());
-    out.taken_over = rollout_device_rows(taken->get(), q.tenant, q.rollout);
+    if (q.take_over) {
+        auto taken =
+            run("WITH picked AS MATERIALIZED (SELECT device FROM rollout_devices WHERE tenant = $1::text AND "
+                "rollout = $2::text AND state IN ('transferring', 'installing', 'verifying') AND claim_owner <> "
+                "$3::text AND (claim_expires < $5::bigint OR claim_owner = ANY ($6::text[])) ORDER BY phase, "
+                "device LIMIT $7::bigint FOR UPDATE SKIP LOCKED) UPDATE rollout_devices d SET claim_owner = "
+                "$3::text, claim_expires = $4::bigint FROM picked WHERE d.tenant = $1::text AND d.rollout = "
+                "$2::text AND d.device = picked.device RETURNING d.device, d.phase, d.state, d.reason, "
+                "d.attempts, d.updated_at, d.claim_owner, d.claim_expires",
+                Params{}
+                    .text(q.tenant)
+                    .text(q.rollout)
+                    .text(q.owner)
+                    .integer(q.expires)
+                    .integer(q.now)
+                    .literal(dead)
+                    .integer(static_cast<std::int64_t>(q.limit)),
+                "cannot claim devices of rollout " + q.rollout);
+        if (!taken) return std::unexpected(taken.error());
+        out.taken_over = rollout_device_rows(taken->get(), q.tenant, q.rollout);
+    }
     auto room = static_cast<std::int64_t>(q.limit) - static_cast<std::int64_t>(out.taken_over.size());
     if (q.tenant_cap > 0 && room > 0) {
         // Counted under the tenant's own lock, so that two runners never both see room for the last slot.

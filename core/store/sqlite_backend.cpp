@@ -934,11 +934,12 @@ Result<Claimed> SqliteBackend::claim_rollout_devices(const ClaimRequest& q)
     nlohmann::json dead = q.dead_owners;
     std::string dead_text = dead.dump();
     std::int64_t room = static_cast<std::int64_t>(q.limit);
-    {
+    if (q.take_over) {
+        // INDEXED BY: without statistics the planner would read every row of the rollout.
         Statement& st = prepare(
             "UPDATE rollout_devices SET claim_owner = ?3, claim_expires = ?4 WHERE tenant = ?1 AND rollout = ?2 AND "
-            "device IN (SELECT device FROM rollout_devices WHERE tenant = ?1 AND rollout = ?2 AND state IN "
-            "('transferring', 'installing', 'verifying') AND claim_owner <> ?3 AND (claim_expires < ?5 OR "
+            "device IN (SELECT device FROM rollout_devices INDEXED BY rollout_devices_by_state WHERE tenant = ?1 AND "
+            "rollout = ?2 AND state IN ('transferring', 'installing', 'verifying') AND claim_owner <> ?3 AND (claim_expires < ?5 OR "
             "claim_owner IN (SELECT value FROM json_each(?6))) ORDER BY phase, device LIMIT ?7) "
             "RETURNING device, phase, state, reason, attempts, updated_at, claim_owner, claim_expires");
         ResetGuard guard{[&] { st.reset(); }};

@@ -566,7 +566,7 @@ util::Result<std::vector<SshHop>> jump_hops(const nlohmann::json& ssh, const std
             if (!found) return std::unexpected(found.error());
             if (!*found)
                 return util::fail(util::ErrorKind::not_found,
-                                  fmt::format("credential {} of jump host {} not found in the device's tenant", name, hop.host));
+                                  fmt::format("credential \"{}\" of jump host {} does not exist in the device's tenant", name, hop.host));
             hop.credential = std::move(**found);
         } else {
             hop.credential = device_credential;

@@ -121,7 +121,7 @@ spec:
     {
         rollout::RunOptions options;
         options.tick = std::chrono::milliseconds(5);
-        if (events) options.observe = [events](const rollout::Event& e, const rollout::Progress&) { events->push_back(e); };
+        if (events) options.observe = [events](const rollout::Event& e, const rollout::Snapshot&) { events->push_back(e); };
         auto ending = rollout::run(*store, "site", "up", driver, options);
         INFO((ending ? "" : ending.error().message));
         REQUIRE(ending);
@@ -303,7 +303,7 @@ TEST_CASE("notBefore, soak and maxPerMinute are judged by the rollout's clock: a
     rollout::RunOptions options;
     options.tick = milliseconds(2);
     options.clock = &clock;
-    options.observe = [&](const rollout::Event& e, const rollout::Progress&) { log.add(e); };
+    options.observe = [&](const rollout::Event& e, const rollout::Snapshot&) { log.add(e); };
     std::optional<util::Result<rollout::Ending>> ending;
     std::thread runner([&] { ending = rollout::run(*w.store, "site", "up", driver, options); });
     auto succeeded = [](std::size_t n) {
