@@ -47,7 +47,7 @@ nlohmann::json progress_json(const rollout::Progress& p, const std::string& tena
     }
     nlohmann::json devices = nlohmann::json::array();
     for (const auto& d : p.devices) {
-        nlohmann::json j = {{"device", d.device}, {"state", d.state}, {"attempts", d.attempts}, {"updatedAt", d.updated_at}};
+        nlohmann::json j = {{"device", d.device}, {"state", store::state_name(d.state)}, {"attempts", d.attempts}, {"updatedAt", d.updated_at}};
         if (d.phase >= 0 && static_cast<std::size_t>(d.phase) < p.phases.size())
             j["phase"] = p.phases[static_cast<std::size_t>(d.phase)].name;
         if (!d.reason.empty()) j["reason"] = d.reason;
@@ -89,17 +89,17 @@ void print_status(const rollout::Progress& p, const std::string& tenant, const s
                        : std::vector<std::string>{"DEVICE", "PHASE", "STATE", "ATTEMPTS", "REASON"});
     std::size_t shown = 0;
     for (const auto& d : p.devices) {
-        if (!wide && (d.state == "succeeded" || d.state == "pending")) continue;
+        if (!wide && (d.state == store::DeviceState::succeeded || d.state == store::DeviceState::pending)) continue;
         std::string phase = d.phase >= 0 && static_cast<std::size_t>(d.phase) < p.phases.size()
                                 ? p.phases[static_cast<std::size_t>(d.phase)].name
                                 : "-";
         std::string reason = d.reason.empty() ? "-" : d.reason;
         if (wide) {
             auto who = p.held_by.find(d.device);
-            devices.add({d.device, phase, d.state, std::to_string(d.attempts),
+            devices.add({d.device, phase, store::state_name(d.state), std::to_string(d.attempts),
                          who == p.held_by.end() ? "-" : who->second, reason});
         } else {
-            devices.add({d.device, phase, d.state, std::to_string(d.attempts), reason});
+            devices.add({d.device, phase, store::state_name(d.state), std::to_string(d.attempts), reason});
         }
         ++shown;
     }

@@ -520,7 +520,7 @@ Result<void> check_started_rollouts(store::Store& store, const Plan& plan)
         refused.push_back(fmt::format("{}{} in tenant \"{}\": {} cannot change once the rollout has started (it is "
                                       "{}); make a new rollout",
                                       where.empty() ? "" : where + ": ", c.resource->ref(), c.resource->tenant, fields,
-                                      (*run)->state));
+                                      store::state_name((*run)->state)));
     }
     if (refused.empty()) return {};
     std::string message;

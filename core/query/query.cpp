@@ -107,7 +107,7 @@ Result<std::size_t> for_each(store::Store& store, const ListRequest& request,
             auto devices = store.rollout_devices(o.resource.tenant, o.resource.name);
             if (!devices) return std::unexpected(devices.error());
             std::map<std::string, std::size_t> counts;
-            for (const auto& d : *devices) ++counts[d.state];
+            for (const auto& d : *devices) ++counts[store::state_name(d.state)];
             // As `rollout status` reports it: queued, waiting or running depend on the clock and
             // on whether a live runner holds the lease, not only on what the last runner stored.
             auto state = rollout::current_state(store, o, *run);
@@ -201,7 +201,7 @@ Result<std::map<std::string, RolloutHealth>> rollout_health(store::Store& store)
         else ++h.completed;
         auto devices = store.rollout_devices(r.resource.tenant, r.resource.name);
         if (!devices) return std::unexpected(devices.error());
-        for (const auto& d : *devices) h.failed_devices += d.state == "failed" ? 1 : 0;
+        for (const auto& d : *devices) h.failed_devices += d.state == store::DeviceState::failed ? 1 : 0;
     }
     return out;
 }

@@ -8,7 +8,9 @@
 
 namespace fleet::rollout {
 
+using store::DeviceState;
 using store::RolloutRun;
+using store::RunState;
 using util::ErrorKind;
 using util::fail;
 using util::Result;
@@ -23,8 +25,8 @@ Result<std::string> start(store::Store& store, const std::string& tenant, const 
                            "from here",
                            name, eligible, b->devices.size() - eligible);
     if (b->already)
-        return fail(ErrorKind::conflict, fmt::format("rollout/{} was started before and is {}{}", name, b->run.state,
-                                                     b->run.state == "paused" ? ": `rollout resume` lets it go on" : ""));
+        return fail(ErrorKind::conflict, fmt::format("rollout/{} was started before and is {}{}", name, state_name(b->run.state),
+                                                     b->run.state == RunState::paused ? ": `rollout resume` lets it go on" : ""));
     return fmt::format("rollout/{} was started before and is still running; nothing changed", name);
 }
 
@@ -45,32 +47,32 @@ Result<std::string> control(store::Store& store, const std::string& tenant, cons
         const std::string& user = store.caller().user;
         std::string summary;
         if (action == "pause") {
-            if (run.state != "running")
-                return fail(ErrorKind::conflict, fmt::format("rollout/{} is {}, not running", name, run.state));
-            run.state = "paused";
+            if (run.state != RunState::running)
+                return fail(ErrorKind::conflict, fmt::format("rollout/{} is {}, not running", name, state_name(run.state)));
+            run.state = RunState::paused;
             run.reason = "paused by " + user;
             message = fmt::format("rollout/{} paused: in-flight devices finish, no new ones start", name);
         } else if (action == "resume") {
-            if (run.state != "paused")
-                return fail(ErrorKind::conflict, fmt::format("rollout/{} is {}, not paused", name, run.state));
-            run.state = "running";
+            if (run.state != RunState::paused)
+                return fail(ErrorKind::conflict, fmt::format("rollout/{} is {}, not paused", name, state_name(run.state)));
+            run.state = RunState::running;
             run.reason.clear();
             message = fmt::format("rollout/{} resumed; `rollout run {}` continues it", name, name);
         } else if (action == "abort") {
-            if (run.state == "completed" || run.state == "aborted")
-                return fail(ErrorKind::conflict, fmt::format("rollout/{} is already {}", name, run.state));
-            run.state = "aborted";
+            if (run.state == RunState::completed || run.state == RunState::aborted)
+                return fail(ErrorKind::conflict, fmt::format("rollout/{} is already {}", name, state_name(run.state)));
+            run.state = RunState::aborted;
             run.reason = "aborted by " + user;
             message = fmt::format("rollout/{} aborted: in-flight devices finish, no new ones start", name);
         } else if (action == "retry") {
-            if (run.state == "aborted")
+            if (run.state == RunState::aborted)
                 return fail(ErrorKind::conflict, fmt::format("rollout/{} was aborted; it cannot be retried", name));
             auto devices = store.rollout_devices(tenant, name);
             if (!devices) return std::unexpected(devices.error());
             std::size_t n = 0;
             for (auto d : *devices) {
-                if (d.state != "failed") continue;
-                d.state = "pending";
+                if (d.state != DeviceState::failed) continue;
+                d.state = DeviceState::pending;
                 d.reason = "retry requested by " + user;
                 d.attempts = 0;
                 d.updated_at = model::now_utc();
@@ -78,8 +80,9 @@ Result<std::string> control(store::Store& store, const std::string& tenant, cons
                 ++n;
             }
             if (n == 0) return fail(ErrorKind::conflict, fmt::format("rollout/{} has no failed devices", name));
-            if (run.state == "completed" || (run.state == "paused" && run.reason.starts_with(threshold_reason))) {
-                run.state = "running";
+            if (run.state == RunState::completed ||
+                (run.state == RunState::paused && run.reason.starts_with(threshold_reason))) {
+                run.state = RunState::running;
                 run.reason.clear();
             }
             summary = fmt::format("{} failed device(s) queued again", n);

@@ -16,7 +16,7 @@ PhasePlan PhasePlan::make(const nlohmann::json& strategy, std::size_t eligible)
 bool decision_due(const store::RolloutRun& run, const PhasePlan& plan, const Tally& t,
                   std::chrono::system_clock::time_point now)
 {
-    if (run.state != "running") return false;
+    if (run.state != store::RunState::running) return false;
     if (plan.phases.empty()) return true;
     auto p = static_cast<std::size_t>(run.phase);
     if (run.phase < 0 || p >= plan.phases.size()) return false;
@@ -31,10 +31,10 @@ Decision decide(const store::RolloutRun& run, const PhasePlan& plan, const Tally
                 std::chrono::system_clock::time_point now)
 {
     Decision d;
-    if (run.state != "running") return d;
+    if (run.state != store::RunState::running) return d;
     store::RolloutRun next = run;
     if (plan.phases.empty()) {  // nothing to install: every target was skipped
-        next.state = "completed";
+        next.state = store::RunState::completed;
         next.reason = "no device needed the artifact";
         d.audit_type = "rollout-completed";
         d.audit_summary = next.reason;
@@ -45,7 +45,7 @@ Decision decide(const store::RolloutRun& run, const PhasePlan& plan, const Tally
     if (run.phase < 0 || p >= plan.phases.size()) return d;
     const Phase& phase = plan.phases[p];
     if (t.failed > plan.allowed[p]) {
-        next.state = plan.abort_on_failure ? "aborted" : "paused";
+        next.state = plan.abort_on_failure ? store::RunState::aborted : store::RunState::paused;
         next.reason = fmt::format("{} exceeded in phase {}: {} of {} device(s) failed (allowed {})", threshold_reason,
                                   phase.name, t.failed, plan.size(p), plan.allowed[p]);
         d.audit_type = plan.abort_on_failure ? "rollout-aborted" : "rollout-paused";
@@ -66,7 +66,7 @@ Decision decide(const store::RolloutRun& run, const PhasePlan& plan, const Tally
     }
     next.phase_done_at.clear();
     if (p + 1 >= plan.phases.size()) {
-        next.state = "completed";
+        next.state = store::RunState::completed;
         next.reason = t.failed_all ? fmt::format("{} device(s) failed", t.failed_all) : "";
         d.audit_type = "rollout-completed";
         d.audit_summary = fmt::format("completed; {}", next.reason.empty() ? "all devices succeeded" : next.reason);
@@ -75,7 +75,7 @@ Decision decide(const store::RolloutRun& run, const PhasePlan& plan, const Tally
     }
     next.phase = static_cast<std::int64_t>(p + 1);
     if (phase.pause) {
-        next.state = "paused";
+        next.state = store::RunState::paused;
         next.reason = fmt::format("paused after phase {}; run `rollout resume` to go on", phase.name);
     } else {
         d.event = Event{"phase", "", "", phase.name, ""};

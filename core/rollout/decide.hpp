@@ -49,8 +49,10 @@ Tally tally(const Devices& devices, std::int64_t phase)
     Tally t;
     for (const auto& item : devices) {
         const store::RolloutDevice& d = device_of(item);
-        if (d.state == "failed") ++t.failed_all;
-        if (d.phase == phase && d.state == "failed") ++t.failed;
+        if (d.state == store::DeviceState::failed) {
+            ++t.failed_all;
+            if (d.phase == phase) ++t.failed;
+        }
         if (d.phase >= 0 && d.phase <= phase && !terminal(d.state)) t.done = false;
     }
     return t;

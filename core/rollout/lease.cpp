@@ -39,7 +39,7 @@ Result<Begun> begin(store::Store& store, const std::string& tenant, const std::s
             // Every template must render for this tenant before anything is pushed.
             if (auto checked = check_templates(b.loaded); !checked) return checked;
             std::string now = model::now_utc();
-            b.run = RolloutRun{tenant, name, "running", "", 0, "", b.loaded.artifact.resource.spec.value("sha256", ""),
+            b.run = RolloutRun{tenant, name, store::RunState::running, "", 0, "", b.loaded.artifact.resource.spec.value("sha256", ""),
                                b.loaded.artifact.resource.spec.value("version", ""), now, now, "", 0};
             for (const auto& d : b.devices)
                 if (auto w = store.put_rollout_device(d); !w) return w;
@@ -58,7 +58,7 @@ Result<Begun> begin(store::Store& store, const std::string& tenant, const std::s
             auto rows = store.rollout_devices(tenant, name);
             if (!rows) return std::unexpected(rows.error());
             b.devices = std::move(*rows);
-            if (b.run.state != "running") {
+            if (b.run.state != store::RunState::running) {
                 b.already = stored_ending(b.run, b.devices);
                 return {};
             }
@@ -83,7 +83,7 @@ Result<void> renew(store::Store& store, const std::string& tenant, const std::st
             if (auto r = store.renew_claims(tenant, name, owner, expires); !r) return r;
         auto run = store.rollout_run(tenant, name);
         if (!run) return std::unexpected(run.error());
-        if (!*run || (*run)->state != "running") return {};
+        if (!*run || (*run)->state != store::RunState::running) return {};
         auto stored = **run;
         if (stored.lease_owner != owner && lease_live(stored.lease_owner, stored.lease_expires, now)) return {};
         stored.lease_owner = owner;

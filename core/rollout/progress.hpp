@@ -60,21 +60,17 @@ util::Result<Progress> progress(store::Store& store, const std::string& tenant, 
 /// How the reason of a pause by the failure threshold starts.
 inline constexpr const char* threshold_reason = "failure threshold";
 
-inline bool terminal(const std::string& state)
-{
-    return state == "succeeded" || state == "failed" || state == "skipped";
-}
-inline bool in_flight(const std::string& state)
-{
-    return state == "transferring" || state == "installing" || state == "verifying";
-}
+using store::DeviceState;
+using store::RunState;
+using store::in_flight;
+using store::terminal;
 
 /// Counts devices per phase; keeps the device list only when asked to.
 template <class Devices>
 Progress summarize(const store::RolloutRun* run, const std::vector<Phase>& phases, const Devices& devices, bool keep)
 {
     Progress p;
-    p.state = run ? run->state : "not started";
+    p.state = run ? store::state_name(run->state) : "not started";
     p.reason = run ? run->reason : "";
     p.phase = run ? static_cast<std::size_t>(run->phase) : 0;
     for (const auto& phase : phases) p.phases.push_back({phase.name, 0, 0, 0, 0, 0});
@@ -87,9 +83,9 @@ Progress summarize(const store::RolloutRun* run, const std::vector<Phase>& phase
         }
         auto& ph = p.phases[static_cast<std::size_t>(d.phase)];
         ++ph.devices;
-        if (d.state == "succeeded")
+        if (d.state == DeviceState::succeeded)
             ++ph.succeeded;
-        else if (d.state == "failed")
+        else if (d.state == DeviceState::failed)
             ++ph.failed;
         else if (in_flight(d.state))
             ++ph.in_flight;
@@ -103,11 +99,11 @@ Progress summarize(const store::RolloutRun* run, const std::vector<Phase>& phase
 template <class Devices>
 Ending stored_ending(const store::RolloutRun& run, const Devices& devices)
 {
-    if (run.state == "aborted") return Ending::aborted;
-    if (run.state == "paused")
+    if (run.state == RunState::aborted) return Ending::aborted;
+    if (run.state == RunState::paused)
         return run.reason.starts_with(threshold_reason) ? Ending::paused_by_threshold : Ending::paused;
     bool failed =
-        std::any_of(devices.begin(), devices.end(), [](const auto& d) { return device_of(d).state == "failed"; });
+        std::any_of(devices.begin(), devices.end(), [](const auto& d) { return device_of(d).state == DeviceState::failed; });
     return failed ? Ending::completed_with_failures : Ending::completed;
 }
 

@@ -20,7 +20,9 @@ namespace fleet::rollout {
 
 using nlohmann::json;
 using store::RolloutDevice;
+using store::DeviceState;
 using store::RolloutRun;
+using store::RunState;
 using util::ErrorKind;
 using util::fail;
 using util::Result;
@@ -116,7 +118,7 @@ private:
     {
         return m_batch ? body() : write(m_store, body);
     }
-    Result<void> save(RolloutDevice& d, const std::string& state, const std::string& reason,
+    Result<void> save(RolloutDevice& d, DeviceState state, const std::string& reason,
                       const std::function<Result<void>()>& also = {});
     Result<void> flush_output();
 
@@ -202,7 +204,7 @@ private:
 /// Records a device's new state, with the output of the step that led to it and whatever also
 /// writes, if this runner still holds its claim. A device that leaves the in-flight states gives
 /// its claim (and its slot) back; one another runner took over is dropped here.
-Result<void> Runner::save(RolloutDevice& d, const std::string& state, const std::string& reason,
+Result<void> Runner::save(RolloutDevice& d, DeviceState state, const std::string& reason,
                           const std::function<Result<void>()>& also)
 {
     d.state = state;
@@ -229,11 +231,11 @@ Result<void> Runner::save(RolloutDevice& d, const std::string& state, const std:
     if (!ours) {
         m_output.reset();
         unhold(d.device);
-        notify({"lost", d.device, state, m_plan.name(d.phase), "another runner took this device over"});
+        notify({"lost", d.device, store::state_name(state), m_plan.name(d.phase), "another runner took this device over"});
         return {};
     }
     if (!keep) unhold(d.device);
-    notify({"device", d.device, state, m_plan.name(d.phase), reason});
+    notify({"device", d.device, store::state_name(state), m_plan.name(d.phase), reason});
     return {};
 }
 
@@ -315,9 +317,9 @@ Result<void> Runner::start_step(RolloutDevice& d, Step::Kind kind)
     auto built = m_steps.build(**found, **ends, kind, m_artifact_file, m_run.artifact_sha256);
     if (!built) return std::unexpected(built.error());
     if (!built->step) return fail_attempt(d, "dispatch", built->failure);
-    const char* label = kind == Step::Kind::transfer  ? "transferring"
-                        : kind == Step::Kind::install ? "installing"
-                                                      : "verifying";
+    DeviceState label = kind == Step::Kind::transfer  ? DeviceState::transferring
+                        : kind == Step::Kind::install ? DeviceState::installing
+                                                      : DeviceState::verifying;
     if (d.state != label)
         if (auto s = save(d, label, ""); !s || !m_held.contains(d.device)) return s;  // or another runner took it
     {
@@ -350,11 +352,11 @@ Result<void> Runner::fail_attempt(RolloutDevice& d, const std::string& what, con
     if (o.failure == transport::Failure::cancelled || m_recovering.erase(d.device) > 0) {
         // Interrupted, not failed: the attempt does not count.
         if (d.attempts > 0) --d.attempts;
-        return save(d, "pending", reason);
+        return save(d, DeviceState::pending, reason);
     }
     if (what == "verify" && m_verify_first.erase(d.device) > 0) {
         // The install that timed out did not take: install again (the attempt counted).
-        return save(d, "pending", reason);
+        return save(d, DeviceState::pending, reason);
     }
     if (d.attempts <= m_retries && what == "install" && install_may_have_run(o) && verifiable(d)) {
         // Timed out or cut off mid-install: the installer may have finished on the device, though
@@ -362,9 +364,9 @@ Result<void> Runner::fail_attempt(RolloutDevice& d, const std::string& what, con
         m_verify_first.insert(d.device);
         return start_step(d, Step::Kind::verify);
     }
-    if (d.attempts <= m_retries) return save(d, "pending", reason);
+    if (d.attempts <= m_retries) return save(d, DeviceState::pending, reason);
     const auto& rollout = m_l.rollout.resource.name;
-    return save(d, "failed", reason, [&]() -> Result<void> {
+    return save(d, DeviceState::failed, reason, [&]() -> Result<void> {
         store::StatusUpdate update;
         update.last_rollout = rollout + ": failed";
         if (o.failure == transport::Failure::unreachable) update.reachable = false;
@@ -415,7 +417,7 @@ Result<void> Runner::finish_step(RolloutDevice& d, Step::Kind kind, const transp
     m_recovering.erase(d.device);
     m_verify_first.erase(d.device);
     const auto& rollout = m_l.rollout.resource.name;
-    return save(d, "succeeded", "", [&]() -> Result<void> {
+    return save(d, DeviceState::succeeded, "", [&]() -> Result<void> {
         store::StatusUpdate update;
         update.reported_version = m_run.artifact_version;
         update.last_seen = model::now_utc();
@@ -451,13 +453,13 @@ Result<void> Runner::recover(RolloutDevice& d)
 {
     // Left mid-way by a runner that is gone: a transfer starts over; an install that may have run is
     // checked by the verify step when there is one (so it is not installed twice), else installed again.
-    notify({"taken-over", d.device, d.state, m_plan.name(d.phase), "its runner is gone"});
-    if ((d.state == "installing" || d.state == "verifying") && verifiable(d)) {
+    notify({"taken-over", d.device, store::state_name(d.state), m_plan.name(d.phase), "its runner is gone"});
+    if ((d.state == DeviceState::installing || d.state == DeviceState::verifying) && verifiable(d)) {
         m_recovering.insert(d.device);
         return start_step(d, Step::Kind::verify);
     }
     if (d.attempts > 0) --d.attempts;
-    return save(d, "pending", "restarted after its runner stopped");
+    return save(d, DeviceState::pending, "restarted after its runner stopped");
 }
 
 /// Reads the run and every target as stored: what other runners did, and control from other shells.
@@ -483,7 +485,7 @@ Result<void> Runner::refresh()
     m_take_over = false;
     for (auto& row : rows) {
         if (m_held.contains(row.device)) continue;
-        bool claimable = row.state == "pending" && row.phase >= 0 && row.phase <= stored->phase;
+        bool claimable = row.state == DeviceState::pending && row.phase >= 0 && row.phase <= stored->phase;
         if (in_flight(row.state) && row.claim_owner != m_owner) {
             auto [it, fresh] = dead.try_emplace(row.claim_owner, false);
             if (fresh && !row.claim_owner.empty()) {
@@ -506,10 +508,10 @@ Result<void> Runner::refresh()
 void Runner::adopt(const RolloutRun& stored)
 {
     m_run = stored;
-    if (m_stopping || stored.state == "running") return;
+    if (m_stopping || stored.state == RunState::running) return;
     m_stopping = true;
     m_ending = stored_ending(stored, m_rows);
-    emit({stored.state, "", "", m_plan.name(stored.phase), stored.reason});
+    emit({store::state_name(stored.state), "", "", m_plan.name(stored.phase), stored.reason});
 }
 
 /// The heartbeat: this runner's claims, and the run's lease (which says that a live runner works
@@ -538,7 +540,7 @@ Result<void> Runner::apply_decision()
         for (auto& row : *rows)
             if (!m_held.contains(row.device)) m_rows[row.device] = std::move(row);
         decided = **run;
-        if (decided->state != "running" || decided->phase != m_run.phase) return {};  // decided elsewhere
+        if (decided->state != RunState::running || decided->phase != m_run.phase) return {};  // decided elsewhere
         auto decision = decide(*decided, m_plan, tally(m_rows, decided->phase), m_clock.now());
         if (!decision.run) return {};
         decision.run->updated_at = model::now_utc();
@@ -604,7 +606,7 @@ Result<void> Runner::claim_more()
         hold(row.device);
         if (m_per_minute) m_dispatched.push_back(m_clock.now());
         auto& d = m_rows[row.device] = std::move(row);
-        notify({"device", d.device, d.state, m_plan.name(d.phase), ""});
+        notify({"device", d.device, store::state_name(d.state), m_plan.name(d.phase), ""});
         if (auto s = start_step(d, Step::Kind::transfer); !s) return s;
     }
     return {};
@@ -690,7 +692,7 @@ Result<Ending> run(store::Store& store, const std::string& tenant, const std::st
     if (already) {
         if (options.observe) {
             auto phases = make_phases(loaded.strategy, eligible_count(devices));
-            options.observe({run.state, "", "", "", run.reason},
+            options.observe({store::state_name(run.state), "", "", "", run.reason},
                             [&] { return summarize(&run, phases, devices, false); });
         }
         return *already;

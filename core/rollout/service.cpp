@@ -94,7 +94,7 @@ Result<std::vector<Runnable>> runnable(store::Store& store)
         const auto& [tenant, name] = std::pair{r.resource.tenant, r.resource.name};
         auto run = store.rollout_run(tenant, name);
         if (!run) return std::unexpected(run.error());
-        if (!*run || (*run)->state != "running") continue;
+        if (!*run || (*run)->state != store::RunState::running) continue;
         if (!store.permit(store::Action::write, tenant)) continue;  // visible, but not the caller's to run
         out.push_back({tenant, name});
     }

@@ -84,7 +84,7 @@ util::Result<State> current_state(store::Store& store, const model::Object& roll
     if (!run) return State{"not started", ""};
     const json& spec = rollout.resource.spec;
     Timing timing;
-    if (run->state == "running") {  // only a runnable rollout depends on the clock
+    if (run->state == store::RunState::running) {  // only a runnable rollout depends on the clock
         auto structure = store.tenant_structure();
         if (!structure) return std::unexpected(structure.error());
         timing.windows = rollout_windows(spec, tenancy::effective_policy(rollout.resource.tenant, *structure));
@@ -94,7 +94,7 @@ util::Result<State> current_state(store::Store& store, const model::Object& roll
     auto now = std::chrono::system_clock::now();
     auto unix_now = std::chrono::duration_cast<std::chrono::seconds>(now.time_since_epoch()).count();
     bool leased = lease_live(run->lease_owner, run->lease_expires, unix_now);
-    return reported_state(run->state, run->reason, leased, timing, now);
+    return reported_state(store::state_name(run->state), run->reason, leased, timing, now);
 }
 
 } // namespace fleet::rollout

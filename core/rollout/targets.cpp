@@ -132,7 +132,7 @@ Result<std::vector<RolloutDevice>> freeze(store::Store& store, const Loaded& l)
     std::vector<std::size_t> eligible;
     std::vector<std::string> busy;
     for (const auto& d : devices) {
-        RolloutDevice row{r.tenant, r.name, d.resource.name, -1, "skipped", "", 0, now, "", 0};
+        RolloutDevice row{r.tenant, r.name, d.resource.name, -1, store::DeviceState::skipped, "", 0, now, "", 0};
         auto type = d.resource.spec.value("deviceType", "");
         auto [transport, why] = pick_transport(r.spec, d.resource.spec);
         auto st = status->find({r.tenant, d.resource.name});
@@ -147,7 +147,7 @@ Result<std::vector<RolloutDevice>> freeze(store::Store& store, const Loaded& l)
             if (!others) return std::unexpected(others.error());
             for (const auto& other : *others)
                 if (other != r.name) busy.push_back(fmt::format("device/{} (in rollout/{})", d.resource.name, other));
-            row.state = "pending";
+            row.state = store::DeviceState::pending;
             eligible.push_back(out.size());
         }
         out.push_back(std::move(row));

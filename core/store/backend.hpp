@@ -75,12 +75,41 @@ struct StatusUpdate {
     std::optional<std::string> last_rollout;
 };
 
+/// Where a rollout's run stands (SPEC §8). Stored as its name; a row with any other text is
+/// refused when read (a shared store's rows are written by others).
+enum class RunState { running, paused, aborted, completed };
+
+/// Where one target device of a rollout stands (SPEC §8); stored as its name, like RunState.
+enum class DeviceState { pending, transferring, installing, verifying, succeeded, failed, skipped };
+
+/// The stored names: "running", "transferring", ...
+const char* state_name(RunState state);
+const char* state_name(DeviceState state);
+/// The state a stored name stands for; none for any other text.
+std::optional<RunState> parse_run_state(std::string_view text);
+std::optional<DeviceState> parse_device_state(std::string_view text);
+
+/// The message for a stored state that is none of these, for what ("rollout up"): the text shown
+/// with anything but printable ASCII as \xNN.
+std::string bad_state(const std::string& what, std::string_view text);
+
+/// A device being transferred to, installed or verified: a runner works on it.
+constexpr bool in_flight(DeviceState s)
+{
+    return s == DeviceState::transferring || s == DeviceState::installing || s == DeviceState::verifying;
+}
+/// A device that has ended: succeeded, failed or skipped.
+constexpr bool terminal(DeviceState s)
+{
+    return s == DeviceState::succeeded || s == DeviceState::failed || s == DeviceState::skipped;
+}
+
 /// The runtime state of a rollout: what its runner has done so far. The Rollout object holds
 /// what the user asked for; this holds where the run stands, committed at every step.
 struct RolloutRun {
     std::string tenant;
     std::string name;
-    std::string state;            ///< running | paused | aborted | completed
+    RunState state = RunState::running;
     std::string reason;           ///< why it is paused, aborted or completed, for people
     std::int64_t phase = 0;       ///< index of the phase being worked on
     std::string phase_done_at;    ///< RFC 3339 UTC when the phase's devices all ended (its soak started)
@@ -98,7 +127,7 @@ struct RolloutDevice {
     std::string rollout;
     std::string device;
     std::int64_t phase = -1;      ///< -1: skipped
-    std::string state;            ///< pending | transferring | installing | verifying | succeeded | failed | skipped
+    DeviceState state = DeviceState::pending;
     std::string reason;           ///< skipped: incompatible | up-to-date; failed: what failed
     std::int64_t attempts = 0;
     std::string updated_at;

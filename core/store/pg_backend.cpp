@@ -736,12 +736,18 @@ void copy_field(std::string& out, std::string_view value, char separator = 0)
 }
 
 /// Rows of (device, phase, state, reason, attempts, updated_at, claim_owner, claim_expires).
-std::vector<RolloutDevice> rollout_device_rows(const pg_result* r, const std::string& tenant, const std::string& rollout)
+Result<std::vector<RolloutDevice>> rollout_device_rows(const pg_result* r, const std::string& tenant,
+                                                       const std::string& rollout)
 {
     std::vector<RolloutDevice> out;
-    for (int i = 0, n = PQntuples(r); i < n; ++i)
-        out.push_back({tenant, rollout, text(r, i, 0), integer(r, i, 1), text(r, i, 2), text(r, i, 3),
-                       integer(r, i, 4), text(r, i, 5), text(r, i, 6), integer(r, i, 7)});
+    for (int i = 0, n = PQntuples(r); i < n; ++i) {
+        auto state = parse_device_state(text(r, i, 2));
+        if (!state)
+            return fail(ErrorKind::runtime,
+                        bad_state(fmt::format("device {} of rollout {}", text(r, i, 0), rollout), text(r, i, 2)));
+        out.push_back({tenant, rollout, text(r, i, 0), integer(r, i, 1), *state, text(r, i, 3), integer(r, i, 4),
+                       text(r, i, 5), text(r, i, 6), integer(r, i, 7)});
+    }
     return out;
 }
 
@@ -1841,7 +1847,9 @@ Result<std::optional<RolloutRun>> PgBackend::rollout_run(const std::string& tena
     if (!rows) return std::unexpected(rows.error());
     const pg_result* r = rows->get();
     if (PQntuples(r) == 0) return std::optional<RolloutRun>();
-    return std::optional<RolloutRun>(RolloutRun{tenant, name, text(r, 0, 0), text(r, 0, 1), integer(r, 0, 2),
+    auto state = parse_run_state(text(r, 0, 0));
+    if (!state) return fail(ErrorKind::runtime, bad_state("rollout " + name, text(r, 0, 0)));
+    return std::optional<RolloutRun>(RolloutRun{tenant, name, *state, text(r, 0, 1), integer(r, 0, 2),
                                                 text(r, 0, 3), text(r, 0, 4), text(r, 0, 5), text(r, 0, 6),
                                                 text(r, 0, 7), text(r, 0, 8), integer(r, 0, 9)});
 }
@@ -1857,7 +1865,7 @@ Result<void> PgBackend::put_rollout_run(const RolloutRun& run_state)
                  "excluded.artifact_sha256, artifact_version = excluded.artifact_version, started_at = "
                  "excluded.started_at, updated_at = excluded.updated_at, lease_owner = excluded.lease_owner, "
                  "lease_expires = excluded.lease_expires",
-                 Params{}.text(x.tenant).text(x.name).text(x.state).text(x.reason).integer(x.phase).text(
+                 Params{}.text(x.tenant).text(x.name).text(state_name(x.state)).text(x.reason).integer(x.phase).text(
                      x.phase_done_at).text(x.artifact_sha256).text(x.artifact_version).text(x.started_at).text(
                      x.updated_at).text(x.lease_owner).integer(x.lease_expires),
                  "cannot record rollout " + x.name);
@@ -1882,7 +1890,7 @@ Result<void> PgBackend::put_rollout_device(const RolloutDevice& d)
                  "phase = excluded.phase, state = excluded.state, reason = excluded.reason, attempts = "
                  "excluded.attempts, updated_at = excluded.updated_at, claim_owner = excluded.claim_owner, "
                  "claim_expires = excluded.claim_expires",
-                 Params{}.text(d.tenant).text(d.rollout).text(d.device).integer(d.phase).text(d.state).text(
+                 Params{}.text(d.tenant).text(d.rollout).text(d.device).integer(d.phase).text(state_name(d.state)).text(
                      d.reason).integer(d.attempts).text(d.updated_at).text(d.claim_owner).integer(d.claim_expires),
                  "cannot record device " + d.device);
     if (!r) return std::unexpected(r.error());
@@ -1894,7 +1902,7 @@ Result<bool> PgBackend::update_claimed_device(const RolloutDevice& d, const std:
     auto r = run("UPDATE rollout_devices SET phase = $4::bigint, state = $5::text, reason = $6::text, attempts = "
                  "$7::bigint, updated_at = $8::text, claim_owner = $9::text, claim_expires = $10::bigint WHERE tenant "
                  "= $1::text AND rollout = $2::text AND device = $3::text AND claim_owner = $11::text",
-                 Params{}.text(d.tenant).text(d.rollout).text(d.device).integer(d.phase).text(d.state).text(
+                 Params{}.text(d.tenant).text(d.rollout).text(d.device).integer(d.phase).text(state_name(d.state)).text(
                      d.reason).integer(d.attempts).text(d.updated_at).text(d.claim_owner).integer(d.claim_expires).text(
                      holder),
                  "cannot record device " + d.device);
@@ -1940,7 +1948,9 @@ Result<Claimed> PgBackend::claim_rollout_devices(const ClaimRequest& q)
                     .integer(static_cast<std::int64_t>(q.limit)),
                 "cannot claim devices of rollout " + q.rollout);
         if (!taken) return std::unexpected(taken.error());
-        out.taken_over = rollout_device_rows(taken->get(), q.tenant, q.rollout);
+        auto rows = rollout_device_rows(taken->get(), q.tenant, q.rollout);
+        if (!rows) return std::unexpected(rows.error());
+        out.taken_over = std::move(*rows);
     }
     auto room = static_cast<std::int64_t>(q.limit) - static_cast<std::int64_t>(out.taken_over.size());
     if (q.tenant_cap > 0 && room > 0) {
@@ -1968,7 +1978,9 @@ Result<Claimed> PgBackend::claim_rollout_devices(const ClaimRequest& q)
                 room).text(q.updated_at),
             "cannot claim devices of rollout " + q.rollout);
         if (!started) return std::unexpected(started.error());
-        out.started = rollout_device_rows(started->get(), q.tenant, q.rollout);
+        auto rows = rollout_device_rows(started->get(), q.tenant, q.rollout);
+        if (!rows) return std::unexpected(rows.error());
+        out.started = std::move(*rows);
     }
     auto order = [](const RolloutDevice& a, const RolloutDevice& b) {
         return std::tie(a.phase, a.device) < std::tie(b.phase, b.device);

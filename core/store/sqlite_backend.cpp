@@ -848,7 +848,9 @@ Result<std::optional<RolloutRun>> SqliteBackend::rollout_run(const std::string& 
     int rc = st.step();
     if (rc == SQLITE_DONE) return std::nullopt;
     if (rc != SQLITE_ROW) return std::unexpected(db_error("cannot read rollout " + name));
-    return RolloutRun{tenant,      name,        st.text(0), st.text(1), st.integer(2), st.text(3), st.text(4),
+    auto state = parse_run_state(st.text(0));
+    if (!state) return fail(ErrorKind::runtime, bad_state("rollout " + name, st.text(0)));
+    return RolloutRun{tenant,      name,        *state,     st.text(1), st.integer(2), st.text(3), st.text(4),
                       st.text(5),  st.text(6),  st.text(7), st.text(8), st.integer(9)};
 }
 
@@ -858,7 +860,7 @@ Result<void> SqliteBackend::put_rollout_run(const RolloutRun& run)
                             "artifact_sha256, artifact_version, started_at, updated_at, lease_owner, lease_expires) "
                             "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)");
     ResetGuard guard{[&] { st.reset(); }};
-    st.bind(1, run.tenant).bind(2, run.name).bind(3, run.state).bind(4, run.reason).bind(5, run.phase);
+    st.bind(1, run.tenant).bind(2, run.name).bind_view(3, state_name(run.state)).bind(4, run.reason).bind(5, run.phase);
     st.bind(6, run.phase_done_at).bind(7, run.artifact_sha256).bind(8, run.artifact_version).bind(9, run.started_at);
     st.bind(10, run.updated_at).bind(11, run.lease_owner).bind(12, run.lease_expires);
     if (st.step() != SQLITE_DONE) return std::unexpected(db_error("cannot record rollout " + run.name));
@@ -881,9 +883,12 @@ Result<void> SqliteBackend::rollout_device_rows(Statement& st, const std::string
                                                 std::vector<RolloutDevice>& into, std::string_view what)
 {
     int rc;
-    while ((rc = st.step()) == SQLITE_ROW)
-        into.push_back({tenant, rollout, st.text(0), st.integer(1), st.text(2), st.text(3), st.integer(4), st.text(5),
+    while ((rc = st.step()) == SQLITE_ROW) {
+        auto state = parse_device_state(st.text(2));
+        if (!state) return fail(ErrorKind::runtime, bad_state(fmt::format("device {} of rollout {}", st.text(0), rollout), st.text(2)));
+        into.push_back({tenant, rollout, st.text(0), st.integer(1), *state, st.text(3), st.integer(4), st.text(5),
                         st.text(6), st.integer(7)});
+    }
     if (rc != SQLITE_DONE) return std::unexpected(db_error(what));
     return {};
 }
@@ -894,7 +899,7 @@ Result<void> SqliteBackend::put_rollout_device(const RolloutDevice& d)
                             "attempts, updated_at, claim_owner, claim_expires) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, "
                             "?8, ?9, ?10)");
     ResetGuard guard{[&] { st.reset(); }};
-    st.bind(1, d.tenant).bind(2, d.rollout).bind(3, d.device).bind(4, d.phase).bind(5, d.state).bind(6, d.reason);
+    st.bind(1, d.tenant).bind(2, d.rollout).bind(3, d.device).bind(4, d.phase).bind_view(5, state_name(d.state)).bind(6, d.reason);
     st.bind(7, d.attempts).bind(8, d.updated_at).bind(9, d.claim_owner).bind(10, d.claim_expires);
     if (st.step() != SQLITE_DONE) return std::unexpected(db_error("cannot record device " + d.device));
     return {};
@@ -906,7 +911,7 @@ Result<bool> SqliteBackend::update_claimed_device(const RolloutDevice& d, const 
                             "updated_at = ?8, claim_owner = ?9, claim_expires = ?10 WHERE tenant = ?1 AND rollout = ?2 "
                             "AND device = ?3 AND claim_owner = ?11");
     ResetGuard guard{[&] { st.reset(); }};
-    st.bind(1, d.tenant).bind(2, d.rollout).bind(3, d.device).bind(4, d.phase).bind(5, d.state).bind(6, d.reason);
+    st.bind(1, d.tenant).bind(2, d.rollout).bind(3, d.device).bind(4, d.phase).bind_view(5, state_name(d.state)).bind(6, d.reason);
     st.bind(7, d.attempts).bind(8, d.updated_at).bind(9, d.claim_owner).bind(10, d.claim_expires).bind(11, holder);
     if (st.step() != SQLITE_DONE) return std::unexpected(db_error("cannot record device " + d.device));
     return sqlite3_changes(m_db) == 1;

@@ -24,6 +24,7 @@ Transaction::~Transaction()
     if (m_store && m_store->m_in_tx) {
         m_store->m_backend->rollback();
         m_store->m_chain.reset();
+        m_store->m_access.reset();
         m_store->m_in_tx = false;
         m_store->m_dirty = false;
     }
@@ -70,8 +71,12 @@ Result<Transaction> Store::begin(TxMode mode)
     if (auto r = m_backend->begin(mode); !r) return std::unexpected(r.error());
     m_in_tx = true;
     m_dirty = false;
-    m_access.reset();  // roles as of this transaction
     m_chain.reset();
+    // Roles as of this transaction: the map of an earlier one serves while no object changed since
+    // (tenants, their members and the provider change only with objects). Unknown: read it again.
+    auto revision = m_backend->meta("revision");
+    if (!revision || !*revision || **revision != m_access_revision) m_access.reset();
+    m_access_revision = revision && *revision ? **revision : std::string();
     return Transaction(this);
 }
 

@@ -235,7 +235,11 @@ private:
     std::string m_location;
     bool m_in_tx = false;
     bool m_dirty = false;
+    /// The caller's roles, read at the first check of a transaction and kept for the next ones
+    /// while the objects' revision (meta "revision", bumped by every commit that changed objects)
+    /// stays the same; dropped when a transaction rolls back (it may hold that one's changes).
     std::optional<AccessMap> m_access;
+    std::string m_access_revision;
     AuditChain m_chain{*m_backend};
 };
 

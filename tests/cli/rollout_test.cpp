@@ -376,6 +376,54 @@ items:
     CHECK_FALSE(contains(fleet.store_text(), "s3cr3t-token"));
 }
 
+TEST_CASE("a rollout state in the store that fleetadm did not write is refused when read, naming it",
+          "[rollout][hostile][cli]")
+{
+    // On a shared store the rows are written by others: a state outside SPEC §8's list is an error
+    // naming the row, never read as some other state.
+    test::Fleet fleet;
+    REQUIRE(fleet({"init"}).exit_code == 0);
+    fleet.dir().write("fw.bin", "F");
+    auto file = fleet.dir().write("site.yaml", R"(apiVersion: fleetadm/v1
+kind: Tenant
+metadata: {name: site}
+---
+apiVersion: fleetadm/v1
+kind: Artifact
+metadata: {name: fw, tenant: site}
+spec: {file: fw.bin, version: "1.0"}
+---
+apiVersion: fleetadm/v1
+kind: Device
+metadata: {name: g1, tenant: site, labels: {role: gw}}
+spec: {deviceType: imx8, http: {url: "http://127.0.0.1:9"}}
+---
+apiVersion: fleetadm/v1
+kind: Rollout
+metadata: {name: up, tenant: site}
+spec:
+  artifact: fw
+  targets: {selector: "role=gw"}
+  schedule: {windows: none}
+  install: {http: {method: PUT, path: /upload}}
+)");
+    REQUIRE(fleet({"apply", "-f", file.string()}).exit_code == 0);
+    REQUIRE(fleet({"rollout", "start", "up"}).exit_code == 0);
+    REQUIRE(fleet({"rollout", "status", "up"}).exit_code == 0);
+
+    fleet.sql("UPDATE rollout_devices SET state = 'succeeded ' WHERE device = 'g1'");
+    auto status = fleet({"rollout", "status", "up"});
+    CHECK(status.exit_code == 6);
+    CHECK(contains(status.err, "unknown state \"succeeded \" for device g1 of rollout up"));
+
+    fleet.sql("UPDATE rollout_devices SET state = 'pending' WHERE device = 'g1'");
+    fleet.sql("UPDATE rollout_runs SET state = 'RUNNING' WHERE name = 'up'");
+    auto run = fleet({"rollout", "run", "up"});
+    CHECK(run.exit_code == 6);
+    CHECK(contains(run.err, "unknown state \"RUNNING\" for rollout up"));
+    CHECK(fleet.sql("SELECT state FROM rollout_devices WHERE device = 'g1'").find("pending") != std::string::npos);
+}
+
 TEST_CASE("two rollout runs started at once share the rollout: each device installs once, both end completed",
           "[rollout][ssh][cli][concurrency]")
 {

@@ -134,7 +134,7 @@ spec:
 std::map<std::string, std::string> states(const rollout::Progress& p)
 {
     std::map<std::string, std::string> out;
-    for (const auto& d : p.devices) out[d.device] = d.state;
+    for (const auto& d : p.devices) out[d.device] = store::state_name(d.state);
     return out;
 }
 
