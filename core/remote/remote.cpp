@@ -90,13 +90,6 @@ Result<Target> target_for(store::Store& store, const model::Object& device)
     return t;
 }
 
-transport::Outcome failed(transport::Failure failure, std::string message)
-{
-    transport::Outcome out;
-    out.failure = failure;
-    out.message = std::move(message);
-    return out;
-}
 
 /// True when the outcome shows that a session was established before whatever ended it.
 bool session_reached(const transport::Outcome& out)
@@ -152,7 +145,7 @@ std::vector<DeviceResult> run(const std::vector<Target>& targets, const RunOptio
         results[i].tenant = targets[i].tenant;
         results[i].device = targets[i].name;
         if (options.interrupted && options.interrupted->load()) {
-            results[i].outcome = failed(transport::Failure::cancelled, "interrupted before it started");
+            results[i].outcome = transport::failed(transport::Failure::cancelled, "interrupted before it started");
             deliver(i);
             continue;
         }
@@ -177,12 +170,12 @@ std::vector<DeviceResult> run(const std::vector<Target>& targets, const RunOptio
 std::optional<transport::SshJob> ssh_job(const Target& t, DeviceResult& result)
 {
     if (!t.ssh) {
-        result.outcome = failed(transport::Failure::unreachable,
+        result.outcome = transport::failed(transport::Failure::unreachable,
                                 fmt::format("{}: no ssh endpoint (spec.ssh is not set)", t.name));
         return std::nullopt;
     }
     if (!t.ssh_problem.empty()) {
-        result.outcome = failed(transport::Failure::credential, fmt::format("{}: {}", t.name, t.ssh_problem));
+        result.outcome = transport::failed(transport::Failure::credential, fmt::format("{}: {}", t.name, t.ssh_problem));
         return std::nullopt;
     }
     transport::SshJob job;
@@ -303,8 +296,8 @@ std::vector<DeviceResult> check(const std::vector<Target>& targets, const RunOpt
             results[i].device = t.name;
             bool interrupted = options.interrupted && options.interrupted->load();
             if (interrupted || !t.http_problem.empty()) {
-                results[i].outcome = interrupted ? failed(transport::Failure::cancelled, "interrupted before it started")
-                                                 : failed(transport::Failure::credential,
+                results[i].outcome = interrupted ? transport::failed(transport::Failure::cancelled, "interrupted before it started")
+                                                 : transport::failed(transport::Failure::credential,
                                                           fmt::format("{}: {}", t.name, t.http_problem));
                 std::lock_guard lock(report_mutex);
                 report(results[i]);

@@ -40,14 +40,6 @@ bool install_may_have_run(const transport::Outcome& o)
            o.failure == transport::Failure::unreachable;
 }
 
-transport::Outcome dispatch_failure(transport::Failure failure, std::string message)
-{
-    transport::Outcome o;
-    o.failure = failure;
-    o.message = std::move(message);
-    return o;
-}
-
 /// One runner's part in a running rollout: the dispatch loop around the driver. It claims devices
 /// in the store before it pushes to them, keeps its claims alive with a heartbeat, records every
 /// transition before the next step starts, and applies decide()'s decisions in a write transaction
@@ -304,14 +296,14 @@ Result<void> Runner::start_step(RolloutDevice& d, Step::Kind kind)
     if (m_ending == Ending::interrupted) return save(d, d.state, d.reason);
     auto found = device(d.device);
     if (!found) return std::unexpected(found.error());
-    if (!*found) return fail_attempt(d, "dispatch", dispatch_failure(transport::Failure::credential, "the device no longer exists"));
+    if (!*found) return fail_attempt(d, "dispatch", transport::failed(transport::Failure::credential, "the device no longer exists"));
     auto ends = endpoints(**found);
     if (!ends) return std::unexpected(ends.error());
     if (kind == Step::Kind::transfer && m_artifact_file.empty()) {
         // Once per run: from a shared store, this fetches it into the cache.
         auto file = store::local_artifact(m_store, d.tenant, m_run.artifact_sha256);
         // Missing or changed in the store: this device's transfer fails, as an upload would.
-        if (!file) return fail_attempt(d, "dispatch", dispatch_failure(transport::Failure::transfer, file.error().message));
+        if (!file) return fail_attempt(d, "dispatch", transport::failed(transport::Failure::transfer, file.error().message));
         m_artifact_file = *file;
     }
     auto built = m_steps.build(**found, **ends, kind, m_artifact_file, m_run.artifact_sha256);
@@ -397,7 +389,7 @@ Result<void> Runner::finish_step(RolloutDevice& d, Step::Kind kind, const transp
     if (!o.ok()) return fail_attempt(d, what, o);
     auto found = device(d.device);
     if (!found) return std::unexpected(found.error());
-    if (!*found) return fail_attempt(d, what, dispatch_failure(transport::Failure::credential, "the device no longer exists"));
+    if (!*found) return fail_attempt(d, what, transport::failed(transport::Failure::credential, "the device no longer exists"));
     auto transport_name = m_steps.transport_of(**found);
     if (auto next = m_steps.next(kind, transport_name)) return start_step(d, *next);
     if (kind == Step::Kind::verify) {

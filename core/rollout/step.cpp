@@ -63,8 +63,7 @@ Result<StepBuilder::Built> StepBuilder::build(const model::Object& device, const
 {
     Built out;
     auto failed = [&](std::string message) {
-        out.failure.failure = transport::Failure::credential;
-        out.failure.message = std::move(message);
+        out.failure = transport::failed(transport::Failure::credential, std::move(message));
         return out;
     };
     auto [transport_name, why] = pick_transport(m_l.rollout.resource.spec, device.resource.spec);

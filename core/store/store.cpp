@@ -72,16 +72,21 @@ Result<Transaction> Store::begin(TxMode mode)
     m_in_tx = true;
     m_dirty = false;
     m_chain.reset();
-    // Roles as of this transaction: the map of an earlier one serves while no object changed since
-    // (tenants, their members and the provider change only with objects). Unknown: read it again.
-    auto revision = m_backend->meta("revision");
-    if (!revision || !*revision || **revision != m_access_revision) m_access.reset();
-    m_access_revision = revision && *revision ? **revision : std::string();
+    m_access_checked = false;  // access() checks the map against this transaction's revision
     return Transaction(this);
 }
 
 Result<const AccessMap*> Store::access()
 {
+    if (!m_access_checked) {
+        // Roles as of this transaction: the map of an earlier one serves while no object changed
+        // since (tenants, their members and the provider change only with objects).
+        auto revision = m_backend->meta("revision");
+        if (!revision) return std::unexpected(revision.error());
+        if (!*revision || **revision != m_access_revision) m_access.reset();
+        m_access_revision = *revision ? **revision : std::string();
+        m_access_checked = true;
+    }
     if (!m_access) {
         // A store that cannot be read (locked, corrupt) fails here with the backend's cause; an
         // empty map instead would make every tenant "not found".

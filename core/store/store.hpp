@@ -240,6 +240,7 @@ private:
     /// stays the same; dropped when a transaction rolls back (it may hold that one's changes).
     std::optional<AccessMap> m_access;
     std::string m_access_revision;
+    bool m_access_checked = false;  ///< m_access was checked against this transaction's revision
     AuditChain m_chain{*m_backend};
 };
 

@@ -112,14 +112,6 @@ struct Transfer {
     Clock::time_point deadline{};          ///< websocket connect, then the install result
 };
 
-Outcome failed(Failure failure, std::string message)
-{
-    Outcome outcome;
-    outcome.failure = failure;
-    outcome.message = std::move(message);
-    return outcome;
-}
-
 std::size_t on_body(char* data, std::size_t size, std::size_t count, void* user)
 {
     auto* t = static_cast<Transfer*>(user);

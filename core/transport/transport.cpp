@@ -39,6 +39,14 @@ void append_tail(std::string& tail, const char* data, std::size_t size)
     if (tail.size() > tail_limit) tail.erase(0, tail.size() - tail_limit);
 }
 
+Outcome failed(Failure failure, std::string message)
+{
+    Outcome outcome;
+    outcome.failure = failure;
+    outcome.message = std::move(message);
+    return outcome;
+}
+
 Credential credential_from(const model::Resource& credential)
 {
     Credential c;

@@ -49,6 +49,9 @@ struct Outcome {
     bool ok() const { return failure == Failure::none; }
 };
 
+/// An outcome that failed so, with a message for people (no secret in it).
+Outcome failed(Failure failure, std::string message);
+
 /// Bytes of stdout/stderr/response body kept per device.
 inline constexpr std::size_t tail_limit = 4096;
 
