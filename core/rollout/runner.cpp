@@ -29,6 +29,14 @@ using util::Result;
 using Clock = std::chrono::system_clock;
 using Pace = std::chrono::steady_clock;  ///< the loop's own pacing (control checks, lease renewal), never a decision
 
+/// How often a runner reads every target's row: other runners' progress, devices to take over,
+/// control from other shells (pause and abort reach every runner well within a second).
+constexpr std::chrono::milliseconds refresh_every{250};
+/// How often a runner with nothing in flight, while other runners' devices are, reads the run's
+/// state and phase alone: it learns of the completion or the next phase at once instead of at its
+/// next full read (which made four runners' rollout end up to 0.4 s after its last device).
+constexpr std::chrono::milliseconds probe_every{20};
+
 namespace {
 
 /// True when an install step failed in a way that leaves open whether the installer finished on
@@ -124,6 +132,8 @@ private:
     Result<void> finish_step(RolloutDevice& d, Step::Kind kind, const transport::Outcome& o);
     Result<void> fail_attempt(RolloutDevice& d, const std::string& what, const transport::Outcome& o);
     Result<void> refresh();
+    Result<void> probe();
+    bool probing() const { return m_held.empty() && m_others_in_flight && !m_stopping; }
     void adopt(const RolloutRun& stored);
     Result<void> heartbeat();
     Result<void> apply_decision();
@@ -163,6 +173,7 @@ private:
     std::vector<std::string> m_dead_owners;       ///< owners of claims whose process is gone (this host)
     bool m_claimable = true;                      ///< the last look found devices to claim
     bool m_take_over = true;                      ///< the last look found devices in flight to take over
+    bool m_others_in_flight = false;              ///< the last look found devices in flight with other runners
     std::map<std::string, std::optional<model::Object>> m_devices;
     std::map<std::string, transport::Endpoints> m_endpoints;
     std::map<std::string, std::optional<transport::Credential>> m_credentials;
@@ -182,6 +193,7 @@ private:
     std::optional<Ending> m_ending;
     Pace::time_point m_last_lease = Pace::now();
     Pace::time_point m_last_refresh{};  // the epoch: the first loop reads the store
+    Pace::time_point m_last_probe{};
     bool m_waiting_reported = false;
     std::optional<store::DeviceOutput> m_output;  ///< the step just finished, written with its device's next state
     /// The results that arrived together, recorded in one write transaction (with the claims they
@@ -475,6 +487,7 @@ Result<void> Runner::refresh()
     m_dead_owners.clear();
     m_claimable = false;
     m_take_over = false;
+    m_others_in_flight = false;
     for (auto& row : rows) {
         if (m_held.contains(row.device)) continue;
         bool claimable = row.state == DeviceState::pending && row.phase >= 0 && row.phase <= stored->phase;
@@ -486,12 +499,29 @@ Result<void> Runner::refresh()
             }
             claimable = row.claim_expires < now || it->second;
             m_take_over = m_take_over || claimable;
+            m_others_in_flight = true;
         }
         m_claimable = m_claimable || claimable;
         m_rows[row.device] = std::move(row);
     }
     adopt(*stored);
     return {};
+}
+
+/// Reads the run alone; when its state or phase moved (another runner decided), everything.
+Result<void> Runner::probe()
+{
+    std::optional<RolloutRun> stored;
+    auto read = in_transaction(m_store, store::TxMode::read, [&]() -> Result<void> {
+        auto run = m_store.rollout_run(m_run.tenant, m_run.name);
+        if (!run) return std::unexpected(run.error());
+        stored = std::move(*run);
+        return {};
+    });
+    if (!read) return read;
+    if (stored && stored->state == m_run.state && stored->phase == m_run.phase) return {};
+    m_last_refresh = Pace::now();
+    return refresh();  // which also reports a deleted rollout
 }
 
 /// Takes the stored run as it is; when it stopped running (paused or aborted from another shell,
@@ -616,6 +646,7 @@ Result<void> Runner::finish_batch()
         m_running -= results.size();
     }
     if (results.empty()) return {};
+    bool held = !m_held.empty();
     m_batch.emplace();
     auto w = write(m_store, [&]() -> Result<void> {
         for (auto& done : results)
@@ -626,6 +657,10 @@ Result<void> Runner::finish_batch()
     auto batch = std::move(*m_batch);
     m_batch.reset();
     if (!w) return w;
+    // This runner's last device ended while others' were in flight: it reads them all now, so that
+    // whichever runner records the last result of a phase sees the phase done and decides, rather
+    // than each waiting for its next full read with the others' last devices in flight as seen.
+    if (held && m_held.empty() && m_others_in_flight) m_last_refresh = {};
     for (auto& e : batch.events) emit(std::move(e));
     for (auto& [step, done] : batch.starts) m_driver.start(std::move(step), std::move(done));
     return {};
@@ -651,9 +686,12 @@ Result<Ending> Runner::go()
         }
         auto now = Pace::now();
         Result<void> step;
-        if (now - m_last_refresh >= std::chrono::milliseconds(250)) {
-            m_last_refresh = now;
+        if (now - m_last_refresh >= refresh_every) {
+            m_last_refresh = m_last_probe = now;
             step = refresh();
+        } else if (probing() && now - m_last_probe >= probe_every) {
+            m_last_probe = now;
+            step = probe();
         }
         if (step && now - m_last_lease >= m_options.lease / 3) step = heartbeat();
         // 3. Decisions over the stored state, then new devices while there is room.
@@ -666,7 +704,9 @@ Result<Ending> Runner::go()
         // 4. Done when stopping and nothing is in flight.
         std::unique_lock lock(m_mutex);
         if (m_stopping && m_running == 0 && m_done.empty()) break;
-        m_cv.wait_for(lock, m_options.tick, [&] { return !m_done.empty(); });
+        auto wake = std::min(Pace::now() + m_options.tick, m_last_refresh + refresh_every);
+        if (probing()) wake = std::min(wake, m_last_probe + probe_every);
+        m_cv.wait_until(lock, wake, [&] { return !m_done.empty(); });
     }
     if (auto r = release(m_store, m_run.tenant, m_run.name, m_owner); !r) return std::unexpected(r.error());
     return m_ending.value_or(Ending::interrupted);

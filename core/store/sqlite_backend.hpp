@@ -1,6 +1,7 @@
 #pragma once
 // The SQLite store: one database file in WAL mode, schema versioned by PRAGMA user_version.
 
+#include <chrono>
 #include <map>
 #include <memory>
 #include <optional>
@@ -25,6 +26,12 @@ public:
     static util::Result<std::unique_ptr<SqliteBackend>> open(const std::string& path, bool create,
                                                              int lock_timeout_ms);
     ~SqliteBackend() override;
+
+    /// The state of a wait for another connection's write lock.
+    struct LockWait {
+        int timeout_ms = 0;
+        std::chrono::steady_clock::time_point since;
+    };
 
     util::Result<std::optional<std::string>> login_user() override;
     util::Result<void> begin(TxMode mode) override;
@@ -111,7 +118,13 @@ private:
     std::unordered_map<const char*, std::vector<std::unique_ptr<Statement>>> m_statements;
     /// Statements that failed to prepare, kept for the callers that hold them until the next transaction begins.
     std::vector<std::unique_ptr<Statement>> m_failed;
+    LockWait m_lock_wait;
     bool m_in_tx = false;
+    /// In a read transaction statements that write are refused (and the refusal is the error's cause).
+    struct TxState {
+        bool read = false;
+        bool refused_write = false;
+    } m_tx;
     std::map<std::string, std::int64_t> m_source_ids;
 };
 

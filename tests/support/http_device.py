@@ -43,6 +43,10 @@ def write_state(name, value):
 
 class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    # The status line and headers go out in one write and the body in another: with Nagle's
+    # algorithm the body waited for the client's delayed ACK (up to 40 ms per answer), which
+    # bench/runners.sh measured as the runner's own time.
+    disable_nagle_algorithm = True
 
     def setup(self):
         global open_connections, max_connections

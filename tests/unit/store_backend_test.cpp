@@ -84,6 +84,38 @@ TEMPLATE_TEST_CASE("a scan's callback may read the store with the same query too
     CHECK(inner_total == 16);
 }
 
+TEMPLATE_TEST_CASE("a read transaction refuses to write and stores nothing: writes after it work as before",
+                   "[store][backend]", Sqlite, Postgres)
+{
+    TestType backend;
+    auto store = create(backend.location());
+    {
+        auto tx = store->begin(TxMode::write);
+        REQUIRE(store->put(object(Kind::tenant, "provider", "a"), "created", ""));  // its statements are cached now
+        REQUIRE(tx->commit());
+    }
+    {
+        auto tx = store->begin(TxMode::read);
+        REQUIRE(tx);
+        REQUIRE(store->get(Kind::tenant, "", "a").value());
+        auto refused = store->put(object(Kind::tenant, "provider", "b"), "created", "");
+        REQUIRE_FALSE(refused);
+        CHECK(refused.error().kind == ErrorKind::runtime);
+        // SQLite: "a read transaction may not write"; PostgreSQL: "... in a read-only transaction".
+        CHECK_THAT(refused.error().message, Catch::Contains("read"));
+    }
+    {
+        auto tx = store->begin(TxMode::read);
+        CHECK_FALSE(store->get(Kind::tenant, "", "b").value());
+    }
+    auto tx = store->begin(TxMode::write);
+    REQUIRE(store->put(object(Kind::tenant, "provider", "c"), "created", ""));
+    REQUIRE(tx->commit());
+    auto read = store->begin(TxMode::read);
+    CHECK(store->get(Kind::tenant, "", "c").value());
+    CHECK_FALSE(store->get(Kind::tenant, "", "b").value());
+}
+
 TEMPLATE_TEST_CASE("deleting a device removes its status: moving one takes its status along: every audit chain "
                    "verifies",
                    "[store][backend]", Sqlite, Postgres)
