@@ -5,20 +5,31 @@
 # runner). Target: 4 runners >= 3.5x the throughput of 1. Then the same devices answering at once,
 # run by one runner in the foreground (`rollout run -o json`, the same code path), for a runner's
 # own overhead: target >= 300 devices/s with the store under 10% of the run.
-# Usage: bench/runners.sh [DEVICES] [SERVERS]   (SQLite store; figures print side by side)
+# With --pg the store is a throwaway PostgreSQL 15 server (the shared store that runners on several
+# machines use) instead of a SQLite file.
+# Usage: bench/runners.sh [--pg] [DEVICES] [SERVERS]   (figures print side by side)
 source "$(dirname "$0")/lib.sh"
+backend=sqlite
+if [ "${1:-}" = --pg ]; then
+    backend=postgres
+    shift
+    source "$bench_root/scripts/lib/postgres.sh"
+fi
 devices=${1:-2000}
 servers=${2:-4}
 bench_build
 work=$(mktemp -d)
+chmod 755 "$work"  # with --pg the server's OS user reads the socket folder below it
 pids=()
 cleanup() {
     for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+    [ "$backend" = sqlite ] || postgres_stop
     rm -rf "$work"
 }
 trap cleanup EXIT
 export HOME="$work/home"
 mkdir -p "$HOME"
+[ "$backend" = sqlite ] || postgres_start "$work/pg"
 
 # The device endpoints: each prints its port once it listens.
 ports=()
@@ -35,7 +46,12 @@ head -c 1024 /dev/urandom >"$work/fw.bin"
 # A fresh store with the rollout `up` over DEVICES devices whose install path is PATH.
 fresh_store() {
     local path=$1
-    export FLEETADM_STATE="$work/state-$RANDOM.db"
+    if [ "$backend" = sqlite ]; then
+        export FLEETADM_STATE="$work/state-$RANDOM.db"
+    else
+        postgres_fresh fleet
+        export FLEETADM_STATE=$(postgres_url fleet)
+    fi
     cat >"$work/fleet.yaml" <<YAML
 apiVersion: fleetadm/v1
 kind: Tenant
@@ -86,7 +102,7 @@ runners() {
     awk -v s="$start" -v e="$end" 'BEGIN { printf "%.2f", e - s }'
 }
 
-echo "bench/runners.sh: $devices simulated HTTP devices over $servers loopback endpoints, each runner --max-parallel 16"
+echo "bench/runners.sh: $devices simulated HTTP devices over $servers loopback endpoints, each runner --max-parallel 16, $backend store"
 declare -A secs
 for n in 1 2 4; do
     fresh_store /slow/100

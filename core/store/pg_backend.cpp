@@ -1928,15 +1928,17 @@ Result<Claimed> PgBackend::claim_rollout_devices(const ClaimRequest& q)
     Claimed out;
     auto dead = array_literal(q.dead_owners);
     // The rows are picked once, in a materialized CTE: as a subquery of `IN` the planner may run the
-    // locking SELECT again for each row, and its LIMIT would then not limit the UPDATE.
+    // locking SELECT again for each row, and its LIMIT would then not limit the UPDATE. They are
+    // updated through `= ANY (ARRAY(...))`, an index condition: joined FROM the CTE, a table whose
+    // statistics predate its rows (a rollout just started) was read whole for every claim.
     if (q.take_over) {
         auto taken =
             run("WITH picked AS MATERIALIZED (SELECT device FROM rollout_devices WHERE tenant = $1::text AND "
                 "rollout = $2::text AND state IN ('transferring', 'installing', 'verifying') AND claim_owner <> "
                 "$3::text AND (claim_expires < $5::bigint OR claim_owner = ANY ($6::text[])) ORDER BY phase, "
                 "device LIMIT $7::bigint FOR UPDATE SKIP LOCKED) UPDATE rollout_devices d SET claim_owner = "
-                "$3::text, claim_expires = $4::bigint FROM picked WHERE d.tenant = $1::text AND d.rollout = "
-                "$2::text AND d.device = picked.device RETURNING d.device, d.phase, d.state, d.reason, "
+                "$3::text, claim_expires = $4::bigint WHERE d.tenant = $1::text AND d.rollout = $2::text AND "
+                "d.device = ANY (ARRAY(SELECT device FROM picked)) RETURNING d.device, d.phase, d.state, d.reason, "
                 "d.attempts, d.updated_at, d.claim_owner, d.claim_expires",
                 Params{}
                     .text(q.tenant)
@@ -1971,8 +1973,9 @@ Result<Claimed> PgBackend::claim_rollout_devices(const ClaimRequest& q)
             "$2::text AND state = 'pending' AND phase >= 0 AND phase <= $5::bigint AND EXISTS (SELECT 1 FROM "
             "rollout_runs WHERE tenant = $1::text AND name = $2::text AND state = 'running') ORDER BY phase, device "
             "LIMIT $6::bigint FOR UPDATE SKIP LOCKED) UPDATE rollout_devices d SET state = 'transferring', reason = '', "
-            "attempts = d.attempts + 1, updated_at = $7::text, claim_owner = $3::text, claim_expires = $4::bigint FROM "
-            "picked WHERE d.tenant = $1::text AND d.rollout = $2::text AND d.device = picked.device RETURNING d.device, "
+            "attempts = d.attempts + 1, updated_at = $7::text, claim_owner = $3::text, claim_expires = $4::bigint WHERE "
+            "d.tenant = $1::text AND d.rollout = $2::text AND d.device = ANY (ARRAY(SELECT device FROM picked)) "
+            "RETURNING d.device, "
             "d.phase, d.state, d.reason, d.attempts, d.updated_at, d.claim_owner, d.claim_expires",
             Params{}.text(q.tenant).text(q.rollout).text(q.owner).integer(q.expires).integer(q.max_phase).integer(
                 room).text(q.updated_at),

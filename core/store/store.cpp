@@ -571,7 +571,8 @@ Result<void> Store::record_event(const std::string& tenant, const std::string& a
                                  const std::string& summary)
 {
     if (auto r = authorize(Action::write, tenant); !r) return r;
-    m_dirty = true;
+    // Not m_dirty: no object changed, so saved plans stay valid and the access map stays cached
+    // (a rollout records an event per device).
     return append_audit(AuditEntry{0, model::now_utc(), m_caller.user, tenant, action, object, summary, "", ""});
 }
 

@@ -46,7 +46,8 @@ public:
     Transaction& operator=(Transaction&&) = delete;
     ~Transaction();
 
-    /// Commits; the store's revision advances when anything was written.
+    /// Commits; the store's revision advances when objects or a rollout's run were written (not for
+    /// events, device status or outputs, which are observations).
     util::Result<void> commit();
 
 private:
@@ -209,7 +210,8 @@ public:
     /// Recent audit entries about one object.
     util::Result<std::vector<AuditEntry>> history(const model::Object& object, int limit);
 
-    /// The store revision: advances with every committed write; plans record it.
+    /// The store revision: advances with every commit that changed objects or a rollout's run;
+    /// plans record it.
     util::Result<std::int64_t> revision();
     /// Creates the provider tenant in a new store; fails when the store is already initialized.
     util::Result<void> initialize(const std::string& provider_name);

@@ -194,3 +194,29 @@ TEMPLATE_TEST_CASE("a device status update changes the fields it sets and keeps 
     auto tx = store->begin(TxMode::read);
     CHECK(store->revision().value() == revision);
 }
+
+TEMPLATE_TEST_CASE("an audited event (exec, device check, a rollout's device) leaves the revision: saved plans stay "
+                   "valid",
+                   "[store]", Sqlite, Postgres)
+{
+    TestType backend;
+    auto store = create(backend.location());
+    std::string provider = "provider";
+    auto entries = [&] { return std::get<1>(store->verify_audit(&provider).value().at(0)); };
+    std::int64_t revision = 0;
+    std::size_t before = 0;
+    {
+        auto tx = store->begin(TxMode::read);
+        revision = store->revision().value();
+        before = entries();
+    }
+    {
+        auto tx = store->begin(TxMode::write);
+        REQUIRE(store->record_event("provider", "exec", "device/d1", "ran uptime"));
+        REQUIRE(store->record_event("provider", "rollout-device", "device/d1", "up: succeeded"));
+        REQUIRE(tx->commit());
+    }
+    auto tx = store->begin(TxMode::read);
+    CHECK(store->revision().value() == revision);
+    CHECK(entries() == before + 2);
+}
