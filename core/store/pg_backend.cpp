@@ -29,7 +29,7 @@ struct Migration {
     const char* sql;
 };
 
-constexpr std::array<Migration, 5> migrations = {{
+constexpr std::array<Migration, 6> migrations = {{
     {0, 5, R"SQL(
 CREATE TABLE meta (
     key   TEXT COLLATE "C" PRIMARY KEY,
@@ -641,12 +641,30 @@ ALTER TABLE rollout_devices ADD COLUMN IF NOT EXISTS claim_expires BIGINT NOT NU
 -- A claim finds the next pending devices (and those in flight) without reading the whole rollout.
 CREATE INDEX IF NOT EXISTS rollout_devices_by_state ON rollout_devices(tenant, rollout, state, phase, device);
 )SQL"},
+    {9, 10, R"SQL(
+-- Every function searches pg_temp last. Without pg_temp in its search_path PostgreSQL searches it
+-- first for tables: a login could create temporary tables tenant_tree and tenant_members with a
+-- membership of its own at the root, grant them to PUBLIC, and the SECURITY DEFINER functions the
+-- policies call read those, making the login the provider's admin. A function added by a later
+-- step must say `SET search_path = pg_catalog, public, pg_temp` itself.
+DO $$
+DECLARE
+    f regprocedure;
+BEGIN
+    FOR f IN SELECT p.oid::regprocedure FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
+             WHERE n.nspname = 'public' AND p.proname LIKE 'fleet\_%' LOOP
+        EXECUTE format('ALTER FUNCTION %s SET search_path = pg_catalog, public, pg_temp', f);
+    END LOOP;
+END
+$$;
+)SQL"},
 }};
 
 /// The schema version this build writes. Versions up to 5 are SQLite's; PostgreSQL's own from 6 on.
 /// From 7 on, the schema belongs to the database's owner role and migrations run as that role; 8 made
-/// the row-level security policies index conditions; 9 added per-device claims.
-constexpr int pg_schema_version = 9;
+/// the row-level security policies index conditions; 9 added per-device claims; 10 makes every
+/// function search pg_temp last (a login's temporary tables could stand in for the store's).
+constexpr int pg_schema_version = 10;
 
 /// The most bytes of an artifact one chunk row holds (and a read or write holds in memory).
 constexpr std::size_t artifact_chunk = 1 << 20;

@@ -130,6 +130,39 @@ struct SharedStore {
 
 } // namespace
 
+TEST_CASE("PostgreSQL enforces tenancy: temporary tables of a login's own do not stand in for the store's tables",
+          "[postgres][tenancy]")
+{
+    SharedStore store;
+    Session alice(store.db, "alice");
+    auto superuser = [&](const std::string& sql) { return fleet::test::postgres_query(store.db, sql); };
+    // A login may create temporary tables (PUBLIC holds TEMPORARY on a database by default): these
+    // claim the root of the tree for alice, readable by everyone, the store's functions included.
+    for (const char* sql : {"CREATE TEMP TABLE tenant_tree (name TEXT, parent TEXT, device_limit BIGINT, devices BIGINT)",
+                            "CREATE TEMP TABLE tenant_members (tenant TEXT, login TEXT, role SMALLINT)",
+                            "INSERT INTO tenant_tree VALUES ('provider', NULL, NULL, 0)",
+                            "INSERT INTO tenant_members VALUES ('provider', 'alice', 3)",
+                            "GRANT ALL ON tenant_tree, tenant_members TO PUBLIC"}) {
+        auto r = alice(sql);
+        INFO(sql << ": " << r.message);
+        REQUIRE(r.sqlstate.empty());
+    }
+    auto objects = alice("SELECT kind, tenant, name FROM objects ORDER BY kind, tenant, name");
+    INFO(objects.message);
+    CHECK(objects.rows == std::vector<std::string>{"Device\tacme\tacme-d1", "Device\tacme-dev\tacme-dev-d1",
+                                                   "Tenant\t\tacme", "Tenant\t\tacme-dev"});
+    CHECK(alice("SELECT count(*) FROM audit WHERE tenant NOT IN ('acme', 'acme-dev')").rows ==
+          std::vector<std::string>{"0"});
+    CHECK(alice(insert_device("globex", "planted")).sqlstate == "42501");
+    CHECK(alice("UPDATE objects SET spec = '{}' WHERE tenant = 'globex'").affected == 0);
+    CHECK(superuser("SELECT count(*) FROM objects WHERE kind = 'Device'").at(0) == "4");
+    // Nor do they raise the provider's device limit (4 of 5 held): two more devices are refused.
+    CHECK(alice("BEGIN").sqlstate.empty());
+    CHECK(alice(insert_device("acme", "a2")).sqlstate.empty());
+    CHECK(alice(insert_device("acme", "a3")).sqlstate.empty());
+    CHECK(alice("COMMIT").sqlstate == "23514");
+}
+
 TEST_CASE("PostgreSQL enforces tenancy: a customer admin with psql sees and changes only its subtree",
           "[postgres][tenancy]")
 {
