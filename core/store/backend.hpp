@@ -296,6 +296,19 @@ public:
     /// One object, or nullopt.
     virtual util::Result<std::optional<model::Object>> get(model::Kind kind, const std::string& tenant,
                                                            const std::string& name) = 0;
+    /// The objects of a kind in one tenant with these names (those that exist, in any order): one
+    /// statement where a round trip costs (PostgreSQL), get() for each name otherwise.
+    virtual util::Result<std::vector<model::Object>> get_many(model::Kind kind, const std::string& tenant,
+                                                              const std::vector<std::string>& names)
+    {
+        std::vector<model::Object> out;
+        for (const auto& name : names) {
+            auto found = get(kind, tenant, name);
+            if (!found) return std::unexpected(found.error());
+            if (*found) out.push_back(std::move(**found));
+        }
+        return out;
+    }
     /// Inserts or replaces an object.
     virtual util::Result<void> put(const model::Object& object) = 0;
     /// Inserts or replaces an object given as text (bulk enrollment: no JSON tree per device).

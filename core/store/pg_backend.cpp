@@ -1241,6 +1241,17 @@ Result<std::optional<model::Object>> PgBackend::get(model::Kind kind, const std:
     return std::optional<model::Object>(std::move(found->front()));
 }
 
+Result<std::vector<model::Object>> PgBackend::get_many(model::Kind kind, const std::string& tenant,
+                                                      const std::vector<std::string>& names)
+{
+    if (names.empty()) return std::vector<model::Object>();
+    std::string owner = kind == model::Kind::tenant ? "" : tenant;
+    std::string wanted = array_literal(names);
+    return objects(fmt::format("SELECT {} WHERE o.kind = $1::text AND o.tenant = $2::text AND o.name = ANY ($3::text[])",
+                               object_columns),
+                   Params{}.text(model::kind_name(kind)).text(owner).literal(wanted), "cannot read objects");
+}
+
 Result<std::optional<std::int64_t>> PgBackend::source_id(std::string_view key)
 {
     if (key.empty()) return std::optional<std::int64_t>();

@@ -39,6 +39,8 @@ public:
     util::Result<std::vector<std::string>> names(model::Kind kind, const std::string& tenant) override;
     util::Result<std::vector<std::pair<std::string, StoredContent>>> contents(model::Kind kind,
                                                                               const std::string& tenant) override;
+    util::Result<std::vector<model::Object>> get_many(model::Kind kind, const std::string& tenant,
+                                                      const std::vector<std::string>& names) override;
     util::Result<std::optional<model::Object>> get(model::Kind kind, const std::string& tenant,
                                                    const std::string& name) override;
     util::Result<void> put(const model::Object& object) override;

@@ -233,6 +233,16 @@ Result<std::vector<std::string>> Store::names(model::Kind kind, const std::strin
     return all;
 }
 
+Result<std::vector<model::Object>> Store::get_many(model::Kind kind, const std::string& tenant,
+                                                  const std::vector<std::string>& names)
+{
+    auto objects = m_backend->get_many(kind, tenant, names);
+    if (!objects || objects->empty()) return objects;
+    if (auto map = access(); !map) return std::unexpected(map.error());
+    std::erase_if(*objects, [&](const model::Object& o) { return !authorize(Action::read, owner_of(o)); });
+    return objects;
+}
+
 Result<std::optional<model::Object>> Store::get(model::Kind kind, const std::string& tenant, const std::string& name)
 {
     auto object = m_backend->get(kind, tenant, name);

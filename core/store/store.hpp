@@ -90,6 +90,9 @@ public:
     /// The content of a tenant's objects of a kind (for tenants: all visible).
     util::Result<std::vector<std::pair<std::string, StoredContent>>> contents(model::Kind kind,
                                                                               const std::string& tenant);
+    /// The objects of a kind in one tenant with these names that exist and the caller may see.
+    util::Result<std::vector<model::Object>> get_many(model::Kind kind, const std::string& tenant,
+                                                      const std::vector<std::string>& names);
     /// One object; nullopt when it does not exist or the caller may not see it.
     util::Result<std::optional<model::Object>> get(model::Kind kind, const std::string& tenant,
                                                    const std::string& name);
