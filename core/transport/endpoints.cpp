@@ -8,21 +8,24 @@ util::Result<Endpoints> device_endpoints(const model::Resource& device, const Cr
 {
     Endpoints e;
     const auto& spec = device.spec;
-    auto missing = [&](const std::string& name) {
-        return fmt::format("credential \"{}\" does not exist in tenant \"{}\"", name, device.tenant);
+    // The credential an endpoint names, if any: into when the lookup finds it, else problem says so.
+    auto credential = [&](const nlohmann::json& endpoint, std::optional<Credential>& into,
+                          std::string& problem) -> util::Result<void> {
+        auto name = endpoint.value("credential", "");
+        if (name.empty()) return {};
+        auto found = lookup(name);
+        if (!found) return std::unexpected(found.error());
+        if (*found)
+            into = std::move(**found);
+        else
+            problem = fmt::format("credential \"{}\" does not exist in tenant \"{}\"", name, device.tenant);
+        return {};
     };
     if (auto http = spec.find("http"); http != spec.end() && http->is_object()) {
         HttpEndpoint ep;
         ep.url = http->value("url", "");
         ep.profile = http->value("profile", "generic");
-        if (auto name = http->value("credential", ""); !name.empty()) {
-            auto found = lookup(name);
-            if (!found) return std::unexpected(found.error());
-            if (*found)
-                ep.credential = std::move(**found);
-            else
-                e.http_problem = missing(name);
-        }
+        if (auto c = credential(*http, ep.credential, e.http_problem); !c) return std::unexpected(c.error());
         e.http = std::move(ep);
     }
     auto ssh = spec.find("ssh");
@@ -32,14 +35,7 @@ util::Result<Endpoints> device_endpoints(const model::Resource& device, const Cr
     ep.host = ssh->value("host", "");
     ep.port = ssh->value("port", 0);
     ep.user = ssh->value("user", "");
-    if (auto name = ssh->value("credential", ""); !name.empty()) {
-        auto found = lookup(name);
-        if (!found) return std::unexpected(found.error());
-        if (*found)
-            ep.credential = std::move(**found);
-        else
-            e.ssh_problem = missing(name);
-    }
+    if (auto c = credential(*ssh, ep.credential, e.ssh_problem); !c) return std::unexpected(c.error());
     auto hops = jump_hops(*ssh, ep.credential, lookup);
     if (!hops && hops.error().kind != util::ErrorKind::not_found) return std::unexpected(hops.error());
     if (!hops && e.ssh_problem.empty()) e.ssh_problem = hops.error().message;
