@@ -356,13 +356,19 @@ private:
     /// SFTPv3 rename refuses an existing target, and libssh 0.10 cannot send OpenSSH's
     /// posix-rename; an existing file is therefore removed first: the path is absent for a moment,
     /// but never holds a partial file. (Replacing it with `mv -f` over a second channel measured
-    /// 0.4 s more per device on a loaded machine.)
+    /// 0.4 s more per device on a loaded machine.) Another upload to the same path (devices that
+    /// share a file system, two sessions to one device) can remove the file before this one does, or
+    /// land its own between the removal and the rename; a few rounds settle that, the last complete
+    /// file wins.
     Step rename_into_place(sftp_session sftp, const std::string& temp, const std::string& target)
     {
         if (sftp_rename(sftp, temp.c_str(), target.c_str()) == SSH_OK) return {};
         std::string cause = sftp_error(sftp);
-        if (sftp_unlink(sftp, target.c_str()) == SSH_OK && sftp_rename(sftp, temp.c_str(), target.c_str()) == SSH_OK)
-            return {};
+        for (int round = 0; round < 4 && ssh_is_connected(m_session.get()); ++round) {
+            sftp_unlink(sftp, target.c_str());  // may be gone already: the rename tells
+            if (sftp_rename(sftp, temp.c_str(), target.c_str()) == SSH_OK) return {};
+            cause = sftp_error(sftp);
+        }
         if (ssh_is_connected(m_session.get())) sftp_unlink(sftp, temp.c_str());
         return fault(Failure::transfer, fmt::format("cannot rename {} to {}: {}", temp, target, cause));
     }

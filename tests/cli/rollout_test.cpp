@@ -69,8 +69,11 @@ spec: {{file: fw.bin, version: "2.0.0", deviceTypes: [rpi4]}}
         REQUIRE(applied.exit_code == 0);
     }
 
+    /// Each device has its upload directory DIR/up-NAME, as real devices have their own file
+    /// systems: uploads of one file to one path at once would race each other's install.
     std::string device_doc(const std::string& name, const std::string& type) const
     {
+        fs::create_directories(devdir / ("up-" + name));
         return fmt::format("---\napiVersion: fleetadm/v1\nkind: Device\nmetadata: {{name: {}, tenant: site, labels: "
                            "{{fleet: \"yes\"}}}}\nspec: {{deviceType: {}, versionProbe: \"cat {}/{}.version\", ssh: "
                            "{{host: 127.0.0.1, port: {}, user: {}, credential: key}}}}\n",
@@ -93,7 +96,7 @@ spec:
   schedule: {{windows: none}}
   install:
     ssh:
-      uploadDir: {}
+      uploadDir: '{}/up-{{{{device.name}}}}'
       command: "d={{{{device.name}}}}; test -s {{{{artifact.path}}}} || exit 9; date +%s.%N >> {}/starts; {} printf %s {{{{artifact.version}}}} > {}/$d.version; echo run >> {}/$d.count"
   verify:
     ssh: {{command: "cat {}/{{{{device.name}}}}.version", expect: "{{{{artifact.version}}}}"}}
