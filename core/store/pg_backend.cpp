@@ -29,7 +29,7 @@ struct Migration {
     const char* sql;
 };
 
-constexpr std::array<Migration, 6> migrations = {{
+constexpr std::array<Migration, 7> migrations = {{
     {0, 5, R"SQL(
 CREATE TABLE meta (
     key   TEXT COLLATE "C" PRIMARY KEY,
@@ -658,13 +658,59 @@ BEGIN
 END
 $$;
 )SQL"},
+    {10, 11, R"SQL(
+-- An audit entry names its own login as the actor. Before, the actor was whatever the client sent: a
+-- customer's admin could append entries to its own log in the name of a provider admin. Provider
+-- admins may name another user (`--as`, and `store migrate` copying logs as they are), and so may a
+-- login that could become the owner anyway (superuser, CREATEROLE, BYPASSRLS).
+CREATE OR REPLACE FUNCTION fleet_audit_link() RETURNS TRIGGER LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, public, pg_temp AS $$
+BEGIN
+    IF NEW.actor IS DISTINCT FROM session_user THEN
+        IF fleet_root_role() < 3 AND NOT EXISTS (
+                SELECT 1 FROM pg_roles WHERE rolname = session_user AND (rolsuper OR rolcreaterole OR rolbypassrls)) THEN
+            RAISE EXCEPTION 'permission denied: an audit entry of login "%" names "%" as its actor; only provider '
+                            'admins may act as another user', session_user, NEW.actor
+                USING ERRCODE = 'insufficient_privilege';
+        END IF;
+    END IF;
+    PERFORM pg_advisory_xact_lock(7378083366012601710);
+    SELECT coalesce(max(seq), 0) + 1 INTO NEW.seq FROM audit;
+    NEW.prev_hash := coalesce((SELECT hash FROM audit WHERE tenant = NEW.tenant ORDER BY seq DESC LIMIT 1), '');
+    NEW.hash := encode(sha256(convert_to(concat_ws(E'\n', NEW.prev_hash, NEW.seq::text, NEW.at, NEW.actor,
+                       NEW.tenant, NEW.action, NEW.object, NEW.summary), 'UTF8')), 'hex');
+    RETURN NEW;
+END
+$$;
+-- Device identities are unique across the store (SPEC §6), but a login's own query sees only its
+-- tenants' devices: a customer could enroll a serial or MAC another tenant holds. The holders of the
+-- given values, of every tenant; those in tenants the login cannot see without tenant and name.
+CREATE FUNCTION fleet_identity_holders(serials TEXT[], macs TEXT[])
+RETURNS TABLE (holder_tenant TEXT, holder_name TEXT, holder_field TEXT, holder_value TEXT)
+LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, public, pg_temp AS $$
+    WITH held AS (
+        SELECT o.tenant, o.name, 'serial'::text AS field, o.identity_serial AS value FROM objects o
+        WHERE o.identity_serial = ANY (serials)
+        UNION ALL
+        SELECT o.tenant, o.name, 'mac'::text, o.identity_mac FROM objects o WHERE o.identity_mac = ANY (macs)
+    ), sight AS (
+        SELECT fleet_root_role() >= 1 AS everything, ARRAY(SELECT fleet_access(1::smallint)) AS tenants
+    )
+    SELECT CASE WHEN s.everything OR h.tenant = ANY (s.tenants) THEN h.tenant ELSE '' END,
+           CASE WHEN s.everything OR h.tenant = ANY (s.tenants) THEN h.name ELSE '' END, h.field, h.value
+    FROM held h CROSS JOIN sight s
+$$;
+GRANT EXECUTE ON FUNCTION fleet_identity_holders(TEXT[], TEXT[]) TO @users@;
+)SQL"},
 }};
 
 /// The schema version this build writes. Versions up to 5 are SQLite's; PostgreSQL's own from 6 on.
 /// From 7 on, the schema belongs to the database's owner role and migrations run as that role; 8 made
 /// the row-level security policies index conditions; 9 added per-device claims; 10 makes every
-/// function search pg_temp last (a login's temporary tables could stand in for the store's).
-constexpr int pg_schema_version = 10;
+/// function search pg_temp last (a login's temporary tables could stand in for the store's); 11 makes
+/// an audit entry's actor the login's own unless a provider admin writes it, and looks up device
+/// identities in every tenant.
+constexpr int pg_schema_version = 11;
 
 /// The most bytes of an artifact one chunk row holds (and a read or write holds in memory).
 constexpr std::size_t artifact_chunk = 1 << 20;
@@ -1426,20 +1472,18 @@ Result<void> PgBackend::rename_source(const std::string& from, const std::string
 Result<std::vector<IdentityHolder>> PgBackend::identity_holders(const std::vector<std::string>& serials,
                                                                 const std::vector<std::string>& macs)
 {
+    // Through a definer function: the holder may be in a tenant this login cannot see (then it comes
+    // without tenant and name).
+    std::string serial_array = array_literal(serials), mac_array = array_literal(macs);
+    auto rows = run("SELECT holder_tenant, holder_name, holder_field, holder_value FROM "
+                    "fleet_identity_holders($1::text[], $2::text[])",
+                    Params{}.literal(serial_array).literal(mac_array),
+                    "cannot look up device identities");
+    if (!rows) return std::unexpected(rows.error());
     std::vector<IdentityHolder> out;
-    for (auto [field, values] : {std::pair<const char*, const std::vector<std::string>*>{"serial", &serials},
-                                 {"mac", &macs}}) {
-        if (values->empty()) continue;
-        bool serial = field == std::string_view("serial");
-        std::string array = array_literal(*values);
-        auto rows = run(serial ? "SELECT tenant, name, identity_serial FROM objects WHERE identity_serial = "
-                                 "ANY($1::text[])"
-                               : "SELECT tenant, name, identity_mac FROM objects WHERE identity_mac = ANY($1::text[])",
-                        Params{}.literal(array), "cannot look up device identities");
-        if (!rows) return std::unexpected(rows.error());
-        for (int i = 0, n = PQntuples(rows->get()); i < n; ++i)
-            out.push_back({text(rows->get(), i, 0), text(rows->get(), i, 1), field, text(rows->get(), i, 2)});
-    }
+    const pg_result* r = rows->get();
+    for (int i = 0, n = PQntuples(r); i < n; ++i)
+        out.push_back({text(r, i, 0), text(r, i, 1), text(r, i, 2), text(r, i, 3)});
     return out;
 }
 

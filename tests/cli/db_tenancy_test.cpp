@@ -236,10 +236,27 @@ TEST_CASE("PostgreSQL enforces tenancy: a customer admin with psql sees and chan
     CHECK(padmin("DELETE FROM audit").sqlstate == "42501");
     CHECK(padmin("TRUNCATE audit").sqlstate == "42501");
 
+    // An entry in another user's name is refused: alice may not blame gus (or padmin) for anything.
+    auto entries = superuser("SELECT count(*) FROM audit").at(0);
+    for (const char* actor : {"gus", "padmin", "alice ", ""}) {
+        INFO(actor);
+        auto blamed = alice(fmt::format("INSERT INTO audit (seq, at, actor, tenant, action, object, summary, prev_hash, "
+                                        "hash) VALUES (1, '2026-01-01T00:00:00Z', '{}', 'acme', 'deleted', "
+                                        "'device/acme-d1', 'blamed', '', '')",
+                                        actor));
+        CHECK(blamed.sqlstate == "42501");
+        CHECK(blamed.message.find("only provider admins may act as another user") != std::string::npos);
+    }
+    CHECK(superuser("SELECT count(*) FROM audit").at(0) == entries);
+    // A provider admin may (fleetadm's --as); the entry is linked as any other.
+    REQUIRE(padmin("INSERT INTO audit (seq, at, actor, tenant, action, object, summary, prev_hash, hash) VALUES "
+                   "(1, '2026-01-01T00:00:00Z', 'gus', 'globex', 'checked', 'device/globex-d1', 'as gus', '', '')")
+                .sqlstate.empty());
+
     // A forged row (its own sequence number and hashes) is linked by the database instead.
     auto head = alice("SELECT seq, hash FROM audit WHERE tenant = 'acme' ORDER BY seq DESC LIMIT 1").rows.at(0);
     auto forged = alice("INSERT INTO audit (seq, at, actor, tenant, action, object, summary, prev_hash, hash) VALUES "
-                        "(1, '2026-01-01T00:00:00Z', 'gus', 'acme', 'deleted', 'device/acme-d1', 'forged', 'f', 'f')");
+                        "(1, '2026-01-01T00:00:00Z', 'alice', 'acme', 'deleted', 'device/acme-d1', 'forged', 'f', 'f')");
     INFO(forged.message);
     REQUIRE(forged.sqlstate.empty());
     auto stored = superuser("SELECT seq, prev_hash, hash FROM audit WHERE summary = 'forged'").at(0);
@@ -249,6 +266,50 @@ TEST_CASE("PostgreSQL enforces tenancy: a customer admin with psql sees and chan
     auto verify = store.fleetadm("padmin", {"audit", "verify", "-A"});
     INFO(verify.out << verify.err);
     CHECK(verify.exit_code == 0);
+}
+
+TEST_CASE("PostgreSQL: a serial or MAC held in a tenant the login cannot see is a conflict that names neither",
+          "[postgres][tenancy][identity]")
+{
+    SharedStore store;
+    auto identity = [](const std::string& tenant, const std::string& name, const std::string& serial,
+                       const std::string& mac) {
+        return fmt::format("---\napiVersion: fleetadm/v1\nkind: Device\nmetadata: {{name: {}, tenant: {}}}\n"
+                           "spec: {{deviceType: rpi4, identity: {{serial: {}, mac: \"{}\"}}}}\n",
+                           name, tenant, serial, mac);
+    };
+    auto held = store.fleetadm("gus", {"apply", "-f", "-"}, identity("globex", "globex-d1", "SN-G", "AA:00:00:00:00:01"));
+    INFO(held.err);
+    REQUIRE(held.exit_code == 0);
+    auto devices = [&] {
+        return fleet::test::postgres_query(store.db, "SELECT tenant, name, spec FROM objects WHERE kind = 'Device' "
+                                                     "ORDER BY tenant, name");
+    };
+    auto before = devices();
+
+    // alice's login cannot read globex's rows, yet the database tells her the serial (or the MAC, in
+    // another case) is taken, and by nobody she may know of.
+    for (const auto& [serial, mac] : {std::pair<std::string, std::string>{"SN-G", "AA:00:00:00:00:09"},
+                                      {"SN-9", "aa:00:00:00:00:01"}}) {
+        auto taken = store.fleetadm("alice", {"apply", "-f", "-"}, identity("acme", "acme-d1", serial, mac));
+        INFO(taken.err);
+        CHECK(taken.exit_code == 5);
+        CHECK(taken.err.find("belongs to a device in another tenant") != std::string::npos);
+        CHECK(taken.err.find("globex") == std::string::npos);
+        CHECK(devices() == before);
+    }
+    // A free one is hers; then gus cannot take it either.
+    auto free = store.fleetadm("alice", {"apply", "-f", "-"}, identity("acme", "acme-d1", "SN-A", "aa:00:00:00:00:02"));
+    INFO(free.err);
+    REQUIRE(free.exit_code == 0);
+    auto theirs = store.fleetadm("gus", {"apply", "-f", "-"}, identity("globex", "globex-d1", "SN-A", "aa:00:00:00:00:01"));
+    CHECK(theirs.exit_code == 5);
+    CHECK(theirs.err.find("identity.serial \"SN-A\" belongs to a device in another tenant") != std::string::npos);
+    CHECK(theirs.err.find("acme") == std::string::npos);
+    // The provider's admin sees who holds it.
+    auto provider = store.fleetadm("padmin", {"apply", "-f", "-"}, identity("globex", "globex-d1", "SN-A", "aa:00:00:00:00:01"));
+    CHECK(provider.exit_code == 5);
+    CHECK(provider.err.find("belongs to device/acme-d1 in tenant \"acme\"") != std::string::npos);
 }
 
 TEST_CASE("PostgreSQL enforces device limits across concurrent sessions of two logins", "[postgres][tenancy]")

@@ -414,7 +414,7 @@ TEST_CASE("PostgreSQL: artifacts stream in and out in chunks, roll back with the
     auto reopened = Store::open(backend.location(), {"tester"});
     INFO((reopened ? std::string() : reopened.error().message));
     REQUIRE(reopened);
-    CHECK(fleet::test::postgres_query(db, "SELECT value FROM meta WHERE key = 'schema_version'").at(0) == "10");  // migrated all the way
+    CHECK(fleet::test::postgres_query(db, "SELECT value FROM meta WHERE key = 'schema_version'").at(0) == "11");  // migrated all the way
     // Version 10: no store function searches a login's temporary tables first.
     CHECK(fleet::test::postgres_query(db, "SELECT count(*) FROM pg_proc WHERE proname LIKE 'fleet\\_%' AND "
                                           "array_to_string(proconfig, ',') NOT LIKE '%pg_temp%'")
