@@ -701,6 +701,35 @@ LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, public, pg_te
     FROM held h CROSS JOIN sight s
 $$;
 GRANT EXECUTE ON FUNCTION fleet_identity_holders(TEXT[], TEXT[]) TO @users@;
+-- And the database holds them unique itself, against clients other than fleetadm (psql) and writers
+-- racing each other; checked at commit, so that one transaction may swap two devices' identities.
+-- Duplicates written before (only a client other than fleetadm could) stop the migration, named.
+DO $$
+DECLARE
+    shared TEXT;
+BEGIN
+    SELECT string_agg(format('identity.%s "%s" of %s', field, value, holders), '; ') INTO shared FROM (
+        SELECT field, value, holders FROM (
+            SELECT 'serial' AS field, identity_serial AS value,
+                   string_agg(format('device/%s in tenant "%s"', name, tenant), ' and ' ORDER BY tenant, name) AS holders
+            FROM objects WHERE identity_serial IS NOT NULL GROUP BY identity_serial HAVING count(*) > 1
+            UNION ALL
+            SELECT 'mac', identity_mac,
+                   string_agg(format('device/%s in tenant "%s"', name, tenant), ' and ' ORDER BY tenant, name)
+            FROM objects WHERE identity_mac IS NOT NULL GROUP BY identity_mac HAVING count(*) > 1
+        ) d ORDER BY field, value LIMIT 20
+    ) first;
+    IF shared IS NOT NULL THEN
+        RAISE EXCEPTION 'devices share an identity, which is unique across the store: %; give each but one '
+                        'another identity (with psql), then open the store again', shared
+            USING ERRCODE = 'unique_violation';
+    END IF;
+END
+$$;
+DROP INDEX IF EXISTS objects_by_serial;
+DROP INDEX IF EXISTS objects_by_mac;
+ALTER TABLE objects ADD CONSTRAINT one_device_per_serial UNIQUE (identity_serial) DEFERRABLE INITIALLY DEFERRED;
+ALTER TABLE objects ADD CONSTRAINT one_device_per_mac UNIQUE (identity_mac) DEFERRABLE INITIALLY DEFERRED;
 )SQL"},
 }};
 
@@ -708,8 +737,8 @@ GRANT EXECUTE ON FUNCTION fleet_identity_holders(TEXT[], TEXT[]) TO @users@;
 /// From 7 on, the schema belongs to the database's owner role and migrations run as that role; 8 made
 /// the row-level security policies index conditions; 9 added per-device claims; 10 makes every
 /// function search pg_temp last (a login's temporary tables could stand in for the store's); 11 makes
-/// an audit entry's actor the login's own unless a provider admin writes it, and looks up device
-/// identities in every tenant.
+/// an audit entry's actor the login's own unless a provider admin writes it, and makes device
+/// identities unique in the database (looked up in every tenant).
 constexpr int pg_schema_version = 11;
 
 /// The most bytes of an artifact one chunk row holds (and a read or write holds in memory).
@@ -970,12 +999,12 @@ util::Error PgBackend::db_error(std::string_view what, const pg_result* result) 
     while (!why.empty() && (why.back() == '\n' || why.back() == ' ')) why.pop_back();
     if (why.starts_with("ERROR:  ")) why.erase(0, 8);
     // What the database refused by its own rules keeps fleetadm's exit codes: a row-level security
-    // policy or a missing privilege is a permission error, a device limit a conflict.
+    // policy or a missing privilege is a permission error, a device limit or identity a conflict.
     ErrorKind kind = ErrorKind::runtime;
     if (const char* state = result ? PQresultErrorField(result, PG_DIAG_SQLSTATE) : nullptr) {
         std::string_view code(state);
         if (code == "42501") kind = ErrorKind::permission;
-        else if (code == "23514") kind = ErrorKind::conflict;
+        else if (code == "23514" || code == "23505") kind = ErrorKind::conflict;
     }
     return util::Error{kind, fmt::format("state store PostgreSQL {}: {}: {}", m_where, what, why)};
 }

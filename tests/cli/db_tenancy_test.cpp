@@ -310,6 +310,41 @@ TEST_CASE("PostgreSQL: a serial or MAC held in a tenant the login cannot see is 
     auto provider = store.fleetadm("padmin", {"apply", "-f", "-"}, identity("globex", "globex-d1", "SN-A", "aa:00:00:00:00:01"));
     CHECK(provider.exit_code == 5);
     CHECK(provider.err.find("belongs to device/acme-d1 in tenant \"acme\"") != std::string::npos);
+    before = devices();
+
+    // The database holds identities unique itself: alice with psql cannot write one of globex's,
+    // neither as a new device nor into her own, and the MAC in another case is the same MAC.
+    Session alice(store.db, "alice");
+    auto spec = [](const std::string& serial, const std::string& mac) {
+        return fmt::format("{{\"deviceType\":\"rpi4\",\"identity\":{{\"serial\":\"{}\",\"mac\":\"{}\"}}}}", serial, mac);
+    };
+    for (const auto& sql :
+         {fmt::format("INSERT INTO objects (kind, tenant, name, labels, annotations, spec, generation, created_at, "
+                      "updated_at) VALUES ('Device', 'acme-dev', 'copy', '{{}}', '{{}}', '{}', 1, "
+                      "'2026-01-01T00:00:00Z', '2026-01-01T00:00:00Z')",
+                      spec("SN-G", "aa:00:00:00:00:07")),
+          fmt::format("UPDATE objects SET spec = '{}' WHERE kind = 'Device' AND name = 'acme-d1'",
+                      spec("SN-9", "AA:00:00:00:00:01"))}) {
+        auto refused = alice(sql);
+        INFO(sql << "\n" << refused.message);
+        CHECK(refused.sqlstate == "23505");
+        CHECK(devices() == before);
+    }
+    // Checked at commit: one transaction may swap two devices' identities.
+    Session padmin(store.db, "padmin");
+    REQUIRE(padmin("BEGIN").sqlstate.empty());
+    REQUIRE(padmin(fmt::format("UPDATE objects SET spec = '{}' WHERE kind = 'Device' AND name = 'acme-d1'",
+                               spec("SN-G", "aa:00:00:00:00:01")))
+                .sqlstate.empty());
+    REQUIRE(padmin(fmt::format("UPDATE objects SET spec = '{}' WHERE kind = 'Device' AND name = 'globex-d1'",
+                               spec("SN-A", "aa:00:00:00:00:02")))
+                .sqlstate.empty());
+    auto swapped = padmin("COMMIT");
+    INFO(swapped.message);
+    CHECK(swapped.sqlstate.empty());
+    CHECK(fleet::test::postgres_query(store.db, "SELECT name, identity_serial FROM objects WHERE identity_serial IS NOT "
+                                                "NULL ORDER BY name") ==
+          std::vector<std::string>{"acme-d1\tSN-G", "globex-d1\tSN-A"});
 }
 
 TEST_CASE("PostgreSQL enforces device limits across concurrent sessions of two logins", "[postgres][tenancy]")

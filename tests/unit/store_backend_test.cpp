@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <thread>
+#include <tuple>
 
 #include <fmt/format.h>
 
@@ -321,6 +322,50 @@ TEST_CASE("PostgreSQL: a store written by a newer fleetadm is refused: a databas
     CHECK(cli.err.find("schema version 99") != std::string::npos);
 }
 
+TEST_CASE("PostgreSQL: devices sharing an identity stop the migration to version 11, named, and once fixed it goes on",
+          "[store][backend][postgres]")
+{
+    Postgres backend;
+    create(backend.location());
+    auto db = fleet::test::postgres_database_name(backend.url);
+    // Version 10 as it was: identities indexed, not unique; then two devices written with psql share
+    // a serial and two a MAC (in different cases).
+    fleet::test::postgres_exec(
+        db, "DROP FUNCTION fleet_identity_holders(text[], text[]); ALTER TABLE objects DROP CONSTRAINT "
+            "one_device_per_serial, DROP CONSTRAINT one_device_per_mac; CREATE INDEX objects_by_serial ON "
+            "objects(identity_serial) WHERE identity_serial IS NOT NULL; CREATE INDEX objects_by_mac ON "
+            "objects(identity_mac) WHERE identity_mac IS NOT NULL; UPDATE meta SET value = '10' WHERE key = "
+            "'schema_version'");
+    std::string rows;
+    for (auto [name, serial, mac] : {std::tuple{"d1", "SN-1", "AA:00:00:00:00:01"}, std::tuple{"d2", "SN-1", "AA:00:00:00:00:02"},
+                                     std::tuple{"d3", "SN-3", "aa:00:00:00:00:02"}})
+        rows += fmt::format("{}('Device', 'provider', '{}', '{{}}', '{{}}', '{{\"deviceType\":\"rpi4\",\"identity\":"
+                            "{{\"serial\":\"{}\",\"mac\":\"{}\"}}}}', 1, '2026-01-01T00:00:00Z', "
+                            "'2026-01-01T00:00:00Z')",
+                            rows.empty() ? "" : ", ", name, serial, mac);
+    fleet::test::postgres_exec(db, "INSERT INTO objects (kind, tenant, name, labels, annotations, spec, generation, "
+                                   "created_at, updated_at) VALUES " + rows);
+
+    auto stopped = Store::open(backend.location(), {"tester"});
+    REQUIRE_FALSE(stopped);
+    INFO(stopped.error().message);
+    CHECK(stopped.error().kind == ErrorKind::conflict);
+    CHECK(stopped.error().message.find("identity.mac \"aa:00:00:00:00:02\" of device/d2 in tenant \"provider\" and "
+                                       "device/d3 in tenant \"provider\"") != std::string::npos);
+    CHECK(stopped.error().message.find("identity.serial \"SN-1\" of device/d1 in tenant \"provider\" and device/d2")
+          != std::string::npos);
+    CHECK(fleet::test::postgres_query(db, "SELECT value FROM meta WHERE key = 'schema_version'").at(0) == "10");
+
+    fleet::test::postgres_exec(db, "DELETE FROM objects WHERE name = 'd2'");
+    auto migrated = Store::open(backend.location(), {"tester"});
+    INFO((migrated ? std::string() : migrated.error().message));
+    REQUIRE(migrated);
+    CHECK(fleet::test::postgres_query(db, "SELECT value FROM meta WHERE key = 'schema_version'").at(0) == "11");
+    CHECK(fleet::test::postgres_query(db, "SELECT conname FROM pg_constraint WHERE conname LIKE 'one\\_device\\_%' "
+                                          "AND condeferrable AND condeferred ORDER BY 1") ==
+          std::vector<std::string>{"one_device_per_mac", "one_device_per_serial"});
+}
+
 TEST_CASE("PostgreSQL: a connection error names the host and the database and never the password: exit 6",
           "[store][backend][postgres]")
 {
@@ -408,6 +453,7 @@ TEST_CASE("PostgreSQL: artifacts stream in and out in chunks, roll back with the
     undo_7 += "DO $$ DECLARE p record; BEGIN FOR p IN SELECT policyname, tablename FROM pg_policies LOOP EXECUTE "
               "format('DROP POLICY %I ON %I', p.policyname, p.tablename); END LOOP; END $$; ";
     undo_7 += fmt::format("DROP OWNED BY {0}_owner CASCADE; DROP INDEX audit_by_tenant, objects_by_tenant; "
+                          "ALTER TABLE objects DROP CONSTRAINT one_device_per_serial, DROP CONSTRAINT one_device_per_mac; "
                           "UPDATE meta SET value = '5' WHERE key = 'schema_version'",
                           db);
     fleet::test::postgres_exec(db, undo_7);
