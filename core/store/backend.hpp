@@ -322,6 +322,8 @@ public:
             if (auto r = put_row(row); !r) return r;
         return {};
     }
+    /// How many rows a caller hands put_rows at once (and audit entries to insert_audits with them).
+    virtual std::size_t row_batch() const { return 2048; }
     /// Deletes an object's row only (Store removes what depends on it); not an error when it does not exist.
     virtual util::Result<void> remove(model::Kind kind, const std::string& tenant, const std::string& name) = 0;
     /// Objects of a kind with this name, in every tenant.

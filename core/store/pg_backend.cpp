@@ -662,26 +662,26 @@ $$;
 -- An audit entry names its own login as the actor. Before, the actor was whatever the client sent: a
 -- customer's admin could append entries to its own log in the name of a provider admin. Provider
 -- admins may name another user (`--as`, and `store migrate` copying logs as they are), and so may a
--- login that could become the owner anyway (superuser, CREATEROLE, BYPASSRLS).
-CREATE OR REPLACE FUNCTION fleet_audit_link() RETURNS TRIGGER LANGUAGE plpgsql SECURITY DEFINER
+-- login that could become the owner anyway (superuser, CREATEROLE, BYPASSRLS). Checked once per
+-- statement over its new rows (a check per row made a 100,000-entry copy 2-4 s slower); raising
+-- here undoes the statement.
+CREATE FUNCTION fleet_audit_actors() RETURNS TRIGGER LANGUAGE plpgsql SECURITY DEFINER
 SET search_path = pg_catalog, public, pg_temp AS $$
+DECLARE
+    other TEXT;
 BEGIN
-    IF NEW.actor IS DISTINCT FROM session_user THEN
-        IF fleet_root_role() < 3 AND NOT EXISTS (
-                SELECT 1 FROM pg_roles WHERE rolname = session_user AND (rolsuper OR rolcreaterole OR rolbypassrls)) THEN
-            RAISE EXCEPTION 'permission denied: an audit entry of login "%" names "%" as its actor; only provider '
-                            'admins may act as another user', session_user, NEW.actor
-                USING ERRCODE = 'insufficient_privilege';
-        END IF;
+    SELECT actor INTO other FROM new_rows WHERE actor IS DISTINCT FROM session_user LIMIT 1;
+    IF FOUND AND fleet_root_role() < 3 AND NOT EXISTS (
+            SELECT 1 FROM pg_roles WHERE rolname = session_user AND (rolsuper OR rolcreaterole OR rolbypassrls)) THEN
+        RAISE EXCEPTION 'permission denied: an audit entry of login "%" names "%" as its actor; only provider '
+                        'admins may act as another user', session_user, other
+            USING ERRCODE = 'insufficient_privilege';
     END IF;
-    PERFORM pg_advisory_xact_lock(7378083366012601710);
-    SELECT coalesce(max(seq), 0) + 1 INTO NEW.seq FROM audit;
-    NEW.prev_hash := coalesce((SELECT hash FROM audit WHERE tenant = NEW.tenant ORDER BY seq DESC LIMIT 1), '');
-    NEW.hash := encode(sha256(convert_to(concat_ws(E'\n', NEW.prev_hash, NEW.seq::text, NEW.at, NEW.actor,
-                       NEW.tenant, NEW.action, NEW.object, NEW.summary), 'UTF8')), 'hex');
-    RETURN NEW;
+    RETURN NULL;
 END
 $$;
+CREATE TRIGGER audit_actors AFTER INSERT ON audit REFERENCING NEW TABLE AS new_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION fleet_audit_actors();
 -- Device identities are unique across the store (SPEC §6), but a login's own query sees only its
 -- tenants' devices: a customer could enroll a serial or MAC another tenant holds. The holders of the
 -- given values, of every tenant; those in tenants the login cannot see without tenant and name.

@@ -351,7 +351,7 @@ Result<void> Store::put_devices(const std::vector<DeviceWrite>& devices, const s
             if (auto r = authorize(Action::write, std::string(d.tenant)); !r) return r;
     // In batches: a backend may send a batch in one go. The rows and entries are reused from batch
     // to batch, so their strings keep their buffers.
-    constexpr std::size_t batch = 2048;
+    const std::size_t batch = m_backend->row_batch();
     std::size_t size = std::min(batch, devices.size());
     std::vector<ObjectRow> rows(size);
     std::vector<std::string> origins(size);

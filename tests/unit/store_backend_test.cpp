@@ -331,7 +331,8 @@ TEST_CASE("PostgreSQL: devices sharing an identity stop the migration to version
     // Version 10 as it was: identities indexed, not unique; then two devices written with psql share
     // a serial and two a MAC (in different cases).
     fleet::test::postgres_exec(
-        db, "DROP FUNCTION fleet_identity_holders(text[], text[]); ALTER TABLE objects DROP CONSTRAINT "
+        db, "DROP FUNCTION fleet_identity_holders(text[], text[]); DROP FUNCTION fleet_audit_actors() CASCADE; "
+            "ALTER TABLE objects DROP CONSTRAINT "
             "one_device_per_serial, DROP CONSTRAINT one_device_per_mac; CREATE INDEX objects_by_serial ON "
             "objects(identity_serial) WHERE identity_serial IS NOT NULL; CREATE INDEX objects_by_mac ON "
             "objects(identity_mac) WHERE identity_mac IS NOT NULL; UPDATE meta SET value = '10' WHERE key = "
