@@ -431,6 +431,15 @@ public:
     virtual util::Result<std::optional<std::string>> meta(const std::string& key) = 0;
     /// Sets a value of the store's metadata table.
     virtual util::Result<void> set_meta(const std::string& key, const std::string& value) = 0;
+    /// Advances the store revision by one for this transaction's changes (this default: reads it and
+    /// writes it plus one; PostgreSQL's triggers also advance it for writes of other clients, at
+    /// most once per transaction).
+    virtual util::Result<void> advance_revision()
+    {
+        auto rev = meta("revision");
+        if (!rev) return std::unexpected(rev.error());
+        return set_meta("revision", std::to_string((*rev ? std::stoll(**rev) : 0) + 1));
+    }
 
     /// One more than the highest sequence number in the audit log (1 for an empty log).
     virtual util::Result<std::int64_t> next_audit_seq() = 0;

@@ -179,7 +179,12 @@ Result<MigrateCounts> migrate(Store& from, Store& to)
         AccessMap(*tenant_objects, target_caller, **provider).role_on(**provider) >= Role::admin;
 
     // The copy's revision is the original's (a saved plan made against one applies to the other):
-    // commit without advancing it.
+    // written again now that the objects are (a PostgreSQL target's triggers advanced it for them),
+    // and the commit does not advance it.
+    auto revision = src.meta("revision");
+    if (!revision) return std::unexpected(revision.error());
+    if (*revision)
+        if (auto r = dst.set_meta("revision", **revision); !r) return std::unexpected(r.error());
     to.m_dirty = false;
     if (auto r = write->commit(); !r) return std::unexpected(r.error());
     copies.keep();

@@ -730,6 +730,39 @@ DROP INDEX IF EXISTS objects_by_serial;
 DROP INDEX IF EXISTS objects_by_mac;
 ALTER TABLE objects ADD CONSTRAINT one_device_per_serial UNIQUE (identity_serial) DEFERRABLE INITIALLY DEFERRED;
 ALTER TABLE objects ADD CONSTRAINT one_device_per_mac UNIQUE (identity_mac) DEFERRABLE INITIALLY DEFERRED;
+-- A statement that writes objects advances the store revision, once per transaction, whoever
+-- writes (a psql client too): a plan saved before it no longer applies, and fleetadm reads the
+-- tenants' members again instead of trusting its cached view. fleetadm's own commits advance it
+-- through the same function, so a transaction advances it by one. (The revision is consistency,
+-- not security: a login may set it anyway.)
+CREATE FUNCTION fleet_advance_revision() RETURNS VOID LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, public, pg_temp AS $$
+BEGIN
+    IF current_setting('fleet.revision_advanced_in', true) IS DISTINCT FROM txid_current()::text THEN
+        UPDATE meta SET value = (value::bigint + 1)::text WHERE key = 'revision';
+        IF NOT FOUND THEN
+            INSERT INTO meta (key, value) VALUES ('revision', '1');
+        END IF;
+        PERFORM set_config('fleet.revision_advanced_in', txid_current()::text, true);
+    END IF;
+END
+$$;
+GRANT EXECUTE ON FUNCTION fleet_advance_revision() TO @users@;
+CREATE FUNCTION fleet_objects_written() RETURNS TRIGGER LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, public, pg_temp AS $$
+BEGIN
+    IF EXISTS (SELECT 1 FROM changed) THEN
+        PERFORM fleet_advance_revision();
+    END IF;
+    RETURN NULL;
+END
+$$;
+CREATE TRIGGER objects_written_insert AFTER INSERT ON objects REFERENCING NEW TABLE AS changed
+    FOR EACH STATEMENT EXECUTE FUNCTION fleet_objects_written();
+CREATE TRIGGER objects_written_update AFTER UPDATE ON objects REFERENCING NEW TABLE AS changed
+    FOR EACH STATEMENT EXECUTE FUNCTION fleet_objects_written();
+CREATE TRIGGER objects_written_delete AFTER DELETE ON objects REFERENCING OLD TABLE AS changed
+    FOR EACH STATEMENT EXECUTE FUNCTION fleet_objects_written();
 )SQL"},
 }};
 
@@ -737,8 +770,9 @@ ALTER TABLE objects ADD CONSTRAINT one_device_per_mac UNIQUE (identity_mac) DEFE
 /// From 7 on, the schema belongs to the database's owner role and migrations run as that role; 8 made
 /// the row-level security policies index conditions; 9 added per-device claims; 10 makes every
 /// function search pg_temp last (a login's temporary tables could stand in for the store's); 11 makes
-/// an audit entry's actor the login's own unless a provider admin writes it, and makes device
-/// identities unique in the database (looked up in every tenant).
+/// an audit entry's actor the login's own unless a provider admin writes it, makes device identities
+/// unique in the database (looked up in every tenant), and advances the revision on any write of
+/// objects.
 constexpr int pg_schema_version = 11;
 
 /// The most bytes of an artifact one chunk row holds (and a read or write holds in memory).
@@ -1774,6 +1808,14 @@ Result<void> PgBackend::set_meta(const std::string& key, const std::string& valu
     auto r = run("INSERT INTO meta (key, value) VALUES ($1::text, $2::text) ON CONFLICT (key) DO UPDATE SET value = "
                  "excluded.value",
                  Params{}.text(key).text(value), "cannot write metadata");
+    if (!r) return std::unexpected(r.error());
+    return {};
+}
+
+Result<void> PgBackend::advance_revision()
+{
+    // Once per transaction, shared with the triggers that advance it for any write of objects.
+    auto r = run("SELECT fleet_advance_revision()", Params{}, "cannot advance the store revision");
     if (!r) return std::unexpected(r.error());
     return {};
 }

@@ -50,6 +50,7 @@ public:
     /// queue its limit check for the commit (100,000 devices of 1,000 tenants: 14.1 s in batches of
     /// 2,048, 9.6 s in batches of 16,384).
     std::size_t row_batch() const override { return 16384; }
+    util::Result<void> advance_revision() override;
     util::Result<void> remove(model::Kind kind, const std::string& tenant, const std::string& name) override;
     util::Result<std::vector<model::Object>> find_by_name(model::Kind kind, const std::string& name) override;
     util::Result<std::vector<model::Object>> list_by_source(const std::string& source) override;

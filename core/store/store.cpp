@@ -34,12 +34,8 @@ Result<void> Transaction::commit()
 {
     if (!m_store || !m_store->m_in_tx) return fail(ErrorKind::runtime, "no open transaction");
     Store& s = *m_store;
-    if (s.m_dirty) {
-        auto rev = s.m_backend->meta("revision");
-        if (!rev) return std::unexpected(rev.error());
-        std::int64_t next = (*rev ? std::stoll(**rev) : 0) + 1;
-        if (auto r = s.m_backend->set_meta("revision", std::to_string(next)); !r) return r;
-    }
+    if (s.m_dirty)
+        if (auto r = s.m_backend->advance_revision(); !r) return r;
     if (auto r = s.m_chain.record_heads(); !r) return r;
     auto r = s.m_backend->commit();
     s.m_chain.reset();

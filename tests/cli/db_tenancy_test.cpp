@@ -347,6 +347,46 @@ TEST_CASE("PostgreSQL: a serial or MAC held in a tenant the login cannot see is 
           std::vector<std::string>{"acme-d1\tSN-G", "globex-d1\tSN-A"});
 }
 
+TEST_CASE("PostgreSQL: a psql write of objects advances the store revision: a plan saved before it is stale",
+          "[postgres][tenancy][plan]")
+{
+    SharedStore store;
+    auto revision = [&] {
+        return fleet::test::postgres_query(store.db, "SELECT value FROM meta WHERE key = 'revision'").at(0);
+    };
+    auto plan_file = (store.home.path() / "plan.json").string();
+    auto planned = store.fleetadm("alice", {"plan", "-f", "-", "--out", plan_file},
+                                  "apiVersion: fleetadm/v1\nkind: Device\nmetadata: {name: acme-d2, tenant: acme}\n"
+                                  "spec: {deviceType: rpi4}\n");
+    INFO(planned.err);
+    REQUIRE(planned.exit_code == 1);  // changes found
+    auto at_plan = revision();
+
+    // Statements that change no row leave it; one that changes a row advances it, once per transaction.
+    Session alice(store.db, "alice");
+    REQUIRE(alice("UPDATE objects SET labels = '{\"x\":\"1\"}' WHERE name = 'no-such-device'").sqlstate.empty());
+    REQUIRE(alice("DELETE FROM objects WHERE name = 'no-such-device'").sqlstate.empty());
+    CHECK(revision() == at_plan);
+    REQUIRE(alice("BEGIN").sqlstate.empty());
+    REQUIRE(alice("UPDATE objects SET labels = '{\"x\":\"1\"}' WHERE name = 'acme-d1'").sqlstate.empty());
+    REQUIRE(alice("UPDATE objects SET labels = '{\"x\":\"2\"}' WHERE name = 'acme-d1'").sqlstate.empty());
+    REQUIRE(alice("COMMIT").sqlstate.empty());
+    CHECK(std::stol(revision()) == std::stol(at_plan) + 1);
+
+    auto stale = store.fleetadm("alice", {"apply", plan_file});
+    CHECK(stale.exit_code == 5);
+    CHECK(stale.err.find("the saved plan is stale") != std::string::npos);
+    CHECK(fleet::test::postgres_query(store.db, "SELECT count(*) FROM objects WHERE name = 'acme-d2'").at(0) == "0");
+
+    // fleetadm's own commit advances it by one as well (its trigger and its commit share the step).
+    auto applied = store.fleetadm("alice", {"apply", "-f", "-"},
+                                  "apiVersion: fleetadm/v1\nkind: Device\nmetadata: {name: acme-d2, tenant: acme}\n"
+                                  "spec: {deviceType: rpi4}\n");
+    INFO(applied.err);
+    REQUIRE(applied.exit_code == 0);
+    CHECK(std::stol(revision()) == std::stol(at_plan) + 2);
+}
+
 TEST_CASE("PostgreSQL enforces device limits across concurrent sessions of two logins", "[postgres][tenancy]")
 {
     SharedStore store;

@@ -332,6 +332,7 @@ TEST_CASE("PostgreSQL: devices sharing an identity stop the migration to version
     // a serial and two a MAC (in different cases).
     fleet::test::postgres_exec(
         db, "DROP FUNCTION fleet_identity_holders(text[], text[]); DROP FUNCTION fleet_audit_actors() CASCADE; "
+            "DROP FUNCTION fleet_objects_written() CASCADE; DROP FUNCTION fleet_advance_revision(); "
             "ALTER TABLE objects DROP CONSTRAINT "
             "one_device_per_serial, DROP CONSTRAINT one_device_per_mac; CREATE INDEX objects_by_serial ON "
             "objects(identity_serial) WHERE identity_serial IS NOT NULL; CREATE INDEX objects_by_mac ON "
