@@ -46,12 +46,13 @@ Result<MigrateCounts> migrate(Store& from, Store& to)
                                 "empty store only",
                                 **existing));
 
-    for (const char* key : {"provider", "revision"}) {
+    auto copy_meta = [&](const char* key) -> Result<void> {
         auto value = src.meta(key);
         if (!value) return std::unexpected(value.error());
-        if (*value)
-            if (auto r = dst.set_meta(key, **value); !r) return std::unexpected(r.error());
-    }
+        if (*value) return dst.set_meta(key, **value);
+        return {};
+    };
+    if (auto r = copy_meta("provider"); !r) return std::unexpected(r.error());
 
     // Sources first, so that the objects' put finds each with its commit and first-applied time.
     auto sources = src.sources();
@@ -179,12 +180,9 @@ Result<MigrateCounts> migrate(Store& from, Store& to)
         AccessMap(*tenant_objects, target_caller, **provider).role_on(**provider) >= Role::admin;
 
     // The copy's revision is the original's (a saved plan made against one applies to the other):
-    // written again now that the objects are (a PostgreSQL target's triggers advanced it for them),
-    // and the commit does not advance it.
-    auto revision = src.meta("revision");
-    if (!revision) return std::unexpected(revision.error());
-    if (*revision)
-        if (auto r = dst.set_meta("revision", **revision); !r) return std::unexpected(r.error());
+    // written after the objects (a PostgreSQL target's triggers advance it for them), and the commit
+    // does not advance it.
+    if (auto r = copy_meta("revision"); !r) return std::unexpected(r.error());
     to.m_dirty = false;
     if (auto r = write->commit(); !r) return std::unexpected(r.error());
     copies.keep();

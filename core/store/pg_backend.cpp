@@ -693,12 +693,14 @@ LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, public, pg_te
         WHERE o.identity_serial = ANY (serials)
         UNION ALL
         SELECT o.tenant, o.name, 'mac'::text, o.identity_mac FROM objects o WHERE o.identity_mac = ANY (macs)
-    ), sight AS (
-        SELECT fleet_root_role() >= 1 AS everything, ARRAY(SELECT fleet_access(1::smallint)) AS tenants
+    ), sight AS (  -- the read policies' own test
+        SELECT fleet_every(1::smallint) AS every, fleet_tenants(1::smallint) AS tenants
+    ), judged AS (
+        SELECT h.*, coalesce(h.tenant >= s.every OR h.tenant = ANY (s.tenants), false) AS visible
+        FROM held h CROSS JOIN sight s
     )
-    SELECT CASE WHEN s.everything OR h.tenant = ANY (s.tenants) THEN h.tenant ELSE '' END,
-           CASE WHEN s.everything OR h.tenant = ANY (s.tenants) THEN h.name ELSE '' END, h.field, h.value
-    FROM held h CROSS JOIN sight s
+    SELECT CASE WHEN visible THEN tenant ELSE '' END, CASE WHEN visible THEN name ELSE '' END, field, value
+    FROM judged
 $$;
 GRANT EXECUTE ON FUNCTION fleet_identity_holders(TEXT[], TEXT[]) TO @users@;
 -- And the database holds them unique itself, against clients other than fleetadm (psql) and writers
